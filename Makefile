@@ -1,0 +1,103 @@
+# autocoder — build, test, run and benchmark.
+#
+#   make            build build/autocoder (-Wall -Wextra -Werror, C11)
+#   make run        install missing Debian packages, build, serve on 127.0.0.1:8080
+#   make test       install missing packages, build, run unit + integration tests,
+#                   then the same tests under ASan+UBSan, then a short fuzz run
+#   make sanitize   unit + integration tests under ASan+UBSan only
+#   make fuzz       libFuzzer targets for the parsers (FUZZ_SECONDS each)
+#   make bench-*    benchmarks (not part of make test); figures go to docs/BENCHMARKS.md
+#
+# Sources are found by wildcard: every core/ collector/ analyzer/ generator/ .c file is
+# part of the library, cmd/*.c are the subcommands, tests/unit/check_*.c are Check suites.
+
+VERSION    := 0.1.0
+BUILD      ?= build
+CC         ?= cc
+PKGS       := libmicrohttpd jansson sqlite3 yaml-0.1 libpcre2-8 zlib
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+CFLAGS     ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD) \
+              -DAC_VERSION='"$(VERSION)"' $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
+LDLIBS     := $(PKG_LIBS) -lpthread -lm
+SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c))
+CMD_SRC  := $(sort $(wildcard cmd/*.c))
+UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+BIN      := $(BUILD)/autocoder
+LIB      := $(BUILD)/libautocoder.a
+
+.PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean \
+        bench-ingest bench-analyzer bench-generated
+.DEFAULT_GOAL := all
+
+all: $(BIN)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BIN): $(CMD_OBJ) $(LIB)
+	$(CC) $(CFLAGS) -o $@ $(CMD_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags check) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS)
+
+deps:
+	@scripts/deps.sh
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p data
+	$(BIN) serve --listen 127.0.0.1:8080 --db data/autocoder.db --open-read --web web --rules rules
+
+# The README's test command: everything CI runs.
+test: deps
+	@$(MAKE) --no-print-directory test-only
+	@$(MAKE) --no-print-directory sanitize
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+test-only: all $(UNIT_BIN)
+	@$(MAKE) --no-print-directory unit integration
+
+unit: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
+
+integration: $(BIN)
+	@AUTOCODER=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-integration.sh
+
+sanitize:
+	@$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test-only
+
+FUZZ_SECONDS ?= 30
+FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+
+build-fuzz/%: tests/fuzz/%.c
+	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
+	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libautocoder.a
+	clang -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
+	  -o $@ $< build-fuzz/libautocoder.a $(LDLIBS)
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n 2>&1 | tail -n 3; done
+
+clean:
+	rm -rf build build-san build-fuzz
+
+-include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)

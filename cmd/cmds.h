@@ -1,0 +1,16 @@
+/*
+ * cmds.h — the subcommands of the `autocoder` binary, one source file each (after Git's
+ * builtin/). A command parses its options and calls a module's library; it returns the
+ * process exit code: 0 ok, 1 failure or invalid input, 2 usage error.
+ */
+#ifndef AC_CMDS_H
+#define AC_CMDS_H
+
+int cmd_serve(int argc, char **argv);
+int cmd_keys(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+
+/* Print "autocoder: <msg>" to stderr; returns 2 (usage) for `return usage_error(...)`. */
+int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,73 @@
+/*
+ * main.c — the `autocoder` entry point: one table maps subcommand names to their functions
+ * (after Git's commands[]). Shared setup (locale-free logging, signal defaults) happens once
+ * here; everything else lives in the command files and the module libraries.
+ */
+#include "core/common.h"
+#include "cmd/cmds.h"
+
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("autocoder %s\n", AC_VERSION);
+	return 0;
+}
+
+struct command {
+	const char *name;
+	int (*fn)(int argc, char **argv);
+	const char *help;
+};
+
+static const struct command commands[] = {
+	{ "version", cmd_version, "print the version" },
+};
+
+static void print_usage(FILE *out)
+{
+	fprintf(out, "usage: autocoder <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < AC_ARRAY_SIZE(commands); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].help);
+	fprintf(out, "\nRun 'autocoder <command> --help' for a command's options.\n");
+}
+
+int usage_error(const char *usage, const char *fmt, ...)
+{
+	va_list ap;
+	fprintf(stderr, "autocoder: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	if (usage)
+		fprintf(stderr, "%s", usage);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	if (argc < 2) {
+		print_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+		print_usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "--version")) {
+		printf("autocoder %s\n", AC_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < AC_ARRAY_SIZE(commands); i++)
+		if (!strcmp(argv[1], commands[i].name))
+			return commands[i].fn(argc - 1, argv + 1);
+	fprintf(stderr, "autocoder: '%s' is not a command\n\n", argv[1]);
+	print_usage(stderr);
+	return 2;
+}

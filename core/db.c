@@ -1,0 +1,160 @@
+/*
+ * db.c — opening connections, pragmas and the migration table. See db.h for the schema.
+ */
+#include "core/common.h"
+#include "core/db.h"
+
+#include <stdio.h>
+
+/* Append-only: migrations[i] takes the database from version i to i+1. */
+static const char *const migrations[] = {
+	/* 1: projects, keys, events */
+	"CREATE TABLE projects("
+	"  id INTEGER PRIMARY KEY,"
+	"  name TEXT NOT NULL UNIQUE,"
+	"  created_at REAL NOT NULL);"
+	"CREATE TABLE keys("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER NOT NULL REFERENCES projects(id),"
+	"  public_key TEXT NOT NULL UNIQUE,"
+	"  token TEXT NOT NULL UNIQUE,"
+	"  scope TEXT NOT NULL DEFAULT 'ingest',"
+	"  created_at REAL NOT NULL,"
+	"  revoked INTEGER NOT NULL DEFAULT 0);"
+	"CREATE TABLE events("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_id TEXT NOT NULL UNIQUE,"
+	"  project_id INTEGER,"
+	"  received_at REAL NOT NULL,"
+	"  timestamp REAL NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  system TEXT,"
+	"  component TEXT,"
+	"  release TEXT,"
+	"  environment TEXT,"
+	"  message TEXT,"
+	"  exc_type TEXT,"
+	"  exc_value TEXT,"
+	"  fingerprint TEXT,"
+	"  source TEXT NOT NULL,"
+	"  raw TEXT NOT NULL,"
+	"  cluster_id INTEGER);"
+	"CREATE INDEX events_ts ON events(timestamp);"
+	"CREATE INDEX events_system_ts ON events(system, timestamp);"
+	"CREATE INDEX events_kind_ts ON events(kind, timestamp);"
+	"CREATE INDEX events_cluster ON events(cluster_id);"
+	"CREATE TABLE item_counts("
+	"  project_id INTEGER NOT NULL,"
+	"  item_type TEXT NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  PRIMARY KEY(project_id, item_type));",
+};
+
+int ac_db_schema_version(void)
+{
+	return (int)AC_ARRAY_SIZE(migrations);
+}
+
+int ac_db_error(sqlite3 *db, struct ac_error *err, const char *context)
+{
+	return ac_error_set(err, AC_EDB, "database", "%s: %s", context,
+			    db ? sqlite3_errmsg(db) : "cannot allocate connection");
+}
+
+int ac_db_exec(sqlite3 *db, const char *sql, struct ac_error *err)
+{
+	char *msg = NULL;
+	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+
+	if (rc != SQLITE_OK) {
+		ac_error_set(err, AC_EDB, "database", "%s", msg ? msg : sqlite3_errstr(rc));
+		sqlite3_free(msg);
+		return AC_EDB;
+	}
+	return 0;
+}
+
+static int db_user_version(sqlite3 *db, int *version, struct ac_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, "reading schema version");
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : ac_db_error(db, err, "reading schema version");
+}
+
+static int db_migrate(sqlite3 *db, struct ac_error *err)
+{
+	int version = 0, rc;
+	char sql[64];
+
+	rc = db_user_version(db, &version, err);
+	if (rc)
+		return rc;
+	if (version > ac_db_schema_version())
+		return ac_error_set(err, AC_EDB, "schema",
+				    "database schema version %d is newer than this binary (%d)",
+				    version, ac_db_schema_version());
+	for (int v = version; v < ac_db_schema_version(); v++) {
+		rc = ac_db_exec(db, "BEGIN IMMEDIATE", err);
+		if (rc)
+			return rc;
+		snprintf(sql, sizeof sql, "PRAGMA user_version=%d", v + 1);
+		if (ac_db_exec(db, migrations[v], err) || ac_db_exec(db, sql, err)) {
+			char msg[sizeof err->msg];
+			snprintf(msg, sizeof msg, "%s", err ? err->msg : "");
+			ac_db_exec(db, "ROLLBACK", NULL);
+			return ac_error_set(err, AC_EDB, "schema", "migration %d failed: %s", v + 1, msg);
+		}
+		rc = ac_db_exec(db, "COMMIT", err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err)
+{
+	sqlite3 *db = NULL;
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	int version = 0;
+
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+		ac_db_error(db, err, path);
+		goto fail;
+	}
+	sqlite3_busy_timeout(db, 10000);
+	if (ac_db_exec(db, "PRAGMA journal_mode=WAL", err) ||
+	    ac_db_exec(db, "PRAGMA foreign_keys=ON", err) ||
+	    ac_db_exec(db, mode == AC_DB_WRITE ? "PRAGMA synchronous=FULL"
+					       : "PRAGMA synchronous=NORMAL", err))
+		goto fail;
+	if (mode == AC_DB_WRITE) {
+		if (db_migrate(db, err))
+			goto fail;
+	} else {
+		if (db_user_version(db, &version, err))
+			goto fail;
+		if (version != ac_db_schema_version()) {
+			ac_error_set(err, AC_EDB, "schema",
+				     "%s: schema version %d, expected %d (open it for writing once to migrate)",
+				     path, version, ac_db_schema_version());
+			goto fail;
+		}
+	}
+	return db;
+fail:
+	sqlite3_close(db);
+	return NULL;
+}
+
+void ac_db_close(sqlite3 *db)
+{
+	sqlite3_close(db);
+}

@@ -1,0 +1,45 @@
+/*
+ * db.h — the SQLite database: opening, pragmas, schema and forward migrations.
+ *
+ * The schema version lives in PRAGMA user_version. Migrations are an ordered table of SQL
+ * scripts in db.c; db_open() applies every migration newer than the file's version, each in
+ * its own transaction, so a database is always at a whole version. Never edit a shipped
+ * migration: append a new one.
+ *
+ * Schema (version 1):
+ *   projects(id, name UNIQUE, created_at)
+ *   keys(id, project_id, public_key UNIQUE, token UNIQUE, scope 'ingest'|'read'|'admin',
+ *        created_at, revoked)
+ *   events(id INTEGER PRIMARY KEY, event_id TEXT UNIQUE, project_id, received_at REAL,
+ *          timestamp REAL, level, kind 'log'|'error'|'crash', system, component, release,
+ *          environment, message, exc_type, exc_value, fingerprint (JSON text or NULL),
+ *          source 'native'|'log'|'crash'|'sentry'|'otlp', raw (normalised event JSON),
+ *          cluster_id)
+ *   item_counts(project_id, item_type, count)  -- Sentry envelope items accepted but not stored
+ *
+ * Connections: one writer connection (collector writer thread), any number of readers.
+ * All connections use WAL, synchronous=FULL for the writer (a 2xx means durable), a busy
+ * timeout, and foreign keys on.
+ */
+#ifndef AC_DB_H
+#define AC_DB_H
+
+#include <sqlite3.h>
+
+struct ac_error;
+
+enum ac_db_mode { AC_DB_READ, AC_DB_WRITE };
+
+/* Open (creating if needed, and migrating when mode is AC_DB_WRITE) the database at path.
+ * Returns a connection the caller closes with ac_db_close(), or NULL with err set.
+ * A read connection on a database whose schema is older than this binary fails. */
+sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err);
+void ac_db_close(sqlite3 *db);
+/* Current schema version of this binary. */
+int ac_db_schema_version(void);
+/* Run SQL (no results). 0 or AC_EDB with err set to SQLite's message. */
+int ac_db_exec(sqlite3 *db, const char *sql, struct ac_error *err);
+/* Fill err from the connection's last error; returns AC_EDB. */
+int ac_db_error(sqlite3 *db, struct ac_error *err, const char *context);
+
+#endif
