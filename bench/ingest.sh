@@ -50,9 +50,9 @@ field() { # RESULT-LINE NAME
 # run NAME PORT TOKEN PREFIX BATCH — prints wrk's output; leaves the RESULT line in $result.
 run() {
 	echo "== $1: load $(cut -d' ' -f1-3 /proc/loadavg)"
-	echo "   wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --latency -s bench/ingest.lua" \
+	echo "   wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --timeout 30s --latency -s bench/ingest.lua" \
 		"http://127.0.0.1:$2 -- /api/v1/events TOKEN $4 $5"
-	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s "$lua" \
+	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$lua" \
 		"http://127.0.0.1:$2" -- /api/v1/events "$3" "$4" "$5" >"$tmp/$1.out" 2>&1
 	sed 's/^/   /' "$tmp/$1.out"
 	result=$(grep '^RESULT' "$tmp/$1.out")
