@@ -4,8 +4,8 @@
 # semantic exception.* attributes and an INFO record to POST /v1/logs with a bearer token.
 # Both must be in SQLite with system = service.name, release = service.version,
 # environment = deployment.environment, level, message, exception type and value, the
-# stack trace kept, and the key's project; the same again gzip-compressed. A wrong token must make the export fail and
-# store nothing.
+# stack trace kept, and the key's project; the same again gzip-compressed. A wrong token must
+# make the export fail and store nothing.
 set -u
 . "$(dirname "$0")/coll-clients.inc.sh"
 trap cleanup EXIT
