@@ -247,25 +247,32 @@ static int authenticate_key(struct request *r, const char *key, struct ac_error 
 	return 0;
 }
 
-/* Sentry: the key comes from X-Sentry-Auth, Authorization: Sentry ..., ?sentry_key= or the
- * envelope's dsn; the project in the URL must be the key's project (id or name). */
-static int authenticate_sentry(struct request *r, const char *dsn_key, struct ac_error *err)
+/* The Sentry key sent outside the body: X-Sentry-Auth, Authorization: Sentry ..., or
+ * ?sentry_key=. Returns NULL when there is none (the envelope's dsn may carry it). */
+static const char *sentry_key_outside(struct request *r, struct sentry_auth *a)
 {
-	struct sentry_auth a;
-	const char *k = NULL;
+	const char *k;
+
+	sentry_parse_auth_header(header(r, "X-Sentry-Auth"), a);
+	if (!a->key[0]) {
+		const char *az = header(r, "Authorization");
+		if (az && !strncasecmp(az, "Sentry ", 7))
+			sentry_parse_auth_header(az, a);
+	}
+	if (a->key[0])
+		return a->key;
+	k = query_arg(r, "sentry_key");
+	return k && *k ? k : NULL;
+}
+
+/* Authenticate a Sentry request with key k; the project in the URL must be the key's
+ * project (numeric id or name). */
+static int authenticate_sentry(struct request *r, const char *k, struct ac_error *err)
+{
 	char *end;
 	long long pid;
 	int rc;
 
-	sentry_parse_auth_header(header(r, "X-Sentry-Auth"), &a);
-	if (!a.key[0]) {
-		const char *az = header(r, "Authorization");
-		if (az && !strncasecmp(az, "Sentry ", 7))
-			sentry_parse_auth_header(az, &a);
-	}
-	k = a.key[0] ? a.key : query_arg(r, "sentry_key");
-	if (!k || !*k)
-		k = dsn_key && *dsn_key ? dsn_key : NULL;
 	if ((rc = authenticate_key(r, k, err)))
 		return rc;
 	pid = strtoll(r->arg, &end, 10);
@@ -460,11 +467,14 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	rc = parse(r, body, len, &d, &err);
 	free(owned);
 	if (rc) {
-		if (r->route->auth == AUTH_SENTRY && rc != AC_ETOOBIG) {
-			/* an unauthenticated client learns nothing about the body */
+		if (r->route->auth == AUTH_SENTRY && r->project_id <= 0 && rc != AC_EAUTH &&
+		    rc != AC_EFORBID) {
+			/* a body that failed before its dsn was read: an unauthenticated client
+			 * learns nothing about the body beyond "unauthorized" */
 			struct ac_error aerr;
-			if (authenticate_sentry(r, NULL, &aerr))
-				return reply_error(r, &aerr);
+			ac_error_set(&aerr, AC_EAUTH, "unauthorized",
+				     "missing sentry_key: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header");
+			return reply_error(r, &aerr);
 		}
 		return reply_error(r, &err);
 	}
@@ -516,27 +526,37 @@ static int parse_sentry(struct request *r, const char *body, size_t len,
 {
 	char dsn_key[65] = "", event_id[65] = "";
 	struct event_defaults sd = *d;
+	struct sentry_auth a;
+	const char *key = sentry_key_outside(r, &a);
 	int rc;
 
-	/* authenticate first when the key is outside the body, to learn the project name */
-	rc = authenticate_sentry(r, NULL, err);
-	if (rc && !envelope)
-		return rc;
-	if (!rc && !sd.system)
-		sd.system = r->project;
+	/* with the key outside the body, authenticate before parsing (and learn the project) */
+	if (key || !envelope) {
+		if ((rc = authenticate_sentry(r, key, err)))
+			return rc;
+		if (!sd.system)
+			sd.system = r->project;
+	}
 	if (envelope)
 		rc = sentry_parse_envelope(body, len, &sd, &r->c->limits, r->events, r->counts,
 					   dsn_key, event_id, err);
 	else
 		rc = sentry_parse_store(body, len, &sd, &r->c->limits, r->events, err);
+	if (rc && !key && dsn_key[0]) {
+		struct ac_error aerr;
+		if (authenticate_sentry(r, dsn_key, &aerr)) {
+			*err = aerr;
+			return aerr.code;
+		}
+	}
 	if (rc)
 		return rc;
-	if (envelope && r->project_id <= 0) {
-		if ((rc = authenticate_sentry(r, dsn_key, err)))
-			return rc;
-		/* events parsed before the project was known get its name as system */
+	if (!key && envelope) {
 		size_t i;
 		json_t *ev;
+		if ((rc = authenticate_sentry(r, dsn_key[0] ? dsn_key : NULL, err)))
+			return rc;
+		/* events parsed before the project was known get its name as system */
 		json_array_foreach(r->events, i, ev)
 			if (!json_object_get(ev, "system"))
 				json_object_set_new(ev, "system", json_string(r->project));
