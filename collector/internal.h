@@ -30,6 +30,7 @@
 #define AC_COLLECTOR_INTERNAL_H
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -196,5 +197,32 @@ int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct 
 /* Fetch one event by event_id; AC_ENOTFOUND when absent (or in another project). */
 int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
 		struct ac_error *err);
+
+/* ---- server.c: the request API for route handlers in other files ----
+ * A route handler is `enum MHD_Result fn(struct request *r)` listed in server.c's routes[]
+ * table with its method, path pattern ('*' = one segment, see req_arg), metrics route and
+ * auth kind; the server has already authenticated it (req_project) and read the whole body
+ * (req_body) when it runs. A handler answers exactly once with one of the req_reply_*
+ * functions and returns what they return. */
+struct request;
+const char *req_query(struct request *r, const char *name);   /* NULL when absent */
+const char *req_header(struct request *r, const char *name);  /* NULL when absent */
+const char *req_arg(struct request *r);                       /* the '*' segment */
+const char *req_body(struct request *r, size_t *len);         /* raw body, NUL-terminated */
+long long req_project(struct request *r);                     /* -1: all projects (open read) */
+const struct collector_config *req_config(struct request *r);
+/* A read-only connection from the pool; give it back with req_reader_put(). */
+sqlite3 *req_reader(struct request *r);
+void req_reader_put(struct request *r, sqlite3 *db);
+/* Replies. req_reply_json steals obj; req_reply_text takes ownership of body (malloc'd). */
+enum MHD_Result req_reply_json(struct request *r, unsigned status, json_t *obj);
+enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *ctype,
+			       char *body, size_t len);
+/* {"error": what, "detail": detail} with the status that fits code (AC_EINVAL 400, ...). */
+enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
+				const char *detail);
+/* Authenticate per the route's auth kind (done by the server before POST handlers that
+ * ingest; GET handlers call it first). 0 or an AC_E* code with err set. */
+int req_authenticate(struct request *r, struct ac_error *err);
 
 #endif

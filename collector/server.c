@@ -19,7 +19,6 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <math.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -791,6 +790,41 @@ static enum MHD_Result h_options(struct request *r)
 	};
 	char *empty = strdup("");
 	return empty ? reply_raw(r, 204, "text/plain", empty, 0, headers) : MHD_NO;
+}
+
+/* ---------------------------------------------------------------- request API */
+
+const char *req_query(struct request *r, const char *name) { return query_arg(r, name); }
+const char *req_header(struct request *r, const char *name) { return header(r, name); }
+const char *req_arg(struct request *r) { return r->arg; }
+long long req_project(struct request *r) { return r->project_id; }
+const struct collector_config *req_config(struct request *r) { return &r->c->cfg; }
+sqlite3 *req_reader(struct request *r) { return reader_pool_get(r->c->readers); }
+void req_reader_put(struct request *r, sqlite3 *db) { reader_pool_put(r->c->readers, db); }
+int req_authenticate(struct request *r, struct ac_error *err) { return authenticate(r, err); }
+
+const char *req_body(struct request *r, size_t *len)
+{
+	if (len)
+		*len = r->body.len;
+	return r->body.data ? r->body.data : "";
+}
+
+enum MHD_Result req_reply_json(struct request *r, unsigned status, json_t *obj)
+{
+	return reply_json(r, status, obj);
+}
+
+enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *ctype,
+			       char *body, size_t len)
+{
+	return reply_raw(r, status, ctype, body, len, NULL);
+}
+
+enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
+				const char *detail)
+{
+	return reply_simple_error(r, code, what, detail);
 }
 
 /* ---------------------------------------------------------------- routing */
