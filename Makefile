@@ -103,3 +103,12 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# Collector ingest benchmark (issue 2): wrk on loopback against the collector and, in the same
+# run, a minimal libmicrohttpd handler. Figures go to docs/BENCHMARKS.md "## Collector ingest".
+$(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
+	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
