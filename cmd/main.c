@@ -26,6 +26,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "cluster", cmd_cluster, "mine message templates from log files" },
 };
 
 static void print_usage(FILE *out)
