@@ -603,7 +603,10 @@ static size_t apply_builtins(const struct masker *mk, const char *s, size_t n, c
 		}
 		/* no match: copy this byte and the rest of its word (no boundary inside) */
 		size_t j = i + 1;
-		if (IS(s[i], C_WORD))
+		if (IS(s[i], C_DIGIT)) /* "1.2.3" unmasked stays whole, not "1.2.<NUM>" */
+			while (j < n && IS(s[j], C_IDCH))
+				j++;
+		else if (IS(s[i], C_WORD))
 			while (j < n && IS(s[j], C_WORD))
 				j++;
 		emit(&o, s + i, j - i);
