@@ -58,7 +58,7 @@ struct miner {
 	struct node **by_len; /* root level: one node per token count (index ntok) */
 	size_t capbylen;
 	struct cache_ent *cache;
-	size_t ncache;
+	size_t ncache, cache_cap;
 	char *mbuf; /* masked line */
 	size_t mcap;
 	struct tokens tk;
@@ -181,14 +181,18 @@ static int mask_line(struct miner *m, const char *line, size_t len, size_t *out_
 		m->mcap = need;
 	}
 	*out_len = masker_apply(m->mk, line, len, m->mbuf, m->mcap);
+	/* NUL bytes would cut tokens and templates short: they separate tokens like spaces */
+	for (char *z = memchr(m->mbuf, '\0', *out_len); z; z = memchr(z, '\0', *out_len - (size_t)(z - m->mbuf)))
+		*z = ' ';
 	return 0;
 }
 
-/* ---- exact-repeat cache (open addressing, cleared when half full) ---- */
+/* ---- exact-repeat cache (open addressing; grows to CACHE_MAX, then is cleared when half
+ * full: it only saves time, so forgetting is safe) ---- */
 
 static void cache_clear(struct miner *m)
 {
-	for (size_t i = 0; i < CACHE_MAX; i++) {
+	for (size_t i = 0; i < m->cache_cap; i++) {
 		free(m->cache[i].line);
 		m->cache[i].line = NULL;
 		m->cache[i].hash = 0;
@@ -198,7 +202,9 @@ static void cache_clear(struct miner *m)
 
 static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n)
 {
-	for (size_t i = h & (CACHE_MAX - 1);; i = (i + 1) & (CACHE_MAX - 1)) {
+	if (!m->cache_cap)
+		return 0;
+	for (size_t i = h & (m->cache_cap - 1);; i = (i + 1) & (m->cache_cap - 1)) {
 		const struct cache_ent *e = &m->cache[i];
 		if (!e->hash)
 			return 0;
@@ -207,19 +213,44 @@ static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n
 	}
 }
 
+static void cache_insert(struct cache_ent *tab, size_t cap, struct cache_ent e)
+{
+	size_t i = e.hash & (cap - 1);
+	while (tab[i].hash)
+		i = (i + 1) & (cap - 1);
+	tab[i] = e;
+}
+
+/* Make room for one more entry; false when there is no memory (skip caching then). */
+static bool cache_room(struct miner *m)
+{
+	if (m->ncache < m->cache_cap / 2)
+		return true;
+	if (m->cache_cap >= CACHE_MAX) {
+		cache_clear(m);
+		return true;
+	}
+	size_t cap = m->cache_cap ? m->cache_cap * 2 : 256;
+	struct cache_ent *tab = calloc(cap, sizeof *tab);
+	if (!tab)
+		return false;
+	for (size_t i = 0; i < m->cache_cap; i++)
+		if (m->cache[i].hash)
+			cache_insert(tab, cap, m->cache[i]);
+	free(m->cache);
+	m->cache = tab;
+	m->cache_cap = cap;
+	return true;
+}
+
 static void cache_put(struct miner *m, uint64_t h, const char *s, size_t n, long id)
 {
-	if (n > UINT32_MAX)
+	if (n > UINT32_MAX || !cache_room(m))
 		return;
-	if (m->ncache >= CACHE_MAX / 2)
-		cache_clear(m);
 	char *copy = dup_n(s, n);
 	if (!copy)
-		return; /* the cache is an optimisation: skip on no memory */
-	size_t i = h & (CACHE_MAX - 1);
-	while (m->cache[i].hash)
-		i = (i + 1) & (CACHE_MAX - 1);
-	m->cache[i] = (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id };
+		return;
+	cache_insert(m->cache, m->cache_cap, (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id });
 	m->ncache++;
 }
 
@@ -357,7 +388,7 @@ static void node_free(struct node *nd)
 static struct node *node_child(const struct node *nd, const char *t, size_t n)
 {
 	for (uint32_t i = 0; i < nd->nkids; i++)
-		if (!memcmp(nd->keys[i], t, n) && nd->keys[i][n] == '\0')
+		if (!strncmp(nd->keys[i], t, n) && nd->keys[i][n] == '\0')
 			return nd->kids[i];
 	return NULL;
 }
@@ -538,8 +569,6 @@ struct miner *miner_new(const struct miner_config *cfg, struct ac_error *err)
 	if (!(m->mk = masker_new(&mc, err)))
 		goto fail;
 	m->cfg.masks = NULL; /* the caller's string need not outlive us: use masker_builtins() */
-	if (!(m->cache = calloc(CACHE_MAX, sizeof *m->cache)))
-		goto oom;
 	return m;
 oom:
 	ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
@@ -562,8 +591,7 @@ void miner_free(struct miner *m)
 	for (size_t i = 0; i < m->capbylen; i++)
 		node_free(m->by_len[i]);
 	free(m->by_len);
-	if (m->cache)
-		cache_clear(m);
+	cache_clear(m);
 	free(m->cache);
 	free(m->mbuf);
 	free(m);
@@ -584,8 +612,7 @@ int miner_add_mask(struct miner *m, const char *spec, struct ac_error *err)
 		return rc;
 	}
 	m->user_masks[m->nuser++] = copy;
-	if (m->cache)
-		cache_clear(m);
+	cache_clear(m);
 	return 0;
 }
 
