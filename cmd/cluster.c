@@ -293,6 +293,24 @@ static double cpu_seconds(void)
 	       ru.ru_stime.tv_usec / 1e6;
 }
 
+/* Peak resident memory from /proc (VmHWM): getrusage's ru_maxrss keeps the parent's peak
+ * across fork+exec, which would report the launcher's memory instead of ours. */
+static long peak_rss_kib(void)
+{
+	char line[256];
+	long kib = 0;
+	FILE *f = fopen("/proc/self/status", "r");
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, "VmHWM:", 6)) {
+			kib = strtol(line + 6, NULL, 10);
+			break;
+		}
+	fclose(f);
+	return kib;
+}
+
 int cmd_cluster(int argc, char **argv)
 {
 	struct miner_config cfg;
@@ -378,9 +396,9 @@ int cmd_cluster(int argc, char **argv)
 		fprintf(stderr, "autocoder cluster: %llu of %llu lines did not fit --format; mined whole\n",
 			(unsigned long long)r.unmatched, (unsigned long long)r.lines);
 	if (stats)
-		fprintf(stderr, "lines %llu clusters %zu wall %.3fs cpu %.3fs %.0f lines/cpu-second\n",
-			(unsigned long long)r.lines, miner_count(r.m), wall, cpu,
-			cpu > 0 ? (double)r.lines / cpu : 0.0);
+		fprintf(stderr, "lines %llu clusters %zu wall %.3fs cpu %.3fs rate %.0f/cpu-s "
+			"peak_rss %ldKiB\n", (unsigned long long)r.lines, miner_count(r.m), wall, cpu,
+			cpu > 0 ? (double)r.lines / cpu : 0.0, peak_rss_kib());
 	ret = fflush(stdout) ? 1 : 0;
 out:
 	format_release(&r.fmt);

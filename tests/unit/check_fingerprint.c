@@ -109,7 +109,7 @@ START_TEST(sdk_fingerprint_wins)
 	/* {{ default }} expands to the default grouping */
 	char with_default[2048];
 	snprintf(with_default, sizeof with_default, "{\"fingerprint\":[\"{{ default }}\", \"eu\"],%s",
-		 CRASH("main", "parse_header", "1", "0x1") + 1);
+		 &CRASH("main", "parse_header", "1", "0x1")[1]);
 	fp_of(with_default, &d);
 	ck_assert_str_ne(d.hash, a.hash);
 	ck_assert_str_ne(d.hash, b.hash);
