@@ -292,9 +292,74 @@ static size_t date_at(const char *s, size_t i, size_t n)
 	return 0;
 }
 
+static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+				       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const weekdays[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
+
+/* A three-letter or full English month/weekday name at s[i] ("Jun", "June"); its length. */
+static size_t name_at(const char *s, size_t i, size_t n, const char *const *names, size_t count)
+{
+	for (size_t k = 0; k < count; k++) {
+		if (i + 3 > n || memcmp(s + i, names[k], 3))
+			continue;
+		size_t j = i + 3;
+		while (j < n && s[j] >= 'a' && s[j] <= 'z' && j - i < 9)
+			j++;
+		return at_end(s, j, n) ? j - i : 0;
+	}
+	return 0;
+}
+
+/* Syslog and ctime dates: "[Sat ]Jun 18[ 02:08:10][ 2005]", "Sat, Jun 18 2005"; and
+ * "18/Jun/2005[:02:08:10]" (web server logs). 0 if none. */
+static size_t named_date_at(const char *s, size_t i, size_t n)
+{
+	size_t j = i, k;
+	if (IS(s[i], C_DIGIT)) {
+		if (!(k = digits(s, j, n, 1, 2)) || j + k >= n || s[j + k] != '/')
+			return 0;
+		j += k + 1;
+		if (!(k = name_at(s, j, n, months, 12)) || j + k >= n || s[j + k] != '/')
+			return 0;
+		j += k + 1;
+		if (digits(s, j, n, 4, 4) != 4)
+			return 0;
+		j += 4;
+		if (j + 1 < n && s[j] == ':' && (k = time_at(s, j + 1, n)))
+			j += 1 + k;
+		return j - i;
+	}
+	if ((k = name_at(s, j, n, weekdays, 7))) {
+		j += k;
+		if (j < n && s[j] == ',')
+			j++;
+		if (j >= n || s[j] != ' ')
+			return 0;
+		j++;
+	}
+	if (!(k = name_at(s, j, n, months, 12)))
+		return 0;
+	j += k;
+	size_t sp = run_of(s, j, n, C_SPACE, 3);
+	if (!sp || !(k = digits(s, j + sp, n, 1, 2)) || !at_end(s, j + sp + k, n))
+		return 0;
+	j += sp + k;
+	if (j + 1 < n && s[j] == ' ' && (k = time_at(s, j + 1, n)) && at_end(s, j + 1 + k, n))
+		j += 1 + k;
+	if (j + 1 < n && (s[j] == ' ' || s[j] == ',')) {
+		size_t y = j + 1 + (s[j] == ',' && j + 1 < n && s[j + 1] == ' ');
+		if (digits(s, y, n, 4, 4) == 4 && at_end(s, y + 4, n))
+			j = y + 4;
+	}
+	return j - i;
+}
+
 static size_t scan_datetime(const char *s, size_t i, size_t n)
 {
 	size_t d, t, j;
+	if (IS(s[i], C_ALPHA) || (IS(s[i], C_DIGIT) && i + 3 < n && (s[i + 1] == '/' || s[i + 2] == '/')))
+		if ((d = named_date_at(s, i, n)))
+			return d;
 	if (!IS(s[i], C_DIGIT))
 		return 0;
 	d = date_at(s, i, n);
@@ -433,21 +498,6 @@ static size_t scan_path(const char *s, size_t i, size_t n)
 	return seps >= 2 ? j - i : 0;
 }
 
-static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
-{
-	size_t j = i;
-	if (!IS(s[i], C_ALPHA) && s[i] != '_')
-		return 0;
-	while (j < n && j - i < 64 && (IS(s[j], C_WORD) || s[j] == '.' || s[j] == '-'))
-		j++;
-	if (j >= n || s[j] != '=' || j == i)
-		return 0;
-	*vstart = ++j;
-	while (j < n && !IS(s[j], C_SPACE) && !strchr(",;)]}&\"'", s[j]))
-		j++;
-	return j > *vstart ? j - i : 0;
-}
-
 static size_t scan_quoted(const char *s, size_t i, size_t n)
 {
 	char q = s[i];
@@ -464,6 +514,25 @@ static size_t scan_quoted(const char *s, size_t i, size_t n)
 			return at_end(s, j + 1, n) && j > i + 1 ? j + 1 - i : 0;
 	}
 	return 0;
+}
+
+static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
+{
+	size_t j = i;
+	if (!IS(s[i], C_ALPHA) && s[i] != '_')
+		return 0;
+	while (j < n && j - i < 64 && (IS(s[j], C_WORD) || s[j] == '.' || s[j] == '-'))
+		j++;
+	if (j >= n || s[j] != '=' || j == i)
+		return 0;
+	*vstart = ++j;
+	if (j < n && (s[j] == '"' || s[j] == '\'')) { /* key="a quoted value" */
+		size_t q = scan_quoted(s, j, n);
+		return q ? j + q - i : 0;
+	}
+	while (j < n && !IS(s[j], C_SPACE) && !strchr(",;)]}&\"'", s[j]))
+		j++;
+	return j > *vstart ? j - i : 0;
 }
 
 /* A word of [A-Za-z0-9_.-] holding a digit; *prefix receives the length of a kept leading run
@@ -550,9 +619,10 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 		return EMIT_LIT(o, "<UUID>"), k;
 	if (on[M_IPV6] && (IS(c, C_HEX) || c == ':' || c == '[') && (k = scan_ipv6(s, i, n)))
 		return EMIT_LIT(o, "<IP>"), k;
-	if (on[M_DATETIME] && IS(c, C_DIGIT) && (k = scan_datetime(s, i, n))) {
-		bool date = k >= 8 && (s[i + 2] == '/' || s[i + 4] == '-' || s[i + 4] == '/' ||
-				       s[i + 1] == '/' || s[i + 2] == '.' || s[i + 1] == '.');
+	if (on[M_DATETIME] && IS(c, C_DIGIT | C_ALPHA) && (k = scan_datetime(s, i, n))) {
+		bool date = IS(c, C_ALPHA) ||
+			    (k >= 8 && (s[i + 2] == '/' || s[i + 4] == '-' || s[i + 4] == '/' ||
+					s[i + 1] == '/' || s[i + 2] == '.' || s[i + 1] == '.'));
 		if (date)
 			EMIT_LIT(o, "<DATE>");
 		else

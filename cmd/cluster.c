@@ -35,79 +35,122 @@ struct line_format {
 	uint32_t content_group;
 };
 
-static int add_literal(struct ac_buf *re, const char *p, size_t n)
+#define FORMAT_MAX 1024
+
+/* Mark the '(' ... ')?' pairs of logparser's optional parts ("<Component>(\[<PID>\])?"):
+ * grp[i] = 1 at such an opener, 2 at its closer. Other parentheses are literal text. */
+static void mark_optional_groups(const char *spec, size_t n, unsigned char *grp)
 {
+	size_t stack[16], depth = 0;
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		int rc;
+		if (spec[i] == '\\' && i + 1 < n) {
+			i++;
+		} else if (spec[i] == '<') {
+			const char *gt = memchr(spec + i, '>', n - i);
+			if (gt)
+				i = (size_t)(gt - spec);
+		} else if (spec[i] == '(' && depth < AC_ARRAY_SIZE(stack)) {
+			stack[depth++] = i;
+		} else if (spec[i] == ')' && depth) {
+			size_t open = stack[--depth];
+			if (i + 1 < n && spec[i + 1] == '?') {
+				grp[open] = 1;
+				grp[i] = 2;
+			}
+		}
+	}
+}
+
+/* Append the PCRE2 for field "<name>" at spec[i]; *end receives the index after '>'. */
+static int add_field(struct ac_buf *re, const char *spec, size_t i, size_t *end, int *content,
+		     struct ac_error *err)
+{
+	const char *lt = spec + i, *gt = strchr(lt, '>');
+	size_t nl = gt ? (size_t)(gt - lt - 1) : 0;
+	if (!gt || !nl || nl > 32)
+		return ac_error_set(err, AC_EINVAL, "bad_format",
+				    "bad --format at column %zu: expected <Field>", i + 1);
+	for (size_t k = 1; k <= nl; k++)
+		if (!((lt[k] >= 'a' && lt[k] <= 'z') || (lt[k] >= 'A' && lt[k] <= 'Z') ||
+		      (lt[k] >= '0' && lt[k] <= '9' && k > 1) || lt[k] == '_'))
+			return ac_error_set(err, AC_EINVAL, "bad_format",
+					    "bad --format at column %zu: field names use letters, "
+					    "digits and '_'", i + 1 + k);
+	if (nl == 7 && !memcmp(lt + 1, "Content", 7))
+		(*content)++;
+	*end = i + nl + 2;
+	return ac_buf_printf(re, "(?<%.*s>.*?)", (int)nl, lt + 1);
+}
+
+/* Translate a logparser format into an anchored PCRE2 pattern. Text between fields is literal,
+ * except: a run of spaces matches any whitespace, "\X" is X (logparser formats escape
+ * brackets as "\[" since their text is a regex there), and "( ... )?" around fields marks an
+ * optional part. So both '[<Pid>]' and '\[<Pid>\]' work. */
+static int format_to_regex(struct ac_buf *re, const char *spec, int *content, struct ac_error *err)
+{
+	size_t n = strlen(spec);
+	unsigned char grp[FORMAT_MAX] = { 0 };
+	int rc = 0;
+
+	if (n >= FORMAT_MAX)
+		return ac_error_set(err, AC_EINVAL, "bad_format", "--format is longer than %d bytes",
+				    FORMAT_MAX - 1);
+	mark_optional_groups(spec, n, grp);
+	ac_buf_puts(re, "^");
+	for (size_t i = 0; i < n && !rc;) {
+		unsigned char c = (unsigned char)spec[i];
+		if (c == '<') {
+			rc = add_field(re, spec, i, &i, content, err);
+			if (rc && rc != AC_ETOOBIG)
+				return rc;
+			continue;
+		}
 		if (c == ' ') {
-			while (i + 1 < n && p[i + 1] == ' ')
+			while (i < n && spec[i] == ' ')
 				i++;
 			rc = ac_buf_puts(re, "\\s+");
+		} else if (grp[i] == 1) {
+			rc = ac_buf_puts(re, "(?:");
+			i++;
+		} else if (grp[i] == 2) {
+			rc = ac_buf_puts(re, ")?");
+			i += 2;
+		} else if (c == '\\' && i + 1 < n) {
+			unsigned char e = (unsigned char)spec[i + 1];
+			bool alnum = (e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z');
+			rc = alnum ? ac_buf_printf(re, "%c", e) : ac_buf_printf(re, "\\%c", e);
+			i += 2;
 		} else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 			   c >= 0x80) {
-			rc = ac_buf_append(re, p + i, 1);
+			rc = ac_buf_append(re, spec + i, 1);
+			i++;
 		} else {
 			rc = ac_buf_printf(re, "\\%c", c);
+			i++;
 		}
-		if (rc)
-			return rc;
 	}
-	return 0;
+	if (!rc)
+		rc = ac_buf_puts(re, "$");
+	return rc ? ac_error_set(err, AC_EINVAL, "bad_format", "--format is too long") : 0;
 }
 
 /* Compile a logparser-style format into fmt. 0, or AC_EINVAL with err naming the problem. */
 static int format_compile(struct line_format *fmt, const char *spec, struct ac_error *err)
 {
 	struct ac_buf re;
-	const char *p = spec;
-	int rc = 0, content = 0, errcode;
+	int rc, content = 0, errcode;
 	PCRE2_SIZE erroff;
 
 	ac_buf_init(&re, 64 * 1024);
-	ac_buf_puts(&re, "^");
-	while (*p) {
-		const char *lt = strchr(p, '<');
-		if (!lt) {
-			rc = add_literal(&re, p, strlen(p));
-			break;
-		}
-		if ((rc = add_literal(&re, p, (size_t)(lt - p))))
-			break;
-		const char *gt = strchr(lt, '>');
-		size_t nl = gt ? (size_t)(gt - lt - 1) : 0;
-		if (!gt || !nl || nl > 32) {
-			rc = ac_error_set(err, AC_EINVAL, "bad_format",
-					  "bad --format at column %zu: expected <Field>",
-					  (size_t)(lt - spec) + 1);
-			goto out;
-		}
-		for (size_t i = 1; i <= nl; i++)
-			if (!((lt[i] >= 'a' && lt[i] <= 'z') || (lt[i] >= 'A' && lt[i] <= 'Z') ||
-			      (lt[i] >= '0' && lt[i] <= '9' && i > 1) || lt[i] == '_')) {
-				rc = ac_error_set(err, AC_EINVAL, "bad_format",
-						  "bad --format at column %zu: field names use letters, "
-						  "digits and '_'", (size_t)(lt - spec) + 1 + i);
-				goto out;
-			}
-		if (nl == 7 && !memcmp(lt + 1, "Content", 7))
-			content++;
-		if ((rc = ac_buf_printf(&re, "(?<%.*s>.*?)", (int)nl, lt + 1)))
-			break;
-		p = gt + 1;
-	}
-	if (rc) {
-		rc = ac_error_set(err, AC_EINVAL, "bad_format", "--format is too long");
+	if ((rc = format_to_regex(&re, spec, &content, err)))
 		goto out;
-	}
 	if (content != 1) {
 		rc = ac_error_set(err, AC_EINVAL, "bad_format",
 				  "--format must contain <Content> exactly once");
 		goto out;
 	}
-	ac_buf_puts(&re, "$");
-	fmt->re = pcre2_compile((PCRE2_SPTR)re.data, PCRE2_ZERO_TERMINATED, PCRE2_DOTALL, &errcode,
-				&erroff, NULL);
+	fmt->re = pcre2_compile((PCRE2_SPTR)re.data, PCRE2_ZERO_TERMINATED,
+				PCRE2_DOTALL | PCRE2_DUPNAMES, &errcode, &erroff, NULL);
 	if (!fmt->re) {
 		PCRE2_UCHAR msg[160];
 		pcre2_get_error_message(errcode, msg, sizeof msg);

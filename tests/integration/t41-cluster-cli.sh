@@ -42,6 +42,14 @@ printf 'just a line 1\nnot matching\n' | "$AUTOCODER" cluster --labels --format 
 	2> warn.txt | wc -l | grep -q '^2$'
 grep -q 'did not fit --format' warn.txt
 
+# logparser's own notation: escaped brackets and an optional "(\[<PID>\])?" part
+printf 'Jun 14 15:16:01 combo sshd(pam_unix)[19939]: check pass; user unknown\nJun 14 15:16:02 combo su: check pass; user unknown\n' > linux.log
+"$AUTOCODER" cluster --labels --format '<Month> <Date> <Time> <Level> <Component>(\[<PID>\])?: <Content>' \
+	linux.log 2> warn.txt | tr '\n' ' ' | grep -q '^1 1 $'
+[ ! -s warn.txt ]
+"$AUTOCODER" cluster --labels --format '<Date> <Time> <Level> <Component>: <Content>' app.log |
+	cmp - labels.txt
+
 # user masks
 printf 'tenant acme-red over quota\ntenant acme-blue over quota\n' |
 	"$AUTOCODER" cluster --mask 'tenant=acme-[a-z]+' | grep -q '<TENANT> over quota'

@@ -40,6 +40,9 @@ START_TEST(masks_ids_hashes_and_times)
 	      "<ID> <HASH>");
 	MASKS("at 2015-07-29 17:41:44,747 or 2015-07-29T17:41:44.747Z", "at <DATE> or <DATE>");
 	MASKS("at 17:41:44 on 09/30/2012", "at <TIME> on <DATE>");
+	MASKS("from 1.2.3.4 at Sat Jun 18 02:08:10 2005", "from <IP> at <DATE>");
+	MASKS("[18/Jun/2005:02:08:10 +0000] Jun  9 06:06:20 x", "[<DATE> <NUM>] <DATE> x");
+	MASKS("May the force be on Monday", "May the force be on Monday");
 	MASKS("took 12ms then 3.5s then 100us", "took <DUR> then <DUR> then <DUR>");
 	MASKS("flags 0x1f2E", "flags <HEX>");
 	MASKS("block blk_-6952295868487656571 and attempt_1445144423722_0020_m_000000_0",
@@ -57,6 +60,7 @@ START_TEST(masks_paths_and_key_values)
 	MASKS("load C:\\Windows\\System32\\x.dll", "load <PATH>");
 	MASKS("rack /default-rack", "rack /default-rack");
 	MASKS("logname= uid=0 tty=ssh user=root", "logname= uid=<*> tty=<*> user=<*>");
+	MASKS("acquire lock=23, tag=\"View Lock\", ws=null", "acquire lock=<*>, tag=<*>, ws=<*>");
 	masker_free(mk);
 }
 END_TEST
