@@ -444,23 +444,40 @@ static size_t number_at(const char *s, size_t i, size_t n)
 	return j - i;
 }
 
+static size_t unit_at(const char *s, size_t u, size_t n, const char *const *units, size_t count)
+{
+	size_t ul = 0;
+	while (u + ul < n && (IS(s[u + ul], C_ALPHA) || (unsigned char)s[u + ul] >= 0x80) && ul < 13)
+		ul++;
+	if (!ul || !at_end(s, u + ul, n))
+		return 0;
+	for (size_t q = 0; q < count; q++)
+		if (strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
+			return ul;
+	return 0;
+}
+
+/* "12ms", "3.5s", and with a space the unambiguous units: "120 ms", "5 seconds". */
 static size_t scan_duration(const char *s, size_t i, size_t n)
 {
 	static const char *const units[] = {
 		"ns", "us", "\xc2\xb5s", "ms", "s", "sec", "secs", "second", "seconds", "m", "min",
 		"mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "d", "day", "days",
+		"msec", "msecs", "millis", "milliseconds", "microseconds", "nanoseconds",
 	};
-	size_t k = number_at(s, i, n);
+	static const char *const spaced[] = {
+		"ns", "us", "\xc2\xb5s", "ms", "sec", "secs", "second", "seconds", "min", "mins",
+		"minute", "minutes", "hr", "hrs", "hour", "hours", "day", "days", "msec", "msecs",
+		"millis", "milliseconds", "microseconds", "nanoseconds",
+	};
+	size_t k = number_at(s, i, n), ul;
 	if (!k || s[i] == '-' || s[i] == '+')
 		return 0;
-	size_t u = i + k, ul = 0;
-	while (u + ul < n && (IS(s[u + ul], C_ALPHA) || (unsigned char)s[u + ul] >= 0x80) && ul < 8)
-		ul++;
-	if (!ul || !at_end(s, u + ul, n))
-		return 0;
-	for (size_t q = 0; q < AC_ARRAY_SIZE(units); q++)
-		if (strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
-			return k + ul;
+	if ((ul = unit_at(s, i + k, n, units, AC_ARRAY_SIZE(units))))
+		return k + ul;
+	if (i + k + 1 < n && s[i + k] == ' ' &&
+	    (ul = unit_at(s, i + k + 1, n, spaced, AC_ARRAY_SIZE(spaced))))
+		return k + 1 + ul;
 	return 0;
 }
 

@@ -314,17 +314,33 @@ fail:
 	return NULL;
 }
 
+/* Length of the key of a "key=<*>" / "key:<NUM>" token (up to its first placeholder, which
+ * follows '=' or ':'), else 0. */
+static size_t param_key_len(const char *t, size_t n)
+{
+	for (size_t i = 1; i + 2 < n; i++)
+		if (t[i] == '<' && (t[i - 1] == '=' || t[i - 1] == ':') && mask_is_param(t + i, n - i))
+			return i;
+	return 0;
+}
+
+/* Two parameters are equal unless they are key=value tokens with different keys: the
+ * variable part dominates ("MININT-<ID>" and "<ID>" are both host names), but the key of
+ * "PendingReds:<NUM>" names what the value is. */
 static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *tk)
 {
-	if (c->kind[i] && tk->kind[i]) /* two parameters: the variable part dominates */
-		return true;
-	return strlen(c->tok[i]) == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]);
+	size_t cl = strlen(c->tok[i]);
+	if (c->kind[i] && tk->kind[i]) {
+		size_t a = param_key_len(c->tok[i], cl), b = param_key_len(tk->p[i], tk->len[i]);
+		return a == b && !memcmp(c->tok[i], tk->p[i], a);
+	}
+	return cl == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]);
 }
 
 /* Share of the positions holding literal text (on either side) where template and line
- * agree; *params counts template wildcards. Positions where both hold a parameter are left
- * out: counting them as agreement would let a long line of parameters absorb any different
- * words, and masking already made most variables parameters. */
+ * agree; *params counts template wildcards. Positions where both hold equal parameters are
+ * left out: counting them as agreement would let a long line of parameters absorb any
+ * different words, and masking already made most variables parameters. */
 static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
 {
 	unsigned same = 0, both = 0;
@@ -332,16 +348,18 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 	if (!tk->n)
 		return 1.0;
 	for (uint32_t i = 0; i < tk->n; i++) {
-		if (c->kind[i] && tk->kind[i])
-			both++;
-		if (tok_equal(c, i, tk))
-			same++;
+		if (tok_equal(c, i, tk)) {
+			if (c->kind[i] && tk->kind[i])
+				both++;
+			else
+				same++;
+		}
 		if (c->kind[i] & T_WHOLE)
 			(*params)++;
 	}
 	if (both == tk->n)
 		return 1.0;
-	return (double)(same - both) / (tk->n - both);
+	return (double)same / (tk->n - both);
 }
 
 /* Generalise the template to cover the line. Returns 0 or AC_ENOMEM. */
