@@ -338,8 +338,8 @@ static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *
 }
 
 /* Share of the positions holding literal text (on either side) where template and line
- * agree; *params counts template wildcards. Positions where both hold equal parameters are
- * left out: counting them as agreement would let a long line of parameters absorb any
+ * agree; *params counts template wildcards. Positions where both hold equal parameters, or
+ * where the template has "<*>", are left out: counting them as agreement would let a long line of parameters absorb any
  * different words, and masking already made most variables parameters. */
 static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
 {
@@ -348,6 +348,13 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 	if (!tk->n)
 		return 1.0;
 	for (uint32_t i = 0; i < tk->n; i++) {
+		if (!tk->kind[i] && !strcmp(c->tok[i], WILDCARD)) {
+			/* a position the template already learned is variable: no evidence either way,
+			 * else every new value would count against the line again */
+			both++;
+			(*params)++;
+			continue;
+		}
 		if (tok_equal(c, i, tk)) {
 			if (c->kind[i] && tk->kind[i])
 				both++;
