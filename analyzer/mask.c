@@ -261,8 +261,7 @@ static size_t time_at(const char *s, size_t i, size_t n)
 	}
 	if (j < n && s[j] == 'Z')
 		j++;
-	else if (j + 5 < n + 1 && j < n && (s[j] == '+' || s[j] == '-') &&
-		 digits(s, j + 1, n, 2, 2) == 2) {
+	else if (j < n && (s[j] == '+' || s[j] == '-') && digits(s, j + 1, n, 2, 2) == 2) {
 		size_t z = j + 3;
 		if (z < n && s[z] == ':')
 			z++;
@@ -505,13 +504,12 @@ static size_t scan_path(const char *s, size_t i, size_t n)
 		return 0;
 	if (j + 1 >= n || s[j + 1] == sep || !path_char(s[j + 1]))
 		return 0;
-	while (j < n && (path_char(s[j]) || (sep == '\\' && s[j] == ':' && 0))) {
-		if (s[j] == sep)
-			seps++;
+	while (j < n && path_char(s[j]))
 		j++;
-	}
-	while (j > i && (s[j - 1] == '.' || s[j - 1] == sep) && seps)
+	while (j > i && s[j - 1] == '.') /* sentence end */
 		j--;
+	for (size_t k = i; k + 1 < j; k++) /* a trailing separator ("dir/") adds no segment */
+		seps += s[k] == sep;
 	return seps >= 2 ? j - i : 0;
 }
 
