@@ -519,7 +519,8 @@ static int leaf_add(struct node *leaf, uint32_t id)
 }
 
 /* Best cluster in a leaf for the line (0 if none reaches the threshold). */
-static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk)
+static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk,
+		      double *out_sim)
 {
 	long best = 0;
 	double best_sim = -1;
@@ -534,6 +535,8 @@ static long leaf_best(const struct miner *m, const struct node *leaf, const stru
 			best_params = params;
 		}
 	}
+	if (out_sim)
+		*out_sim = best_sim < 0 ? 0 : best_sim;
 	return best_sim >= m->cfg.sim_threshold ? best : 0;
 }
 
@@ -743,20 +746,36 @@ const char *miner_masked(struct miner *m, const char *line, size_t len)
 
 long miner_add(struct miner *m, const char *line, size_t len)
 {
+	return miner_add_info(m, line, len, NULL);
+}
+
+long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_info *info)
+{
 	size_t n;
 	long id;
+	double sim = 0;
+	struct miner_info dummy;
 	int rc = mask_line(m, line, len, &n);
 	if (rc)
 		return rc;
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof *info);
+	info->threshold = m->cfg.sim_threshold;
 	uint64_t h = hash_bytes(m->mbuf, n);
 	if ((id = cache_get(m, h, m->mbuf, n))) {
 		id = resolve(m, (uint32_t)id);
 		m->cl[id - 1]->size++;
 		m->cl[id - 1]->dirty = true;
+		info->id = id;
+		info->how = MINER_SAME_TEXT;
+		info->similarity = 1.0;
 		return id;
 	}
 	tokenize(&m->tk, m->mbuf, n, true);
-	id = leaf_best(m, tree_find(m, &m->tk), &m->tk);
+	id = leaf_best(m, tree_find(m, &m->tk), &m->tk, &sim);
+	info->similarity = sim;
+	info->how = id ? MINER_SIMILAR : MINER_NEW;
 	if (id) {
 		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
@@ -768,7 +787,29 @@ long miner_add(struct miner *m, const char *line, size_t len)
 	m->cl[id - 1]->size++;
 	m->cl[id - 1]->dirty = true;
 	cache_put(m, h, m->mbuf, n, id);
+	info->id = id;
 	return id;
+}
+
+int miner_explain(const struct miner_info *info, char *buf, size_t cap)
+{
+	switch (info->how) {
+	case MINER_SAME_TEXT:
+		return snprintf(buf, cap, "template %ld: same text as an earlier line after masking",
+				info->id);
+	case MINER_SIMILAR:
+		return snprintf(buf, cap, "template %ld: %.0f%% of the literal tokens agree "
+				"(threshold %.0f%%)", info->id, 100 * info->similarity,
+				100 * info->threshold);
+	case MINER_NEW:
+		break;
+	}
+	if (info->similarity > 0)
+		return snprintf(buf, cap, "new template %ld: the closest one agrees on %.0f%% of the "
+				"literal tokens (threshold %.0f%%)", info->id,
+				100 * info->similarity, 100 * info->threshold);
+	return snprintf(buf, cap, "new template %ld: no template with this token count and "
+			"leading tokens", info->id);
 }
 
 long miner_match(struct miner *m, const char *line, size_t len)
@@ -781,7 +822,7 @@ long miner_match(struct miner *m, const char *line, size_t len)
 	if ((id = cache_get(m, h, m->mbuf, n)))
 		return resolve(m, (uint32_t)id);
 	tokenize(&m->tk, m->mbuf, n, true);
-	return leaf_best(m, tree_find(m, &m->tk), &m->tk);
+	return leaf_best(m, tree_find(m, &m->tk), &m->tk, NULL);
 }
 
 size_t miner_count(const struct miner *m)

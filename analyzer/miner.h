@@ -68,6 +68,25 @@ int miner_add_mask(struct miner *m, const char *spec, struct ac_error *err);
  * cluster id (>= 1), or AC_ENOMEM / AC_ETOOBIG (max_clusters reached). */
 long miner_add(struct miner *m, const char *line, size_t len);
 
+/* Why a line joined its cluster (for a stored "why grouped" explanation). */
+enum miner_how {
+	MINER_SAME_TEXT, /* its masked text equals an earlier line's */
+	MINER_SIMILAR,   /* it was similar enough to the template */
+	MINER_NEW,       /* it started a new cluster */
+};
+struct miner_info {
+	long id;
+	enum miner_how how;
+	double similarity; /* with the chosen (or, for MINER_NEW, the closest) template; 0 if none */
+	double threshold;
+};
+
+/* miner_add() that also fills info (may be NULL). */
+long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_info *info);
+/* One-line explanation of info into buf (snprintf semantics: returns the untruncated length):
+ * "template 12: 83% of the literal tokens agree (threshold 70%)". */
+int miner_explain(const struct miner_info *info, char *buf, size_t cap);
+
 /* Classify a line without learning: the id of the cluster it would join, or 0 if it would
  * start a new one. */
 long miner_match(struct miner *m, const char *line, size_t len);

@@ -65,6 +65,33 @@ START_TEST(different_messages_stay_apart)
 }
 END_TEST
 
+START_TEST(explains_why_a_line_joined)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	struct miner_info info;
+	char why[160];
+	const char *a = "Invalid user admin from 1.2.3.4 port 22";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_NEW);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "new template 1: no template with this token count and leading tokens");
+	a = "Invalid user oracle from 1.2.3.9 port 23";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_SIMILAR);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "template 1: 80% of the literal tokens agree (threshold 70%)");
+	a = "Invalid user oracle from 5.5.5.5 port 24";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_SAME_TEXT);
+	a = "Invalid user oracle to 5.5.5.5 via 24";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 2);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "new template 2: the closest one agrees on 50% of the literal tokens "
+			      "(threshold 70%)");
+	miner_free(m);
+}
+END_TEST
+
 START_TEST(mining_is_deterministic)
 {
 	static const char *lines[] = {
@@ -234,6 +261,7 @@ int main(void)
 	tcase_add_test(tc, ids_do_not_split_a_group);
 	tcase_add_test(tc, variable_words_become_wildcards);
 	tcase_add_test(tc, different_messages_stay_apart);
+	tcase_add_test(tc, explains_why_a_line_joined);
 	tcase_add_test(tc, mining_is_deterministic);
 	tcase_add_test(tc, config_is_validated_and_limits_hold);
 	tcase_add_test(tc, persistence_continues_the_same_clusters);
