@@ -43,7 +43,11 @@ struct masker {
 
 /* ---- character classes ---- */
 
-enum { C_DIGIT = 1, C_HEX = 2, C_ALPHA = 4, C_WORD = 8, C_IDCH = 16, C_SPACE = 32 };
+enum {
+	C_DIGIT = 1, C_HEX = 2, C_ALPHA = 4, C_WORD = 8, C_IDCH = 16, C_SPACE = 32,
+	C_PATHSTOP = 64, /* ends a path: space, quotes, brackets, separators, NUL */
+	C_KVSTOP = 128,  /* ends an unquoted key=value value */
+};
 
 static unsigned char cls[256];
 static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
@@ -63,7 +67,11 @@ static void cls_fill(void)
 		if (c == '-' || c == '.')
 			k |= C_IDCH;
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
-			k |= C_SPACE;
+			k |= C_SPACE | C_PATHSTOP | C_KVSTOP;
+		if (c == 0 || (c && strchr("\"'<>()[]{},;|:`", c)))
+			k |= C_PATHSTOP;
+		if (c && strchr(",;)]}&\"'", c))
+			k |= C_KVSTOP;
 		cls[c] = k;
 	}
 }
@@ -356,7 +364,13 @@ static size_t named_date_at(const char *s, size_t i, size_t n)
 static size_t scan_datetime(const char *s, size_t i, size_t n)
 {
 	size_t d, t, j;
-	if (IS(s[i], C_ALPHA) || (IS(s[i], C_DIGIT) && i + 3 < n && (s[i + 1] == '/' || s[i + 2] == '/')))
+	/* month and weekday names start with one of these capitals: skip other words cheaply */
+	static const uint32_t capitals = 1u << ('A' - 'A') | 1u << ('D' - 'A') | 1u << ('F' - 'A') |
+					 1u << ('J' - 'A') | 1u << ('M' - 'A') | 1u << ('N' - 'A') |
+					 1u << ('O' - 'A') | 1u << ('S' - 'A') | 1u << ('T' - 'A') |
+					 1u << ('W' - 'A');
+	if ((s[i] >= 'A' && s[i] <= 'Z' && (capitals >> (s[i] - 'A') & 1)) ||
+	    (IS(s[i], C_DIGIT) && i + 3 < n && (s[i + 1] == '/' || s[i + 2] == '/')))
 		if ((d = named_date_at(s, i, n)))
 			return d;
 	if (!IS(s[i], C_DIGIT))
@@ -482,7 +496,7 @@ static size_t scan_duration(const char *s, size_t i, size_t n)
 
 static bool path_char(char c)
 {
-	return !IS(c, C_SPACE) && !strchr("\"'<>()[]{},;|:`", c) && c != '\0';
+	return !IS(c, C_PATHSTOP);
 }
 
 static size_t scan_path(const char *s, size_t i, size_t n)
@@ -545,7 +559,7 @@ static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
 		size_t q = scan_quoted(s, j, n);
 		return q ? j + q - i : 0;
 	}
-	while (j < n && !IS(s[j], C_SPACE) && !strchr(",;)]}&\"'", s[j]))
+	while (j < n && !IS(s[j], C_KVSTOP))
 		j++;
 	return j > *vstart ? j - i : 0;
 }
