@@ -317,13 +317,27 @@ fail:
 	return NULL;
 }
 
-/* Length of the key of a "key=<*>" / "key:<NUM>" token (up to its first placeholder, which
- * follows '=' or ':'), else 0. */
+/* True when a placeholder ("<*>", "<NAME>") starts at t[i]. */
+static bool placeholder_at(const char *t, size_t i, size_t n)
+{
+	if (t[i] != '<' || i + 2 >= n)
+		return false;
+	if (t[i + 1] == '*')
+		return t[i + 2] == '>';
+	size_t j = i + 1;
+	while (j < n && ((t[j] >= 'A' && t[j] <= 'Z') || (t[j] >= '0' && t[j] <= '9' && j > i + 1) ||
+			 t[j] == '_'))
+		j++;
+	return j > i + 1 && j < n && t[j] == '>';
+}
+
+/* Length of the key of a "key=<*>" / "key:<NUM>" token (the text before its first
+ * placeholder, when that ends in '=' or ':'), else 0. */
 static size_t param_key_len(const char *t, size_t n)
 {
-	for (size_t i = 1; i + 2 < n; i++)
-		if (t[i] == '<' && (t[i - 1] == '=' || t[i - 1] == ':') && mask_is_param(t + i, n - i))
-			return i;
+	for (size_t i = 0; i < n; i++)
+		if (placeholder_at(t, i, n))
+			return i && (t[i - 1] == '=' || t[i - 1] == ':') ? i : 0;
 	return 0;
 }
 
