@@ -695,8 +695,9 @@ struct miner *miner_new(const struct miner_config *cfg, struct ac_error *err)
 			     "similarity threshold must be in (0, 1], got %g", m->cfg.sim_threshold);
 		goto fail;
 	}
-	if (m->cfg.depth > 16 || m->cfg.max_line > (64u << 20)) {
-		ac_error_set(err, AC_EINVAL, "bad_config", "depth must be <= 16, max_line <= 64 MiB");
+	if (m->cfg.depth > 16 || m->cfg.max_line > (64u << 20) || m->cfg.max_clusters >= UINT32_MAX) {
+		ac_error_set(err, AC_EINVAL, "bad_config",
+			     "depth must be <= 16, max_line <= 64 MiB, max_clusters < 2^32");
 		goto fail;
 	}
 	mc.builtins = m->cfg.masks;
