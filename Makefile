@@ -112,3 +112,6 @@ $(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
 
 bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
 	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
+# ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
+bench-analyzer: all
+	python3 bench/mining.py
