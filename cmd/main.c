@@ -26,6 +26,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "rules", cmd_rules, "check, test, list and try rule packs (rules/*.yaml)" },
 };
 
 static void print_usage(FILE *out)
