@@ -80,7 +80,8 @@ static const char *node_kind(const yaml_node_t *n)
 static char *want_string(struct loader *L, const yaml_node_t *n, const char *what)
 {
 	if (!is_scalar(n)) {
-		diag(L, n, "%s must be a string, not %s", what, node_kind(n));
+		diag(L, n, "%s must be a string, not %s%s", what, node_kind(n),
+		     is_map(n) ? " (a plain string containing ': ' starts a mapping; quote it)" : "");
 		return NULL;
 	}
 	if (scalar_len(n) == 0) {
