@@ -719,8 +719,13 @@ static void load_pack(struct loader *L, const char *path, const char *data, size
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	if (!yaml_parser_load(&parser, &doc)) {
 		char msg[512];
-		snprintf(msg, sizeof msg, "YAML syntax error: %s%s%s", parser.problem ? parser.problem : "?",
-			 parser.context ? " " : "", parser.context ? parser.context : "");
+		if (parser.context)
+			snprintf(msg, sizeof msg, "YAML syntax error: %s %s (started at line %d, column %d)",
+				 parser.problem ? parser.problem : "?", parser.context,
+				 (int)parser.context_mark.line + 1, (int)parser.context_mark.column + 1);
+		else
+			snprintf(msg, sizeof msg, "YAML syntax error: %s",
+				 parser.problem ? parser.problem : "?");
 		report(L, AC_EINVAL, path, (int)parser.problem_mark.line + 1,
 		       (int)parser.problem_mark.column + 1, msg);
 		yaml_parser_delete(&parser);
