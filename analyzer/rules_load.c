@@ -20,6 +20,8 @@ struct loader {
 	int nerrors;
 	int first_code;
 	const char *file;
+	const char *src;      /* the pack's text, for pointing into patterns */
+	size_t srclen;
 	yaml_document_t *doc;
 	struct rules *rs;
 };
@@ -214,6 +216,32 @@ static const char *const match_keys[] = {
 	"logger", "level", "component", "system", "all", "any", "not",
 };
 
+/*
+ * The 1-based column of a pattern's byte offset in the file, so the diagnostic points at the
+ * offending character. Exact for plain and single-quoted scalars on one line (walking the
+ * source, where '' stands for one quote); otherwise the scalar's own column.
+ */
+static int pattern_offset_column(const struct loader *L, const yaml_node_t *pat, size_t off)
+{
+	int col = (int)pat->start_mark.column + 1;
+	yaml_scalar_style_t style = pat->data.scalar.style;
+	size_t i = pat->start_mark.index;
+	if (pat->start_mark.line != pat->end_mark.line || !L->src || i >= L->srclen ||
+	    (style != YAML_PLAIN_SCALAR_STYLE && style != YAML_SINGLE_QUOTED_SCALAR_STYLE))
+		return col;
+	if (style == YAML_SINGLE_QUOTED_SCALAR_STYLE) {
+		i++;
+		col++;
+	}
+	for (size_t k = 0; k < off && i < L->srclen; k++) {
+		size_t step = (style == YAML_SINGLE_QUOTED_SCALAR_STYLE && L->src[i] == '\'' &&
+			       i + 1 < L->srclen && L->src[i + 1] == '\'') ? 2 : 1;
+		i += step;
+		col += (int)step;
+	}
+	return col;
+}
+
 static int compile_cond(struct loader *L, struct cond *c, const yaml_node_t *pat)
 {
 	int errcode;
@@ -226,8 +254,11 @@ static int compile_cond(struct loader *L, struct cond *c, const yaml_node_t *pat
 	if (!c->code) {
 		PCRE2_UCHAR buf[256];
 		pcre2_get_error_message(errcode, buf, sizeof buf);
-		diag(L, pat, "pattern for '%s' does not compile at offset %zu: %s",
-		     rule_field_name(c->field), (size_t)erroff, (const char *)buf);
+		char msg[512];
+		snprintf(msg, sizeof msg, "pattern for '%s' does not compile at offset %zu: %s",
+			 rule_field_name(c->field), (size_t)erroff, (const char *)buf);
+		report(L, AC_EINVAL, L->file, (int)pat->start_mark.line + 1,
+		       pattern_offset_column(L, pat, erroff), msg);
 		return AC_EINVAL;
 	}
 	/* JIT is an optimisation: if it is unavailable the interpreter gives the same answers. */
@@ -732,6 +763,8 @@ static void load_pack(struct loader *L, const char *path, const char *data, size
 		return;
 	}
 	L->doc = &doc;
+	L->src = data;
+	L->srclen = len;
 	parse_pack(L, yaml_document_get_root_node(&doc), pack_index);
 	if (yaml_parser_load(&parser, &extra)) {
 		yaml_node_t *root = yaml_document_get_root_node(&extra);
