@@ -69,4 +69,6 @@ echo "== rules list"
 rows=$(grep -c '^| `' "$tmp/list.md")
 [ "$rows" -eq "$n" ] || fail "markdown lists $rows rules, expected $n"
 "$ac" rules list rules --json | python3 -c 'import json,sys; r=json.load(sys.stdin); assert all(x["causes"] and x["fix"] for x in r)'
+sed -n '/<!-- rules-table:start -->/,/<!-- rules-table:end -->/p' docs/RULES.md | sed '1d;$d' >"$tmp/doc-table.md"
+diff -u "$tmp/doc-table.md" "$tmp/list.md" || fail "docs/RULES.md's pack table is stale: regenerate it with 'autocoder rules list rules --markdown'"
 echo "all rules checks passed"
