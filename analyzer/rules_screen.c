@@ -59,6 +59,10 @@ static void lit_flush(struct lit_scan *s)
 
 static void lit_add(struct lit_scan *s, unsigned char c)
 {
+	if (c == '\0') { /* literals are C strings: a NUL ends the run */
+		lit_flush(s);
+		return;
+	}
 	if (s->curlen < RULES_MAX_LITERAL)
 		s->cur[s->curlen++] = (char)lower_table[c];
 	/* A truncated prefix of a required run is still required. */
@@ -143,6 +147,19 @@ static int classify_escape(char d, unsigned char *out)
 	}
 }
 
+/* At p[i] == '{': the index after a {n}, {n,}, {n,m} or {,m} quantifier, else i + 1 (a
+ * literal brace, which we conservatively treat as ending the run). */
+static size_t skip_quantifier_braces(const char *p, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	bool digits = false;
+	while (j < n && ((p[j] >= '0' && p[j] <= '9') || p[j] == ',' || p[j] == ' ')) {
+		digits |= p[j] >= '0' && p[j] <= '9';
+		j++;
+	}
+	return (j < n && p[j] == '}' && digits) ? j + 1 : i + 1;
+}
+
 static bool quantifier_follows_optional(const char *p, size_t n, size_t j)
 {
 	return j < n && (p[j] == '?' || p[j] == '*' || p[j] == '{');
@@ -216,10 +233,12 @@ static size_t group_body(const char *p, size_t i, size_t end)
 				return 0;
 		return j < end ? j + 1 : 0;
 	}
-	for (; j < end; j++) { /* (?i: (?i-s: */
+	for (; j < end; j++) { /* (?i: (?i-s:  — but not (?x: whose spaces are not literal */
 		char c = p[j];
 		if (c == ':')
 			return j + 1;
+		if (c == 'x')
+			return 0;
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '^'))
 			return 0;
 	}
@@ -302,7 +321,9 @@ static int pattern_literals(const char *p, size_t n, struct litset *out, int dep
 		} else if (c == '(') {
 			size_t end = skip_group(p, n, i);
 			bool extended = false;
-			if (end == (size_t)-1)
+			/* (*ACCEPT) and other verbs can end a match early: literals after them are
+			 * not required, so such patterns are not analysed. */
+			if (end == (size_t)-1 || (i + 1 < n && p[i + 1] == '*'))
 				goto unknown;
 			if (is_option_setting(p, n, i, end, &extended) && extended)
 				goto unknown;
@@ -324,8 +345,11 @@ static int pattern_literals(const char *p, size_t n, struct litset *out, int dep
 			i++;
 		} else if (c == ')') {
 			goto unknown;
+		} else if (c == '{') {
+			lit_flush(&s);
+			i = skip_quantifier_braces(p, n, i);
 		} else if (c == '.' || c == '^' || c == '$' || c == '*' || c == '?' || c == '+' ||
-			   c == '{' || c == '}') {
+			   c == '}') {
 			lit_flush(&s);
 			i++;
 		} else {

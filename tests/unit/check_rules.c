@@ -278,7 +278,8 @@ static const char *const tricky_patterns[] = {
 	"(?<name>alpha|beta) gamma", "start(?=look)ahead", "e\\.g\\. this", "(?:opt)?ional",
 	"un(?:known|set)+ var", "tab\\there", "[[:digit:]]+ items?", "^anchored at start$",
 	"(?:ab|cd|ef)", "a(?:bcdefg)*h", "(?!not)notice", "x(?:yz(?:zy|yy))w", "end\\b",
-	"(?|one|two)three", "ca(?i:T)alog",
+	"(?|one|two)three", "ca(?i:T)alog", "q{100}rst", "(?x: w x y z )", "abc(*ACCEPT)defgh",
+	"uv{2,}wxyz", "(?#comment(x)literal",
 };
 
 static const char *const tricky_messages[] = {
@@ -287,7 +288,8 @@ static const char *const tricky_messages[] = {
 	"spaced", "abcd", "aabcd", "alpha gamma", "beta gamma", "startlookahead", "e.g. this",
 	"optional", "ional", "unknown var", "unsetset var", "tab\there", "12 items", "3 item",
 	"anchored at start", "ab", "cd", "ef", "ah", "abcdefgh", "notice", "xyzzyw", "xyzyyw",
-	"the end", "onethree", "twothree", "catalog", "caTalog", "nothing here", "",
+	"the end", "onethree", "twothree", "catalog", "caTalog", "nothing here", "", "qrst",
+	"qqqrst", "wxyz", "abc", "uvvwxyz", "literal", "100rst",
 };
 
 START_TEST(prefilter_never_changes_the_answer)
@@ -321,8 +323,14 @@ START_TEST(prefilter_never_changes_the_answer)
 				      buf, ha ? rule_id(a.rule) : "-", hb ? rule_id(b.rule) : "-");
 		}
 	}
-	/* sanity: the tricky cases really match what the reference says */
+	/* a counted quantifier's digits are not a literal */
+	char qs[128];
+	memset(qs, 'q', 100);
+	memcpy(qs + 100, "rst", 4);
 	struct rule_match m;
+	ck_assert(rules_match_text_unscreened(rs, qs, strlen(qs), &m));
+	ck_assert(rules_match_text(rs, qs, strlen(qs), &m));
+	/* sanity: the tricky cases really match what the reference says */
 	ck_assert_str_eq(match_id(rs, "color error", &m), "r0");
 	ck_assert_str_eq(match_id(rs, "acdef", &m), "r1");
 	ck_assert_str_eq(match_id(rs, "a.b literal", &m), "r7");
