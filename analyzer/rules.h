@@ -17,7 +17,7 @@
  *         - step: Find the process holding the port
  *           command: ss -ltnp 'sport = :8080'
  *       references: [ https://... ]  # optional list of http(s) URLs
- *       examples:                    # both lists required and non-empty
+ *       examples:                    # match: required, non-empty; nomatch: optional
  *         match:   [ "bind 0.0.0.0:8080: Address already in use" ]
  *         nomatch: [ "listening on 0.0.0.0:8080" ]
  *
@@ -189,6 +189,20 @@ void rule_condition(const struct rule *r, size_t i, const char **kind, const cha
 size_t rule_example_count(const struct rule *r);
 const json_t *rule_example(const struct rule *r, size_t i, bool *expect_match, int *line,
 			   const json_t **captures);
+
+/*
+ * Suggestions for unknown patterns (the guide). rules_pattern_from_template turns a mined
+ * template into a PCRE2 pattern: literal text escaped, each placeholder (<*> or a mask name like
+ * <NUM>) a lazy non-space run (\S+?), runs of blanks \s+. Returns a new string the caller frees,
+ * NULL for an empty template or on ENOMEM.
+ * rules_suggest_rule returns a complete rule as YAML (an item for a pack's `rules:` list, with
+ * TODO causes/fix and `example` as its match example), verified to load and to match the
+ * example; the caller frees it. NULL with err set when it does not (e.g. the example is not an
+ * instance of the template).
+ */
+char *rules_pattern_from_template(const char *tmpl);
+char *rules_suggest_rule(const char *id, const char *tmpl, const char *example,
+			 struct ac_error *err);
 
 /* Field names as used in rule files ("message", ...); NULL for an out-of-range value. */
 const char *rule_field_name(enum rule_field f);

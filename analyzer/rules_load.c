@@ -533,7 +533,7 @@ static void parse_example_list(struct loader *L, struct rule *r, const yaml_node
 static void parse_examples(struct loader *L, struct rule *r, const yaml_node_t *n)
 {
 	static const char *const keys[] = { "match", "nomatch" };
-	static const bool req[] = { true, true };
+	static const bool req[] = { true, false };
 	yaml_node_t *vals[2];
 	if (!map_collect(L, n, keys, 2, vals, "examples"))
 		return;

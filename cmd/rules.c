@@ -21,6 +21,7 @@ static const char usage[] =
 	"       autocoder rules list PATH... [--markdown | --json]\n"
 	"       autocoder rules match PATH... [--message TEXT] [--json]   (event JSON on stdin)\n"
 	"       autocoder rules bench PATH --input FILE... [--min N] [--reference N]\n"
+	"       autocoder rules suggest --template TEMPLATE --example MESSAGE [--id ID]\n"
 	"PATH is a directory of rule packs (*.yaml) or pack files.\n";
 
 static void print_diag(void *ctx, const char *file, int line, int col, const char *msg)
@@ -63,12 +64,12 @@ struct args {
 	size_t npaths;
 	char *inputs[64];
 	size_t ninputs;
-	const char *message;
+	const char *message, *template, *example, *id;
 	bool markdown, json;
 	long min, reference;
 };
 
-static int parse_args(int argc, char **argv, struct args *a)
+static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 {
 	memset(a, 0, sizeof *a);
 	a->min = 1000000;
@@ -82,6 +83,12 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->json = true;
 		} else if (!strcmp(s, "--message") && i + 1 < argc) {
 			a->message = argv[++i];
+		} else if (!strcmp(s, "--template") && i + 1 < argc) {
+			a->template = argv[++i];
+		} else if (!strcmp(s, "--example") && i + 1 < argc) {
+			a->example = argv[++i];
+		} else if (!strcmp(s, "--id") && i + 1 < argc) {
+			a->id = argv[++i];
 		} else if (!strcmp(s, "--input") && i + 1 < argc) {
 			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) && a->ninputs < 64)
 				a->inputs[a->ninputs++] = argv[++i];
@@ -98,7 +105,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 			a->paths[a->npaths++] = argv[i];
 		}
 	}
-	if (a->npaths == 0)
+	if (need_paths && a->npaths == 0)
 		return usage_error(usage, "which rules? give a directory or pack files");
 	return 0;
 }
@@ -565,6 +572,24 @@ out:
 	return ret;
 }
 
+/* --- suggest -------------------------------------------------------------------------------- */
+
+static int rules_suggest_cmd(struct args *a)
+{
+	struct ac_error err;
+	if (!a->template || !a->example)
+		return usage_error(usage, "suggest needs --template and --example");
+	char *yaml = rules_suggest_rule(a->id ? a->id : "local.unknown-pattern", a->template,
+					a->example, &err);
+	if (!yaml) {
+		fprintf(stderr, "autocoder: %s\n", err.msg);
+		return 1;
+	}
+	fputs(yaml, stdout);
+	free(yaml);
+	return 0;
+}
+
 int cmd_rules(int argc, char **argv)
 {
 	struct args a;
@@ -575,7 +600,7 @@ int cmd_rules(int argc, char **argv)
 		fputs(usage, stdout);
 		return 0;
 	}
-	int rc = parse_args(argc - 1, argv + 1, &a);
+	int rc = parse_args(argc - 1, argv + 1, &a, strcmp(sub, "suggest") != 0);
 	if (rc)
 		return rc < 0 ? 0 : rc;
 	if (!strcmp(sub, "check"))
@@ -588,5 +613,7 @@ int cmd_rules(int argc, char **argv)
 		return rules_match_cmd(&a);
 	if (!strcmp(sub, "bench"))
 		return rules_bench(&a);
+	if (!strcmp(sub, "suggest"))
+		return rules_suggest_cmd(&a);
 	return usage_error(usage, "unknown rules subcommand '%s'", sub);
 }

@@ -64,6 +64,19 @@ set -e
 [ $rc4 -eq 2 ] || fail "missing path should exit 2"
 [ $rc5 -eq 1 ] && grep -q 'no-such-dir' "$tmp/m5" || fail "missing dir should exit 1 naming it"
 
+echo "== rules suggest"
+"$ac" rules suggest --id local.block --template 'Received block <*> of size <NUM> from /<IP>' \
+	--example 'Received block blk_-16 of size 91178 from /10.250.10.6' >"$tmp/suggest.yaml"
+mkdir -p "$tmp/sugg"
+{ echo "rules:"; cat "$tmp/suggest.yaml"; } >"$tmp/sugg/local.yaml"
+"$ac" rules test "$tmp/sugg" | grep -q ': 0 failures$' || fail "suggested rule does not pass its example"
+"$ac" rules match "$tmp/sugg" --message 'Received block blk_9 of size 7 from /10.0.0.1' | grep -q '^rule: local.block ' ||
+	fail "suggested rule does not match another instance"
+set +e
+"$ac" rules suggest --template 'disk <*> full' --example 'all good' 2>"$tmp/sugg.err"; rc=$?
+set -e
+[ $rc -eq 1 ] && grep -q 'does not match the example' "$tmp/sugg.err" || fail "mismatching suggestion should fail"
+
 echo "== rules list"
 "$ac" rules list rules --markdown >"$tmp/list.md"
 rows=$(grep -c '^| `' "$tmp/list.md")

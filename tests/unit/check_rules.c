@@ -390,6 +390,37 @@ START_TEST(load_dir_errors_name_the_directory)
 }
 END_TEST
 
+START_TEST(suggestions_escape_templates_and_verify_examples)
+{
+	struct ac_error err;
+	char *p = rules_pattern_from_template("Timeout (<NUM> ms) for  <*> at [<IP>]?");
+	ck_assert_str_eq(p, "Timeout\\s+\\(.+?\\s+ms\\)\\s+for\\s+.+?\\s+at\\s+\\[.+?\\]\\?");
+	free(p);
+	ck_assert_ptr_null(rules_pattern_from_template(""));
+
+	char *y = rules_suggest_rule("local.timeout", "Timeout (<NUM> ms) for '<*>'",
+				     "Timeout (500 ms) for 'GET /x'", &err);
+	ck_assert_msg(y != NULL, "%s", err.msg);
+	/* what the guide prints loads as a pack and matches its example */
+	struct ac_buf pack;
+	ac_buf_init(&pack, 1 << 16);
+	ac_buf_puts(&pack, "rules:\n");
+	ac_buf_puts(&pack, y);
+	struct rules *rs = load(pack.data, &err);
+	ck_assert_msg(rs != NULL, "%s", err.msg);
+	struct rule_match m;
+	ck_assert_str_eq(match_id(rs, "Timeout (12 ms) for 'POST /y'", &m), "local.timeout");
+	ck_assert_str_eq(match_id(rs, "Timeout for nothing", &m), "(none)");
+	rules_free(rs);
+	ac_buf_release(&pack);
+	free(y);
+
+	ck_assert_ptr_null(rules_suggest_rule("x", "disk <*> full", "all good", &err));
+	ck_assert_str_eq(err.what, "example_mismatch");
+	ck_assert_ptr_null(rules_suggest_rule("Bad ID", "disk <*> full", "disk a full", &err));
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -406,6 +437,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(t, prefilter_never_changes_the_answer);
 	tcase_add_test(t, shipped_packs_load_and_pass_their_examples);
 	tcase_add_test(t, load_dir_errors_name_the_directory);
+	tcase_add_test(t, suggestions_escape_templates_and_verify_examples);
 	suite_add_tcase(s, t);
 	return s;
 }
