@@ -20,15 +20,24 @@ struct loader {
 	int nerrors;
 	int first_code;
 	const char *file;
+	size_t visits;        /* node visits and bytes copied: YAML aliases can make a small */
+	size_t copied;        /* file expand enormously, so both are bounded */
+	bool over;            /* a bound was hit: stop walking, one diagnostic said why */
 	const char *src;      /* the pack's text, for pointing into patterns */
 	size_t srclen;
 	yaml_document_t *doc;
 	struct rules *rs;
 };
 
+/* Bounds on what one load may expand to (node visits; bytes of strings copied). */
+#define LOAD_MAX_VISITS (8u << 20)
+#define LOAD_MAX_COPIED (16u << 20)
+
 static void report(struct loader *L, int code, const char *file, int line, int col,
 		   const char *msg)
 {
+	if (L->over)
+		return;
 	if (L->opts && L->opts->diag)
 		L->opts->diag(L->opts->ctx, file, line, col, msg);
 	if (L->nerrors++ == 0) {
@@ -54,8 +63,34 @@ static void diag(struct loader *L, const yaml_node_t *n, const char *fmt, ...)
 
 /* --- node helpers ------------------------------------------------------------------------ */
 
+static void over_budget(struct loader *L)
+{
+	report(L, AC_ETOOBIG, L->file, 0, 0,
+	       "the pack expands to too much data (YAML aliases?); loading stopped");
+	L->over = true;
+}
+
+/* Account for copying n bytes of a string; false when the load's budget is exhausted. */
+static bool charge(struct loader *L, size_t n)
+{
+	if (L->over)
+		return false;
+	L->copied += n + 32; /* with the allocator's and jansson's overhead per string */
+	if (L->copied > LOAD_MAX_COPIED) {
+		over_budget(L);
+		return false;
+	}
+	return true;
+}
+
 static yaml_node_t *node_at(struct loader *L, int idx)
 {
+	if (L->over)
+		return NULL;
+	if (++L->visits > LOAD_MAX_VISITS) {
+		over_budget(L);
+		return NULL;
+	}
 	return yaml_document_get_node(L->doc, idx);
 }
 
@@ -90,6 +125,8 @@ static char *want_string(struct loader *L, const yaml_node_t *n, const char *wha
 		diag(L, n, "%s must not be empty", what);
 		return NULL;
 	}
+	if (!charge(L, scalar_len(n)))
+		return NULL;
 	char *s = strndup(scalar(n), scalar_len(n));
 	if (!s)
 		report(L, AC_ENOMEM, L->file, 0, 0, "out of memory");
@@ -153,7 +190,7 @@ static bool map_collect(struct loader *L, const yaml_node_t *n, const char *cons
 		diag(L, n, "%s must be a mapping, not %s", where, node_kind(n));
 		return false;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !L->over; p++) {
 		yaml_node_t *k = node_at(L, p->key);
 		size_t i;
 		if (!is_scalar(k)) {
@@ -203,7 +240,7 @@ static size_t want_string_list(struct loader *L, const yaml_node_t *n, const cha
 		report(L, AC_ENOMEM, L->file, 0, 0, "out of memory");
 		return 0;
 	}
-	for (size_t i = 0; i < cnt; i++)
+	for (size_t i = 0; i < cnt && !L->over; i++)
 		v[i] = want_string(L, node_at(L, n->data.sequence.items.start[i]), what);
 	*out = v;
 	return cnt;
@@ -246,6 +283,8 @@ static int compile_cond(struct loader *L, struct cond *c, const yaml_node_t *pat
 {
 	int errcode;
 	PCRE2_SIZE erroff;
+	if (!charge(L, scalar_len(pat)))
+		return AC_ETOOBIG;
 	c->pattern = strndup(scalar(pat), scalar_len(pat));
 	if (!c->pattern)
 		return AC_ENOMEM;
@@ -308,7 +347,7 @@ static void parse_cond_item(struct loader *L, struct rule *r, enum cond_kind kin
 		diag(L, n, "each item of '%s' must be a mapping of field: pattern", combinator);
 		return;
 	}
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !L->over; p++) {
 		yaml_node_t *k = node_at(L, p->key);
 		if (!is_scalar(k)) {
 			diag(L, k, "keys in '%s' items must be field names", combinator);
@@ -329,7 +368,7 @@ static void parse_combinator(struct loader *L, struct rule *r, enum cond_kind ki
 		diag(L, n, "'%s' must be a non-empty list of conditions", name);
 		return;
 	}
-	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++)
+	for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top && !L->over; it++)
 		parse_cond_item(L, r, kind, kind == COND_ANY ? r->nany++ : 0, node_at(L, *it), name);
 }
 
@@ -339,7 +378,7 @@ static void parse_match(struct loader *L, struct rule *r, const yaml_node_t *n)
 	if (!map_collect(L, n, match_keys, AC_ARRAY_SIZE(match_keys), vals, "match"))
 		return;
 	/* Conditions are added in file order so `rules list` shows them as written. */
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !L->over; p++) {
 		yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
 		if (!is_scalar(k))
 			continue;
@@ -387,7 +426,7 @@ static void parse_fix(struct loader *L, struct rule *r, const yaml_node_t *n)
 		return;
 	}
 	r->nfix = cnt;
-	for (size_t i = 0; i < cnt; i++) {
+	for (size_t i = 0; i < cnt && !L->over; i++) {
 		yaml_node_t *it = node_at(L, n->data.sequence.items.start[i]), *vals[2];
 		if (is_scalar(it)) {
 			r->fix[i].step = want_string(L, it, "a fix step");
@@ -423,15 +462,18 @@ static json_t *example_frames(struct loader *L, const yaml_node_t *n)
 {
 	json_t *frames = json_array();
 	if (is_scalar(n)) {
-		json_array_append_new(frames, json_pack("{s:s%}", "function", scalar(n), scalar_len(n)));
+		if (charge(L, scalar_len(n)))
+			json_array_append_new(frames, json_pack("{s:s%}", "function", scalar(n), scalar_len(n)));
 	} else if (is_seq(n)) {
-		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+		for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top && !L->over; it++) {
 			yaml_node_t *f = node_at(L, *it);
 			if (!is_scalar(f)) {
 				diag(L, f, "frame_function items must be strings");
 				continue;
 			}
-			json_array_append_new(frames, json_pack("{s:s%}", "function", scalar(f), scalar_len(f)));
+			if (charge(L, scalar_len(f)))
+				json_array_append_new(frames, json_pack("{s:s%}", "function", scalar(f),
+									scalar_len(f)));
 		}
 	} else {
 		diag(L, n, "frame_function must be a string or a list of strings");
@@ -446,13 +488,14 @@ static json_t *example_captures(struct loader *L, const yaml_node_t *n)
 		return NULL;
 	}
 	json_t *o = json_object();
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !L->over; p++) {
 		yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
 		if (!is_scalar(k) || !is_scalar(v)) {
 			diag(L, k, "captures must map names to strings");
 			continue;
 		}
-		json_object_set_new(o, scalar(k), json_stringn(scalar(v), scalar_len(v)));
+		if (charge(L, scalar_len(k) + scalar_len(v)))
+			json_object_set_new(o, scalar(k), json_stringn(scalar(v), scalar_len(v)));
 	}
 	return o;
 }
@@ -464,7 +507,8 @@ static json_t *example_event(struct loader *L, const yaml_node_t *n, bool expect
 	yaml_node_t *vals[AC_ARRAY_SIZE(example_keys)];
 	*captures = NULL;
 	if (is_scalar(n))
-		return json_pack("{s:s%}", "message", scalar(n), scalar_len(n));
+		return charge(L, scalar_len(n)) ? json_pack("{s:s%}", "message", scalar(n), scalar_len(n))
+						 : NULL;
 	if (!map_collect(L, n, example_keys, AC_ARRAY_SIZE(example_keys), vals, "an example"))
 		return NULL;
 	json_t *ev = json_object(), *exc = NULL;
@@ -482,6 +526,8 @@ static json_t *example_event(struct loader *L, const yaml_node_t *n, bool expect
 			diag(L, v, "example field '%s' must be a string", example_keys[i]);
 			continue;
 		}
+		if (!charge(L, scalar_len(v)))
+			break;
 		json_t *s = json_stringn(scalar(v), scalar_len(v));
 		if (i == RULE_F_EXCEPTION_TYPE || i == RULE_F_EXCEPTION_VALUE) {
 			if (!exc)
@@ -517,9 +563,11 @@ static void parse_example_list(struct loader *L, struct rule *r, const yaml_node
 		return;
 	}
 	r->examples = ne;
-	for (size_t i = 0; i < cnt; i++) {
+	for (size_t i = 0; i < cnt && !L->over; i++) {
 		yaml_node_t *it = node_at(L, n->data.sequence.items.start[i]);
 		struct example *ex = &r->examples[r->nexamples];
+		if (!it)
+			break;
 		ex->event = example_event(L, it, expect_match, &ex->captures);
 		ex->expect_match = expect_match;
 		ex->line = (int)it->start_mark.line + 1;
@@ -588,7 +636,7 @@ static void describe_rule(struct loader *L, const yaml_node_t *n, size_t ordinal
 	snprintf(buf, size, "rule #%zu", ordinal + 1);
 	if (!is_map(n))
 		return;
-	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top; p++) {
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !L->over; p++) {
 		yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
 		if (is_scalar(k) && !strcmp(scalar(k), "id") && is_scalar(v) && scalar_len(v) > 0 &&
 		    scalar_len(v) < 110) {
@@ -719,9 +767,11 @@ static void parse_pack(struct loader *L, const yaml_node_t *root, size_t pack_in
 		return;
 	}
 	size_t ordinal = 0;
-	for (yaml_node_item_t *it = v[2]->data.sequence.items.start; it < v[2]->data.sequence.items.top;
+	for (yaml_node_item_t *it = v[2]->data.sequence.items.start; it < v[2]->data.sequence.items.top && !L->over;
 	     it++, ordinal++) {
 		yaml_node_t *rn = node_at(L, *it);
+		if (!rn)
+			return;
 		if (L->rs->nrules >= RULES_MAX_RULES) {
 			diag(L, rn, "too many rules (at most %d)", RULES_MAX_RULES);
 			return;

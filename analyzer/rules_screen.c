@@ -18,17 +18,10 @@
 #include "core/common.h"
 #include "analyzer/rules_int.h"
 
-static unsigned char lower_table[256];
-static bool lower_ready;
-
-static void lower_init(void)
+/* ASCII case folding, branch-free (no shared table, so no initialisation race). */
+static inline unsigned char fold(unsigned char c)
 {
-	/* Idempotent and benign if two threads race: both write the same bytes. */
-	if (lower_ready)
-		return;
-	for (int c = 0; c < 256; c++)
-		lower_table[c] = (unsigned char)((c >= 'A' && c <= 'Z') ? c + 32 : c);
-	lower_ready = true;
+	return (unsigned char)(c + (((unsigned)(c - 'A') < 26u) << 5));
 }
 
 static inline uint16_t tri_hash(unsigned char a, unsigned char b, unsigned char c)
@@ -64,7 +57,7 @@ static void lit_add(struct lit_scan *s, unsigned char c)
 		return;
 	}
 	if (s->curlen < RULES_MAX_LITERAL)
-		s->cur[s->curlen++] = (char)lower_table[c];
+		s->cur[s->curlen++] = (char)fold(c);
 	/* A truncated prefix of a required run is still required. */
 }
 
@@ -299,7 +292,6 @@ static int pattern_literals(const char *p, size_t n, struct litset *out, int dep
 	size_t i = 0;
 	int rc = 0;
 
-	lower_init();
 	memset(out, 0, sizeof *out);
 	while (i < n) {
 		unsigned char c = (unsigned char)p[i];
@@ -479,7 +471,6 @@ int rules_screen_build(struct rules *rs)
 	size_t cap = 0;
 	int rc;
 
-	lower_init();
 	sc->always = calloc(rs->nrules + 1, sizeof *sc->always);
 	if (!sc->always)
 		return AC_ENOMEM;
@@ -532,7 +523,7 @@ static size_t lower_bound(const struct screen *sc, uint8_t field, uint16_t hash)
 static bool caseless_eq(const unsigned char *s, const char *lit, size_t len)
 {
 	for (size_t i = 0; i < len; i++)
-		if (lower_table[s[i]] != (unsigned char)lit[i])
+		if (fold(s[i]) != (unsigned char)lit[i])
 			return false;
 	return true;
 }
@@ -555,9 +546,9 @@ size_t rules_screen_scan(const struct screen *sc, enum rule_field f, const char 
 	const unsigned char *s = (const unsigned char *)str;
 	if (!bm || n < RULES_MIN_LITERAL || ncand > cap)
 		return ncand;
-	unsigned char a = lower_table[s[0]], b = lower_table[s[1]];
+	unsigned char a = fold(s[0]), b = fold(s[1]);
 	for (size_t i = 0; i + 2 < n; i++) {
-		unsigned char c = lower_table[s[i + 2]];
+		unsigned char c = fold(s[i + 2]);
 		uint16_t h = tri_hash(a, b, c);
 		a = b;
 		b = c;

@@ -421,6 +421,26 @@ START_TEST(suggestions_escape_templates_and_verify_examples)
 }
 END_TEST
 
+START_TEST(loader_bounds_alias_expansion)
+{
+	struct ac_buf y;
+	struct ac_error err;
+	ac_buf_init(&y, 8 << 20);
+	ac_buf_puts(&y, "rules:\n  - {id: r0, title: t, category: c, severity: info, match: {message: a},"
+			" causes: &big [");
+	for (int i = 0; i < 2000; i++)
+		ac_buf_puts(&y, i ? ",aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" : "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+	ac_buf_puts(&y, "], fix: [f], examples: {match: [a]}}\n");
+	for (int i = 1; i < 3000; i++)
+		ac_buf_printf(&y, "  - {id: r%d, title: t, category: c, severity: info, match: {message: a},"
+			      " causes: *big, fix: *big, examples: {match: *big}}\n", i);
+	ck_assert_ptr_null(load(y.data, &err));
+	ck_assert_int_eq(err.code, AC_ETOOBIG);
+	ck_assert_ptr_nonnull(strstr(err.msg, "expands to too much data"));
+	ac_buf_release(&y);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -438,6 +458,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(t, shipped_packs_load_and_pass_their_examples);
 	tcase_add_test(t, load_dir_errors_name_the_directory);
 	tcase_add_test(t, suggestions_escape_templates_and_verify_examples);
+	tcase_add_test(t, loader_bounds_alias_expansion);
 	suite_add_tcase(s, t);
 	return s;
 }
