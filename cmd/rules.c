@@ -20,6 +20,7 @@ static const char usage[] =
 	"       autocoder rules test PATH...\n"
 	"       autocoder rules list PATH... [--markdown | --json]\n"
 	"       autocoder rules match PATH... [--message TEXT] [--json]   (event JSON on stdin)\n"
+	"       autocoder rules match PATH... --input FILE...   (each line a message)\n"
 	"       autocoder rules bench PATH --input FILE... [--min N] [--reference N]\n"
 	"       autocoder rules suggest --template TEMPLATE --example MESSAGE [--id ID]\n"
 	"PATH is a directory of rule packs (*.yaml) or pack files.\n";
@@ -358,6 +359,43 @@ static json_t *read_event_stdin(void)
 	return ev;
 }
 
+/* Label every line of the input files: "file:line: rule-id", then counts per rule. */
+static int match_lines(const struct rules *rs, struct args *a)
+{
+	size_t *counts = calloc(rules_count(rs) + 1, sizeof *counts), total = 0;
+	struct rule_match m;
+	int ret = 1;
+	if (!counts)
+		return 1;
+	for (size_t f = 0; f < a->ninputs; f++) {
+		struct ac_error err;
+		size_t len, lineno = 0;
+		char *data = ac_read_file(a->inputs[f], (size_t)1 << 30, &len, &err);
+		if (!data) {
+			fprintf(stderr, "autocoder: %s\n", err.msg);
+			goto out;
+		}
+		for (char *p = data, *end = data + len; p < end; lineno++) {
+			char *e = memchr(p, '\n', (size_t)(end - p));
+			size_t l = e ? (size_t)(e - p) : (size_t)(end - p);
+			if (rules_match_text(rs, p, l, &m)) {
+				printf("%s:%zu: %s\n", a->inputs[f], lineno + 1, rule_id(m.rule));
+				counts[rule_index(m.rule)]++;
+				total++;
+			}
+			p += l + 1;
+		}
+		free(data);
+	}
+	for (size_t k = 0; k < rules_count(rs); k++)
+		if (counts[k])
+			fprintf(stderr, "%8zu %s\n", counts[k], rule_id(rules_get(rs, k)));
+	ret = total ? 0 : 1;
+out:
+	free(counts);
+	return ret;
+}
+
 static int rules_match_cmd(struct args *a)
 {
 	struct rules *rs = NULL;
@@ -366,6 +404,10 @@ static int rules_match_cmd(struct args *a)
 	struct rule_match m;
 	if (load_paths(a->paths, a->npaths, &rs, &problems))
 		return 1;
+	if (a->ninputs) {
+		ret = match_lines(rs, a);
+		goto out;
+	}
 	if (a->message)
 		ev = json_pack("{s:s}", "message", a->message);
 	else

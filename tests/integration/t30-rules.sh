@@ -64,6 +64,12 @@ set -e
 [ $rc4 -eq 2 ] || fail "missing path should exit 2"
 [ $rc5 -eq 1 ] && grep -q 'no-such-dir' "$tmp/m5" || fail "missing dir should exit 1 naming it"
 
+printf '%s\n' 'all good' 'connect to 10.0.0.1:5432 failed: Connection refused' '2015-07-29 19:03:35,413 - INFO ok' \
+	'FATAL ERROR: Reached heap limit Allocation failed - JavaScript heap out of memory' >"$tmp/app.log"
+"$ac" rules match rules --input "$tmp/app.log" >"$tmp/lines" 2>"$tmp/lines.err"
+printf '%s\n' "$tmp/app.log:2: posix.connection-refused" "$tmp/app.log:4: node.heap-out-of-memory" | diff -u - "$tmp/lines" ||
+	fail "line labels differ"
+
 echo "== rules suggest"
 "$ac" rules suggest --id local.block --template 'Received block <*> of size <NUM> from /<IP>' \
 	--example 'Received block blk_-16 of size 91178 from /10.250.10.6' >"$tmp/suggest.yaml"
