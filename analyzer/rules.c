@@ -402,6 +402,7 @@ int rules_finish(struct rules *rs)
 	qsort(rs->ranked, rs->nrules, sizeof *rs->ranked, precedence_cmp);
 	for (size_t i = 0; i < rs->nrules; i++)
 		rs->ranked[i]->rank = i;
+	snprintf(rs->digest_hex, sizeof rs->digest_hex, "%016llx", (unsigned long long)rs->digest);
 	rs->mctx = pcre2_match_context_create(NULL);
 	if (!rs->mctx)
 		return AC_ENOMEM;
@@ -500,6 +501,11 @@ const char *rules_pack_description(const struct rules *rs, size_t i)
 
 size_t rules_unscreened_count(const struct rules *rs) { return rs ? rs->screen.nalways : 0; }
 
+const char *rules_digest(const struct rules *rs)
+{
+	return rs ? rs->digest_hex : "";
+}
+
 const char *rule_id(const struct rule *r) { return r->id; }
 const char *rule_title(const struct rule *r) { return r->title; }
 const char *rule_category(const struct rule *r) { return r->category; }
@@ -554,4 +560,62 @@ const json_t *rule_example(const struct rule *r, size_t i, bool *expect_match, i
 	if (captures)
 		*captures = r->examples[i].captures;
 	return r->examples[i].event;
+}
+
+/* --- JSON views -------------------------------------------------------------------------- */
+
+json_t *rule_json(const struct rule *r)
+{
+	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i}", "id", r->id, "title", r->title,
+			      "category", r->category, "severity", rule_severity_name(r->severity),
+			      "pack", r->pack->name, "file", r->pack->path, "line", r->line,
+			      "specificity", r->specificity);
+	json_t *causes = json_array(), *fix = json_array(), *refs = json_array(), *conds = json_array();
+	if (!o || !causes || !fix || !refs || !conds)
+		goto fail;
+	for (size_t i = 0; i < r->ncauses; i++)
+		json_array_append_new(causes, json_string(r->causes[i]));
+	for (size_t i = 0; i < r->nfix; i++) {
+		json_t *s = json_pack("{s:s}", "step", r->fix[i].step);
+		if (s && r->fix[i].command)
+			json_object_set_new(s, "command", json_string(r->fix[i].command));
+		json_array_append_new(fix, s);
+	}
+	for (size_t i = 0; i < r->nrefs; i++)
+		json_array_append_new(refs, json_string(r->refs[i]));
+	for (size_t i = 0; i < r->nconds; i++) {
+		const char *kind, *field, *pattern;
+		rule_condition(r, i, &kind, &field, &pattern);
+		json_array_append_new(conds, json_pack("{s:s,s:s,s:s%}", "kind", kind, "field", field,
+						       "pattern", pattern, strlen(pattern)));
+	}
+	json_object_set_new(o, "conditions", conds);
+	json_object_set_new(o, "causes", causes);
+	json_object_set_new(o, "fix", fix);
+	json_object_set_new(o, "references", refs);
+	return o;
+fail:
+	json_decref(o);
+	json_decref(causes);
+	json_decref(fix);
+	json_decref(refs);
+	json_decref(conds);
+	return NULL;
+}
+
+json_t *rule_match_json(const struct rule_match *m)
+{
+	if (!m || !m->rule)
+		return NULL;
+	json_t *o = rule_json(m->rule), *caps = json_object();
+	if (!o || !caps) {
+		json_decref(o);
+		json_decref(caps);
+		return NULL;
+	}
+	for (size_t i = 0; i < m->ncaptures; i++)
+		json_object_set_new(caps, m->captures[i].name,
+				    json_stringn(m->captures[i].value, m->captures[i].len));
+	json_object_set_new(o, "captures", caps);
+	return o;
 }

@@ -156,6 +156,9 @@ size_t rules_pack_count(const struct rules *rules);
 const char *rules_pack_name(const struct rules *rules, size_t i);
 const char *rules_pack_path(const struct rules *rules, size_t i);
 const char *rules_pack_description(const struct rules *rules, size_t i); /* "" if none */
+/* 16 hex chars identifying the loaded packs (their file names and bytes): store it with results and
+ * re-label when it changes. Owned by the rule set. */
+const char *rules_digest(const struct rules *rules);
 /* Rules without a usable literal run their regex on every message; this counts them. */
 size_t rules_unscreened_count(const struct rules *rules);
 
@@ -203,6 +206,15 @@ const json_t *rule_example(const struct rule *r, size_t i, bool *expect_match, i
 char *rules_pattern_from_template(const char *tmpl);
 char *rules_suggest_rule(const char *id, const char *tmpl, const char *example,
 			 struct ac_error *err);
+
+/*
+ * JSON views for the API, the guide and `rules list --json`. rule_json: {id, title, category,
+ * severity, pack, file, line, specificity, conditions[{kind,field,pattern}], causes[],
+ * fix[{step,command?}], references[]}. rule_match_json: the same plus "captures" {name: value};
+ * NULL when m has no rule. New references the caller json_decref()s; NULL on ENOMEM.
+ */
+json_t *rule_json(const struct rule *r);
+json_t *rule_match_json(const struct rule_match *m);
 
 /* Field names as used in rule files ("message", ...); NULL for an out-of-range value. */
 const char *rule_field_name(enum rule_field f);

@@ -105,6 +105,8 @@ struct rules {
 	struct screen screen;
 	pcre2_match_context *mctx;
 	uint32_t max_pairs;    /* ovector pairs needed by the largest pattern */
+	uint64_t digest;       /* FNV-1a over every pack's name and bytes, in load order */
+	char digest_hex[17];
 };
 
 /* rules_screen.c */

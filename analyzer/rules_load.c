@@ -782,6 +782,15 @@ static void parse_pack(struct loader *L, const yaml_node_t *root, size_t pack_in
 	}
 }
 
+static void digest_add(struct rules *rs, const void *p, size_t n)
+{
+	const unsigned char *b = p;
+	if (rs->digest == 0)
+		rs->digest = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		rs->digest = (rs->digest ^ b[i]) * 0x100000001b3ull;
+}
+
 static void load_pack(struct loader *L, const char *path, const char *data, size_t len)
 {
 	yaml_parser_t parser;
@@ -789,6 +798,10 @@ static void load_pack(struct loader *L, const char *path, const char *data, size
 	size_t pack_index = L->rs->npacks;
 
 	L->file = path;
+	const char *base = strrchr(path, '/'); /* the directory it was loaded from does not count */
+	base = base ? base + 1 : path;
+	digest_add(L->rs, base, strlen(base) + 1);
+	digest_add(L->rs, data, len);
 	if (add_pack(L, path)) {
 		report(L, AC_ENOMEM, path, 0, 0, "out of memory");
 		return;

@@ -121,8 +121,8 @@ static int rules_check(struct args *a)
 		fprintf(stderr, "%d problem%s\n", problems, problems == 1 ? "" : "s");
 		return 1;
 	}
-	printf("ok: %zu rules in %zu packs (%zu without a literal prefilter)\n", rules_count(rs),
-	       rules_pack_count(rs), rules_unscreened_count(rs));
+	printf("ok: %zu rules in %zu packs (%zu without a literal prefilter), digest %s\n",
+	       rules_count(rs), rules_pack_count(rs), rules_unscreened_count(rs), rules_digest(rs));
 	rules_free(rs);
 	return 0;
 }
@@ -252,36 +252,6 @@ static void list_markdown(const struct rules *rs)
 	}
 }
 
-static json_t *rule_json(const struct rule *r)
-{
-	json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:i,s:i}", "id", rule_id(r), "title",
-			      rule_title(r), "category", rule_category(r), "severity",
-			      rule_severity_name(rule_severity(r)), "pack", rule_pack(r), "file",
-			      rule_file(r), "line", rule_line(r), "specificity", rule_specificity(r));
-	json_t *causes = json_array(), *fix = json_array(), *refs = json_array(), *conds = json_array();
-	for (size_t i = 0; i < rule_cause_count(r); i++)
-		json_array_append_new(causes, json_string(rule_cause(r, i)));
-	for (size_t i = 0; i < rule_fix_count(r); i++) {
-		json_t *s = json_pack("{s:s}", "step", rule_fix_step(r, i));
-		if (rule_fix_command(r, i))
-			json_object_set_new(s, "command", json_string(rule_fix_command(r, i)));
-		json_array_append_new(fix, s);
-	}
-	for (size_t i = 0; i < rule_reference_count(r); i++)
-		json_array_append_new(refs, json_string(rule_reference(r, i)));
-	for (size_t i = 0; i < rule_condition_count(r); i++) {
-		const char *kind, *field, *pattern;
-		rule_condition(r, i, &kind, &field, &pattern);
-		json_array_append_new(conds, json_pack("{s:s,s:s,s:s}", "kind", kind, "field", field,
-						       "pattern", pattern));
-	}
-	json_object_set_new(o, "conditions", conds);
-	json_object_set_new(o, "causes", causes);
-	json_object_set_new(o, "fix", fix);
-	json_object_set_new(o, "references", refs);
-	return o;
-}
-
 static int rules_list(struct args *a)
 {
 	struct rules *rs = NULL;
@@ -333,10 +303,7 @@ static void print_match_text(const struct rule_match *m)
 
 static void print_match_json(const struct rule_match *m)
 {
-	json_t *o = rule_json(m->rule), *caps = json_object();
-	for (size_t i = 0; i < m->ncaptures; i++)
-		json_object_set_new(caps, m->captures[i].name, json_string(m->captures[i].value));
-	json_object_set_new(o, "captures", caps);
+	json_t *o = rule_match_json(m);
 	json_dumpf(o, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 	fputc('\n', stdout);
 	json_decref(o);

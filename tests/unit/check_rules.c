@@ -129,11 +129,15 @@ START_TEST(loader_accepts_an_empty_pack_and_reports_fields)
 	ck_assert_str_eq(rule_reference(r, 0), "https://example.com/x");
 	ck_assert_uint_eq(rule_example_count(r), 2);
 	ck_assert_str_eq(rules_pack_description(rs, 0), "d");
+	char digest[17];
+	snprintf(digest, sizeof digest, "%s", rules_digest(rs));
+	ck_assert_uint_eq(strlen(digest), 16);
 	rules_free(rs);
 
 	rs = load("rules: []\n", &err);
 	ck_assert_ptr_nonnull(rs);
 	ck_assert_uint_eq(rules_count(rs), 0);
+	ck_assert_str_ne(rules_digest(rs), digest); /* different packs, different digest */
 	struct rule_match m;
 	ck_assert(!rules_match_text(rs, "anything", 8, &m));
 	rules_free(rs);
