@@ -91,8 +91,12 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 		} else if (!strcmp(s, "--id") && i + 1 < argc) {
 			a->id = argv[++i];
 		} else if (!strcmp(s, "--input") && i + 1 < argc) {
-			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) && a->ninputs < 64)
+			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
+				if (a->ninputs == AC_ARRAY_SIZE(a->inputs))
+					return usage_error(usage, "too many --input files (at most %zu)",
+							   AC_ARRAY_SIZE(a->inputs));
 				a->inputs[a->ninputs++] = argv[++i];
+			}
 		} else if ((!strcmp(s, "--min") || !strcmp(s, "--reference")) && i + 1 < argc) {
 			if (ac_parse_i64(argv[++i], &v) || v < 0)
 				return usage_error(usage, "%s needs a non-negative number", s);
@@ -102,8 +106,10 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 			return -1;
 		} else if (s[0] == '-' && s[1]) {
 			return usage_error(usage, "unknown option '%s'", s);
-		} else if (a->npaths < 64) {
+		} else if (a->npaths < AC_ARRAY_SIZE(a->paths)) {
 			a->paths[a->npaths++] = argv[i];
+		} else {
+			return usage_error(usage, "too many paths (at most %zu)", AC_ARRAY_SIZE(a->paths));
 		}
 	}
 	if (need_paths && a->npaths == 0)
