@@ -281,9 +281,35 @@ bad:
 	return -1;
 }
 
+/* Where a checked mapping sits, for messages: `what 'prefix.key' owner` reads like
+ * "config 'output.type' of component 'sink'"; `where` classifies it for ignored-field notes;
+ * `cname` replaces "<name>" in defaults. */
+struct site {
+	const char *what, *prefix, *owner, *where, *cname;
+};
+
 static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct ynode *alt,
-			 const struct cat_key *keys, bool open, const char *what, const char *owner,
-			 const char *where, const char *cname);
+			 const struct cat_key *keys, bool open, const struct site *st);
+
+/* The label of key `name` at st: "config 'output.type' of component 'sink'". */
+static void site_label(const struct site *st, const char *name, char *buf, size_t n)
+{
+	snprintf(buf, n, "%s%s'%s%s'%s", st->what, *st->what ? " " : "", st->prefix, name,
+		 st->owner);
+}
+
+/* The site one level down (object field or list item). */
+static struct site site_child(const struct site *st, const char *name, long item, char *buf,
+			      size_t n)
+{
+	struct site sub = *st;
+	if (item >= 0)
+		snprintf(buf, n, "%s%s[%ld].", st->prefix, name, item);
+	else
+		snprintf(buf, n, "%s%s.", st->prefix, name);
+	sub.prefix = buf;
+	return sub;
+}
 
 static json_t *check_enum(struct bp_ctx *c, const struct ynode *v, const struct cat_key *k,
 			  const char *label)
@@ -342,9 +368,8 @@ static json_t *check_number(struct bp_ctx *c, const struct ynode *v, const struc
 	return is_int ? json_integer(i) : json_real(d);
 }
 
-static json_t *check_list(struct bp_ctx *c, const struct ynode *key, const struct ynode *v,
-			  const struct cat_key *k, const char *label, const char *where,
-			  const char *cname)
+static json_t *check_list(struct bp_ctx *c, const struct ynode *v, const struct cat_key *k,
+			  const char *label, const struct site *st)
 {
 	json_t *arr;
 	const struct ynode *l = yderef(v);
@@ -363,30 +388,29 @@ static json_t *check_list(struct bp_ctx *c, const struct ynode *key, const struc
 	arr = json_array();
 	for (size_t i = 0; arr && i < l->n; i++) {
 		json_t *item;
-		char itemlabel[300];
-		snprintf(itemlabel, sizeof itemlabel, "%s item %zu", label, i + 1);
+		char prefix[300];
 		if (k->fields) {
-			item = check_map(c, l->kids[i], NULL, k->fields, false, itemlabel, "", where,
-					 cname);
+			struct site sub = site_child(st, k->name, (long)i + 1, prefix, sizeof prefix);
+			item = check_map(c, l->kids[i], NULL, k->fields, false, &sub);
 		} else {
 			item = yto_json(l->kids[i], &c->budget);
 		}
 		if (item)
 			json_array_append_new(arr, item);
 	}
-	(void)key;
 	return arr;
 }
 
 /* Check one value against its key description; NULL after reporting an error. */
 static json_t *check_value(struct bp_ctx *c, const struct ynode *key, const struct ynode *v,
-			   const struct cat_key *k, const char *label, const char *where,
-			   const char *cname)
+			   const struct cat_key *k, const struct site *st)
 {
 	bool b;
 	long port;
-	char *env = NULL;
+	char *env = NULL, label[400], prefix[300];
+	struct site sub;
 
+	site_label(st, k->name, label, sizeof label);
 	switch (k->type) {
 	case CAT_INT:
 	case CAT_NUMBER:
@@ -416,13 +440,12 @@ static json_t *check_value(struct bp_ctx *c, const struct ynode *key, const stru
 		free(env);
 		return json_integer(port);
 	case CAT_LIST:
-		return check_list(c, key, v, k, label, where, cname);
+		return check_list(c, v, k, label, st);
 	case CAT_OBJECT:
-		if (yis_null(v))
-			return check_map(c, NULL, NULL, k->fields, k->open, label, "", where, cname);
-		if (!k->fields)
+		if (!k->fields && !yis_null(v))
 			goto any;
-		return check_map(c, v, NULL, k->fields, k->open, label, "", where, cname);
+		sub = site_child(st, k->name, -1, prefix, sizeof prefix);
+		return check_map(c, yis_null(v) ? NULL : v, NULL, k->fields, k->open, &sub);
 	case CAT_ANY:
 	any:
 		if (k->type == CAT_OBJECT && !yis_map(v)) {
@@ -443,15 +466,20 @@ static json_t *check_value(struct bp_ctx *c, const struct ynode *key, const stru
  * or NULL when map is not a mapping.
  */
 static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct ynode *alt,
-			 const struct cat_key *keys, bool open, const char *what, const char *owner,
-			 const char *where, const char *cname)
+			 const struct cat_key *keys, bool open, const struct site *st)
 {
 	json_t *obj;
 	const struct ynode *srcs[2] = { yderef(map), yderef(alt) };
+	char self[400];
 
+	if (*st->prefix)
+		snprintf(self, sizeof self, "%s%s'%.*s'%s", st->what, *st->what ? " " : "",
+			 (int)strlen(st->prefix) - 1, st->prefix, st->owner);
+	else
+		snprintf(self, sizeof self, "%s%s", st->what, st->owner);
 	for (int s = 0; s < 2; s++) {
 		if (srcs[s] && !yis_null(srcs[s]) && srcs[s]->kind != Y_MAP) {
-			bp_error(c, srcs[s], NULL, "%s%s must be a mapping, found %s", what, owner,
+			bp_error(c, srcs[s], NULL, "%s must be a mapping, found %s", self,
 				 ytype_name(srcs[s]));
 			return NULL;
 		}
@@ -460,21 +488,20 @@ static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct
 	for (const struct cat_key *k = keys; obj && k && k->name; k++) {
 		const struct ynode *v = NULL, *kn = NULL;
 		json_t *val = NULL;
-		char label[400];
+		char prefix[300];
 		for (int s = 0; s < 2 && !v; s++) {
 			v = yget(srcs[s], k->name);
 			kn = ygetkey(srcs[s], k->name);
 		}
-		snprintf(label, sizeof label, "%s%s'%s'%s", what, *what ? " " : "", k->name, owner);
 		if (v) {
-			val = check_value(c, kn, v, k, label, where, cname);
+			val = check_value(c, kn, v, k, st);
 		} else if (k->def && k->type == CAT_OBJECT && k->fields) {
-			val = check_map(c, NULL, NULL, k->fields, k->open, label, "", where, cname);
+			struct site sub = site_child(st, k->name, -1, prefix, sizeof prefix);
+			val = check_map(c, NULL, NULL, k->fields, k->open, &sub);
 		} else if (k->def) {
-			val = catalog_default(k, cname);
+			val = catalog_default(k, st->cname);
 		} else if (k->required) {
-			bp_error(c, srcs[0] ? srcs[0] : NULL, NULL, "%s%s has no '%s'", what, owner,
-				 k->name);
+			bp_error(c, srcs[0] ? srcs[0] : NULL, NULL, "%s has no '%s'", self, k->name);
 		}
 		if (val)
 			json_object_set_new(obj, k->name, val);
@@ -487,7 +514,7 @@ static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct
 			if (!k || catalog_key(keys, k) || json_object_get(obj, k))
 				continue;
 			if (!open)
-				bp_ignored(c, where, m->kids[i]);
+				bp_ignored(c, st->where, m->kids[i]);
 			val = yto_json(m->kids[i + 1], &c->budget);
 			if (val)
 				json_object_set_new(obj, k, val);
@@ -948,8 +975,12 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 		}
 		free(env);
 		if (yis_map(item)) {
-			json_t *extra = check_map(c, item, NULL, net_port_keys, false, "resources.ports",
-						  "", "resources.ports", comp->name);
+			char owner[120];
+			struct site st = { "resources.ports item", "", owner, "resources.ports",
+					   comp->name };
+			json_t *extra;
+			snprintf(owner, sizeof owner, " of component '%s'", comp->name);
+			extra = check_map(c, item, NULL, net_port_keys, false, &st);
 			if (json_object_get(extra, "protocol"))
 				json_object_set(entry, "protocol", json_object_get(extra, "protocol"));
 			if (yas_bool(yget(item, "public"), &pub))
@@ -979,9 +1010,12 @@ static json_t *norm_databases(struct bp_ctx *c, struct bp_comp *comp, const stru
 		bp_error(c, yderef(dbs), NULL, "resources.databases of component '%s' must be a list",
 			 comp->name);
 	for (size_t i = 0; yis_seq(dbs) && i < yderef(dbs)->n; i++) {
-		json_t *db = check_map(c, yderef(dbs)->kids[i], NULL, database_keys, false,
-				       "resources.databases item", "", "resources.databases",
-				       comp->name);
+		char owner[120];
+		struct site st = { "resources.databases item", "", owner, "resources.databases",
+				   comp->name };
+		json_t *db;
+		snprintf(owner, sizeof owner, " of component '%s'", comp->name);
+		db = check_map(c, yderef(dbs)->kids[i], NULL, database_keys, false, &st);
 		if (db && json_is_null(json_object_get(db, "connection_string")))
 			json_object_set(db, "connection_string", json_object_get(config, "database_url"));
 		if (db)
@@ -1039,18 +1073,19 @@ static void norm_component(struct bp_ctx *c, const struct ynode *m, json_t *comp
 	{
 		static const struct cat_key pm = ENUM("processing_mode", "\"stream\"", modes);
 		const struct ynode *pmn = yget(m, "processing_mode");
-		char label[160];
-		snprintf(label, sizeof label, "processing_mode%s", owner);
-		v = pmn ? check_value(c, ygetkey(m, "processing_mode"), pmn, &pm, label, "", name)
+		struct site st = { "", "", owner, "a component", name };
+		v = pmn ? check_value(c, ygetkey(m, "processing_mode"), pmn, &pm, &st)
 			: json_string("stream");
 		json_object_set_new(obj, "processing_mode", v ? v : json_string("stream"));
 	}
 	cfg = yget(m, "config");
 	cfg2 = yget(m, "configuration");
-	if (comp->type)
-		config = check_map(c, cfg, cfg2, comp->type->keys, false, "config", owner,
-				   comp->type->name, name);
-	else
+	if (comp->type) {
+		char where[80];
+		struct site st = { "config", "", owner, where, name };
+		snprintf(where, sizeof where, "the config of a %s", comp->type->name);
+		config = check_map(c, cfg, cfg2, comp->type->keys, false, &st);
+	} else
 		config = yto_json(cfg ? cfg : cfg2, &c->budget);
 	if (!json_is_object(config)) {
 		json_decref(config);
@@ -1081,8 +1116,10 @@ static void norm_component(struct bp_ctx *c, const struct ynode *m, json_t *comp
 		if (k && strcmp(k, "ports") && strcmp(k, "databases"))
 			bp_ignored(c, "resources", yderef(resources)->kids[i]);
 	}
-	v = check_map(c, yget(m, "observability"), NULL, observability_keys, false, "observability",
-		      owner, "observability", name);
+	{
+		struct site st = { "observability", "", owner, "observability", name };
+		v = check_map(c, yget(m, "observability"), NULL, observability_keys, false, &st);
+	}
 	json_object_set_new(obj, "observability", v ? v : json_object());
 	keep_unknown(c, m, component_known, "a component", obj);
 	json_object_set_new(c->names, name, json_integer((json_int_t)c->ncomps));
@@ -1165,11 +1202,11 @@ static json_t *binding_options(struct bp_ctx *c, const struct ynode *m, const ch
 	{
 		char owner[400];
 		snprintf(owner, sizeof owner, " of binding %s", label);
-		v = check_map(c, yget(m, "error_handling"), NULL, error_handling_keys, false,
-			      "error_handling", owner, "error_handling", "binding");
+		struct site eh = { "error_handling", "", owner, "error_handling", "binding" };
+		struct site qos = { "qos", "", owner, "qos", "binding" };
+		v = check_map(c, yget(m, "error_handling"), NULL, error_handling_keys, false, &eh);
 		json_object_set_new(opts, "error_handling", v ? v : json_object());
-		v = check_map(c, yget(m, "qos"), NULL, qos_keys, false, "qos", owner, "qos",
-			      "binding");
+		v = check_map(c, yget(m, "qos"), NULL, qos_keys, false, &qos);
 		json_object_set_new(opts, "qos", v ? v : json_object());
 	}
 	json_object_set_new(opts, "description",
@@ -1329,11 +1366,11 @@ static json_t *norm_system_fields(struct bp_ctx *c, const struct ynode *sys, con
 	v = yget(sys, "version") ? norm_version(c, yget(sys, "version"), "system version")
 				 : json_string("1.0.0");
 	json_object_set_new(obj, "version", v ? v : json_string("1.0.0"));
-	v = check_map(c, yget(sys, "configuration"), NULL, configuration_keys, false,
-		      "system configuration", "", "system configuration", name);
+	struct site cfg = { "system configuration", "", "", "system configuration", name };
+	struct site dep = { "deployment", "", "", "deployment", name };
+	v = check_map(c, yget(sys, "configuration"), NULL, configuration_keys, false, &cfg);
 	json_object_set_new(obj, "configuration", v ? v : json_object());
-	v = check_map(c, yget(sys, "deployment"), NULL, deployment_keys, false, "deployment", "",
-		      "deployment", name);
+	v = check_map(c, yget(sys, "deployment"), NULL, deployment_keys, false, &dep);
 	json_object_set_new(obj, "deployment", v ? v : json_object());
 	v = yget(sys, "validation") ? yto_json(yget(sys, "validation"), &c->budget) : json_object();
 	json_object_set_new(obj, "validation", v ? v : json_object());
@@ -1516,8 +1553,10 @@ int bp_normalize(struct bp_ctx *c, const struct ydoc *doc)
 	json_object_set_new(c->model, "schema_version", v ? v : json_string("1.0.0"));
 	json_object_set_new(c->model, "metadata", norm_metadata(c, root));
 	json_object_set_new(c->model, "schemas", norm_schemas(c, root));
-	v = check_map(c, yget(root, "policy"), NULL, policy_keys, false, "policy", "", "policy",
-		      "policy");
+	{
+		struct site st = { "policy", "", "", "policy", "policy" };
+		v = check_map(c, yget(root, "policy"), NULL, policy_keys, false, &st);
+	}
 	json_object_set_new(c->model, "policy", v ? v : json_object());
 	if (norm_system(c, doc, root))
 		return AC_ENOMEM;
