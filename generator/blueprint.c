@@ -94,6 +94,9 @@ const char *bp_suggest(const char *word, const char *const *cands, json_t *jcand
 		if (!cand)
 			break;
 		d = catalog_distance(word, cand);
+		/* "prod" for "production": a prefix is as good as one typo */
+		if (wl >= 3 && strlen(cand) > wl && !strncmp(cand, word, wl))
+			d = 1;
 		if (d < best_d) {
 			best_d = d;
 			best = cand;

@@ -110,7 +110,7 @@ static const struct cat_key observability_keys[] = {
 	END,
 };
 static const struct cat_key net_port_keys[] = {
-	{ .name = "port", .type = CAT_PORT, .required = true },
+	{ .name = "port", .type = CAT_ANY }, /* parsed by parse_port() */
 	ENUM("protocol", NULL, protocols),
 	KEY("public", CAT_BOOL, NULL),
 	END,
@@ -258,7 +258,9 @@ static int parse_port(struct bp_ctx *c, const struct ynode *n, const char *what,
 	while (isalnum((unsigned char)*p) || *p == '_')
 		p++;
 	if (*p == '}') {
-		bp_error(c, n, NULL, "%s '%s' has no default value", what, s);
+		char hint[120];
+		snprintf(hint, sizeof hint, "write '${%.*s:-8080}'", (int)(p - (s + 2)), s + 2);
+		bp_error(c, n, hint, "%s has no default value in '%s'", what, s);
 		return -1;
 	}
 	if (strncmp(p, ":-", 2) != 0 && *p != '-')
@@ -270,13 +272,13 @@ static int parse_port(struct bp_ctx *c, const struct ynode *n, const char *what,
 		free(*env);
 		*env = NULL;
 		bp_error(c, n, "the default after ':-' must be a port 1-65535",
-			 "%s '%s' has no valid default port", what, s);
+			 "%s has no valid default port in '%s'", what, s);
 		return -1;
 	}
 	*port = (long)v;
 	return 0;
 bad:
-	bp_error(c, n, "write \"${VARIABLE:-8080}\"", "%s '%s' is not a valid port expression",
+	bp_error(c, n, "write \"${VARIABLE:-8080}\"", "%s is not a valid port expression: '%s'",
 		 what, s);
 	return -1;
 }
@@ -290,6 +292,18 @@ struct site {
 
 static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct ynode *alt,
 			 const struct cat_key *keys, bool open, const struct site *st);
+
+/* The variable of a "${VAR:-8080}" port as a new string, NULL for plain numbers. */
+static char *port_env(const char *s)
+{
+	size_t n = 0;
+
+	if (!s || strncmp(s, "${", 2) != 0)
+		return NULL;
+	while (isalnum((unsigned char)s[2 + n]) || s[2 + n] == '_')
+		n++;
+	return n ? strndup(s + 2, n) : NULL;
+}
 
 /* The label of key `name` at st: "config 'output.type' of component 'sink'". */
 static void site_label(const struct site *st, const char *name, char *buf, size_t n)
@@ -323,7 +337,7 @@ static json_t *check_enum(struct bp_ctx *c, const struct ynode *v, const struct 
 	for (const char *const *ch = k->choices; s && *ch; ch++) {
 		if (!strcasecmp(*ch, s) ||
 		    (!strcasecmp(*ch, "warning") && !strcasecmp(s, "warn"))) {
-			bp_heal(c, yderef(v), NULL, "%s '%s' healed to '%s'", label, s, *ch);
+			bp_heal(c, yderef(v), NULL, "%s healed from '%s' to '%s'", label, s, *ch);
 			return json_string(*ch);
 		}
 	}
@@ -361,7 +375,7 @@ static json_t *check_number(struct bp_ctx *c, const struct ynode *v, const struc
 		is_int = true;
 	}
 	if (k->ranged && (d < k->min || d > k->max)) {
-		bp_error(c, yderef(v), NULL, "%s is %s, out of range %g to %g", label, ystr(v),
+		bp_error(c, yderef(v), NULL, "%s is %s, out of range %.15g to %.15g", label, ystr(v),
 			 k->min, k->max);
 		return NULL;
 	}
@@ -500,7 +514,8 @@ static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct
 			val = check_map(c, NULL, NULL, k->fields, k->open, &sub);
 		} else if (k->def) {
 			val = catalog_default(k, st->cname);
-		} else if (k->required) {
+		} else if (k->required && k->type != CAT_PORT) {
+			/* a missing port is reported by norm_network_ports() with a hint */
 			bp_error(c, srcs[0] ? srcs[0] : NULL, NULL, "%s has no '%s'", self, k->name);
 		}
 		if (val)
@@ -820,8 +835,14 @@ static void norm_ports_map(struct bp_ctx *c, const struct ynode *pm, const struc
 				if (!strcmp(p->name, name))
 					known = true;
 		}
+		if (!known && dir) {
+			bp_error(c, yderef(d), "direction is input or output",
+				 "direction of port '%s' of component '%s' must be input or output; "
+				 "found '%s'", name ? name : "?", cname, dir);
+			continue;
+		}
 		if (!known) {
-			bp_error(c, d ? yderef(d) : yderef(pm->kids[i]), NULL,
+			bp_error(c, yderef(pm->kids[i]), NULL,
 				 "port '%s' of component '%s' needs 'direction: input' or "
 				 "'direction: output'", name ? name : "?", cname);
 			continue;
@@ -925,6 +946,25 @@ static const struct cat_type *comp_type(struct bp_ctx *c, const struct ynode *m,
 	return t;
 }
 
+/* Put obj's keys back in table order (then the others), as check_map() produces them. */
+static void reorder(json_t *obj, const struct cat_key *keys)
+{
+	json_t *sorted = json_object(), *v;
+	const char *k;
+
+	if (!sorted)
+		return;
+	for (; keys->name; keys++)
+		if ((v = json_object_get(obj, keys->name)))
+			json_object_set(sorted, keys->name, v);
+	json_object_foreach(obj, k, v)
+		if (!json_object_get(sorted, k))
+			json_object_set(sorted, k, v);
+	json_object_clear(obj);
+	json_object_update(obj, sorted);
+	json_decref(sorted);
+}
+
 /* The listening port of APIEndpoint / WebSocket / an http Source, and resources.ports. */
 static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const struct ynode *m,
 				  json_t *config)
@@ -943,7 +983,10 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 	long port;
 	char *env = NULL;
 
-	if (pn && parse_port(c, pn, "port", &port, &env) == 0) {
+	/* config.port was checked (and any error reported) with the rest of the config */
+	if (pn && json_is_integer(json_object_get(config, "port"))) {
+		port = (long)json_integer_value(json_object_get(config, "port"));
+		env = port_env(ystr(pn));
 		json_array_append_new(list, json_pack("{s:i, s:s?, s:s, s:b}", "port", (json_int_t)port,
 						      "env", env, "protocol", proto, "public", true));
 		comp->port_node = yderef(pn);
@@ -988,15 +1031,17 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 			json_decref(extra);
 		}
 	}
-	if (wants && json_array_size(list) == 0) {
+	if (wants && json_array_size(list) == 0 && !pn) {
 		char hint[80];
 		snprintf(hint, sizeof hint, "add config: {port: %d}",
 			 t->id == CAT_WEBSOCKET ? 8765 : 8080);
 		bp_error(c, yderef(m), hint, "component '%s' (%s) needs a port to listen on",
 			 comp->name, t->name);
 	}
-	if (wants && json_array_size(list) > 0)
+	if (wants && json_array_size(list) > 0 && !json_object_get(config, "port")) {
 		json_object_set(config, "port", json_object_get(json_array_get(list, 0), "port"));
+		reorder(config, t->keys);
+	}
 	return list;
 }
 
@@ -1258,7 +1303,7 @@ static size_t binding_targets(struct bp_ctx *c, const struct ynode *m, struct ta
 		}
 		if (yis_seq(tps) && np != yderef(tcs)->n) {
 			bp_error(c, yderef(tps), NULL,
-				 "to_ports has %zu entries but to_components has %zu", np,
+				 "to_ports lists %zu ports but to_components lists %zu components", np,
 				 yderef(tcs)->n);
 			return 0;
 		}
