@@ -411,7 +411,7 @@ const char *catalog_vtype_name(enum cat_vtype t)
 	case CAT_NUMBER: return "number";
 	case CAT_STRING: return "string";
 	case CAT_BOOL: return "boolean";
-	case CAT_ENUM: return "one of the listed values";
+	case CAT_ENUM: return "enum";
 	case CAT_OBJECT: return "mapping";
 	case CAT_LIST: return "list";
 	case CAT_EXPR: return "expression";
