@@ -75,5 +75,11 @@ assert d["ok"] is True and d["diagnostics"][0]["severity"] == "warning", d' || f
 "$AUTOCODER" validate /nonexistent/blueprint.yaml 2>"$tmp/err"; [ $? = 1 ] || { echo "FAIL missing file exit"; fail=1; }
 grep -q "nonexistent/blueprint.yaml" "$tmp/err" || { echo "FAIL missing file message"; fail=1; }
 
+# docs/BLUEPRINT.md carries the catalog table exactly as the catalog prints it
+"$AUTOCODER" validate --catalog-markdown >"$tmp/catalog.md"
+sed -n '/<!-- catalog:begin -->/,/<!-- catalog:end -->/p' "$here/../docs/BLUEPRINT.md" |
+	sed '1d;$d' >"$tmp/catalog.doc"
+diff -u "$tmp/catalog.doc" "$tmp/catalog.md" || { echo "FAIL docs/BLUEPRINT.md catalog is stale"; fail=1; }
+
 echo "$count golden cases"
 exit $fail

@@ -138,8 +138,8 @@ START_TEST(hostile_input_is_rejected_cleanly)
 	static const char *const inputs[] = {
 		"", "\t\x01\x02", "[", "{a: b", "- - - -", "system: [1, 2]", "a: *nope",
 		"&a [*a]", "system:\n  components: 5\n", "system:\n  components: [5, [1], {}]\n",
-		"system:\n  name: x\n  components:\n    - {name: a, type: Source}\n  bindings:\n"
-		"    - {from: a, to: a}\n",
+		("system:\n  name: x\n  components:\n    - {name: a, type: Source}\n  bindings:\n"
+		 "    - {from: a, to: a}\n"),
 		"\xff\xfe garbage",
 	};
 	for (size_t i = 0; i < AC_ARRAY_SIZE(inputs); i++) {
