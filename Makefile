@@ -101,3 +101,8 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# Blueprint front end: validate a 50-component blueprint (target < 100 ms), see docs/BENCHMARKS.md.
+.PHONY: bench-blueprint
+bench-blueprint: $(BIN)
+	@tests/bench/bench-blueprint.sh $(abspath $(BIN))

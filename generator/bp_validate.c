@@ -84,8 +84,11 @@ static void unknown_component(struct bp_ctx *c, const struct ynode *at, const ch
 						c->comps[i].name);
 		h = hint;
 	}
-	bp_error(c, at, h, "binding %s '%s%s%s' names unknown component '%s'", role, ref,
-		 port ? "." : "", port ? port : "", ref);
+	if (!strncmp(role, "config", 6))
+		bp_error(c, at, h, "%s names unknown component '%s'", role, ref);
+	else
+		bp_error(c, at, h, "binding %s '%s%s%s' names unknown component '%s'", role, ref,
+			 port ? "." : "", port ? port : "", ref);
 	json_decref(names);
 }
 
@@ -515,6 +518,31 @@ static void check_router_destinations(struct bp_ctx *c)
 	}
 }
 
+/* Controller.store_name names a component: follow renames, report unknown names. */
+static void check_store_names(struct bp_ctx *c)
+{
+	for (size_t i = 0; i < c->ncomps; i++) {
+		json_t *config = json_object_get(c->comps[i].obj, "config");
+		const char *ref = json_string_value(json_object_get(config, "store_name"));
+		const struct ynode *at;
+		long idx;
+		char role[160];
+		if (!ref || !c->comps[i].type || c->comps[i].type->id != CAT_CONTROLLER)
+			continue;
+		idx = resolve_comp(c, ref);
+		if (idx >= 0) {
+			json_object_set_new(config, "store_name", json_string(c->comps[idx].name));
+			continue;
+		}
+		at = yget(yget(c->comps[i].node, "config"), "store_name");
+		if (!at)
+			at = yget(yget(c->comps[i].node, "configuration"), "store_name");
+		snprintf(role, sizeof role, "config 'store_name' of component '%s'",
+			 c->comps[i].name);
+		unknown_component(c, at ? at : c->comps[i].node, role, ref, NULL);
+	}
+}
+
 static int rebuild_bindings(struct bp_ctx *c)
 {
 	json_t *system = json_object_get(c->model, "system");
@@ -549,5 +577,6 @@ int bp_validate(struct bp_ctx *c)
 		return ret;
 	heal_port_conflicts(c);
 	check_router_destinations(c);
+	check_store_names(c);
 	return rebuild_bindings(c);
 }
