@@ -1273,6 +1273,11 @@ static size_t binding_targets(struct bp_ctx *c, const struct ynode *m, struct ta
 	const struct ynode *tcs = yget(m, "to_components"), *tps = yget(m, "to_ports");
 	size_t n = 0;
 
+	if ((yis_seq(to) && yderef(to)->n > max) || (yis_seq(tcs) && yderef(tcs)->n > max)) {
+		bp_error(c, yis_seq(to) ? yderef(to) : yderef(tcs), NULL,
+			 "binding fans out to more than %zu targets", max);
+		return 0;
+	}
 	if (to && yis_seq(to)) {
 		for (size_t i = 0; i < yderef(to)->n && n < max; i++) {
 			t[n].node = yderef(yderef(to)->kids[i]);

@@ -121,6 +121,8 @@ static bool resolve_source(struct bp_ctx *c, struct bp_bind *b)
 	comp = &c->comps[b->from_comp];
 	outs = json_object_get(comp->obj, "outputs");
 	ins = json_object_get(comp->obj, "inputs");
+	if (!port && comp->type && comp->type->reply_port)
+		port = comp->type->reply_port; /* `from: store` means its replies */
 	if (comp->type && comp->type->data_sink &&
 	    !(port && comp->type->reply_port && !strcmp(port, comp->type->reply_port))) {
 		if (comp->type->reply_port)
