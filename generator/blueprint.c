@@ -175,7 +175,7 @@ static void ctx_release(struct bp_ctx *c)
 int blueprint_load_buffer(const char *name, const char *data, size_t len, bool strict,
 			  json_t **out, struct bp_diags *diags, struct ac_error *err)
 {
-	struct bp_ctx c = { .file = name, .diags = diags, .strict = strict, .budget = 1000000 };
+	struct bp_ctx c = { .file = name, .diags = diags, .strict = strict };
 	struct ydoc *doc = NULL;
 	int ret;
 
@@ -188,6 +188,8 @@ int blueprint_load_buffer(const char *name, const char *data, size_t len, bool s
 		return ac_error_set(err, ret, "oom", "out of memory");
 	if (ret)
 		goto out;
+	/* aliases may repeat data, but only linearly more than the file holds */
+	c.budget = 4 * doc->nall + 100000;
 	c.names = json_object();
 	c.renames = json_object();
 	c.ignored = json_object();

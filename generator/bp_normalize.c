@@ -486,6 +486,10 @@ static json_t *check_map(struct bp_ctx *c, const struct ynode *map, const struct
 	const struct ynode *srcs[2] = { yderef(map), yderef(alt) };
 	char self[400];
 
+	/* mappings reached through aliases count against the same budget as yto_json() */
+	if (c->budget == 0)
+		return NULL;
+	c->budget--;
 	if (*st->prefix)
 		snprintf(self, sizeof self, "%s%s'%.*s'%s", st->what, *st->what ? " " : "",
 			 (int)strlen(st->prefix) - 1, st->prefix, st->owner);
@@ -1612,8 +1616,8 @@ int bp_normalize(struct bp_ctx *c, const struct ydoc *doc)
 		return AC_ENOMEM;
 	keep_unknown(c, root, top_known, "the top level", c->model);
 	if (c->budget == 0) {
-		bp_error(c, root, "YAML aliases expand to too much data",
-			 "blueprint expands to more than a million nodes");
+		bp_error(c, root, "YAML aliases may repeat data, but not exponentially",
+			 "blueprint expands through YAML aliases to too many nodes");
 		return AC_EINVAL;
 	}
 	return json_object_get(c->model, "system") ? 0 : AC_EINVAL;
