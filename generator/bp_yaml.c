@@ -243,10 +243,30 @@ static void on_alias(struct builder *b, const yaml_event_t *ev)
 	attach(b, n, ev->start_mark);
 }
 
-static void syntax_error(struct builder *b, const yaml_parser_t *p)
+static void syntax_error(struct builder *b, const yaml_parser_t *p, const char *data,
+			 size_t len)
 {
 	char msg[300];
 	yaml_mark_t m = p->problem_mark;
+
+	if (p->error == YAML_READER_ERROR) {
+		/* reader errors (bad UTF-8, control bytes) only carry a byte offset */
+		m.line = m.column = 0;
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			if (data[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+				m.column++;
+			}
+		}
+		snprintf(msg, sizeof msg, "%s (byte 0x%02x at offset %zu)",
+			 p->problem ? p->problem : "invalid input",
+			 p->problem_offset < len ? (unsigned char)data[p->problem_offset] : 0,
+			 p->problem_offset);
+		fail(b, m, "YAML syntax error: %s", msg);
+		return;
+	}
 
 	if (p->error == YAML_MEMORY_ERROR) {
 		fail(b, m, "out of memory while parsing YAML%s", NULL);
@@ -297,7 +317,7 @@ int ydoc_parse(const char *file, const char *data, size_t len, struct ydoc **out
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	while (!done && !b.failed) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			syntax_error(&b, &parser);
+			syntax_error(&b, &parser, data, len);
 			break;
 		}
 		switch (ev.type) {
