@@ -226,18 +226,49 @@ static void add_default_ports(json_t *list, const struct cat_port *ports, const 
 }
 
 /* Router: every destination and the default route are outputs too. */
-static void add_router_outputs(json_t *outs, json_t *config)
+/* A route name becomes a port name: heal it to snake_case like declared ports. */
+static void heal_route(struct bp_ctx *c, json_t *holder, const char *key, const struct ynode *at,
+		       const char *cname)
 {
+	const char *d = json_string_value(json_object_get(holder, key));
+	char *snake;
+
+	if (!d || !*d || bp_is_snake_case(d))
+		return;
+	snake = bp_snake_case(d);
+	if (!snake) {
+		bp_error(c, yderef(at), "route names are letters, digits and '_'",
+			 "route '%s' of router '%s' cannot be used as a port name", d, cname);
+		return;
+	}
+	bp_heal(c, yderef(at), "bindings that name the old spelling follow",
+		"route '%s' of router '%s' healed to '%s'", d, cname, snake);
+	json_object_set_new(holder, key, json_string(snake));
+	free(snake);
+}
+
+/* Router: every destination and the default route are outputs too. */
+static void add_router_outputs(struct bp_ctx *c, const struct ynode *m, json_t *outs,
+			       json_t *config, const char *cname)
+{
+	const struct ynode *cfg = yget(m, "config") ? yget(m, "config") : yget(m, "configuration");
+	const struct ynode *rules = yget(cfg, "routing_rules");
 	size_t i;
 	json_t *rule;
-	const char *def = json_string_value(json_object_get(config, "default_route"));
+	const char *def;
 
 	json_array_foreach(json_object_get(config, "routing_rules"), i, rule) {
-		const char *d = json_string_value(json_object_get(rule, "destination"));
-		if (d && *d && !find_port(outs, d))
+		const struct ynode *rn = yis_seq(rules) && i < yderef(rules)->n
+						 ? yderef(rules)->kids[i] : NULL;
+		const char *d;
+		heal_route(c, rule, "destination", yget(rn, "destination"), cname);
+		d = json_string_value(json_object_get(rule, "destination"));
+		if (bp_is_snake_case(d) && !find_port(outs, d))
 			json_array_append_new(outs, port_obj(d, NULL, true, ""));
 	}
-	if (def && *def && !find_port(outs, def))
+	heal_route(c, config, "default_route", yget(cfg, "default_route"), cname);
+	def = json_string_value(json_object_get(config, "default_route"));
+	if (bp_is_snake_case(def) && !find_port(outs, def))
 		json_array_append_new(outs, port_obj(def, NULL, true, ""));
 }
 
@@ -543,7 +574,7 @@ void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *componen
 	if (comp->type && json_array_size(ins) == 0)
 		add_default_ports(ins, comp->type->inputs, NULL);
 	if (comp->type && comp->type->id == CAT_ROUTER)
-		add_router_outputs(outs, config);
+		add_router_outputs(c, m, outs, config, name);
 	if (comp->type && json_array_size(outs) == 0)
 		add_default_ports(outs, comp->type->outputs, comp->type->reply_port);
 	json_object_set_new(obj, "inputs", ins);
