@@ -1,9 +1,9 @@
 #!/bin/sh
-# bench-blueprint.sh — time `autocoder validate` on a generated 50-component blueprint (a chain
+# blueprint.sh — time `autocoder validate` on a generated 50-component blueprint (a chain
 # of every non-listening type with conditions and filter expressions), against the same-run
 # reference `autocoder version` (process start-up alone). Usage: bench-blueprint.sh AUTOCODER
 set -eu
-bin=${1:?usage: bench-blueprint.sh AUTOCODER}
+bin=${1:?usage: blueprint.sh AUTOCODER}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 python3 - "$bin" "$dir" <<'PY'
