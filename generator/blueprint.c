@@ -69,7 +69,7 @@ void bp_ignored(struct bp_ctx *c, const char *where, const struct ynode *k)
 	char key[256];
 	const char *name = ystr(k);
 
-	if (!name)
+	if (!name || bp_is_extension(name))
 		return;
 	snprintf(key, sizeof key, "%s/%s", where, name);
 	if (json_object_get(c->ignored, key))

@@ -13,6 +13,11 @@
 #include <math.h>
 #include <strings.h>
 
+bool bp_is_extension(const char *key)
+{
+	return !strncmp(key, "x-", 2);
+}
+
 bool bp_in_list(const char *const *list, const char *s)
 {
 	for (; s && *list; list++)
@@ -31,7 +36,7 @@ void bp_keep_unknown(struct bp_ctx *c, const struct ynode *map, const char *cons
 	for (size_t i = 0; i + 1 < map->n; i += 2) {
 		const char *k = ystr(map->kids[i]);
 		json_t *v;
-		if (!k || bp_in_list(known, k) || json_object_get(obj, k))
+		if (!k || bp_in_list(known, k) || json_object_get(obj, k) || bp_is_extension(k))
 			continue;
 		bp_ignored(c, where, map->kids[i]);
 		v = yto_json(map->kids[i + 1], &c->budget);
@@ -384,7 +389,7 @@ json_t *bp_check_map(struct bp_ctx *c, const struct ynode *map, const struct yno
 		for (size_t i = 0; m && m->kind == Y_MAP && i + 1 < m->n; i += 2) {
 			const char *k = ystr(m->kids[i]);
 			json_t *val;
-			if (!k || catalog_key(keys, k) || json_object_get(obj, k))
+			if (!k || catalog_key(keys, k) || json_object_get(obj, k) || bp_is_extension(k))
 				continue;
 			if (!open)
 				bp_ignored(c, st->where, m->kids[i]);

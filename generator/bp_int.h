@@ -170,6 +170,8 @@ char *bp_port_env(const char *s);
 /* A version string x.y.z, healed from "1.0", 1.0 or 1; NULL after reporting. */
 json_t *bp_norm_version(struct bp_ctx *c, const struct ynode *n, const char *what);
 bool bp_in_list(const char *const *list, const char *s);
+/* "x-..." keys (as in docker-compose) hold anchors for aliases: dropped without a note. */
+bool bp_is_extension(const char *key);
 /* Copy the entries of map that `known` does not list into obj, reporting each once. */
 void bp_keep_unknown(struct bp_ctx *c, const struct ynode *map, const char *const *known,
 		     const char *where, json_t *obj);
