@@ -24,7 +24,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD) \
 LDLIBS     := $(PKG_LIBS) -lpthread -lm
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c))
+LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c) generator/runtime/expr.c)
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -86,7 +86,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-build-fuzz/%: tests/fuzz/%.c
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libautocoder.a
 	clang -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
@@ -123,3 +123,8 @@ bench-rules: $(BIN)
 	@test -n "$(LOGHUB)" || { echo "set LOGHUB=path/to/loghub"; exit 2; }
 	$(BIN) rules bench rules --min 1000000 --reference 100000 \
 	  --input $(LOGHUB)/HDFS_2k.log $(LOGHUB)/Hadoop_2k.log $(LOGHUB)/Zookeeper_2k.log $(LOGHUB)/OpenSSH_2k.log
+
+# Blueprint front end: validate a 50-component blueprint (target < 100 ms), see docs/BENCHMARKS.md.
+.PHONY: bench-blueprint
+bench-blueprint: $(BIN)
+	@bench/blueprint.sh $(abspath $(BIN))

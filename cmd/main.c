@@ -30,6 +30,7 @@ static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "cluster", cmd_cluster, "mine message templates from log files" },
 	{ "rules", cmd_rules, "check, test, list and try rule packs (rules/*.yaml)" },
+	{ "validate", cmd_validate, "check a blueprint and print its diagnostics" },
 };
 
 static void print_usage(FILE *out)
