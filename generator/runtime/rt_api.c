@@ -217,11 +217,15 @@ static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connectio
 	if (r->body->len) {
 		json_error_t je;
 		body = json_loadb(r->body->data, r->body->len, 0, &je);
-		if (!body)
+		if (!body) {
+			rt_log(c, "warn", NULL, "invalid JSON body",
+			       json_pack("{s:s, s:s, s:s, s:i}", "route", r->route, "method", method,
+					 "detail", je.text, "column", je.column));
 			return rt_http_send_json(conn, 400, json_pack("{s:s, s:s, s:i}", "error",
 								      "invalid JSON body", "detail",
 								      je.text, "column", je.column),
 						 r->route);
+		}
 	}
 	rt_msg_init(&m, NULL);
 	if (!st->wait_reply) {
