@@ -26,6 +26,7 @@ struct command {
 
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
+	{ "validate", cmd_validate, "check a blueprint and print its diagnostics" },
 };
 
 static void print_usage(FILE *out)
