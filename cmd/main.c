@@ -27,6 +27,7 @@ struct command {
 static const struct command commands[] = {
 	{ "version", cmd_version, "print the version" },
 	{ "validate", cmd_validate, "check a blueprint and print its diagnostics" },
+	{ "generate", cmd_generate, "turn a blueprint into a buildable C system" },
 };
 
 static void print_usage(FILE *out)

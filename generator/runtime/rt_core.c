@@ -238,13 +238,13 @@ void rt_log(struct rt_component *c, const char *level, const struct rt_msg *m, c
 		return;
 	}
 	rt_iso_now(ts, sizeof ts);
-	line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o}", "ts", ts, "level", level_names[li],
-			 "system", s && s->def ? s->def->name : "", "component",
-			 c ? c->def->name : "", "msg", msg, "fields", fields);
+	line = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o}", "ts", ts, "level",
+			 level_names[li], "system", s && s->def ? s->def->name : "", "component",
+			 c ? c->def->name : "", "msg", msg, "trace_id",
+			 m && m->trace_id[0] ? json_string(m->trace_id) : json_null(), "fields",
+			 fields);
 	if (!line)
 		return;
-	json_object_set_new(line, "trace_id", m && m->trace_id[0] ? json_string(m->trace_id) :
-			    json_null());
 	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text) {
 		size_t n = strlen(text);
