@@ -8,7 +8,6 @@
 
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
-int cmd_send(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 
