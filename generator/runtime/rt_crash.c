@@ -25,8 +25,8 @@
  *
  * then re-raises the signal with the default action. Symbolisation happens at the next start
  * (rt_crash_upload_spool): each backtrace line "module(function+off) [addr]" becomes a frame
- * {function, file, in_app}, frames are reversed to the collector's outermost-first order, and
- * the report is POSTed to $AUTOCODER_COLLECTOR_URL/api/v1/crashes; a 2xx deletes the file.
+ * {function, module, file, in_app, address} (innermost first, backtrace order, which is what
+ * the collector's /api/v1/crashes expects), and the report is POSTed to $AUTOCODER_COLLECTOR_URL/api/v1/crashes; a 2xx deletes the file.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -289,6 +289,12 @@ static json_t *parse_frame(const char *line, const char *exe)
 		in_app = false;   /* the runtime is framework code, not the system's own */
 	}
 	f = json_pack("{s:s, s:s, s:b}", "function", func, "module", base, "in_app", in_app);
+	const char *lb = strchr(rp, '[');
+	if (f && lb) {
+		char addr[40];
+		snprintf(addr, sizeof addr, "%.*s", (int)strcspn(lb + 1, "]"), lb + 1);
+		json_object_set_new(f, "address", json_string(addr));
+	}
 	return f;
 }
 
@@ -368,7 +374,7 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 			start++;
 		break;
 	}
-	for (size_t i = n; i-- > start;) {
+	for (size_t i = start; i < n; i++) {   /* innermost first, as the collector expects */
 		json_t *fr = parse_frame(json_string_value(json_array_get(raw, i)), exe);
 		if (fr)
 			json_array_append_new(frames, fr);

@@ -27,7 +27,7 @@
 enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_t *body,
 				  const char *route)
 {
-	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
 	size_t len = text ? strlen(text) : 0;
 	struct MHD_Response *r;
 	enum MHD_Result ret;

@@ -2,6 +2,9 @@
  * rt_pipeline.c — the stateless stream components: Source, Transformer, Filter, Router, Model
  * and Sink (BLUEPRINT-LANGUAGE.md, "The 13 component types").
  *
+ * Transformer order: copy, fields, numeric and set are computed from the incoming field names,
+ * then rename, upper/lowercase (on the new names), remove, and the timestamp.
+ *
  * Each type is a struct rt_type_ops. Config is read once in init into a small state struct;
  * expressions are compiled there (they were already checked at generation time, so a failure
  * here means a hand-edited config and stops the start with the expression's column).
@@ -208,6 +211,8 @@ static int source_init(struct rt_component *c)
 	st->fields = json_object_get(gen, "fields");
 	st->count = (long long)rt_cfg_num(c, "data_count", 100);
 	st->delay = rt_cfg_num(c, "data_delay", 0.1);
+	if (json_number_value(json_object_get(gen, "rate")) > 0)
+		st->delay = 1.0 / json_number_value(json_object_get(gen, "rate"));
 	st->rng = (uint64_t)rt_cfg_num(c, "seed", 42) * 2654435761u + 1;
 	if (!strcmp(st->gen, "file")) {
 		const char *path = json_string_value(json_object_get(gen, "file"));
@@ -312,7 +317,7 @@ static json_t *tcfg(struct rt_component *c, const char *key)
 	return v ? v : json_object_get(c->config, key);
 }
 
-static json_t *apply_op(json_t *msg, json_t *spec, struct rt_component *c)
+static json_t *apply_op(json_t *msg, json_t *spec, struct rt_component *c, const char *target)
 {
 	const char *op, *from;
 	json_t *src, *val;
@@ -326,6 +331,8 @@ static json_t *apply_op(json_t *msg, json_t *spec, struct rt_component *c)
 	from = json_string_value(json_object_get(spec, "from"));
 	if (!from)
 		from = json_string_value(json_object_get(spec, "field"));
+	if (!from)
+		from = target;   /* numeric: {amount: {op: multiply, value: 2}} works in place */
 	src = from ? rt_path_get(msg, from) : NULL;
 	val = json_object_get(spec, "value");
 	if (!op)
@@ -387,17 +394,17 @@ static int transformer_process(struct rt_component *c, struct rt_msg *m)
 		return rt_fail(c, "message is not a JSON object");
 	if (type && !strcmp(type, "passthrough"))
 		return rt_emit(c, NULL, m, json_incref(msg));
-	json_object_foreach(tcfg(c, "rename"), key, v)
-		if (json_is_string(v) && json_object_get(msg, key)) {
-			json_object_set(msg, json_string_value(v), json_object_get(msg, key));
-			json_object_del(msg, key);
-		}
 	json_object_foreach(tcfg(c, "copy"), key, v)
 		if (json_is_string(v) && rt_path_get(msg, json_string_value(v)))
 			json_object_set_new(msg, key,
 					    json_deep_copy(rt_path_get(msg, json_string_value(v))));
 	json_object_foreach(tcfg(c, "fields"), key, v) {
-		json_t *nv = apply_op(msg, v, c);
+		json_t *nv = apply_op(msg, v, c, key);
+		if (nv)
+			rt_path_set(msg, key, nv);
+	}
+	json_object_foreach(tcfg(c, "numeric"), key, v) {
+		json_t *nv = json_is_object(v) ? apply_op(msg, v, c, key) : NULL;
 		if (nv)
 			rt_path_set(msg, key, nv);
 	}
@@ -407,6 +414,11 @@ static int transformer_process(struct rt_component *c, struct rt_msg *m)
 		else
 			rt_path_set(msg, key, json_deep_copy(v));
 	}
+	json_object_foreach(tcfg(c, "rename"), key, v)
+		if (json_is_string(v) && json_object_get(msg, key)) {
+			json_object_set(msg, json_string_value(v), json_object_get(msg, key));
+			json_object_del(msg, key);
+		}
 	json_array_foreach(tcfg(c, "uppercase"), i, v) {
 		json_t *f = json_is_string(v) ? json_object_get(msg, json_string_value(v)) : NULL;
 		if (json_is_string(f))
@@ -580,7 +592,7 @@ static int model_init(struct rt_component *c)
 	st->weights = json_object_get(c->config, "weights");
 	st->thresholds = json_object_get(c->config, "thresholds");
 	st->output_field = rt_cfg_str(c, "output_field", "score");
-	st->label_field = rt_cfg_str(c, "label_field", "label");
+	st->label_field = rt_cfg_str(c, "label_field", "risk_level");
 	st->bias = rt_cfg_num(c, "bias", 0);
 	if (strcmp(st->kind, "weighted") && strcmp(st->kind, "echo") && strcmp(st->kind, "count") &&
 	    strcmp(st->kind, "uppercase"))
@@ -742,7 +754,7 @@ static int sink_process(struct rt_component *c, struct rt_msg *m)
 	if (st->pending) {
 		json_array_append(st->pending, m->data);
 	} else {
-		char *line = json_dumps(m->data, JSON_COMPACT | JSON_ENCODE_ANY);
+		char *line = json_dumps(m->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 		size_t n;
 		if (!line)
 			return rt_fail(c, "cannot serialise message");

@@ -142,6 +142,10 @@ static enum MHD_Result ws_handler(void *cls, struct MHD_Connection *conn, const 
 	ret = rt_http_builtin(conn, url, &handled);
 	if (handled)
 		return ret;
+	if (strcmp(url, rt_cfg_str(st->c, "path", "/ws")) && strcmp(url, "/"))
+		return rt_http_send_json(conn, 404, json_pack("{s:s, s:s}", "error", "not found",
+							      "websocket", rt_cfg_str(st->c, "path",
+										      "/ws")), "ws");
 	upgrade = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Upgrade");
 	key = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Sec-WebSocket-Key");
 	if (strcmp(method, "GET") || !upgrade || strcasecmp(upgrade, "websocket") || !key ||
@@ -209,7 +213,7 @@ static void drop_dead(struct ws_state *st)
 static int ws_process(struct rt_component *c, struct rt_msg *m)
 {
 	struct ws_state *st = c->state;
-	char *text = json_dumps(m->data, JSON_COMPACT | JSON_ENCODE_ANY);
+	char *text = json_dumps(m->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
 	size_t len;
 	if (!text)
 		return rt_fail(c, "cannot serialise message");
