@@ -111,3 +111,12 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# Generated systems: generation time, pipeline throughput, per-stage cost, todo API vs a
+# minimal libmicrohttpd handler, idle RSS (bench/generated.sh; figures in docs/BENCHMARKS.md).
+$(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
+	@mkdir -p $(dir $@)
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref
+	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/generated.sh
