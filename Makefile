@@ -101,3 +101,11 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# --- deployments (deploy emitter) -------------------------------------------------------------
+# The container health probe's source is written into every generated system: embed it as a C
+# string literal (the root Dockerfile compiles the same file directly).
+$(BUILD)/generator/deploy_healthcheck.inc: generator/deploy/healthcheck.c
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/generator/deploy_docker.o: $(BUILD)/generator/deploy_healthcheck.inc
