@@ -25,6 +25,8 @@ struct command {
 };
 
 static const struct command commands[] = {
+	{ "serve", cmd_serve, "run the collector HTTP server" },
+	{ "keys", cmd_keys, "create, list and revoke projects' keys" },
 	{ "version", cmd_version, "print the version" },
 };
 

@@ -1,0 +1,312 @@
+/*
+ * ingest.c — native request bodies: events (one object, an array, or NDJSON), structured
+ * or plain-text log lines, and crash reports from generated systems' crash handlers.
+ *
+ * Each parser appends normalised events to the caller's array and stops at the first bad
+ * document, naming it ("line 7: ..."). The caller stores the array only when the whole
+ * body parsed, so a request is stored whole or not at all.
+ */
+#include "core/common.h"
+#include "collector/internal.h"
+
+#include <ctype.h>
+
+static bool is_blank(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!isspace((unsigned char)s[i]))
+			return false;
+	return true;
+}
+
+static const char *skip_space(const char *p, const char *end)
+{
+	while (p < end && isspace((unsigned char)*p))
+		p++;
+	return p;
+}
+
+static int append_normalized(json_t *out, const json_t *ev, const char *source,
+			     const struct event_defaults *d, const struct ingest_limits *lim,
+			     const char *what, struct ac_error *err)
+{
+	json_t *n = event_normalize(ev, source, d, lim, what, err);
+	if (!n)
+		return err ? err->code : AC_EINVAL;
+	json_array_append_new(out, n);
+	return 0;
+}
+
+/* Calls fn for every non-blank line of body with its 1-based number. */
+static int for_each_line(const char *body, size_t len,
+			 int (*fn)(const char *line, size_t n, unsigned lineno, void *arg), void *arg)
+{
+	const char *p = body, *end = body + len;
+	unsigned lineno = 0;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t full = nl ? (size_t)(nl - p) : (size_t)(end - p), n = full;
+		lineno++;
+		if (n && p[n - 1] == '\r')
+			n--;
+		if (!is_blank(p, n)) {
+			int rc = fn(p, n, lineno, arg);
+			if (rc)
+				return rc;
+		}
+		p += full + (nl ? 1 : 0);
+	}
+	return 0;
+}
+
+struct line_ctx {
+	json_t *out;
+	const char *source;
+	const struct event_defaults *d;
+	const struct ingest_limits *lim;
+	struct ac_error *err;
+	bool text;
+};
+
+static int ndjson_line(const char *line, size_t n, unsigned lineno, void *arg)
+{
+	struct line_ctx *c = arg;
+	char what[32];
+	json_t *v;
+	int rc;
+
+	snprintf(what, sizeof what, "line %u", lineno);
+	if (n > c->lim->max_event_bytes)
+		return ac_error_set(c->err, AC_ETOOBIG, "event_too_large",
+				    "%s: event is %zu bytes, more than the limit of %zu", what, n,
+				    c->lim->max_event_bytes);
+	v = json_parse_checked(line, n, what, c->err);
+	if (!v)
+		return c->err ? c->err->code : AC_EINVAL;
+	rc = append_normalized(c->out, v, c->source, c->d, c->lim, what, c->err);
+	json_decref(v);
+	return rc;
+}
+
+int ingest_parse_events(const char *body, size_t len, const struct event_defaults *d,
+			const struct ingest_limits *lim, json_t *out, struct ac_error *err)
+{
+	const char *p = skip_space(body, body + len);
+	json_t *doc = NULL, *ev;
+	size_t i;
+	int rc = 0;
+
+	if (p == body + len)
+		return ac_error_set(err, AC_EINVAL, "empty_body", "body is empty; send a JSON event, an array or NDJSON");
+	if (*p == '[') {
+		doc = json_parse_checked(body, len, "body", err);
+		if (!doc)
+			return AC_EINVAL;
+		if (json_array_size(doc) == 0) {
+			rc = ac_error_set(err, AC_EINVAL, "empty_body", "body is an empty array");
+			goto out;
+		}
+		json_array_foreach(doc, i, ev) {
+			char what[32];
+			snprintf(what, sizeof what, "event %zu", i);
+			if ((rc = append_normalized(out, ev, "native", d, lim, what, err)))
+				goto out;
+		}
+		goto out;
+	}
+	/* One object, or NDJSON: try the whole body as one document first. */
+	if (*p == '{') {
+		json_error_t je;
+		if (json_text_check(body, len, "body", err))
+			return AC_EINVAL;
+		doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+		if (doc) {
+			if (len > lim->max_event_bytes)
+				rc = ac_error_set(err, AC_ETOOBIG, "event_too_large",
+						  "event: event is %zu bytes, more than the limit of %zu",
+						  len, lim->max_event_bytes);
+			else
+				rc = append_normalized(out, doc, "native", d, lim, "event", err);
+			goto out;
+		}
+		/* Not one document: fall through to NDJSON, which names the bad line. */
+	}
+	{
+		struct line_ctx c = { out, "native", d, lim, err, false };
+		rc = for_each_line(body, len, ndjson_line, &c);
+	}
+out:
+	json_decref(doc);
+	return rc;
+}
+
+/* Leading "ERROR"/"[warn]"/"level=info" words of a text line decide its level. */
+static const char *detect_text_level(const char *line, size_t n)
+{
+	char word[16];
+	size_t i = 0, w = 0;
+
+	for (int tokens = 0; tokens < 4 && i < n; tokens++) {
+		while (i < n && (isspace((unsigned char)line[i]) || strchr("[]():|<>-=", line[i])))
+			i++;
+		w = 0;
+		while (i < n && isalpha((unsigned char)line[i]) && w < sizeof word - 1)
+			word[w++] = line[i++];
+		word[w] = '\0';
+		while (i < n && !isspace((unsigned char)line[i]) && !strchr("[]():|<>=", line[i]))
+			i++;
+		if (w >= 3 && (isupper((unsigned char)word[0]) || tokens == 0)) {
+			const char *lvl = event_level_name(word);
+			if (lvl && strcmp(word, "log") && strcmp(word, "Log"))
+				return lvl;
+		}
+	}
+	return NULL;
+}
+
+static int text_line(const char *line, size_t n, unsigned lineno, void *arg)
+{
+	struct line_ctx *c = arg;
+	char what[32];
+	struct event_defaults d = *c->d;
+	json_t *ev;
+	int rc;
+
+	snprintf(what, sizeof what, "line %u", lineno);
+	if (!ac_utf8_valid(line, n, NULL))
+		return ac_error_set(c->err, AC_EINVAL, "invalid_utf8", "%s: invalid UTF-8", what);
+	if (n > c->lim->max_event_bytes)
+		return ac_error_set(c->err, AC_ETOOBIG, "event_too_large",
+				    "%s: line is %zu bytes, more than the limit of %zu", what, n,
+				    c->lim->max_event_bytes);
+	if (!d.level)
+		d.level = detect_text_level(line, n);
+	ev = json_object();
+	json_object_set_new(ev, "message", json_stringn(line, n));
+	rc = append_normalized(c->out, ev, "log", &d, c->lim, what, c->err);
+	json_decref(ev);
+	return rc;
+}
+
+int ingest_parse_logs(const char *body, size_t len, bool text, const struct event_defaults *d,
+		      const struct ingest_limits *lim, json_t *out, struct ac_error *err)
+{
+	struct line_ctx c = { out, "log", d, lim, err, text };
+	int rc;
+
+	if (is_blank(body, len))
+		return ac_error_set(err, AC_EINVAL, "empty_body", "body is empty; send NDJSON or text lines");
+	rc = for_each_line(body, len, text ? text_line : ndjson_line, &c);
+	return rc;
+}
+
+static const char *signal_name(long long sig)
+{
+	static const char *const names[] = {
+		[1] = "SIGHUP", [2] = "SIGINT", [3] = "SIGQUIT", [4] = "SIGILL", [5] = "SIGTRAP",
+		[6] = "SIGABRT", [7] = "SIGBUS", [8] = "SIGFPE", [9] = "SIGKILL", [11] = "SIGSEGV",
+		[13] = "SIGPIPE", [15] = "SIGTERM",
+	};
+	if (sig > 0 && sig < (long long)AC_ARRAY_SIZE(names) && names[sig])
+		return names[sig];
+	return NULL;
+}
+
+static const char *signal_meaning(const char *name)
+{
+	static const struct { const char *sig, *text; } m[] = {
+		{ "SIGSEGV", "Segmentation fault" }, { "SIGBUS", "Bus error" },
+		{ "SIGFPE", "Floating point exception" }, { "SIGILL", "Illegal instruction" },
+		{ "SIGABRT", "Aborted" }, { "SIGTRAP", "Trace/breakpoint trap" },
+	};
+	for (size_t i = 0; i < AC_ARRAY_SIZE(m); i++)
+		if (!strcmp(name, m[i].sig))
+			return m[i].text;
+	return "Fatal signal";
+}
+
+/* Crash frames arrive innermost first (backtrace order); stored order is outermost first. */
+static int crash_frames(json_t *native, const json_t *crash, struct ac_error *err)
+{
+	const json_t *frames = json_object_get(crash, "frames");
+	json_t *rev;
+	size_t n;
+
+	if (!frames || json_is_null(frames))
+		return 0;
+	if (!json_is_array(frames))
+		return ac_error_set(err, AC_EINVAL, "invalid_field",
+				    "crash: field 'frames' must be an array, got another type");
+	rev = json_array();
+	n = json_array_size(frames);
+	for (size_t i = n; i-- > 0;)
+		json_array_append(rev, json_array_get(frames, i));
+	json_object_set_new(json_object_get(native, "exception"), "frames", rev);
+	return 0;
+}
+
+int ingest_parse_crash(const char *body, size_t len, const struct event_defaults *d,
+		       const struct ingest_limits *lim, json_t *out, struct ac_error *err)
+{
+	json_t *crash, *native = NULL, *exc, *ctx;
+	const json_t *sig, *v;
+	const char *signame = NULL, *thread;
+	char value[256];
+	int rc = 0;
+
+	if (len > lim->max_event_bytes)
+		return ac_error_set(err, AC_ETOOBIG, "event_too_large",
+				    "crash report is %zu bytes, more than the limit of %zu", len,
+				    lim->max_event_bytes);
+	crash = json_parse_checked(body, len, "body", err);
+	if (!crash)
+		return AC_EINVAL;
+	if (!json_is_object(crash)) {
+		rc = ac_error_set(err, AC_EINVAL, "invalid_event", "crash report must be a JSON object");
+		goto out;
+	}
+	sig = json_object_get(crash, "signal");
+	if (json_is_string(sig))
+		signame = json_string_value(sig);
+	else if (json_is_integer(sig))
+		signame = signal_name(json_integer_value(sig));
+	if (!signame || !*signame) {
+		rc = ac_error_set(err, AC_EINVAL, "invalid_field",
+				  "crash: field 'signal' is required (a name like \"SIGSEGV\" or a number)");
+		goto out;
+	}
+	native = json_object();
+	json_object_set_new(native, "kind", json_string("crash"));
+	json_object_set_new(native, "level", json_string("fatal"));
+	static const char *const copy[] = { "event_id", "timestamp", "system", "component",
+					    "release", "environment", "message", "tags",
+					    "fingerprint" };
+	for (size_t i = 0; i < AC_ARRAY_SIZE(copy); i++)
+		if ((v = json_object_get(crash, copy[i])))
+			json_object_set(native, copy[i], (json_t *)v);
+	thread = json_string_value(json_object_get(crash, "thread"));
+	if (!json_object_get(native, "component") && thread)
+		json_object_set_new(native, "component", json_string(thread));
+	v = json_object_get(crash, "fault_address");
+	snprintf(value, sizeof value, "%s (%s)%s%s%s%s", signame, signal_meaning(signame),
+		 json_is_string(v) ? " at " : "", json_is_string(v) ? json_string_value(v) : "",
+		 thread ? " in thread " : "", thread ? thread : "");
+	exc = json_object();
+	json_object_set_new(exc, "type", json_string(signame));
+	json_object_set_new(exc, "value", json_string(value));
+	json_object_set_new(native, "exception", exc);
+	if ((rc = crash_frames(native, crash, err)))
+		goto out;
+	ctx = json_object();
+	json_object_set_new(ctx, "crash", json_deep_copy(crash));
+	json_object_del(json_object_get(ctx, "crash"), "frames");
+	json_object_set_new(native, "context", ctx);
+	if (!json_object_get(native, "message"))
+		json_object_set_new(native, "message", json_string(value));
+	rc = append_normalized(out, native, "crash", d, lim, "crash", err);
+out:
+	json_decref(native);
+	json_decref(crash);
+	return rc;
+}

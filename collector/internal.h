@@ -1,0 +1,200 @@
+/*
+ * internal.h — the collector's private interfaces, shared by its files and its unit tests.
+ * Not for other modules: they use collector.h.
+ *
+ * Pipeline of one request:
+ *   server.c   route table, body accumulation (bounded), auth, replies, suspend/resume
+ *   decode.c   Content-Encoding gzip/deflate (bounded inflate)
+ *   event.c    normalisation of one event object to the stored shape (types checked)
+ *   ingest.c   native bodies: events (object/array/NDJSON), logs (NDJSON/text), crashes
+ *   sentry.c   Sentry envelopes, /store/ bodies, X-Sentry-Auth parsing
+ *   otlp.c     OTLP/HTTP JSON logs
+ *   writer.c   the single writer thread: bounded queue, group commit, one SAVEPOINT per job
+ *   keys.c     projects, keys, the key cache used for auth
+ *   query.c    GET /api/v1/events and /api/v1/events/<id>
+ *   metrics.c  counters and the commit latency histogram, Prometheus text
+ *
+ * The stored (normalised) event is a JSON object:
+ *   event_id    32 lowercase hex (UUID dashes removed) or the client's id (<= 64 chars)
+ *   timestamp   ISO-8601 UTC with milliseconds; received_at likewise (server clock)
+ *   level       debug|info|warning|error|fatal
+ *   kind        log|error|crash
+ *   system, component, release, environment, logger, message, platform   strings or absent
+ *   exception   {type, value, module, frames: [{function, module, file, line, column, in_app}]}
+ *               frames are ordered outermost first, the frame that raised last (Sentry order)
+ *   fingerprint array of strings, or absent
+ *   tags        object of string values;  context  object (anything);  sdk  {name, version}
+ *   source      native|log|crash|sentry|otlp
+ */
+#ifndef AC_COLLECTOR_INTERNAL_H
+#define AC_COLLECTOR_INTERNAL_H
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "collector/collector.h"
+
+struct ac_error;
+struct ac_buf;
+
+/* Error codes map to HTTP: AC_EINVAL 400, AC_ETOOBIG 413, AC_EUNSUPP 415, AC_EAUTH 401,
+ * AC_EFORBID 403, AC_EBUSY 429, AC_ENOTFOUND 404, others 500/503. err->what is the JSON
+ * "error" code, err->msg the "detail". */
+
+struct ingest_limits {
+	size_t max_event_bytes;
+	size_t max_decoded_bytes;
+};
+
+/* Defaults a request supplies to events that lack them (query parameters, headers, the
+ * project's name). Strings are borrowed; any may be NULL. */
+struct event_defaults {
+	const char *system;
+	const char *component;
+	const char *release;
+	const char *environment;
+	const char *level;
+};
+
+/* ---- decode.c ---- */
+/* Decode body per Content-Encoding (NULL/"identity", "gzip", "x-gzip", "deflate" as zlib or
+ * raw). On success *out is a new buffer the caller frees (NUL-terminated), or NULL when the
+ * body is passed through unchanged (then *out_len == len). 0, AC_EINVAL (corrupt data),
+ * AC_ETOOBIG (more than max after decoding), AC_EUNSUPP (unknown encoding). */
+int decode_body(const char *encoding, const char *in, size_t len, size_t max, char **out,
+		size_t *out_len, struct ac_error *err);
+
+/* ---- event.c ---- */
+/* Check that body[0..len) is valid UTF-8 with JSON nesting <= 64; AC_EINVAL naming the
+ * offset otherwise. `what` names the document in the message ("body", "line 3"). */
+int json_text_check(const char *body, size_t len, const char *what, struct ac_error *err);
+/* Parse one JSON document with the checks above. Returns a new reference or NULL. */
+json_t *json_parse_checked(const char *text, size_t len, const char *what, struct ac_error *err);
+/* Normalise a native event object (borrowed) into a new object in the stored shape.
+ * source is "native", "log", "crash", "sentry" or "otlp". `what` prefixes messages
+ * ("event 3"). Returns a new reference or NULL with err (AC_EINVAL/AC_ETOOBIG). */
+json_t *event_normalize(const json_t *in, const char *source, const struct event_defaults *d,
+			const struct ingest_limits *lim, const char *what, struct ac_error *err);
+/* Normalise a level name ("warn" -> "warning", "critical" -> "fatal", ...); NULL if unknown. */
+const char *event_level_name(const char *s);
+/* Serialised size check for a finished event. */
+int event_check_size(const json_t *ev, const struct ingest_limits *lim, const char *what,
+		     struct ac_error *err);
+
+/* ---- ingest.c ---- (each appends normalised events to `out`, an array; on error `out` may
+ * hold partial results, which the caller discards) */
+int ingest_parse_events(const char *body, size_t len, const struct event_defaults *d,
+			const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+/* text: true for text/plain bodies (one message per line), false for NDJSON. */
+int ingest_parse_logs(const char *body, size_t len, bool text, const struct event_defaults *d,
+		      const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+int ingest_parse_crash(const char *body, size_t len, const struct event_defaults *d,
+		       const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+
+/* ---- sentry.c ---- */
+struct sentry_auth {
+	char key[65];    /* sentry_key / public key, "" when absent */
+};
+/* Parse "Sentry sentry_key=abc, sentry_version=7, ..." (header value). */
+void sentry_parse_auth_header(const char *value, struct sentry_auth *out);
+/* Extract the public key from a DSN "https://KEY@host/1". 0 or AC_EINVAL. */
+int sentry_dsn_key(const char *dsn, char *key, size_t keylen);
+/* Parse an envelope. Events go to `out`; other item types are counted in `counts` (an object
+ * type -> integer). dsn_key receives the envelope header's DSN key ("" if none); event_id the
+ * envelope or first event id ("" if none). */
+int sentry_parse_envelope(const char *body, size_t len, const struct event_defaults *d,
+			  const struct ingest_limits *lim, json_t *out, json_t *counts,
+			  char dsn_key[65], char event_id[65], struct ac_error *err);
+/* Parse a /store/ body (one Sentry event JSON). */
+int sentry_parse_store(const char *body, size_t len, const struct event_defaults *d,
+		       const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+/* Convert one Sentry event object to a native event object (new reference). */
+json_t *sentry_event_to_native(const json_t *sev, const char *what, struct ac_error *err);
+
+/* ---- otlp.c ---- */
+int otlp_parse_logs(const char *body, size_t len, const struct event_defaults *d,
+		    const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+
+/* ---- metrics.c ---- */
+enum metrics_route {
+	ROUTE_EVENTS_POST, ROUTE_LOGS_POST, ROUTE_CRASHES_POST, ROUTE_SENTRY_ENVELOPE,
+	ROUTE_SENTRY_STORE, ROUTE_OTLP_LOGS, ROUTE_EVENTS_GET, ROUTE_EVENT_GET, ROUTE_HEALTH,
+	ROUTE_METRICS, ROUTE_API_OTHER, ROUTE_STATIC, ROUTE_NOT_FOUND, ROUTE__COUNT
+};
+struct metrics;
+struct metrics *metrics_new(void);
+void metrics_free(struct metrics *m);
+void metrics_request(struct metrics *m, enum metrics_route route, unsigned status);
+void metrics_events_stored(struct metrics *m, unsigned long n, unsigned long duplicates);
+void metrics_items_counted(struct metrics *m, unsigned long n);
+void metrics_commit(struct metrics *m, double seconds, unsigned events);
+void metrics_rejected(struct metrics *m, const char *reason);
+/* Render Prometheus text exposition into b. */
+int metrics_render(struct metrics *m, struct ac_buf *b, unsigned queue_depth,
+		   unsigned queue_capacity);
+
+/* ---- writer.c ---- */
+struct write_job {
+	json_t *events;            /* normalised events (owned by the job's creator) */
+	json_t *item_counts;       /* object type -> count, or NULL */
+	char **raw;                /* events serialised (compact JSON), one per event; set by
+				      writer_job_prepare() in the request thread so the writer
+				      thread only inserts */
+	long long project_id;
+	unsigned n_events;
+	/* results, set by the writer before done() */
+	int status;                /* 0 or AC_E* */
+	char detail[256];
+	unsigned stored, duplicates;
+	void (*done)(struct write_job *job, void *arg);  /* called in the writer thread */
+	void *arg;
+	struct write_job *next;
+};
+struct writer;
+/* Serialise job->events into job->raw. 0 or AC_ENOMEM. */
+int writer_job_prepare(struct write_job *job);
+/* Free job->raw (not events/item_counts, which the creator owns). */
+void writer_job_release(struct write_job *job);
+int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
+		 struct metrics *m, struct writer **out, struct ac_error *err);
+/* Queue a job. 0 (done() will be called exactly once), or AC_EBUSY when the queue cannot
+ * take job->n_events more events (done() is not called), or AC_EINVAL when stopping. */
+int writer_submit(struct writer *w, struct write_job *job);
+unsigned writer_depth(struct writer *w);
+unsigned writer_capacity(struct writer *w);
+/* Stop taking jobs, commit everything queued, join the thread, close the database. */
+void writer_stop(struct writer *w);
+void writer_free(struct writer *w);
+
+/* ---- keys.c ---- */
+struct key_cache;
+struct key_cache *key_cache_new(const char *db_path);
+void key_cache_free(struct key_cache *kc);
+/* Resolve a public key or token to its project. 0, AC_EAUTH (unknown or revoked), AC_EDB. */
+int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_id,
+		     char *project_name, size_t name_len);
+
+/* ---- query.c ---- */
+struct reader_pool;
+struct reader_pool *reader_pool_new(const char *db_path, unsigned n, struct ac_error *err);
+void reader_pool_free(struct reader_pool *p);
+sqlite3 *reader_pool_get(struct reader_pool *p);
+void reader_pool_put(struct reader_pool *p, sqlite3 *db);
+
+struct event_query {
+	const char *system, *component, *level, *kind, *q, *release, *environment;
+	double since, until;         /* 0 = unbounded */
+	long long before_id;         /* paging cursor: rows with id < before_id; 0 = newest */
+	long long project_id;        /* -1 = all projects */
+	unsigned limit;
+};
+/* Run a query; *out is a new object {"events": [...], "next": cursor|null}. */
+int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct ac_error *err);
+/* Fetch one event by event_id; AC_ENOTFOUND when absent (or in another project). */
+int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
+		struct ac_error *err);
+
+#endif

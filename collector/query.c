@@ -1,0 +1,179 @@
+/*
+ * query.c — reading events back: a small pool of read-only connections (WAL lets them run
+ * beside the writer) and the queries behind GET /api/v1/events[/<id>].
+ *
+ * Paging is by cursor: results are newest first (by row id) and `next` is the id to pass as
+ * `before` for the following page, so pages stay stable while new events arrive.
+ */
+#include "core/common.h"
+#include "core/db.h"
+#include "collector/internal.h"
+
+#include <pthread.h>
+
+struct reader_pool {
+	pthread_mutex_t lock;
+	pthread_cond_t freed;
+	sqlite3 **free_conns;
+	unsigned n_free, n;
+};
+
+struct reader_pool *reader_pool_new(const char *db_path, unsigned n, struct ac_error *err)
+{
+	struct reader_pool *p = calloc(1, sizeof *p);
+
+	if (!p || !(p->free_conns = calloc(n, sizeof *p->free_conns))) {
+		free(p);
+		ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+		return NULL;
+	}
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->freed, NULL);
+	for (unsigned i = 0; i < n; i++) {
+		sqlite3 *db = ac_db_open(db_path, AC_DB_READ, err);
+		if (!db) {
+			reader_pool_free(p);
+			return NULL;
+		}
+		p->free_conns[p->n_free++] = db;
+		p->n++;
+	}
+	return p;
+}
+
+void reader_pool_free(struct reader_pool *p)
+{
+	if (!p)
+		return;
+	for (unsigned i = 0; i < p->n_free; i++)
+		ac_db_close(p->free_conns[i]);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->freed);
+	free(p->free_conns);
+	free(p);
+}
+
+sqlite3 *reader_pool_get(struct reader_pool *p)
+{
+	sqlite3 *db;
+	pthread_mutex_lock(&p->lock);
+	while (p->n_free == 0)
+		pthread_cond_wait(&p->freed, &p->lock);
+	db = p->free_conns[--p->n_free];
+	pthread_mutex_unlock(&p->lock);
+	return db;
+}
+
+void reader_pool_put(struct reader_pool *p, sqlite3 *db)
+{
+	pthread_mutex_lock(&p->lock);
+	p->free_conns[p->n_free++] = db;
+	pthread_cond_signal(&p->freed);
+	pthread_mutex_unlock(&p->lock);
+}
+
+/* Turn one row (id, raw, cluster_id) into the API's event object. */
+static json_t *row_event(sqlite3_stmt *st)
+{
+	json_error_t je;
+	json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, &je);
+
+	if (!ev)
+		ev = json_object();
+	json_object_set_new(ev, "id", json_integer(sqlite3_column_int64(st, 0)));
+	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
+		json_object_set_new(ev, "cluster_id", json_integer(sqlite3_column_int64(st, 2)));
+	return ev;
+}
+
+static void add_text_filter(struct ac_buf *sql, const char *col, const char *val, int *n,
+			    const char **binds)
+{
+	if (!val || !*val)
+		return;
+	ac_buf_printf(sql, " AND %s = ?%d", col, *n + 1);
+	binds[(*n)++] = val;
+}
+
+int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct ac_error *err)
+{
+	struct ac_buf sql;
+	const char *binds[16];
+	char like[600];
+	int n = 0, rc = 0, step;
+	sqlite3_stmt *st = NULL;
+	json_t *events = json_array();
+	long long last_id = 0;
+	unsigned limit = q->limit ? q->limit : 50, count = 0;
+
+	ac_buf_init(&sql, 4096);
+	ac_buf_puts(&sql, "SELECT id, raw, cluster_id FROM events WHERE 1");
+	add_text_filter(&sql, "system", q->system, &n, binds);
+	add_text_filter(&sql, "component", q->component, &n, binds);
+	add_text_filter(&sql, "level", q->level, &n, binds);
+	add_text_filter(&sql, "kind", q->kind, &n, binds);
+	add_text_filter(&sql, "release", q->release, &n, binds);
+	add_text_filter(&sql, "environment", q->environment, &n, binds);
+	if (q->q && *q->q) {
+		snprintf(like, sizeof like, "%%%s%%", q->q);
+		ac_buf_printf(&sql, " AND (message LIKE ?%d OR exc_type LIKE ?%d OR exc_value LIKE ?%d)",
+			      n + 1, n + 1, n + 1);
+		binds[n++] = like;
+	}
+	if (q->since > 0)
+		ac_buf_printf(&sql, " AND timestamp >= %.6f", q->since);
+	if (q->until > 0)
+		ac_buf_printf(&sql, " AND timestamp < %.6f", q->until);
+	if (q->before_id > 0)
+		ac_buf_printf(&sql, " AND id < %lld", q->before_id);
+	if (q->project_id >= 0)
+		ac_buf_printf(&sql, " AND project_id = %lld", q->project_id);
+	ac_buf_printf(&sql, " ORDER BY id DESC LIMIT %u", limit + 1);
+	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+		rc = ac_db_error(db, err, "querying events");
+		goto out;
+	}
+	for (int i = 0; i < n; i++)
+		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == limit)
+			break;
+		json_array_append_new(events, row_event(st));
+		last_id = sqlite3_column_int64(st, 0);
+		count++;
+	}
+	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+		rc = ac_db_error(db, err, "querying events");
+		goto out;
+	}
+	*out = json_pack("{s:O,s:o}", "events", events,
+			 "next", step == SQLITE_ROW ? json_integer(last_id) : json_null());
+out:
+	sqlite3_finalize(st);
+	json_decref(events);
+	ac_buf_release(&sql);
+	return rc;
+}
+
+int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
+		struct ac_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db, "SELECT id, raw, cluster_id, project_id FROM events WHERE event_id = ?",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, "reading event");
+	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW &&
+	    (project_id < 0 || sqlite3_column_int64(st, 3) == project_id)) {
+		*out = row_event(st);
+	} else if (step == SQLITE_ROW || step == SQLITE_DONE) {
+		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no event with id '%.64s'", event_id);
+	} else {
+		rc = ac_db_error(db, err, "reading event");
+	}
+	sqlite3_finalize(st);
+	return rc;
+}

@@ -1,0 +1,1131 @@
+/*
+ * server.c — the collector's HTTP side: libmicrohttpd with an epoll thread pool, one route
+ * table, bounded body accumulation, authentication, and replies.
+ *
+ * A storing request goes: headers -> body chunks appended to a bounded buffer (past the
+ * limit the rest is discarded and the reply is 413) -> decode (gzip/deflate) -> parse and
+ * normalise the whole body -> authenticate (Sentry may carry its key inside the envelope)
+ * -> rate limit -> suspend the connection and submit one job to the writer. The writer
+ * resumes the connection after COMMIT, and the handler then answers 200 with what was stored,
+ * or 503 if the transaction failed. Nothing is stored unless everything in the body parsed.
+ *
+ * Ownership: per-request state (struct request) is allocated on the first callback and
+ * freed only in the request-completed callback; a suspended request is never freed before
+ * the writer has called its done().
+ */
+#include "core/common.h"
+#include "collector/internal.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <math.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ };
+
+struct request;
+typedef enum MHD_Result (*route_fn)(struct request *r);
+
+struct route {
+	const char *method;
+	const char *path;        /* exact; '*' stands for one path segment */
+	enum metrics_route metric;
+	enum auth_kind auth;
+	route_fn handle;
+};
+
+#define RATE_SLOTS 64
+struct rate_bucket {
+	long long project_id;
+	double tokens, updated;
+};
+
+struct collector {
+	struct collector_config cfg;
+	struct MHD_Daemon *daemon;
+	struct writer *writer;
+	struct metrics *metrics;
+	struct key_cache *keys;
+	struct reader_pool *readers;
+	struct ingest_limits limits;
+	pthread_mutex_t rate_lock;
+	struct rate_bucket rate[RATE_SLOTS];
+	int listen_fd;
+	unsigned port;
+	int stop_pipe[2];
+	atomic_int active;
+	bool stopped;
+};
+
+enum req_state { REQ_READING, REQ_WAITING, REQ_DONE };
+
+struct request {
+	struct collector *c;
+	struct MHD_Connection *conn;
+	const struct route *route;
+	char arg[160];             /* the path segment matched by '*' */
+	bool method_mismatch;
+	struct ac_buf body;
+	bool body_too_large;
+	enum req_state state;
+	struct write_job job;
+	json_t *events, *counts;
+	char reply_id[65];
+	long long project_id;      /* -1: all projects (open read) */
+	char project[128];
+};
+
+static struct collector *volatile signal_target;
+
+/* ---------------------------------------------------------------- replies */
+
+static enum MHD_Result reply_raw(struct request *r, unsigned status, const char *ctype,
+				 char *body, size_t len, const char *const *headers)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+
+	resp = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+	if (!resp) {
+		free(body);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", ctype);
+	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	for (size_t i = 0; headers && headers[i]; i += 2)
+		MHD_add_response_header(resp, headers[i], headers[i + 1]);
+	ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	metrics_request(r->c->metrics, r->route ? r->route->metric : ROUTE_NOT_FOUND, status);
+	return ret;
+}
+
+/* Steals obj. */
+static enum MHD_Result reply_json_h(struct request *r, unsigned status, json_t *obj,
+				    const char *const *headers)
+{
+	char *s = json_dumps(obj, JSON_COMPACT);
+	json_decref(obj);
+	if (!s)
+		return MHD_NO;
+	return reply_raw(r, status, "application/json", s, strlen(s), headers);
+}
+
+static enum MHD_Result reply_json(struct request *r, unsigned status, json_t *obj)
+{
+	return reply_json_h(r, status, obj, NULL);
+}
+
+static unsigned status_of(int code)
+{
+	switch (code) {
+	case AC_EINVAL: return 400;
+	case AC_EAUTH: return 401;
+	case AC_EFORBID: return 403;
+	case AC_ENOTFOUND: return 404;
+	case AC_ETOOBIG: return 413;
+	case AC_EUNSUPP: return 415;
+	case AC_EBUSY: return 429;
+	case AC_EDB: case AC_EIO: return 503;
+	default: return 500;
+	}
+}
+
+static bool is_sentry_route(const struct request *r)
+{
+	return r->route && r->route->auth == AUTH_SENTRY;
+}
+
+static enum MHD_Result reply_error_retry(struct request *r, int code, const char *what,
+					 const char *detail, unsigned retry_after)
+{
+	char ra[16], limits[64];
+	const char *headers[5] = { NULL };
+	json_t *obj = json_pack("{s:s,s:s}", "error", what && *what ? what : ac_strerror(code),
+				"detail", detail ? detail : "");
+
+	if (code == AC_EBUSY) {
+		snprintf(ra, sizeof ra, "%u", retry_after ? retry_after : 1);
+		headers[0] = "Retry-After";
+		headers[1] = ra;
+		if (is_sentry_route(r)) {
+			snprintf(limits, sizeof limits, "%s::organization", ra);
+			headers[2] = "X-Sentry-Rate-Limits";
+			headers[3] = limits;
+		}
+	} else if (code == AC_EAUTH) {
+		headers[0] = "WWW-Authenticate";
+		headers[1] = "Bearer realm=\"autocoder\"";
+	}
+	return reply_json_h(r, status_of(code), obj, headers);
+}
+
+static enum MHD_Result reply_error(struct request *r, const struct ac_error *err)
+{
+	return reply_error_retry(r, err->code, err->what, err->msg, 1);
+}
+
+static enum MHD_Result reply_simple_error(struct request *r, int code, const char *what,
+					  const char *detail)
+{
+	return reply_error_retry(r, code, what, detail, 1);
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static const char *header(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+static const char *query_arg(struct request *r, const char *name)
+{
+	return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+static const char *param(struct request *r, const char *qname, const char *hname)
+{
+	const char *v = query_arg(r, qname);
+	return v && *v ? v : header(r, hname);
+}
+
+/* Media type without parameters, lowercased, "" if absent. */
+static void content_type(struct request *r, char *out, size_t n)
+{
+	const char *ct = header(r, "Content-Type");
+	size_t i = 0;
+
+	for (; ct && ct[i] && ct[i] != ';' && i + 1 < n; i++)
+		out[i] = (char)((ct[i] >= 'A' && ct[i] <= 'Z') ? ct[i] + 32 : ct[i]);
+	while (i > 0 && out[i - 1] == ' ')
+		i--;
+	out[i] = '\0';
+}
+
+static bool type_in(const char *ct, const char *const *allowed)
+{
+	if (!*ct)
+		return true;
+	for (size_t i = 0; allowed[i]; i++)
+		if (!strcmp(ct, allowed[i]))
+			return true;
+	return false;
+}
+
+static const char *bearer_token(struct request *r)
+{
+	const char *a = header(r, "Authorization");
+	if (a && !strncasecmp(a, "Bearer ", 7))
+		return a + 7;
+	a = header(r, "X-Autocoder-Key");
+	return a && *a ? a : NULL;
+}
+
+/* ---------------------------------------------------------------- auth & limits */
+
+static int authenticate_key(struct request *r, const char *key, struct ac_error *err)
+{
+	int rc;
+
+	if (!key || !*key)
+		return ac_error_set(err, AC_EAUTH, "unauthorized",
+				    is_sentry_route(r)
+					    ? "missing sentry_key: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header"
+					    : "missing key: send 'Authorization: Bearer <token>' (create one with 'autocoder keys create NAME')");
+	rc = key_cache_lookup(r->c->keys, key, &r->project_id, r->project, sizeof r->project);
+	if (rc == AC_EAUTH)
+		return ac_error_set(err, AC_EAUTH, "unauthorized", "unknown or revoked key");
+	if (rc)
+		return ac_error_set(err, AC_EDB, "unavailable", "cannot read keys from the database");
+	return 0;
+}
+
+/* Sentry: the key comes from X-Sentry-Auth, Authorization: Sentry ..., ?sentry_key= or the
+ * envelope's dsn; the project in the URL must be the key's project (id or name). */
+static int authenticate_sentry(struct request *r, const char *dsn_key, struct ac_error *err)
+{
+	struct sentry_auth a;
+	const char *k = NULL;
+	char *end;
+	long long pid;
+	int rc;
+
+	sentry_parse_auth_header(header(r, "X-Sentry-Auth"), &a);
+	if (!a.key[0]) {
+		const char *az = header(r, "Authorization");
+		if (az && !strncasecmp(az, "Sentry ", 7))
+			sentry_parse_auth_header(az, &a);
+	}
+	k = a.key[0] ? a.key : query_arg(r, "sentry_key");
+	if (!k || !*k)
+		k = dsn_key && *dsn_key ? dsn_key : NULL;
+	if ((rc = authenticate_key(r, k, err)))
+		return rc;
+	pid = strtoll(r->arg, &end, 10);
+	if (*end ? strcmp(r->arg, r->project) != 0 : pid != r->project_id)
+		return ac_error_set(err, AC_EFORBID, "forbidden",
+				    "this key belongs to project %lld (%s), not '%s'", r->project_id,
+				    r->project, r->arg);
+	return 0;
+}
+
+static int authenticate(struct request *r, struct ac_error *err)
+{
+	const char *want;
+	int rc;
+
+	switch (r->route->auth) {
+	case AUTH_NONE:
+	case AUTH_SENTRY:
+		return 0;
+	case AUTH_READ:
+		if (r->c->cfg.open_read && !bearer_token(r)) {
+			r->project_id = -1;
+			return 0;
+		}
+		/* fall through */
+	case AUTH_INGEST:
+		if ((rc = authenticate_key(r, bearer_token(r), err)))
+			return rc;
+		want = query_arg(r, "project");
+		if (want && *want && strcmp(want, r->project))
+			return ac_error_set(err, AC_EFORBID, "forbidden",
+					    "this key belongs to project '%s', not '%s'", r->project, want);
+		return 0;
+	}
+	return 0;
+}
+
+/* Token bucket per project. Returns 0 or the seconds to wait. */
+static unsigned rate_check(struct collector *c, long long project_id, unsigned n)
+{
+	struct rate_bucket *b = NULL;
+	double now = ac_monotonic(), rate = c->cfg.rate_limit, burst = c->cfg.rate_burst;
+	unsigned wait = 0;
+
+	if (rate <= 0)
+		return 0;
+	if (burst < 1)
+		burst = fmax(rate, 1) * 2;
+	pthread_mutex_lock(&c->rate_lock);
+	for (size_t i = 0; i < RATE_SLOTS && !b; i++)
+		if (c->rate[i].project_id == project_id || c->rate[i].project_id == 0)
+			b = &c->rate[i];
+	if (!b)
+		b = &c->rate[(unsigned long long)project_id % RATE_SLOTS];
+	if (b->project_id != project_id) {
+		b->project_id = project_id;
+		b->tokens = burst;
+		b->updated = now;
+	}
+	b->tokens = fmin(burst, b->tokens + (now - b->updated) * rate);
+	b->updated = now;
+	if (b->tokens >= n)
+		b->tokens -= n;
+	else
+		wait = (unsigned)ceil((n - b->tokens) / rate);
+	pthread_mutex_unlock(&c->rate_lock);
+	return wait;
+}
+
+/* ---------------------------------------------------------------- storing */
+
+static void job_done(struct write_job *job, void *arg)
+{
+	struct request *r = arg;
+	(void)job;
+	r->state = REQ_DONE;
+	MHD_resume_connection(r->conn);
+}
+
+/* Queue r->events (+ r->counts) for the writer and suspend until committed. */
+static enum MHD_Result submit(struct request *r)
+{
+	unsigned n = (unsigned)json_array_size(r->events), wait;
+	int rc;
+
+	wait = rate_check(r->c, r->project_id, n ? n : 1);
+	if (wait) {
+		metrics_rejected(r->c->metrics, "rate_limit");
+		return reply_error_retry(r, AC_EBUSY, "rate_limited",
+					 "this project is over its event rate limit; retry later", wait);
+	}
+	memset(&r->job, 0, sizeof r->job);
+	r->job.events = r->events;
+	r->job.item_counts = r->counts && json_object_size(r->counts) ? r->counts : NULL;
+	r->job.project_id = r->project_id;
+	r->job.done = job_done;
+	r->job.arg = r;
+	if (writer_job_prepare(&r->job))
+		return reply_simple_error(r, AC_ENOMEM, "internal", "out of memory");
+	r->state = REQ_WAITING;
+	MHD_suspend_connection(r->conn);
+	rc = writer_submit(r->c->writer, &r->job);
+	if (rc) {
+		r->job.status = rc == AC_EBUSY ? AC_EBUSY : AC_EIO;
+		snprintf(r->job.detail, sizeof r->job.detail, "%s",
+			 rc == AC_EBUSY ? "the collector's write queue is full; retry later"
+					: "the collector is shutting down");
+		if (rc == AC_EBUSY)
+			metrics_rejected(r->c->metrics, "queue_full");
+		r->state = REQ_DONE;
+		MHD_resume_connection(r->conn);
+	}
+	return MHD_YES;
+}
+
+static enum MHD_Result reply_stored(struct request *r)
+{
+	json_t *obj, *ids;
+	size_t i;
+	json_t *ev;
+
+	if (r->job.status)
+		return reply_simple_error(r, r->job.status,
+					  r->job.status == AC_EBUSY ? "queue_full" : "unavailable",
+					  r->job.detail);
+	metrics_items_counted(r->c->metrics, r->counts ? json_object_size(r->counts) : 0);
+	if (is_sentry_route(r))
+		return reply_json(r, 200, json_pack("{s:s}", "id", r->reply_id));
+	if (r->route->metric == ROUTE_OTLP_LOGS)
+		return reply_json(r, 200, json_pack("{s:{}}", "partialSuccess"));
+	ids = json_array();
+	json_array_foreach(r->events, i, ev)
+		json_array_append(ids, json_object_get(ev, "event_id"));
+	obj = json_pack("{s:i,s:i,s:i,s:o}", "accepted", (int)json_array_size(r->events), "stored",
+			(int)r->job.stored, "duplicates", (int)r->job.duplicates, "ids", ids);
+	return reply_json(r, 200, obj);
+}
+
+/* Decode the body per Content-Encoding; on return body and len describe the usable bytes. */
+static int decoded_body(struct request *r, char **owned, const char **body, size_t *len,
+			struct ac_error *err)
+{
+	int rc = decode_body(header(r, "Content-Encoding"), r->body.data ? r->body.data : "",
+			     r->body.len, r->c->cfg.max_decoded_bytes, owned, len, err);
+	if (rc)
+		return rc;
+	*body = *owned ? *owned : (r->body.data ? r->body.data : "");
+	return 0;
+}
+
+static void request_defaults(struct request *r, struct event_defaults *d)
+{
+	memset(d, 0, sizeof *d);
+	d->system = param(r, "system", "X-Autocoder-System");
+	d->component = param(r, "component", "X-Autocoder-Component");
+	d->release = param(r, "release", "X-Autocoder-Release");
+	d->environment = param(r, "environment", "X-Autocoder-Environment");
+	d->level = NULL;
+}
+
+typedef int (*body_parser)(struct request *r, const char *body, size_t len,
+			   const struct event_defaults *d, struct ac_error *err);
+
+/* Common path of every storing route: content type, decode, parse, auth, submit. */
+static enum MHD_Result ingest(struct request *r, const char *const *types, body_parser parse)
+{
+	struct ac_error err;
+	struct event_defaults d;
+	char ct[64], *owned = NULL;
+	const char *body;
+	size_t len;
+	int rc;
+	enum MHD_Result ret;
+
+	ac_error_clear(&err);
+	if (r->route->auth != AUTH_SENTRY && (rc = authenticate(r, &err)))
+		return reply_error(r, &err);
+	content_type(r, ct, sizeof ct);
+	if (types && !type_in(ct, types)) {
+		ac_error_set(&err, AC_EUNSUPP, "unsupported_media_type",
+			     "Content-Type '%s' is not accepted here; send application/json%s", ct,
+			     r->route->metric == ROUTE_LOGS_POST ? ", application/x-ndjson or text/plain"
+			     : r->route->metric == ROUTE_OTLP_LOGS ? " (OTLP/HTTP JSON)"
+								    : " or application/x-ndjson");
+		return reply_error(r, &err);
+	}
+	if ((rc = decoded_body(r, &owned, &body, &len, &err)))
+		return reply_error(r, &err);
+	request_defaults(r, &d);
+	r->events = json_array();
+	r->counts = json_object();
+	rc = parse(r, body, len, &d, &err);
+	free(owned);
+	if (rc) {
+		if (r->route->auth == AUTH_SENTRY && rc != AC_ETOOBIG) {
+			/* an unauthenticated client learns nothing about the body */
+			struct ac_error aerr;
+			if (authenticate_sentry(r, NULL, &aerr))
+				return reply_error(r, &aerr);
+		}
+		return reply_error(r, &err);
+	}
+	ret = submit(r);
+	return ret;
+}
+
+static int parse_events(struct request *r, const char *body, size_t len,
+			const struct event_defaults *d, struct ac_error *err)
+{
+	return ingest_parse_events(body, len, d, &r->c->limits, r->events, err);
+}
+
+static int parse_logs(struct request *r, const char *body, size_t len,
+		      const struct event_defaults *d, struct ac_error *err)
+{
+	char ct[64];
+	struct event_defaults dl = *d;
+	const char *p = body;
+	bool text;
+
+	content_type(r, ct, sizeof ct);
+	dl.level = param(r, "level", "X-Autocoder-Level");
+	if (dl.level && !event_level_name(dl.level))
+		return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+				    "level '%.32s' is not one of debug, info, warning, error, fatal", dl.level);
+	if (dl.level)
+		dl.level = event_level_name(dl.level);
+	while (p < body + len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
+		p++;
+	text = !strcmp(ct, "text/plain") || (!*ct && (p == body + len || *p != '{'));
+	return ingest_parse_logs(body, len, text, &dl, &r->c->limits, r->events, err);
+}
+
+static int parse_crash(struct request *r, const char *body, size_t len,
+		       const struct event_defaults *d, struct ac_error *err)
+{
+	return ingest_parse_crash(body, len, d, &r->c->limits, r->events, err);
+}
+
+static int parse_otlp(struct request *r, const char *body, size_t len,
+		      const struct event_defaults *d, struct ac_error *err)
+{
+	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, err);
+}
+
+static int parse_sentry(struct request *r, const char *body, size_t len,
+			const struct event_defaults *d, struct ac_error *err, bool envelope)
+{
+	char dsn_key[65] = "", event_id[65] = "";
+	struct event_defaults sd = *d;
+	int rc;
+
+	/* authenticate first when the key is outside the body, to learn the project name */
+	rc = authenticate_sentry(r, NULL, err);
+	if (rc && !envelope)
+		return rc;
+	if (!rc && !sd.system)
+		sd.system = r->project;
+	if (envelope)
+		rc = sentry_parse_envelope(body, len, &sd, &r->c->limits, r->events, r->counts,
+					   dsn_key, event_id, err);
+	else
+		rc = sentry_parse_store(body, len, &sd, &r->c->limits, r->events, err);
+	if (rc)
+		return rc;
+	if (envelope && r->project_id <= 0) {
+		if ((rc = authenticate_sentry(r, dsn_key, err)))
+			return rc;
+		/* events parsed before the project was known get its name as system */
+		size_t i;
+		json_t *ev;
+		json_array_foreach(r->events, i, ev)
+			if (!json_object_get(ev, "system"))
+				json_object_set_new(ev, "system", json_string(r->project));
+	}
+	if (event_id[0])
+		snprintf(r->reply_id, sizeof r->reply_id, "%s", event_id);
+	else if (json_array_size(r->events))
+		snprintf(r->reply_id, sizeof r->reply_id, "%s",
+			 json_string_value(json_object_get(json_array_get(r->events, 0), "event_id")));
+	return 0;
+}
+
+static int parse_envelope(struct request *r, const char *body, size_t len,
+			  const struct event_defaults *d, struct ac_error *err)
+{
+	return parse_sentry(r, body, len, d, err, true);
+}
+
+static int parse_store(struct request *r, const char *body, size_t len,
+		       const struct event_defaults *d, struct ac_error *err)
+{
+	return parse_sentry(r, body, len, d, err, false);
+}
+
+static const char *const json_types[] = { "application/json", "application/x-ndjson",
+					  "application/ndjson", "application/jsonl",
+					  "application/x-jsonlines", "text/plain",
+					  "application/octet-stream",
+					  "application/x-www-form-urlencoded", NULL };
+static const char *const log_types[] = { "application/json", "application/x-ndjson",
+					 "application/ndjson", "application/jsonl",
+					 "application/x-jsonlines", "text/plain",
+					 "application/octet-stream",
+					 "application/x-www-form-urlencoded", NULL };
+static const char *const otlp_types[] = { "application/json", NULL };
+
+static enum MHD_Result h_events_post(struct request *r)
+{
+	return ingest(r, json_types, parse_events);
+}
+
+static enum MHD_Result h_logs_post(struct request *r)
+{
+	return ingest(r, log_types, parse_logs);
+}
+
+static enum MHD_Result h_crashes_post(struct request *r)
+{
+	return ingest(r, json_types, parse_crash);
+}
+
+static enum MHD_Result h_envelope(struct request *r)
+{
+	return ingest(r, NULL, parse_envelope);
+}
+
+static enum MHD_Result h_store(struct request *r)
+{
+	return ingest(r, NULL, parse_store);
+}
+
+static enum MHD_Result h_otlp(struct request *r)
+{
+	char ct[64];
+	content_type(r, ct, sizeof ct);
+	if (!strcmp(ct, "application/x-protobuf"))
+		return reply_simple_error(r, AC_EUNSUPP, "unsupported_media_type",
+					  "OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON");
+	return ingest(r, otlp_types, parse_otlp);
+}
+
+/* ---------------------------------------------------------------- reading */
+
+static int time_param(struct request *r, const char *name, double *out, struct ac_error *err)
+{
+	const char *v = query_arg(r, name);
+	*out = 0;
+	if (v && *v && ac_parse_time(v, out))
+		return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+				    "'%s' must be an RFC 3339 time or unix seconds, got '%.40s'", name, v);
+	return 0;
+}
+
+static enum MHD_Result h_events_get(struct request *r)
+{
+	struct ac_error err;
+	struct event_query q;
+	const char *v;
+	int64_t n;
+	json_t *out = NULL;
+	sqlite3 *db;
+	int rc;
+
+	ac_error_clear(&err);
+	if ((rc = authenticate(r, &err)))
+		return reply_error(r, &err);
+	memset(&q, 0, sizeof q);
+	q.system = query_arg(r, "system");
+	q.component = query_arg(r, "component");
+	q.level = query_arg(r, "level");
+	q.kind = query_arg(r, "kind");
+	q.release = query_arg(r, "release");
+	q.environment = query_arg(r, "environment");
+	q.q = query_arg(r, "q");
+	q.project_id = r->project_id;
+	q.limit = 50;
+	if (q.level && *q.level) {
+		q.level = event_level_name(q.level);
+		if (!q.level)
+			return reply_simple_error(r, AC_EINVAL, "invalid_parameter",
+						  "level must be debug, info, warning, error or fatal");
+	}
+	if (time_param(r, "since", &q.since, &err) || time_param(r, "until", &q.until, &err))
+		return reply_error(r, &err);
+	if ((v = query_arg(r, "limit"))) {
+		if (ac_parse_i64(v, &n) || n < 1 || n > 1000)
+			return reply_simple_error(r, AC_EINVAL, "invalid_parameter",
+						  "limit must be an integer from 1 to 1000");
+		q.limit = (unsigned)n;
+	}
+	if ((v = query_arg(r, "before"))) {
+		if (ac_parse_i64(v, &n) || n < 1)
+			return reply_simple_error(r, AC_EINVAL, "invalid_parameter",
+						  "before must be a positive event id (the previous page's 'next')");
+		q.before_id = n;
+	}
+	db = reader_pool_get(r->c->readers);
+	rc = query_events(db, &q, &out, &err);
+	reader_pool_put(r->c->readers, db);
+	if (rc)
+		return reply_error(r, &err);
+	return reply_json(r, 200, out);
+}
+
+static enum MHD_Result h_event_get(struct request *r)
+{
+	struct ac_error err;
+	json_t *out = NULL;
+	sqlite3 *db;
+	int rc;
+
+	ac_error_clear(&err);
+	if ((rc = authenticate(r, &err)))
+		return reply_error(r, &err);
+	db = reader_pool_get(r->c->readers);
+	rc = query_event(db, r->arg, r->project_id, &out, &err);
+	reader_pool_put(r->c->readers, db);
+	if (rc)
+		return reply_error(r, &err);
+	return reply_json(r, 200, out);
+}
+
+static enum MHD_Result h_health(struct request *r)
+{
+	sqlite3 *db = reader_pool_get(r->c->readers);
+	int ok = sqlite3_exec(db, "SELECT 1 FROM events LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
+	reader_pool_put(r->c->readers, db);
+	return reply_json(r, ok ? 200 : 503,
+			  json_pack("{s:s,s:s,s:i,s:i}", "status", ok ? "ok" : "unavailable",
+				    "database", ok ? "ok" : "error", "queue_depth",
+				    (int)writer_depth(r->c->writer), "queue_capacity",
+				    (int)writer_capacity(r->c->writer)));
+}
+
+static enum MHD_Result h_metrics(struct request *r)
+{
+	struct ac_buf b;
+	size_t len;
+	char *s;
+
+	ac_buf_init(&b, 1 << 20);
+	metrics_render(r->c->metrics, &b, writer_depth(r->c->writer), writer_capacity(r->c->writer));
+	s = ac_buf_detach(&b, &len);
+	if (!s)
+		return MHD_NO;
+	return reply_raw(r, 200, "text/plain; version=0.0.4", s, len, NULL);
+}
+
+static const char *mime_of(const char *path)
+{
+	static const struct { const char *ext, *type; } types[] = {
+		{ ".html", "text/html; charset=utf-8" }, { ".js", "text/javascript" },
+		{ ".css", "text/css" }, { ".json", "application/json" }, { ".svg", "image/svg+xml" },
+		{ ".png", "image/png" }, { ".ico", "image/x-icon" },
+	};
+	const char *dot = strrchr(path, '.');
+	for (size_t i = 0; dot && i < AC_ARRAY_SIZE(types); i++)
+		if (!strcmp(dot, types[i].ext))
+			return types[i].type;
+	return "application/octet-stream";
+}
+
+static enum MHD_Result h_static(struct request *r)
+{
+	char path[1024];
+	struct stat st;
+	struct MHD_Response *resp;
+	enum MHD_Result ret;
+	int fd;
+
+	if (!r->c->cfg.web_dir)
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no web UI configured (--web DIR)");
+	if (strstr(r->arg, "..") || strchr(r->arg, '\\'))
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no such file");
+	snprintf(path, sizeof path, "%s/%s", r->c->cfg.web_dir, *r->arg ? r->arg : "index.html");
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+		if (fd >= 0)
+			close(fd);
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no such file");
+	}
+	resp = MHD_create_response_from_fd((uint64_t)st.st_size, fd);
+	if (!resp) {
+		close(fd);
+		return MHD_NO;
+	}
+	MHD_add_response_header(resp, "Content-Type", mime_of(path));
+	MHD_add_response_header(resp, "Cache-Control", "no-cache");
+	ret = MHD_queue_response(r->conn, 200, resp);
+	MHD_destroy_response(resp);
+	metrics_request(r->c->metrics, ROUTE_STATIC, 200);
+	return ret;
+}
+
+static enum MHD_Result h_options(struct request *r)
+{
+	static const char *const headers[] = {
+		"Access-Control-Allow-Methods", "GET, POST, OPTIONS",
+		"Access-Control-Allow-Headers",
+		"Content-Type, Content-Encoding, Authorization, X-Sentry-Auth, X-Autocoder-Key",
+		"Access-Control-Max-Age", "86400", NULL,
+	};
+	char *empty = strdup("");
+	return empty ? reply_raw(r, 204, "text/plain", empty, 0, headers) : MHD_NO;
+}
+
+/* ---------------------------------------------------------------- routing */
+
+static const struct route routes[] = {
+	{ "POST", "/api/v1/events", ROUTE_EVENTS_POST, AUTH_INGEST, h_events_post },
+	{ "GET", "/api/v1/events", ROUTE_EVENTS_GET, AUTH_READ, h_events_get },
+	{ "GET", "/api/v1/events/*", ROUTE_EVENT_GET, AUTH_READ, h_event_get },
+	{ "POST", "/api/v1/logs", ROUTE_LOGS_POST, AUTH_INGEST, h_logs_post },
+	{ "POST", "/api/v1/crashes", ROUTE_CRASHES_POST, AUTH_INGEST, h_crashes_post },
+	{ "POST", "/api/*/envelope/", ROUTE_SENTRY_ENVELOPE, AUTH_SENTRY, h_envelope },
+	{ "POST", "/api/*/envelope", ROUTE_SENTRY_ENVELOPE, AUTH_SENTRY, h_envelope },
+	{ "POST", "/api/*/store/", ROUTE_SENTRY_STORE, AUTH_SENTRY, h_store },
+	{ "POST", "/api/*/store", ROUTE_SENTRY_STORE, AUTH_SENTRY, h_store },
+	{ "POST", "/v1/logs", ROUTE_OTLP_LOGS, AUTH_INGEST, h_otlp },
+	{ "GET", "/health", ROUTE_HEALTH, AUTH_NONE, h_health },
+	{ "GET", "/metrics", ROUTE_METRICS, AUTH_NONE, h_metrics },
+	{ "GET", "/", ROUTE_STATIC, AUTH_NONE, h_static },
+	{ "GET", "/web/*", ROUTE_STATIC, AUTH_NONE, h_static },
+};
+
+/* Match url against a pattern; '*' captures one non-empty segment into arg. */
+static bool path_match(const char *pat, const char *url, char *arg, size_t arglen)
+{
+	while (*pat && *url) {
+		if (*pat == '*') {
+			size_t n = strcspn(url, "/");
+			if (n == 0 || n >= arglen)
+				return false;
+			memcpy(arg, url, n);
+			arg[n] = '\0';
+			url += n;
+			pat++;
+			continue;
+		}
+		if (*pat != *url)
+			return false;
+		pat++;
+		url++;
+	}
+	return !*pat && !*url;
+}
+
+static void route_request(struct request *r, const char *method, const char *url)
+{
+	bool path_known = false;
+
+	for (size_t i = 0; i < AC_ARRAY_SIZE(routes); i++) {
+		char arg[sizeof r->arg] = "";
+		if (!path_match(routes[i].path, url, arg, sizeof arg))
+			continue;
+		path_known = true;
+		if (!strcmp(method, routes[i].method)) {
+			r->route = &routes[i];
+			memcpy(r->arg, arg, sizeof arg);
+			return;
+		}
+	}
+	if (!strncmp(url, "/web/", 5) || !strcmp(url, "/"))
+		path_known = true;
+	r->method_mismatch = path_known;
+}
+
+/* ---------------------------------------------------------------- MHD callbacks */
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version, const char *upload,
+				  size_t *upload_size, void **con_cls)
+{
+	struct collector *c = cls;
+	struct request *r = *con_cls;
+
+	(void)version;
+	if (!r) {
+		r = calloc(1, sizeof *r);
+		if (!r)
+			return MHD_NO;
+		r->c = c;
+		r->conn = conn;
+		r->project_id = 0;
+		ac_buf_init(&r->body, c->cfg.max_body_bytes);
+		atomic_fetch_add(&c->active, 1);
+		*con_cls = r;
+		if (strcmp(method, "OPTIONS"))
+			route_request(r, method, url);
+		return MHD_YES;
+	}
+	if (*upload_size) {
+		if (!r->body_too_large && ac_buf_append(&r->body, upload, *upload_size))
+			r->body_too_large = true;
+		*upload_size = 0;
+		return MHD_YES;
+	}
+	if (r->state == REQ_DONE)
+		return reply_stored(r);
+	if (r->state == REQ_WAITING)
+		return MHD_YES; /* spurious wake-up while suspended */
+	if (!strcmp(method, "OPTIONS"))
+		return h_options(r);
+	if (!r->route) {
+		char detail[300];
+		snprintf(detail, sizeof detail, "%s %.200s is not an endpoint of this server", method, url);
+		return reply_simple_error(r, r->method_mismatch ? AC_EINVAL : AC_ENOTFOUND,
+					  r->method_mismatch ? "method_not_allowed" : "not_found", detail)
+			== MHD_YES ? MHD_YES : MHD_NO;
+	}
+	if (r->body_too_large) {
+		struct ac_error err;
+		ac_error_set(&err, AC_ETOOBIG, "body_too_large",
+			     "request body is larger than the limit of %zu bytes", c->cfg.max_body_bytes);
+		return reply_error(r, &err);
+	}
+	return r->route->handle(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct collector *c = cls;
+	struct request *r = *con_cls;
+
+	(void)conn;
+	(void)toe;
+	if (!r)
+		return;
+	writer_job_release(&r->job);
+	json_decref(r->events);
+	json_decref(r->counts);
+	ac_buf_release(&r->body);
+	free(r);
+	*con_cls = NULL;
+	atomic_fetch_sub(&c->active, 1);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+void collector_config_defaults(struct collector_config *cfg)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->listen = "127.0.0.1:8080";
+	cfg->db_path = "data/autocoder.db";
+	cfg->max_event_bytes = 1 << 20;
+	cfg->max_body_bytes = 20 << 20;
+	cfg->max_decoded_bytes = 20 << 20;
+	cfg->queue_events = 20000;
+	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
+	cfg->max_group_events = 5000;
+}
+
+/* Split "host:port", "[v6]:port" or ":port". */
+static int split_listen(const char *listen, char *host, size_t hn, char *port, size_t pn,
+			struct ac_error *err)
+{
+	const char *colon;
+
+	if (listen[0] == '[') {
+		const char *close = strchr(listen, ']');
+		if (!close || close[1] != ':')
+			goto bad;
+		snprintf(host, hn, "%.*s", (int)(close - listen - 1), listen + 1);
+		snprintf(port, pn, "%s", close + 2);
+	} else {
+		colon = strrchr(listen, ':');
+		if (!colon)
+			goto bad;
+		snprintf(host, hn, "%.*s", (int)(colon - listen), listen);
+		snprintf(port, pn, "%s", colon + 1);
+	}
+	if (!*port)
+		goto bad;
+	return 0;
+bad:
+	return ac_error_set(err, AC_EINVAL, "usage",
+			    "--listen '%s' must be HOST:PORT, [IPv6]:PORT or :PORT", listen);
+}
+
+static bool is_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_LOOPBACK(&((const struct sockaddr_in6 *)sa)->sin6_addr);
+	return false;
+}
+
+static int open_listener(struct collector *c, struct ac_error *err)
+{
+	char host[256], port[16];
+	struct addrinfo hints, *res = NULL;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	int fd = -1, one = 1, rc;
+
+	if ((rc = split_listen(c->cfg.listen, host, sizeof host, port, sizeof port, err)))
+		return rc;
+	memset(&hints, 0, sizeof hints);
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+	if ((rc = getaddrinfo(*host ? host : NULL, port, &hints, &res)) != 0)
+		return ac_error_set(err, AC_EINVAL, "usage", "--listen %s: %s", c->cfg.listen,
+				    gai_strerror(rc));
+	if (c->cfg.open_read && !is_loopback(res->ai_addr)) {
+		rc = ac_error_set(err, AC_EINVAL, "usage",
+				  "--open-read is only allowed when listening on loopback (127.0.0.1 or ::1)");
+		goto out;
+	}
+	fd = socket(res->ai_family, res->ai_socktype | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) < 0 ||
+	    bind(fd, res->ai_addr, res->ai_addrlen) < 0 || listen(fd, 1024) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
+		rc = ac_error_set(err, AC_EIO, "listen", "cannot listen on %s: %s", c->cfg.listen,
+				  strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+	c->listen_fd = fd;
+	c->port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *)&ss)->sin_port
+						: ((struct sockaddr_in6 *)&ss)->sin6_port);
+	rc = 0;
+out:
+	freeaddrinfo(res);
+	return rc;
+}
+
+static int start_daemon(struct collector *c, struct ac_error *err)
+{
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+			 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC;
+
+	c->daemon = MHD_start_daemon(
+		flags, 0, NULL, NULL, on_request, c,
+		MHD_OPTION_LISTEN_SOCKET, c->listen_fd,
+		MHD_OPTION_THREAD_POOL_SIZE, c->cfg.threads,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+		MHD_OPTION_END);
+	if (!c->daemon)
+		return ac_error_set(err, AC_EIO, "listen", "cannot start the HTTP server on %s",
+				    c->cfg.listen);
+	return 0;
+}
+
+int collector_start(const struct collector_config *cfg, struct collector **out,
+		    struct ac_error *err)
+{
+	struct collector *c = calloc(1, sizeof *c);
+	int rc;
+
+	if (!c)
+		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+	c->cfg = *cfg;
+	c->listen_fd = -1;
+	c->stop_pipe[0] = c->stop_pipe[1] = -1;
+	c->limits.max_event_bytes = cfg->max_event_bytes;
+	c->limits.max_decoded_bytes = cfg->max_decoded_bytes;
+	pthread_mutex_init(&c->rate_lock, NULL);
+	if (pipe2(c->stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0) {
+		rc = ac_error_set(err, AC_EIO, "internal", "pipe: %s", strerror(errno));
+		goto fail;
+	}
+	if (!(c->metrics = metrics_new()) || !(c->keys = key_cache_new(cfg->db_path))) {
+		rc = ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+		goto fail;
+	}
+	if ((rc = writer_start(cfg->db_path, cfg->queue_events, cfg->max_group_events, c->metrics,
+			       &c->writer, err)))
+		goto fail;
+	if (!(c->readers = reader_pool_new(cfg->db_path, cfg->threads + 2, err))) {
+		rc = AC_EDB;
+		goto fail;
+	}
+	if ((rc = open_listener(c, err)) || (rc = start_daemon(c, err)))
+		goto fail;
+	*out = c;
+	return 0;
+fail:
+	collector_free(c);
+	return rc;
+}
+
+unsigned collector_port(const struct collector *c)
+{
+	return c->port;
+}
+
+void collector_stop(struct collector *c)
+{
+	ssize_t w = write(c->stop_pipe[1], "x", 1);
+	(void)w;
+}
+
+void collector_wait(struct collector *c)
+{
+	struct pollfd pfd = { .fd = c->stop_pipe[0], .events = POLLIN };
+	double deadline;
+	char buf[16];
+
+	while (poll(&pfd, 1, -1) < 0 && errno == EINTR)
+		;
+	while (read(c->stop_pipe[0], buf, sizeof buf) > 0)
+		;
+	ac_log(AC_LOG_INFO, "stopping: draining the write queue", NULL);
+	MHD_quiesce_daemon(c->daemon);
+	writer_stop(c->writer);
+	/* give resumed connections time to send their replies */
+	deadline = ac_monotonic() + 5.0;
+	while (atomic_load(&c->active) > 0 && ac_monotonic() < deadline)
+		usleep(10000);
+	MHD_stop_daemon(c->daemon);
+	c->daemon = NULL;
+	c->stopped = true;
+	ac_log(AC_LOG_INFO, "stopped", NULL);
+}
+
+void collector_free(struct collector *c)
+{
+	if (!c)
+		return;
+	if (c->daemon)
+		MHD_stop_daemon(c->daemon);
+	writer_free(c->writer);
+	reader_pool_free(c->readers);
+	key_cache_free(c->keys);
+	metrics_free(c->metrics);
+	if (c->listen_fd >= 0)
+		close(c->listen_fd);
+	if (c->stop_pipe[0] >= 0)
+		close(c->stop_pipe[0]);
+	if (c->stop_pipe[1] >= 0)
+		close(c->stop_pipe[1]);
+	pthread_mutex_destroy(&c->rate_lock);
+	free(c);
+}
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	if (signal_target)
+		collector_stop(signal_target);
+}
+
+void collector_handle_signals(struct collector *c)
+{
+	struct sigaction sa;
+
+	signal_target = c;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+}
