@@ -9,25 +9,12 @@
  * the files need is an AC_EINVAL naming the field, never a crash.
  */
 #include "core/common.h"
+#include "generator/catalog.h"
 #include "generator/deploy_internal.h"
 
 #include <ctype.h>
 #include <limits.h>
 #include <math.h>
-
-struct type_size {
-	const char *type;
-	long cpu_m;
-	long mem_mi;
-};
-
-/* BLUEPRINT-LANGUAGE.md, "Sizing defaults for manifests". */
-static const struct type_size type_sizes[] = {
-	{ "APIEndpoint", 200, 256 },
-	{ "Store", 250, 512 },
-	{ "Model", 500, 512 },
-};
-static const struct type_size default_size = { "", 100, 128 };
 
 static const char *jstr(const json_t *obj, const char *key, const char *def)
 {
@@ -141,12 +128,19 @@ static int policy_quantity(const json_t *limits, const char *key, bool cpu, long
 	return 0;
 }
 
-static const struct type_size *size_of(const char *type)
+/* The type's request from the catalog (the sizing table of BLUEPRINT-LANGUAGE.md). */
+static int type_request(const json_t *c, long *cpu_m, long *mem_mi, struct ac_error *err)
 {
-	for (size_t i = 0; i < AC_ARRAY_SIZE(type_sizes); i++)
-		if (type && !strcmp(type, type_sizes[i].type))
-			return &type_sizes[i];
-	return &default_size;
+	const char *type = jstr(c, "type", NULL);
+	const struct cat_type *t = type ? catalog_find(type, NULL) : NULL;
+
+	if (!t)
+		return ac_error_set(err, AC_EINVAL, "bad_model", "component '%s': unknown type '%s'",
+				    jstr(c, "name", "?"), type ? type : "(none)");
+	if (deploy_parse_cpu(t->cpu_request, cpu_m) < 0 ||
+	    deploy_parse_memory(t->mem_request, mem_mi) < 0)
+		AC_BUG("catalog sizing of %s is not a quantity", t->name);
+	return 0;
 }
 
 static long min_l(long a, long b) { return a < b ? a : b; }
@@ -167,11 +161,13 @@ int deploy_pod_resources(const json_t *model, struct deploy_resources *out,
 	    policy_quantity(limits, "max_memory_per_component", false, &pol_mem, err) < 0)
 		return AC_EINVAL;
 	json_array_foreach(comps, i, c) {
-		const struct type_size *t = size_of(jstr(c, "type", NULL));
-		req_cpu += min_l(t->cpu_m, pol_cpu);
-		req_mem += min_l(t->mem_mi, pol_mem);
-		lim_cpu += min_l(2 * t->cpu_m, pol_cpu);
-		lim_mem += min_l(2 * t->mem_mi, pol_mem);
+		long cpu, mem;
+		if (type_request(c, &cpu, &mem, err) < 0)
+			return AC_EINVAL;
+		req_cpu += min_l(cpu, pol_cpu);
+		req_mem += min_l(mem, pol_mem);
+		lim_cpu += min_l(2 * cpu, pol_cpu);
+		lim_mem += min_l(2 * mem, pol_mem);
 	}
 	req_cpu += DEPLOY_POD_OVERHEAD_CPU_M;
 	req_mem += DEPLOY_POD_OVERHEAD_MEM_MI;
@@ -277,10 +273,16 @@ static int plan_component_ports(struct dp_plan *p, const json_t *c, struct ac_er
 {
 	const char *name = jstr(c, "name", NULL), *type = jstr(c, "type", NULL);
 	const json_t *nps = json_object_get(c, "network_ports"), *np;
+	const struct cat_type *t;
 	size_t i;
 
 	if (!name || !type)
 		return ac_error_set(err, AC_EINVAL, "bad_model", "a component lacks its name or type");
+	t = catalog_find(type, NULL);
+	if (!t)
+		return ac_error_set(err, AC_EINVAL, "bad_model", "component '%s': unknown type '%s'",
+				    name, type);
+	type = t->name;
 	if (nps && !json_is_array(nps))
 		return ac_error_set(err, AC_EINVAL, "bad_model",
 				    "component '%s': network_ports is not a list", name);
@@ -289,12 +291,12 @@ static int plan_component_ports(struct dp_plan *p, const json_t *c, struct ac_er
 		if (add_port(p, name, type, port, jstr(np, "env", NULL), jstr(np, "protocol", NULL),
 			     err) < 0)
 			return AC_EINVAL;
-		if (!strcmp(type, "APIEndpoint") && p->health_port == 0) {
+		if (t->id == CAT_API_ENDPOINT && p->health_port == 0) {
 			p->health_port = port;
 			snprintf(p->health_env, sizeof(p->health_env), "%s", p->ports[p->nports - 1].env);
 		}
 	}
-	if (!strcmp(type, "Store") || !strcmp(type, "Accumulator")) {
+	if (t->id == CAT_STORE || t->id == CAT_ACCUMULATOR) {
 		if (!strstr(p->stateful_kinds, type)) {
 			size_t n = strlen(p->stateful_kinds);
 			snprintf(p->stateful_kinds + n, sizeof(p->stateful_kinds) - n, "%s%s",
