@@ -160,8 +160,7 @@ static void compose_system_env(struct dp_out *o, const struct dp_plan *p, bool h
 			  p->collector_port);
 	else
 		dp_printf(o, "      AUTOCODER_COLLECTOR_URL: \"http://collector:8080\"\n");
-	dp_printf(o, "      AUTOCODER_KEY: \"${AUTOCODER_KEY:?set AUTOCODER_KEY to the collector key "
-		     "shared by the system and the collector}\"\n");
+	dp_printf(o, "      AUTOCODER_KEY: \"${AUTOCODER_KEY:-}\"\n");
 	dp_printf(o, "      AUTOCODER_ENVIRONMENT: ");
 	dp_qstr(o, p->environment);
 	dp_printf(o, "\n");
@@ -176,20 +175,22 @@ static void compose_system_env(struct dp_out *o, const struct dp_plan *p, bool h
 
 static void compose_collector(struct dp_out *o, const struct dp_plan *p, bool host)
 {
+	char listen[64];
+
+	if (host)
+		snprintf(listen, sizeof(listen), "127.0.0.1:${COLLECTOR_PORT:-%ld}", p->collector_port);
+	else
+		snprintf(listen, sizeof(listen), "0.0.0.0:8080");
 	dp_printf(o, "  collector:\n");
 	if (!host) {
 		dp_printf(o, "    image: autocoder:%s\n", AC_VERSION);
 		dp_printf(o, "    build:\n      context: \"${AUTOCODER_SRC:?set AUTOCODER_SRC to the "
 			     "autocoder source tree (its root Dockerfile builds the collector)}\"\n");
 	}
-	dp_printf(o, "    entrypoint: [\"/bin/sh\", \"-c\"]\n");
-	dp_printf(o, "    # Register the shared key (idempotent), then serve.\n");
-	dp_printf(o, "    command:\n      - >-\n        autocoder keys create %s --token \"$$AUTOCODER_KEY\" --db /data/autocoder.db\n"
-		     "        && exec autocoder serve --listen %s:$$AUTOCODER_PORT --db /data/autocoder.db\n"
-		     "        --rules /usr/share/autocoder/rules --web /usr/share/autocoder/web\n",
-		  p->name, host ? "127.0.0.1" : "0.0.0.0");
+	dp_printf(o, "    command: [\"serve\", \"--listen\", \"%s\", \"--db\", \"/data/autocoder.db\", "
+		     "\"--rules\", \"/usr/share/autocoder/rules\", \"--web\", \"/usr/share/autocoder/web\"]\n",
+		  listen);
 	dp_printf(o, "    environment:\n");
-	dp_printf(o, "      AUTOCODER_KEY: \"${AUTOCODER_KEY:?set AUTOCODER_KEY}\"\n");
 	if (host)
 		dp_printf(o, "      AUTOCODER_PORT: \"${COLLECTOR_PORT:-%ld}\"\n", p->collector_port);
 	else
@@ -215,11 +216,14 @@ static int write_compose(const struct dp_plan *p, const char *outdir, struct ac_
 	comment_header(&o, p, "docker-compose.yml");
 	dp_printf(&o, "#\n# The system and an autocoder collector that stores its error events and crash\n"
 		      "# reports. From deployments/:\n"
-		      "#   export AUTOCODER_SRC=/path/to/autocoder AUTOCODER_KEY=$(head -c16 /dev/urandom | od -An -tx1 | tr -d ' \\n')\n"
-		      "#   docker-compose up -d --build\n"
+		      "#   export AUTOCODER_SRC=/path/to/autocoder    # the collector's image is built from it\n"
+		      "#   docker-compose up -d --build collector\n"
+		      "#   export AUTOCODER_KEY=$(docker-compose exec -T collector autocoder keys create %s \\\n"
+		      "#       --db /data/autocoder.db --json | sed -n 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/p')\n"
+		      "#   docker-compose up -d --build               # the system reports with that key\n"
 		      "# Host networking instead of a bridge (as the tests run it):\n"
 		      "#   docker-compose -f docker-compose.yml -f docker-compose.host.yml up -d\n"
-		      "# Ports: set %s", p->ports[0].env);
+		      "# Ports: set %s", p->name, p->ports[0].env);
 	for (size_t i = 1; i < p->nports; i++)
 		dp_printf(&o, ", %s", p->ports[i].env);
 	dp_printf(&o, " and COLLECTOR_PORT to move them.\n");
@@ -276,11 +280,13 @@ static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_e
 		  p->stateful ? " State (SQLite) is under `/app/data`: mount a volume there." : "");
 	dp_printf(&o, "## Compose (system + collector)\n\n```sh\ncd deployments\n"
 		      "export AUTOCODER_SRC=/path/to/autocoder   # the collector is built from its root Dockerfile\n"
-		      "export AUTOCODER_KEY=<a random token>      # registered in the collector at start\n"
+		      "docker-compose up -d --build collector\n"
+		      "docker-compose exec -T collector autocoder keys create %s --db /data/autocoder.db\n"
+		      "export AUTOCODER_KEY=<the token it printed>\n"
 		      "docker-compose up -d --build\n"
-		      "docker-compose -f docker-compose.yml -f docker-compose.host.yml up -d   # host networking\n"
+		      "# no bridge networking: add -f docker-compose.yml -f docker-compose.host.yml to each command\n"
 		      "```\n\nVolumes `%s_data` (system state) and `%s_collector_db` (the collector's database) "
-		      "survive `docker-compose down` (not `down -v`).\n\n", p->name, p->name);
+		      "survive `docker-compose down` (not `down -v`).\n\n", p->name, p->name, p->name);
 	dp_printf(&o, "## Kubernetes\n\n```sh\nkubectl create namespace %s\n"
 		      "kubectl -n %s create secret generic %s-collector --from-literal=key=<token>\n"
 		      "kubectl apply -k deployments/k8s\n```\n\n", p->dns, p->dns, p->dns);

@@ -174,3 +174,29 @@ dk_wait_healthy() {
 	echo "timeout: $st"
 	return 1
 }
+
+# Debian's kubectl (package kubernetes-client, 1.20 with kustomize built in), unpacked into the
+# cache with `apt-get download` + `dpkg-deb -x` so it never conflicts with another kubectl
+# installed on the machine. Prints its path; 1 when it cannot be had.
+dk_debian_kubectl() {
+	kc="$DK_CACHE/kubernetes-client/usr/bin/kubectl"
+	if [ ! -x "$kc" ]; then
+		d=$(mktemp -d)
+		if ! (cd "$d" && apt-get download kubernetes-client >/dev/null 2>&1); then
+			apt-get update -qq >/dev/null 2>&1
+			(cd "$d" && apt-get download kubernetes-client >/dev/null 2>&1) || { rm -rf "$d"; return 1; }
+		fi
+		mkdir -p "$DK_CACHE/kubernetes-client"
+		dpkg-deb -x "$d"/kubernetes-client_*.deb "$DK_CACHE/kubernetes-client" || { rm -rf "$d"; return 1; }
+		rm -rf "$d"
+	fi
+	echo "$kc"
+}
+
+# Install the pinned npm packages of tests/deploy (kubernetes-models, yaml) when missing.
+dk_node_modules() {
+	dir=$1
+	if [ ! -d "$dir/node_modules/kubernetes-models" ] || [ ! -d "$dir/node_modules/yaml" ]; then
+		(cd "$dir" && npm ci --no-audit --no-fund >/dev/null 2>&1) || return 1
+	fi
+}
