@@ -86,7 +86,7 @@ static int write_dockerfile(const struct dp_plan *p, const char *outdir, struct 
 	if (p->stateful)
 		dp_printf(&o, "# %s data (SQLite) lives here: keep it on a volume.\n"
 			      "VOLUME [\"/app/data\"]\n", p->stateful_kinds);
-	dp_printf(&o, "USER %d:%d\n", DP_UID, DP_UID);
+	dp_printf(&o, "ENV DATA_DIR=/app/data\nUSER %d:%d\n", DP_UID, DP_UID);
 	for (size_t i = 0; i < p->nports; i++)
 		dp_printf(&o, "EXPOSE %ld/tcp\n", p->ports[i].port);
 	dp_printf(&o, "HEALTHCHECK --interval=3s --timeout=%lds --start-period=%lds --retries=3 \\\n"

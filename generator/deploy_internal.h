@@ -54,6 +54,7 @@ struct dp_plan {
 	struct deploy_resources res;
 	long startup_s;
 	long shutdown_s;
+	long shutdown_ms;
 	long health_timeout_s;
 	size_t ncomponents;
 };

@@ -73,11 +73,9 @@ static int write_configmap(const struct dp_plan *p, const char *outdir, struct a
 	dp_printf(&o, "data:\n  AUTOCODER_COLLECTOR_URL: \"%s\"\n", COLLECTOR_URL);
 	dp_printf(&o, "  AUTOCODER_ENVIRONMENT: ");
 	dp_qstr(&o, p->environment);
-	dp_printf(&o, "\n  AUTOCODER_LOG_LEVEL: ");
+	dp_printf(&o, "\n  LOG_LEVEL: ");
 	dp_qstr(&o, p->log_level);
-	dp_printf(&o, "\n  AUTOCODER_LOG_FORMAT: ");
-	dp_qstr(&o, p->log_format);
-	dp_printf(&o, "\n");
+	dp_printf(&o, "\n  DATA_DIR: \"/app/data\"\n  SHUTDOWN_TIMEOUT_MS: \"%ld\"\n", p->shutdown_ms);
 	for (size_t i = 0; i < p->nports; i++)
 		dp_printf(&o, "  %s: \"%ld\"\n", p->ports[i].env, p->ports[i].port);
 	return dp_out_write(&o, outdir, "deployments/k8s/configmap.yaml", err);

@@ -385,7 +385,10 @@ static void plan_configuration(struct dp_plan *p, const json_t *system)
 	p->log_level = jstr(logging, "level", "info");
 	p->log_format = jstr(logging, "format", "json");
 	p->startup_s = dp_ms_to_s(jlong(timeouts, "startup_timeout_ms", 30000));
-	p->shutdown_s = dp_ms_to_s(jlong(timeouts, "shutdown_timeout_ms", 10000));
+	p->shutdown_ms = jlong(timeouts, "shutdown_timeout_ms", 10000);
+	if (p->shutdown_ms <= 0)
+		p->shutdown_ms = 10000;
+	p->shutdown_s = dp_ms_to_s(p->shutdown_ms);
 	p->health_timeout_s = dp_ms_to_s(jlong(timeouts, "health_check_timeout_ms", 5000));
 }
 
