@@ -127,7 +127,8 @@ static int write_env(const struct dp_plan *p, const char *outdir, struct ac_erro
 	dp_out_init(&o);
 	comment_header(&o, p, "Compose defaults");
 	dp_printf(&o, "# docker-compose reads this file from deployments/. The project name keeps this\n"
-		      "# system's containers and volumes apart from other systems' stacks.\n");
+		      "# system's containers and volumes (%s_data, %s_collector_db) apart from other\n"
+		      "# systems' stacks; -p NAME overrides it.\n", p->name, p->name);
 	dp_printf(&o, "COMPOSE_PROJECT_NAME=%s\n", p->name);
 	return dp_out_write(&o, outdir, "deployments/.env", err);
 }
@@ -238,9 +239,9 @@ static int write_compose(const struct dp_plan *p, const char *outdir, struct ac_
 	dp_printf(&o, "volumes:\n");
 	dp_printf(&o, "  # %s\n", p->stateful ? "Store/Accumulator databases, crash spool, dead letters"
 					      : "crash spool, dead letters, sink files");
-	dp_printf(&o, "  data:\n    name: %s_data\n", p->name);
+	dp_printf(&o, "  data: {}\n");
 	dp_printf(&o, "  # the collector's SQLite database\n");
-	dp_printf(&o, "  collector_db:\n    name: %s_collector_db\n", p->name);
+	dp_printf(&o, "  collector_db: {}\n");
 	return dp_out_write(&o, outdir, "deployments/docker-compose.yml", err);
 }
 
@@ -285,8 +286,9 @@ static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_e
 		      "export AUTOCODER_KEY=<the token it printed>\n"
 		      "docker-compose up -d --build\n"
 		      "# no bridge networking: add -f docker-compose.yml -f docker-compose.host.yml to each command\n"
-		      "```\n\nVolumes `%s_data` (system state) and `%s_collector_db` (the collector's database) "
-		      "survive `docker-compose down` (not `down -v`).\n\n", p->name, p->name, p->name);
+		      "```\n\nVolumes `%s_data` (system state) and `%s_collector_db` (the collector's database; "
+		      "the prefix is COMPOSE_PROJECT_NAME from `.env`) survive `docker-compose down` (not "
+		      "`down -v`).\n\n", p->name, p->name, p->name);
 	dp_printf(&o, "## Kubernetes\n\n```sh\nkubectl create namespace %s\n"
 		      "kubectl -n %s create secret generic %s-collector --from-literal=key=<token>\n"
 		      "kubectl apply -k deployments/k8s\n```\n\n", p->dns, p->dns, p->dns);
