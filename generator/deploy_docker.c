@@ -11,9 +11,10 @@
  * - Compose file format 2.4: docker-compose 1.29 applies `cpus`/`mem_limit` and
  *   `depends_on: condition: service_healthy` there, while 3.x ignores resource limits
  *   outside swarm. Resource limits are the pod limits of the Kubernetes manifests.
- * - Host networking (docker-compose.host.yml) for machines without a bridge: every port
- *   variable is passed through so each service listens where the caller says, and the
- *   collector binds 127.0.0.1 only.
+ * - Host networking (docker-compose.host.yml) for machines without a bridge: the same stack
+ *   as a complete file (Compose 1.29 refuses published ports with network_mode host and an
+ *   override cannot remove a base file's ports); every port variable is passed through so
+ *   each service listens where the caller says, and the collector binds 127.0.0.1 only.
  */
 #include "core/common.h"
 #include "generator/deploy_internal.h"
@@ -86,7 +87,7 @@ static int write_dockerfile(const struct dp_plan *p, const char *outdir, struct 
 	if (p->stateful)
 		dp_printf(&o, "# %s data (SQLite) lives here: keep it on a volume.\n"
 			      "VOLUME [\"/app/data\"]\n", p->stateful_kinds);
-	dp_printf(&o, "ENV DATA_DIR=/app/data\nUSER %d:%d\n", DP_UID, DP_UID);
+	dp_printf(&o, "ENV DATA_DIR=/app/data SINK_DIR=/app/data/output\nUSER %d:%d\n", DP_UID, DP_UID);
 	for (size_t i = 0; i < p->nports; i++)
 		dp_printf(&o, "EXPOSE %ld/tcp\n", p->ports[i].port);
 	dp_printf(&o, "HEALTHCHECK --interval=3s --timeout=%lds --start-period=%lds --retries=3 \\\n"
@@ -183,11 +184,9 @@ static void compose_collector(struct dp_out *o, const struct dp_plan *p, bool ho
 	else
 		snprintf(listen, sizeof(listen), "0.0.0.0:8080");
 	dp_printf(o, "  collector:\n");
-	if (!host) {
-		dp_printf(o, "    image: autocoder:%s\n", AC_VERSION);
-		dp_printf(o, "    build:\n      context: \"${AUTOCODER_SRC:?set AUTOCODER_SRC to the "
-			     "autocoder source tree (its root Dockerfile builds the collector)}\"\n");
-	}
+	dp_printf(o, "    image: autocoder:%s\n", AC_VERSION);
+	dp_printf(o, "    build:\n      context: \"${AUTOCODER_SRC:?set AUTOCODER_SRC to the "
+		     "autocoder source tree (its root Dockerfile builds the collector)}\"\n");
 	dp_printf(o, "    command: [\"serve\", \"--listen\", \"%s\", \"--db\", \"/data/autocoder.db\", "
 		     "\"--rules\", \"/usr/share/autocoder/rules\", \"--web\", \"/usr/share/autocoder/web\"]\n",
 		  listen);
@@ -196,69 +195,78 @@ static void compose_collector(struct dp_out *o, const struct dp_plan *p, bool ho
 		dp_printf(o, "      AUTOCODER_PORT: \"${COLLECTOR_PORT:-%ld}\"\n", p->collector_port);
 	else
 		dp_printf(o, "      AUTOCODER_PORT: \"8080\"\n");
-	if (host) {
+	if (host)
 		dp_printf(o, "    network_mode: host\n");
-		return;
-	}
-	dp_printf(o, "    ports:\n      - \"${COLLECTOR_PORT:-%ld}:8080\"\n", p->collector_port);
+	else
+		dp_printf(o, "    ports:\n      - \"${COLLECTOR_PORT:-%ld}:8080\"\n", p->collector_port);
 	dp_printf(o, "    volumes:\n      - collector_db:/data\n");
 	dp_printf(o, "    healthcheck:\n      test: [\"CMD\", \"/usr/local/bin/healthcheck\", \"-e\", "
 		     "\"AUTOCODER_PORT\", \"-p\", \"8080\", \"/health\"]\n"
 		     "      interval: 3s\n      timeout: 3s\n      retries: 3\n      start_period: 20s\n");
-	dp_printf(o, "    restart: unless-stopped\n    stop_grace_period: 15s\n"
+	dp_printf(o, "    restart: unless-stopped\n    stop_signal: SIGTERM\n    stop_grace_period: 30s\n"
 		     "    cpus: 0.5\n    mem_limit: 512m\n");
 }
 
-static int write_compose(const struct dp_plan *p, const char *outdir, struct ac_error *err)
+static void compose_volumes(struct dp_out *o, const struct dp_plan *p)
 {
-	struct dp_out o;
-
-	dp_out_init(&o);
-	comment_header(&o, p, "docker-compose.yml");
-	dp_printf(&o, "#\n# The system and an autocoder collector that stores its error events and crash\n"
-		      "# reports. From deployments/:\n"
-		      "#   export AUTOCODER_SRC=/path/to/autocoder    # the collector's image is built from it\n"
-		      "#   docker-compose up -d --build collector\n"
-		      "#   export AUTOCODER_KEY=$(docker-compose exec -T collector autocoder keys create %s \\\n"
-		      "#       --db /data/autocoder.db --json | sed -n 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/p')\n"
-		      "#   docker-compose up -d --build               # the system reports with that key\n"
-		      "# Host networking instead of a bridge (as the tests run it):\n"
-		      "#   docker-compose -f docker-compose.yml -f docker-compose.host.yml up -d\n"
-		      "# Ports: set %s", p->name, p->ports[0].env);
-	for (size_t i = 1; i < p->nports; i++)
-		dp_printf(&o, ", %s", p->ports[i].env);
-	dp_printf(&o, " and COLLECTOR_PORT to move them.\n");
-	dp_printf(&o, "version: \"2.4\"\nservices:\n  %s:\n", p->name);
-	compose_system_common(&o, p);
-	compose_system_env(&o, p, false);
-	dp_printf(&o, "    ports:\n");
-	for (size_t i = 0; i < p->nports; i++)
-		dp_printf(&o, "      - \"${%s:-%ld}:%ld\"\n", p->ports[i].env, p->ports[i].port,
-			  p->ports[i].port);
-	compose_collector(&o, p, false);
-	dp_printf(&o, "volumes:\n");
-	dp_printf(&o, "  # %s\n", p->stateful ? "Store/Accumulator databases, crash spool, dead letters"
-					      : "crash spool, dead letters, sink files");
-	dp_printf(&o, "  data: {}\n");
-	dp_printf(&o, "  # the collector's SQLite database\n");
-	dp_printf(&o, "  collector_db: {}\n");
-	return dp_out_write(&o, outdir, "deployments/docker-compose.yml", err);
+	dp_printf(o, "volumes:\n");
+	dp_printf(o, "  # %s\n", p->stateful ? "Store/Accumulator databases, crash spool, dead letters, sink files"
+					     : "crash spool, dead letters, sink files");
+	dp_printf(o, "  data: {}\n");
+	dp_printf(o, "  # the collector's SQLite database\n");
+	dp_printf(o, "  collector_db: {}\n");
 }
 
-static int write_compose_host(const struct dp_plan *p, const char *outdir, struct ac_error *err)
+static void compose_usage(struct dp_out *o, const struct dp_plan *p, const char *file)
 {
+	const char *f = strcmp(file, "docker-compose.yml") ? " -f docker-compose.host.yml" : "";
+
+	dp_printf(o, "# From deployments/:\n"
+		     "#   export AUTOCODER_SRC=/path/to/autocoder    # the collector's image is built from it\n"
+		     "#   docker-compose%s up -d --build collector\n"
+		     "#   export AUTOCODER_KEY=$(docker-compose%s exec -T collector autocoder keys create %s \\\n"
+		     "#       --db /data/autocoder.db --json | sed -n 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/p')\n"
+		     "#   docker-compose%s up -d --build               # the system reports with that key\n",
+		  f, f, p->name, f);
+	dp_printf(o, "# Ports: set %s", p->ports[0].env);
+	for (size_t i = 1; i < p->nports; i++)
+		dp_printf(o, ", %s", p->ports[i].env);
+	dp_printf(o, " and COLLECTOR_PORT to move them.\n");
+}
+
+static int write_compose(const struct dp_plan *p, const char *outdir, bool host,
+			 struct ac_error *err)
+{
+	const char *file = host ? "docker-compose.host.yml" : "docker-compose.yml";
+	char rel[64];
 	struct dp_out o;
 
 	dp_out_init(&o);
-	comment_header(&o, p, "docker-compose.host.yml");
-	dp_printf(&o, "#\n# Override for machines without bridge networking: both services share the host's\n"
-		      "# network; each listens on the port its variable names (defaults below).\n"
-		      "#   docker-compose -f docker-compose.yml -f docker-compose.host.yml up -d\n");
+	comment_header(&o, p, file);
+	if (host)
+		dp_printf(&o, "#\n# The stack of docker-compose.yml for machines without bridge networking: both\n"
+			      "# services share the host's network and listen where their port variables say\n"
+			      "# (the collector on 127.0.0.1 only). A complete file, used instead of\n"
+			      "# docker-compose.yml: Compose cannot drop the published ports of a base file.\n");
+	else
+		dp_printf(&o, "#\n# The system and an autocoder collector that stores its error events and crash\n"
+			      "# reports. Without bridge networking use docker-compose.host.yml instead.\n");
+	compose_usage(&o, p, file);
 	dp_printf(&o, "version: \"2.4\"\nservices:\n  %s:\n", p->name);
-	dp_printf(&o, "    network_mode: host\n");
-	compose_system_env(&o, p, true);
-	compose_collector(&o, p, true);
-	return dp_out_write(&o, outdir, "deployments/docker-compose.host.yml", err);
+	compose_system_common(&o, p);
+	compose_system_env(&o, p, host);
+	if (host) {
+		dp_printf(&o, "    network_mode: host\n");
+	} else {
+		dp_printf(&o, "    ports:\n");
+		for (size_t i = 0; i < p->nports; i++)
+			dp_printf(&o, "      - \"${%s:-%ld}:%ld\"\n", p->ports[i].env, p->ports[i].port,
+				  p->ports[i].port);
+	}
+	compose_collector(&o, p, host);
+	compose_volumes(&o, p);
+	snprintf(rel, sizeof(rel), "deployments/%s", file);
+	return dp_out_write(&o, outdir, rel, err);
 }
 
 static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_error *err)
@@ -285,7 +293,7 @@ static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_e
 		      "docker-compose exec -T collector autocoder keys create %s --db /data/autocoder.db\n"
 		      "export AUTOCODER_KEY=<the token it printed>\n"
 		      "docker-compose up -d --build\n"
-		      "# no bridge networking: add -f docker-compose.yml -f docker-compose.host.yml to each command\n"
+		      "# no bridge networking: use -f docker-compose.host.yml (same stack, host networking)\n"
 		      "```\n\nVolumes `%s_data` (system state) and `%s_collector_db` (the collector's database; "
 		      "the prefix is COMPOSE_PROJECT_NAME from `.env`) survive `docker-compose down` (not "
 		      "`down -v`).\n\n", p->name, p->name, p->name);
@@ -313,8 +321,8 @@ int dp_write_docker(const struct dp_plan *p, const char *outdir, struct ac_error
 	if ((rc = write_dockerfile(p, outdir, err)) < 0 ||
 	    (rc = write_dockerignore(p, outdir, err)) < 0 ||
 	    (rc = write_healthcheck(outdir, err)) < 0 || (rc = write_env(p, outdir, err)) < 0 ||
-	    (rc = write_compose(p, outdir, err)) < 0 ||
-	    (rc = write_compose_host(p, outdir, err)) < 0 || (rc = write_readme(p, outdir, err)) < 0)
+	    (rc = write_compose(p, outdir, false, err)) < 0 ||
+	    (rc = write_compose(p, outdir, true, err)) < 0 || (rc = write_readme(p, outdir, err)) < 0)
 		return rc;
 	return 0;
 }

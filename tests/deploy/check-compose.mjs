@@ -2,12 +2,12 @@
 //
 //   node check-compose.mjs MODEL BASE.yml HOST.yml RENDERED_K8S.yaml
 //
-// BASE.yml and HOST.yml are `docker-compose config` output for docker-compose.yml alone and
-// with docker-compose.host.yml (so interpolation and merging are Compose's own). Checks: the
+// BASE.yml and HOST.yml are `docker-compose config` output for docker-compose.yml and for
+// docker-compose.host.yml (so interpolation is Compose's own). Checks: the
 // system and the collector services exist with healthchecks and a restart policy; the system's
 // state directory and the collector's database are on named volumes; the system's CPU and
 // memory limits equal the Kubernetes pod limits; every blueprint port is published (bridge) or
-// passed as its variable (host); with the host override both services use host networking and
+// passed as its variable (host); with the host file both services use host networking and
 // the system's collector URL points at the collector's own listen port on 127.0.0.1.
 import { readFileSync } from "node:fs";
 import { parse, parseAllDocuments } from "yaml";
@@ -75,14 +75,14 @@ function checkCommon(cfg, label) {
   const { sys, col } = checkCommon(host, "docker-compose.host.yml");
   if (sys && col) {
     for (const [n, s] of [[name, sys], ["collector", col]])
-      if (s.network_mode !== "host") problems.push(`host override: ${n} is not on host networking`);
-    for (const p of ports) if (!(p.env in (sys.environment || {}))) problems.push(`host override: ${p.env} is not passed to the system`);
+      if (s.network_mode !== "host") problems.push(`docker-compose.host.yml: ${n} is not on host networking`);
+    for (const p of ports) if (!(p.env in (sys.environment || {}))) problems.push(`docker-compose.host.yml: ${p.env} is not passed to the system`);
     const listen = (col.command || []).join(" ").match(/--listen (\S+)/)?.[1] || "";
     const url = sys.environment?.AUTOCODER_COLLECTOR_URL || "";
     if (!listen.startsWith("127.0.0.1:") || url !== `http://${listen}`)
-      problems.push(`host override: the system reports to ${url} but the collector listens on ${listen}`);
+      problems.push(`docker-compose.host.yml: the system reports to ${url} but the collector listens on ${listen}`);
     if (String(col.environment?.AUTOCODER_PORT) !== listen.split(":")[1])
-      problems.push("host override: the collector's healthcheck port variable differs from its listen port");
+      problems.push("docker-compose.host.yml: the collector's healthcheck port variable differs from its listen port");
   }
 }
 for (const p of problems) console.log(`${basePath}: ${p}`);

@@ -1,9 +1,11 @@
 // validate-k8s.mjs — schema and semantic checks of a generated system's Kubernetes manifests.
 //
 //   node validate-k8s.mjs MODEL RENDERED.yaml K8S_DIR
+//   node validate-k8s.mjs - RENDERED.yaml K8S_DIR --readiness /health --state-mount /data
 //
 // MODEL is the system's normalised blueprint (blueprint.yaml, or a JSON model fixture): what
-// the manifests must say is derived from it, not from the manifests themselves.
+// the manifests must say is derived from it, not from the manifests themselves. With "-"
+// (the project's own collector manifests) the expectations come from the options instead.
 // RENDERED.yaml is the output of `kubectl kustomize K8S_DIR` (every resource the kustomization
 // really produces). Each document is validated with the kubernetes-models class for its
 // apiVersion/kind (the OpenAPI schemas of Kubernetes, compiled). Those validators ignore
@@ -17,21 +19,24 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { parseAllDocuments, parse } from "yaml";
 
-const [modelPath, renderedPath, k8sDir] = process.argv.slice(2);
+const [modelPath, renderedPath, k8sDir, ...opts] = process.argv.slice(2);
 if (!modelPath || !renderedPath || !k8sDir) {
-  console.error("usage: node validate-k8s.mjs MODEL RENDERED.yaml K8S_DIR");
+  console.error("usage: node validate-k8s.mjs MODEL|- RENDERED.yaml K8S_DIR [--readiness PATH] [--state-mount DIR]");
   process.exit(2);
 }
+const opt = (name, def) => (opts.includes(name) ? opts[opts.indexOf(name) + 1] : def);
+const readinessPath = opt("--readiness", "/ready");
+const stateMount = opt("--state-mount", "/app/data");
 // What the blueprint implies.
-const model = parse(readFileSync(modelPath, "utf8"));
+const model = modelPath === "-" ? null : parse(readFileSync(modelPath, "utf8"));
 const comps = model?.system?.components || [];
-const stateful = comps.some((c) => c.type === "Store" || c.type === "Accumulator");
+const stateful = model ? comps.some((c) => c.type === "Store" || c.type === "Accumulator") : opts.includes("--state-mount");
 const scaling = model?.system?.deployment?.scaling || {};
 const wantHpa = !stateful && scaling.auto_scaling === true && (scaling.max_instances ?? 10) > (scaling.min_instances ?? 1);
 const api = comps.find((c) => c.type === "APIEndpoint" && (c.network_ports || []).length);
-const healthPort = api ? api.network_ports[0].port : 9090;
+const healthPort = model ? (api ? api.network_ports[0].port : 9090) : null;
 const modelPorts = comps.flatMap((c) => (c.network_ports || []).map((p) => p.port));
-if (!api) modelPorts.push(9090);
+if (model && !api) modelPorts.push(9090);
 const problems = [];
 const problem = (doc, msg) => problems.push(`${doc.kind}/${doc.metadata?.name}: ${msg}`);
 
@@ -125,11 +130,12 @@ for (const w of workloads) {
         problem(w, `container ${c.name} has no ${pr}.httpGet`);
         continue;
       }
-      const want = pr === "livenessProbe" ? "/health" : "/ready";
+      const want = pr === "livenessProbe" ? "/health" : readinessPath;
       if (g.path !== want) problem(w, `${pr} path is ${g.path}, expected ${want}`);
       if (!ports.some((p) => p.containerPort === g.port || p.name === g.port))
         problem(w, `${pr} port ${g.port} is not a declared container port`);
-      if (g.port !== healthPort) problem(w, `${pr} probes port ${g.port}, the system serves /health on ${healthPort}`);
+      const portNum = typeof g.port === "number" ? g.port : ports.find((p) => p.name === g.port)?.containerPort;
+      if (healthPort !== null && portNum !== healthPort) problem(w, `${pr} probes port ${g.port}, the system serves /health on ${healthPort}`);
     }
     const q = (v, cpu) => {
       const s = String(v);
@@ -148,13 +154,14 @@ for (const w of workloads) {
           problem(s, `targetPort ${sp.targetPort} is not a container port`);
     for (const mp of modelPorts)
       if (!ports.some((p) => p.containerPort === mp)) problem(w, `blueprint port ${mp} is not a container port`);
-    const mount = (c.volumeMounts || []).find((m) => m.mountPath === "/app/data");
+    const mount = (c.volumeMounts || []).find((m) => m.mountPath === stateMount);
     if (stateful) {
       if (w.kind !== "StatefulSet") problem(w, "the system has a Store/Accumulator but is not a StatefulSet");
       const claims = (w.spec.volumeClaimTemplates || []).map((v) => v.metadata.name);
       if (!mount || !claims.includes(mount.name))
-        problem(w, "/app/data is not mounted from a volumeClaimTemplate (Store data would be lost)");
+        problem(w, `${stateMount} is not mounted from a volumeClaimTemplate (its data would be lost)`);
       if (w.spec.replicas !== 1) problem(w, "a SQLite-backed StatefulSet must run one replica");
+      if (!w.spec.template.spec.securityContext?.fsGroup) problem(w, "no fsGroup: the non-root user cannot write the volume");
     }
   }
 }

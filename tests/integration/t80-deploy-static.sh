@@ -4,11 +4,12 @@
 # Targets: the emitter's golden outputs (tests/golden/deploy/NAME, proven equal to what
 # deploy_emit writes by tests/unit/check_deploy.c) and, for each blueprint in data/blueprints/,
 # the deployments/ that `autocoder generate` writes. For each: `docker-compose config -q` on
-# the compose file alone and with the host-networking override; `kubectl kustomize` with
+# docker-compose.yml and on docker-compose.host.yml (host networking); `kubectl kustomize` with
 # Debian's kubectl (and with any other kubectl on PATH); every rendered manifest validated
 # against the Kubernetes schemas (kubernetes-models, pinned, installed into tests/deploy) with
 # unknown fields rejected; semantic checks of manifests and compose files against the
-# blueprint (tests/deploy/validate-k8s.mjs, check-compose.mjs); Dockerfile rules.
+# blueprint (tests/deploy/validate-k8s.mjs, check-compose.mjs); Dockerfile rules. Also the
+# project's own collector deployment (deployments/: compose files and k8s StatefulSet).
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -52,12 +53,12 @@ check_target() {
 	(cd "$dir/deployments" && AUTOCODER_SRC="$root" AUTOCODER_KEY=test-key \
 		$DOCKER_COMPOSE config -q) || bad "$name: docker-compose config -q"
 	(cd "$dir/deployments" && AUTOCODER_SRC="$root" AUTOCODER_KEY=test-key \
-		$DOCKER_COMPOSE -f docker-compose.yml -f docker-compose.host.yml config -q) ||
-		bad "$name: docker-compose config -q with the host override"
+		$DOCKER_COMPOSE -f docker-compose.host.yml config -q) ||
+		bad "$name: docker-compose -f docker-compose.host.yml config -q"
 	(cd "$dir/deployments" && AUTOCODER_SRC="$root" AUTOCODER_KEY=test-key \
 		$DOCKER_COMPOSE config >"$out/base.yml" &&
 		AUTOCODER_SRC="$root" AUTOCODER_KEY=test-key \
-		$DOCKER_COMPOSE -f docker-compose.yml -f docker-compose.host.yml config >"$out/host.yml")
+		$DOCKER_COMPOSE -f docker-compose.host.yml config >"$out/host.yml")
 	"$KUBECTL" kustomize "$dir/deployments/k8s" >"$out/rendered.yaml" || bad "$name: kubectl kustomize"
 	if [ -n "$OTHER_KUBECTL" ]; then
 		"$OTHER_KUBECTL" kustomize "$dir/deployments/k8s" >"$out/rendered2.yaml" ||
@@ -70,6 +71,17 @@ check_target() {
 	node "$root/tests/deploy/check-compose.mjs" "$model" "$out/base.yml" "$out/host.yml" \
 		"$out/rendered.yaml" || bad "$name: compose checks"
 }
+
+# The project's own deployment of the collector (docs/OPERATIONS.md).
+echo "== deployments/ (the collector)"
+(cd "$root/deployments" && $DOCKER_COMPOSE config -q &&
+	$DOCKER_COMPOSE -f docker-compose.host.yml config -q) ||
+	bad "deployments/: docker-compose config -q"
+for k in "$KUBECTL" $OTHER_KUBECTL; do
+	"$k" kustomize "$root/deployments/k8s" >"$T/collector.yaml" || bad "deployments/k8s: $k kustomize"
+	node "$root/tests/deploy/validate-k8s.mjs" - "$T/collector.yaml" "$root/deployments/k8s" \
+		--readiness /health --state-mount /data || bad "deployments/k8s: checks ($k)"
+done
 
 n=0
 for fx in "$root"/tests/golden/deploy/*.json; do

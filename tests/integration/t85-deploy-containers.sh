@@ -7,8 +7,8 @@
 # systems (one with an APIEndpoint and a Store): generate, build the image from its
 # deployments/Dockerfile, run it under the CPU/memory limits of its own Kubernetes manifest with
 # host networking, wait for Docker's health status to be healthy, exercise the API, stop it and
-# require exit code 0. Finally the Compose stack of the Store system with the host-networking
-# override: collector + system, a bad request makes the system ship a warning event, found through
+# require exit code 0. Finally the Compose stack of the Store system with host networking
+# (docker-compose.host.yml): collector + system, a bad request makes the system ship a warning event, found through
 # the collector's API and then in the collector volume's SQLite file; `down`, `up` again, and the
 # record created before is still served (the Store's volume kept it).
 # Skipped (exit 0 with a message) only when the Docker engine cannot start on this machine.
@@ -23,8 +23,10 @@ PROJECT=act85
 containers=""
 stack_dir=""
 
+collector_stack=0
 cleanup() {
 	set +e
+	[ "$collector_stack" = 1 ] && proj_dc down -v >/dev/null 2>&1
 	for c in $containers; do "$DOCKER" rm -f -v "$c" >/dev/null 2>&1; done
 	if [ -n "$stack_dir" ]; then
 		(cd "$stack_dir" && $DOCKER_COMPOSE -p $PROJECT -f docker-compose.yml \
@@ -57,6 +59,24 @@ st=$(dk_wait_healthy t85-collector 60) || die "collector container not healthy: 
 "$DOCKER" stop -t 20 t85-collector >/dev/null
 [ "$("$DOCKER" inspect -f '{{.State.ExitCode}}' t85-collector)" = 0 ] || die "collector exit code"
 echo "ok: collector image builds, runs as non-root, is healthy, stops with 0"
+
+# The project's own compose file (docs/OPERATIONS.md), host networking: a key created in the
+# collector survives down/up (the database volume).
+proj_dc() { (cd "$root/deployments" && COLLECTOR_PORT=$cport $DOCKER_COMPOSE -p act85c \
+	-f docker-compose.host.yml "$@"); }
+collector_stack=1
+proj_dc up -d >"$T/proj.log" 2>&1 || { cat "$T/proj.log"; die "deployments/: compose up"; }
+st=$(dk_wait_healthy "$(proj_dc ps -q collector)" 60) || die "deployments/ collector not healthy: $st"
+proj_dc exec -T collector autocoder keys create t85-project --db /data/autocoder.db >/dev/null ||
+	die "deployments/: keys create"
+proj_dc down >>"$T/proj.log" 2>&1
+proj_dc up -d >>"$T/proj.log" 2>&1 || die "deployments/: second compose up"
+st=$(dk_wait_healthy "$(proj_dc ps -q collector)" 60) || die "deployments/ collector not healthy again: $st"
+proj_dc exec -T collector autocoder keys list --db /data/autocoder.db | grep -q t85-project ||
+	die "deployments/: the key did not survive down/up"
+proj_dc down -v >>"$T/proj.log" 2>&1
+collector_stack=0
+echo "ok: deployments/docker-compose.host.yml: collector healthy, database volume survives down/up"
 
 # --- example systems ----------------------------------------------------------------------
 if ! ls "$root"/data/blueprints/*.yaml >/dev/null 2>&1; then
@@ -147,7 +167,7 @@ for v in $PORT_ENVS; do
 	export "$v=$p"
 	[ "$v" = "$HEALTH_ENV" ] && health_port=$p
 done
-DC="$DOCKER_COMPOSE -p $PROJECT -f docker-compose.yml -f docker-compose.host.yml"
+DC="$DOCKER_COMPOSE -p $PROJECT -f docker-compose.host.yml"
 cd "$stack_dir"
 $DC up -d collector >"$T/compose.log" 2>&1 || { cat "$T/compose.log"; die "compose up collector"; }
 st=$(dk_wait_healthy "$($DC ps -q collector)" 60) || die "compose collector not healthy: $st"
