@@ -27,7 +27,10 @@ SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-s
 LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c) generator/runtime/expr.c)
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
-LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+# generator/runtime/ is embedded into the binary (generator/runtime_files.h) so `generate` can
+# copy it into every system; scripts/embed-runtime.sh turns the files into one C source.
+RUNTIME_FILES := $(sort $(wildcard generator/runtime/*.c generator/runtime/*.h))
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o) $(BUILD)/generator/runtime_files.o
 CMD_OBJ  := $(CMD_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/autocoder
@@ -41,6 +44,13 @@ all: $(BIN)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/generator/runtime_files.c: $(RUNTIME_FILES) scripts/embed-runtime.sh
+	@mkdir -p $(dir $@)
+	scripts/embed-runtime.sh $(RUNTIME_FILES) > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/generator/runtime_files.o: $(BUILD)/generator/runtime_files.c
 	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
