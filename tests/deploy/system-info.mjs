@@ -6,7 +6,7 @@
 // Reads SYSTEM_DIR/blueprint.yaml (the normalised model) and the Kubernetes workload the
 // deploy emitter wrote, so the container runs with exactly the limits its manifest declares.
 // Prints NAME, IMAGE, HEALTH_ENV, HEALTH_PORT, PORT_ENVS ("ENV ENV ..."), STATEFUL (0/1),
-// HAS_API, API_RESOURCE, HAS_STORE, MEM_LIMIT_MI, CPU_LIMIT (cores), SHUTDOWN_S.
+// HAS_API, API_RESOURCE, NEEDS_INPUT, HAS_STORE, HAS_CRUD, MEM_LIMIT_MI, CPU_LIMIT (cores), SHUTDOWN_S.
 import { readFileSync, existsSync } from "node:fs";
 import { parse } from "yaml";
 
@@ -32,7 +32,11 @@ const out = {
   STATEFUL: comps.some((x) => x.type === "Store" || x.type === "Accumulator") ? 1 : 0,
   HAS_API: api ? 1 : 0,
   API_RESOURCE: api ? api.config?.resource || "" : "",
+  // A Source reading a file needs that file mounted: not runnable on its own.
+  NEEDS_INPUT: comps.some((x) => x.type === "Source" && x.config?.generation?.type === "file") ? 1 : 0,
   HAS_STORE: comps.some((x) => x.type === "Store") ? 1 : 0,
+  // REST CRUD: the APIEndpoint's requests go through a Controller to a Store.
+  HAS_CRUD: api && comps.some((x) => x.type === "Controller") && comps.some((x) => x.type === "Store") ? 1 : 0,
   MEM_LIMIT_MI: Number(String(c.resources.limits.memory).replace(/Mi$/, "")),
   CPU_LIMIT: cpu.endsWith("m") ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu),
   SHUTDOWN_S: w.spec.template.spec.terminationGracePeriodSeconds,

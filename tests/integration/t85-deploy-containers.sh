@@ -34,7 +34,7 @@ cleanup() {
 	fi
 	dk_stop
 }
-die() { echo "FAIL: $*"; exit 1; }
+die() { echo "FAIL: $*" >&2; exit 1; }
 http() { curl -sS -m 10 -o "$T/body" -w '%{http_code}' "$@" || echo 000; }
 
 dk_node_modules "$root/tests/deploy" || die "npm ci in tests/deploy"
@@ -89,24 +89,23 @@ for bp in "$root"/data/blueprints/*.yaml; do
 	"$AUTOCODER" generate "$bp" -o "$T/sys/$nm" >"$T/gen-$nm.log" 2>&1 ||
 		die "autocoder generate $bp: $(tail -n 3 "$T/gen-$nm.log")"
 	eval "$(node "$root/tests/deploy/system-info.mjs" "$T/sys/$nm")"
-	if [ -z "$store_sys" ] && [ "$HAS_API" = 1 ] && [ "$HAS_STORE" = 1 ] && [ -n "$API_RESOURCE" ]; then
+	if [ -z "$store_sys" ] && [ "$HAS_CRUD" = 1 ] && [ -n "$API_RESOURCE" ]; then
 		store_sys=$nm
-	elif [ -z "$other_sys" ] && [ "$HAS_API" = 0 ]; then
+	elif [ -z "$other_sys" ] && [ "$HAS_API" = 0 ] && [ "$NEEDS_INPUT" = 0 ]; then
 		other_sys=$nm
 	fi
 done
-[ -n "$store_sys" ] || die "no example blueprint with an APIEndpoint and a Store"
-[ -n "$other_sys" ] || die "no example blueprint without an APIEndpoint"
+[ -n "$store_sys" ] || die "no example blueprint with a REST API over a Store (APIEndpoint, Controller, Store)"
+[ -n "$other_sys" ] || die "no self-contained example blueprint without an APIEndpoint"
 
-# run_env: -e VAR=free_port for every port variable of the system (also sets $health_port)
+# Sets $envs (-e VAR=free_port for every port variable of the system) and $health_port.
 run_env() {
 	envs=""
 	for v in $PORT_ENVS; do
 		p=$(dk_free_port)
 		envs="$envs -e $v=$p"
-		[ "$v" = "$HEALTH_ENV" ] && health_port=$p
+		if [ "$v" = "$HEALTH_ENV" ]; then health_port=$p; fi
 	done
-	echo "$envs"
 }
 
 exercise_store_api() {
@@ -128,7 +127,7 @@ run_system() {
 		>"$T/build-$nm.log" 2>&1 || { tail -n 30 "$T/build-$nm.log"; die "$nm: image build"; }
 	c="t85-$nm"
 	containers="$containers $c"
-	envs=$(run_env)
+	run_env
 	start=$(dk_now)
 	# shellcheck disable=SC2086
 	"$DOCKER" run -d --name "$c" --network host --memory "${MEM_LIMIT_MI}m" --cpus "$CPU_LIMIT" \
@@ -140,7 +139,7 @@ run_system() {
 	[ "$("$DOCKER" exec "$c" id -u)" != 0 ] || die "$nm: runs as root"
 	[ "$(http "http://127.0.0.1:$health_port/ready")" = 200 ] || die "$nm: /ready"
 	[ "$(http "http://127.0.0.1:$health_port/metrics")" = 200 ] || die "$nm: /metrics"
-	if [ "$HAS_STORE" = 1 ]; then
+	if [ "$HAS_CRUD" = 1 ]; then
 		exercise_store_api "$health_port" >/dev/null
 	else
 		sleep 2 # let the pipeline move messages
@@ -165,7 +164,7 @@ export AUTOCODER_SRC="$root" COLLECTOR_PORT
 for v in $PORT_ENVS; do
 	p=$(dk_free_port)
 	export "$v=$p"
-	[ "$v" = "$HEALTH_ENV" ] && health_port=$p
+	if [ "$v" = "$HEALTH_ENV" ]; then health_port=$p; fi
 done
 DC="$DOCKER_COMPOSE -p $PROJECT -f docker-compose.host.yml"
 cd "$stack_dir"
