@@ -35,10 +35,8 @@ struct dp_plan {
 	const char *version;
 	char tag[64];            /* version as a Docker image tag */
 	long collector_port;     /* the compose collector's default host port */
-	const char *description;
 	const char *environment;
 	const char *log_level;
-	const char *log_format;
 	struct dp_port ports[DP_MAX_PORTS];
 	size_t nports;
 	long health_port;        /* where /health and /ready answer */

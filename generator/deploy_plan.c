@@ -383,7 +383,6 @@ static void plan_configuration(struct dp_plan *p, const json_t *system)
 
 	p->environment = jstr(conf, "environment", "development");
 	p->log_level = jstr(logging, "level", "info");
-	p->log_format = jstr(logging, "format", "json");
 	p->startup_s = dp_ms_to_s(jlong(timeouts, "startup_timeout_ms", 30000));
 	p->shutdown_ms = jlong(timeouts, "shutdown_timeout_ms", 10000);
 	if (p->shutdown_ms <= 0)
@@ -414,7 +413,6 @@ int dp_plan_build(const json_t *model, struct dp_plan *p, struct ac_error *err)
 				    "system.name '%s' gives no Kubernetes name", p->name);
 	p->version = jstr(system, "version", "1.0.0");
 	image_tag(p->version, p->tag, sizeof(p->tag));
-	p->description = jstr(system, "description", "");
 	if (!json_is_array(comps) || json_array_size(comps) == 0)
 		return ac_error_set(err, AC_EINVAL, "bad_model", "system.components: missing or empty");
 	p->ncomponents = json_array_size(comps);

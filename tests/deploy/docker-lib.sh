@@ -55,6 +55,7 @@ dk_start() {
 		fi
 		rm -f "$DK_DIR/dockerd.pid"
 	fi
+	local i old
 	export DOCKER_HOST="unix://$DK_DIR/docker.sock"
 	/usr/sbin/dockerd --data-root "$DK_DIR/data" --exec-root "$DK_DIR/exec" \
 		--pidfile "$DK_DIR/dockerd.pid" -H "$DOCKER_HOST" \
@@ -79,7 +80,7 @@ dk_start() {
 }
 
 dk_wait_gone() {
-	i=0
+	local i=0
 	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.2; i=$((i + 1)); done
 }
 
@@ -99,7 +100,7 @@ dk_base_image() {
 	if "$DOCKER" image inspect debian:bookworm-slim >/dev/null 2>&1; then
 		return 0
 	fi
-	tarball="$DK_CACHE/base/bookworm-minbase.tar"
+	local tarball="$DK_CACHE/base/bookworm-minbase.tar"
 	if [ ! -s "$tarball" ]; then
 		dk_build_rootfs "$tarball" || return 1
 	fi
@@ -110,7 +111,7 @@ dk_base_image() {
 }
 
 dk_build_rootfs() {
-	out=$1
+	local out=$1 root
 	if ! command -v debootstrap >/dev/null 2>&1; then
 		dk_log "debootstrap missing (scripts/deps.sh installs it)"
 		return 1
@@ -162,7 +163,7 @@ dk_free_port() {
 
 # Wait until a container's health is "healthy" (timeout seconds); prints the status.
 dk_wait_healthy() {
-	c=$1; t=${2:-120}; i=0
+	local c=$1 t=${2:-120} i=0 st=""
 	while [ $i -lt $((t * 5)) ]; do
 		st=$("$DOCKER" inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.State.Status}}' "$c" 2>/dev/null)
 		case "$st" in
@@ -179,7 +180,7 @@ dk_wait_healthy() {
 # cache with `apt-get download` + `dpkg-deb -x` so it never conflicts with another kubectl
 # installed on the machine. Prints its path; 1 when it cannot be had.
 dk_debian_kubectl() {
-	kc="$DK_CACHE/kubernetes-client/usr/bin/kubectl"
+	local d kc="$DK_CACHE/kubernetes-client/usr/bin/kubectl"
 	if [ ! -x "$kc" ]; then
 		d=$(mktemp -d)
 		if ! (cd "$d" && apt-get download kubernetes-client >/dev/null 2>&1); then
@@ -195,7 +196,7 @@ dk_debian_kubectl() {
 
 # Install the pinned npm packages of tests/deploy (kubernetes-models, yaml) when missing.
 dk_node_modules() {
-	dir=$1
+	local dir=$1
 	if [ ! -d "$dir/node_modules/kubernetes-models" ] || [ ! -d "$dir/node_modules/yaml" ]; then
 		(cd "$dir" && npm ci --no-audit --no-fund >/dev/null 2>&1) || return 1
 	fi
