@@ -17,12 +17,12 @@
 
 enum mask_id {
 	M_URL, M_EMAIL, M_UUID, M_IPV6, M_DATETIME, M_IPV4, M_HASH, M_HEX, M_DURATION,
-	M_PATH, M_KV, M_QUOTED, M_ID, M_NUMBER, M_COUNT
+	M_PATH, M_KV, M_QUOTED, M_NAME, M_ID, M_NUMBER, M_COUNT
 };
 
 static const char *const mask_names[M_COUNT] = {
 	"url", "email", "uuid", "ipv6", "datetime", "ipv4", "hash", "hex", "duration",
-	"path", "kv", "quoted", "id", "number",
+	"path", "kv", "quoted", "name", "id", "number",
 };
 
 struct user_mask {
@@ -564,6 +564,36 @@ static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
 	return j > *vstart ? j - i : 0;
 }
 
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+/* A qualified name of three or more dot-separated identifiers ("org.apache.hadoop.Foo",
+ * "android.intent.action.SCREEN_ON", "proxy.example.edu"): in logs these are class, package,
+ * action and host names that vary where they appear. Exception and error class names stay:
+ * "java.io.IOException" says what went wrong. */
+static size_t scan_name(const char *s, size_t i, size_t n)
+{
+	size_t j = i, segs = 0, last = i;
+	while (j < n && (IS(s[j], C_ALPHA) || s[j] == '_')) {
+		last = j;
+		while (j < n && (IS(s[j], C_WORD) || s[j] == '$' || s[j] == '-'))
+			j++;
+		segs++;
+		if (j + 1 < n && s[j] == '.' && (IS(s[j + 1], C_ALPHA) || s[j + 1] == '_'))
+			j++;
+		else
+			break;
+	}
+	if (segs < 3 || !at_end(s, j, n) || (j < n && s[j] == '.' && j + 1 < n && !IS(s[j + 1], C_SPACE)))
+		return 0;
+	if (ends_with(s + last, j - last, "Exception") || ends_with(s + last, j - last, "Error"))
+		return 0;
+	return j - i;
+}
+
 /* A word of [A-Za-z0-9_.-] holding a digit; *prefix receives the length of a kept leading run
  * of letter-only segments each followed by '_' or '-'. Pure numbers are left to scan_number. */
 static size_t scan_id(const char *s, size_t i, size_t n, size_t *prefix)
@@ -676,6 +706,8 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 	}
 	if (on[M_QUOTED] && (c == '"' || c == '\'') && (k = scan_quoted(s, i, n)))
 		return EMIT_LIT(o, "<STR>"), k;
+	if (on[M_NAME] && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
+		return EMIT_LIT(o, "<NAME>"), k;
 	if (on[M_ID] && IS(c, C_WORD) && (k = scan_id(s, i, n, &aux))) {
 		emit(o, s + i, aux);
 		EMIT_LIT(o, "<ID>");

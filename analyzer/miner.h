@@ -47,7 +47,7 @@ struct miner_config {
 	const char *masks;     /* built-in masks (mask.h list); NULL = MASK_DEFAULT_BUILTINS */
 	bool merge;            /* merge clusters whose templates differ only in variable positions
 				* (off by default: on the loghub development set it also merges
-				* state words like "from NEW to RUNNING", mean GA 0.993 -> 0.990) */
+				* state words like "from NEW to RUNNING", mean GA 0.994 -> 0.990) */
 };
 
 #define MINER_DEFAULT_THRESHOLD 0.7
