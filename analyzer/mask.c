@@ -113,7 +113,7 @@ static size_t scan_url(const char *s, size_t i, size_t n)
 	while (j < n && !IS(s[j], C_SPACE) && s[j] != '"' && s[j] != '\'' && s[j] != '<' &&
 	       s[j] != '>')
 		j++;
-	while (j > body && strchr(".,;:)]}", s[j - 1]))
+	while (j > body && s[j - 1] && strchr(".,;:)]}", s[j - 1]))
 		j--;
 	return j > body ? j - i : 0;
 }
@@ -125,35 +125,32 @@ static bool email_local(char c)
 
 static size_t scan_email(const char *s, size_t i, size_t n)
 {
-	size_t j = i, dots = 0, label = 0;
-	bool alpha_tld = true;
+	size_t j = i, dots = 0;
 	while (j < n && j - i < 64 && email_local(s[j]))
 		j++;
 	if (j == i || j >= n || s[j] != '@')
 		return 0;
-	j++;
-	size_t dom = j;
+	size_t dom = ++j;
 	while (j < n && (IS(s[j], C_ALPHA | C_DIGIT) || s[j] == '-' || s[j] == '.')) {
-		if (s[j] == '.') {
-			if (label == 0)
-				return 0;
-			dots++;
-			label = 0;
-			alpha_tld = true;
-		} else {
-			label++;
-			if (!IS(s[j], C_ALPHA))
-				alpha_tld = false;
-		}
+		if (s[j] == '.' && (j == dom || s[j - 1] == '.'))
+			return 0; /* empty label */
+		dots += s[j] == '.';
 		j++;
 	}
-	if (j > dom && s[j - 1] == '.') {
+	if (j > dom && s[j - 1] == '.') { /* sentence end: "mail bob@example.com." */
 		j--;
 		dots--;
-		label = 1; /* the previous label is complete */
 	}
-	if (dots == 0 || label < 2 || !alpha_tld || !at_end(s, j, n))
+	if (!dots || !at_end(s, j, n))
 		return 0;
+	size_t tld = j; /* the top-level domain: two letters or more */
+	while (tld > dom && s[tld - 1] != '.')
+		tld--;
+	if (j - tld < 2)
+		return 0;
+	for (size_t k = tld; k < j; k++)
+		if (!IS(s[k], C_ALPHA))
+			return 0;
 	return j - i;
 }
 

@@ -23,6 +23,7 @@ START_TEST(masks_network_values)
 	MASKS("Connected to 10.0.0.1:80 from bob@example.com",
 	      "Connected to <IP> from <EMAIL>");
 	MASKS("GET https://example.org/a?b=1, done", "GET <URL>, done");
+	MASKS("mail bob.x@mail.example.com. a@b.c1 x@y..z", "mail <EMAIL>. a@<ID> x@y..z");
 	MASKS("peer [2001:db8::1]:443 and fe80::1%eth0", "peer <IP> and <IP>");
 	MASKS("bind /0:0:0:0:0:0:0:0:2181", "bind /<IP>");
 	MASKS("net 192.168.0.0/16 ok", "net <IP> ok");
