@@ -331,22 +331,24 @@ static bool placeholder_at(const char *t, size_t i, size_t n)
 	return j > i + 1 && j < n && t[j] == '>';
 }
 
-/* Length of the key of a "key=<*>" / "key:<NUM>" token (the text before its first
- * placeholder, when that ends in '=' or ':'), else 0. */
+/* Length of the key of a "key=<*>" token (the text before its first placeholder, when that
+ * ends in '='), else 0. "host:<NUM>" has no key: the host varies as much as the port. */
 static size_t param_key_len(const char *t, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		if (placeholder_at(t, i, n))
-			return i && (t[i - 1] == '=' || t[i - 1] == ':') ? i : 0;
+			return i && t[i - 1] == '=' ? i : 0;
 	return 0;
 }
 
 /* Two parameters are equal unless they are key=value tokens with different keys: the
  * variable part dominates ("MININT-<ID>" and "<ID>" are both host names), but the key of
- * "PendingReds:<NUM>" names what the value is. */
+ * "retries=<*>" names what the value is. A template's "<*>" equals any parameter. */
 static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *tk)
 {
 	size_t cl = strlen(c->tok[i]);
+	if (tk->kind[i] && !strcmp(c->tok[i], WILDCARD))
+		return true;
 	if (c->kind[i] && tk->kind[i]) {
 		size_t a = param_key_len(c->tok[i], cl), b = param_key_len(tk->p[i], tk->len[i]);
 		return a == b && !memcmp(c->tok[i], tk->p[i], a);
@@ -360,7 +362,7 @@ static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *
  * different words, and masking already made most variables parameters. */
 static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
 {
-	unsigned same = 0, both = 0;
+	unsigned same = 0, both = 0, neutral = 0;
 	*params = 0;
 	if (!tk->n)
 		return 1.0;
@@ -368,7 +370,7 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 		if (!tk->kind[i] && !strcmp(c->tok[i], WILDCARD)) {
 			/* a position the template already learned is variable: no evidence either way,
 			 * else every new value would count against the line again */
-			both++;
+			neutral++;
 			(*params)++;
 			continue;
 		}
@@ -381,9 +383,9 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 		if (c->kind[i] & T_WHOLE)
 			(*params)++;
 	}
-	if (both == tk->n)
-		return 1.0;
-	return (double)same / (tk->n - both);
+	if (both + neutral == tk->n) /* nothing literal to compare */
+		return neutral ? 0.0 : 1.0; /* words on learned variables alone are no evidence */
+	return (double)same / (tk->n - both - neutral);
 }
 
 /* Generalise the template to cover the line. Returns 1 when the template changed, 0 when it
