@@ -6,7 +6,7 @@
  * length of its match at s[i] (0 for none); the scanner only calls them at boundaries, and
  * each checks that its match also ends at a boundary so "12msx" is not a duration. Scanners
  * look at a few bytes before giving up, so masking stays linear and fast (hundreds of MB/s):
- * PCRE2 would be simpler to write but an order of magnitude slower for fourteen patterns.
+ * PCRE2 would be simpler to write but an order of magnitude slower for fifteen patterns.
  */
 #include "core/common.h"
 #include "analyzer/mask.h"
