@@ -6,7 +6,7 @@
  * length of its match at s[i] (0 for none); the scanner only calls them at boundaries, and
  * each checks that its match also ends at a boundary so "12msx" is not a duration. Scanners
  * look at a few bytes before giving up, so masking stays linear and fast (hundreds of MB/s):
- * PCRE2 would be simpler to write but an order of magnitude slower for fourteen patterns.
+ * PCRE2 would be simpler to write but an order of magnitude slower for fifteen patterns.
  */
 #include "core/common.h"
 #include "analyzer/mask.h"
@@ -17,12 +17,12 @@
 
 enum mask_id {
 	M_URL, M_EMAIL, M_UUID, M_IPV6, M_DATETIME, M_IPV4, M_HASH, M_HEX, M_DURATION,
-	M_PATH, M_KV, M_QUOTED, M_ID, M_NUMBER, M_COUNT
+	M_PATH, M_KV, M_QUOTED, M_NAME, M_ID, M_NUMBER, M_COUNT
 };
 
 static const char *const mask_names[M_COUNT] = {
 	"url", "email", "uuid", "ipv6", "datetime", "ipv4", "hash", "hex", "duration",
-	"path", "kv", "quoted", "id", "number",
+	"path", "kv", "quoted", "name", "id", "number",
 };
 
 struct user_mask {
@@ -113,7 +113,7 @@ static size_t scan_url(const char *s, size_t i, size_t n)
 	while (j < n && !IS(s[j], C_SPACE) && s[j] != '"' && s[j] != '\'' && s[j] != '<' &&
 	       s[j] != '>')
 		j++;
-	while (j > body && strchr(".,;:)]}", s[j - 1]))
+	while (j > body && s[j - 1] && strchr(".,;:)]}", s[j - 1]))
 		j--;
 	return j > body ? j - i : 0;
 }
@@ -125,42 +125,33 @@ static bool email_local(char c)
 
 static size_t scan_email(const char *s, size_t i, size_t n)
 {
-	size_t j = i, dots = 0, label = 0;
-	bool alpha_tld = true;
+	size_t j = i, dots = 0;
 	while (j < n && j - i < 64 && email_local(s[j]))
 		j++;
 	if (j == i || j >= n || s[j] != '@')
 		return 0;
-	j++;
-	size_t dom = j;
+	size_t dom = ++j;
 	while (j < n && (IS(s[j], C_ALPHA | C_DIGIT) || s[j] == '-' || s[j] == '.')) {
-		if (s[j] == '.') {
-			if (label == 0)
-				return 0;
-			dots++;
-			label = 0;
-			alpha_tld = true;
-		} else {
-			label++;
-			if (!IS(s[j], C_ALPHA))
-				alpha_tld = false;
-		}
+		if (s[j] == '.' && (j == dom || s[j - 1] == '.'))
+			return 0; /* empty label */
+		dots += s[j] == '.';
 		j++;
 	}
-	if (j > dom && s[j - 1] == '.') {
+	if (j > dom && s[j - 1] == '.') { /* sentence end: "mail bob@example.com." */
 		j--;
 		dots--;
-		label = 1; /* the previous label is complete */
 	}
-	if (dots == 0 || label < 2 || !alpha_tld || !at_end(s, j, n))
+	if (!dots || !at_end(s, j, n))
 		return 0;
+	size_t tld = j; /* the top-level domain: two letters or more */
+	while (tld > dom && s[tld - 1] != '.')
+		tld--;
+	if (j - tld < 2)
+		return 0;
+	for (size_t k = tld; k < j; k++)
+		if (!IS(s[k], C_ALPHA))
+			return 0;
 	return j - i;
-}
-
-static size_t hexrun(const char *s, size_t i, size_t n, size_t want)
-{
-	size_t k = run_of(s, i, n, C_HEX, want + 1);
-	return k;
 }
 
 static size_t scan_uuid(const char *s, size_t i, size_t n)
@@ -168,7 +159,7 @@ static size_t scan_uuid(const char *s, size_t i, size_t n)
 	static const size_t groups[5] = { 8, 4, 4, 4, 12 };
 	size_t j = i;
 	for (int g = 0; g < 5; g++) {
-		if (hexrun(s, j, n, groups[g]) != groups[g])
+		if (run_of(s, j, n, C_HEX, groups[g] + 1) != groups[g])
 			return 0;
 		j += groups[g];
 		if (g < 4) {
@@ -564,6 +555,36 @@ static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
 	return j > *vstart ? j - i : 0;
 }
 
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+/* A qualified name of three or more dot-separated identifiers ("org.apache.hadoop.Foo",
+ * "android.intent.action.SCREEN_ON", "proxy.example.edu"): in logs these are class, package,
+ * action and host names that vary where they appear. Exception and error class names stay:
+ * "java.io.IOException" says what went wrong. */
+static size_t scan_name(const char *s, size_t i, size_t n)
+{
+	size_t j = i, segs = 0, last = i;
+	while (j < n && (IS(s[j], C_ALPHA) || s[j] == '_')) {
+		last = j;
+		while (j < n && (IS(s[j], C_WORD) || s[j] == '$' || s[j] == '-'))
+			j++;
+		segs++;
+		if (j + 1 < n && s[j] == '.' && (IS(s[j + 1], C_ALPHA) || s[j + 1] == '_'))
+			j++;
+		else
+			break;
+	}
+	if (segs < 3 || !at_end(s, j, n) || (j < n && s[j] == '.' && j + 1 < n && !IS(s[j + 1], C_SPACE)))
+		return 0;
+	if (ends_with(s + last, j - last, "Exception") || ends_with(s + last, j - last, "Error"))
+		return 0;
+	return j - i;
+}
+
 /* A word of [A-Za-z0-9_.-] holding a digit; *prefix receives the length of a kept leading run
  * of letter-only segments each followed by '_' or '-'. Pure numbers are left to scan_number. */
 static size_t scan_id(const char *s, size_t i, size_t n, size_t *prefix)
@@ -676,6 +697,8 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 	}
 	if (on[M_QUOTED] && (c == '"' || c == '\'') && (k = scan_quoted(s, i, n)))
 		return EMIT_LIT(o, "<STR>"), k;
+	if (on[M_NAME] && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
+		return EMIT_LIT(o, "<NAME>"), k;
 	if (on[M_ID] && IS(c, C_WORD) && (k = scan_id(s, i, n, &aux))) {
 		emit(o, s + i, aux);
 		EMIT_LIT(o, "<ID>");
