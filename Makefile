@@ -120,8 +120,13 @@ $(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
-	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
+$(BUILD)/bench/jansson_floor: bench/jansson_floor.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal $(BUILD)/bench/jansson_floor
+	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) \
+	  JANSSON_FLOOR=$(abspath $(BUILD)/bench/jansson_floor) bench/ingest.sh
 
 # ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
 bench-analyzer: all
