@@ -14,8 +14,8 @@
 # collector is VmHWM from /proc. Exit status 1 if an acknowledged event is missing, a request
 # was not 2xx or wrk saw socket errors; missed performance targets are reported, not fatal.
 #
-# Environment: AUTOCODER, MHD_MINIMAL, JANSSON_FLOOR (binaries; set by the Makefile), DURATION (10s),
-# CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir).
+# Environment: AUTOCODER, MHD_MINIMAL, JANSSON_FLOOR (binaries; set by the Makefile),
+# DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir).
 set -eu
 : "${AUTOCODER:?set AUTOCODER}" "${MHD_MINIMAL:?set MHD_MINIMAL}" "${JANSSON_FLOOR:?set JANSSON_FLOOR}"
 DURATION=${DURATION:-10s}
@@ -100,7 +100,7 @@ echo "uptime: $(uptime)"
 
 # (a) the reference
 "$MHD_MINIMAL" "$tmp/ref.port" & pid=$!
-port=$(wait_port "$tmp/ref.port" "$pid")
+port=$(wait_port "$tmp/ref.port" "$pid") || exit 1
 run minimal "$port" none ref 1
 ref=$result
 ref_ticks=$ticks
@@ -109,7 +109,7 @@ kill -TERM "$pid"; wait "$pid" || true; pid=
 # (b) and (c) on one collector, fresh database
 "$AUTOCODER" serve --listen 127.0.0.1:0 --db "$tmp/bench.db" --port-file "$tmp/ac.port" \
 	--log-level warn >"$tmp/serve.log" 2>&1 & pid=$!
-port=$(wait_port "$tmp/ac.port" "$pid")
+port=$(wait_port "$tmp/ac.port" "$pid") || exit 1
 token=$("$AUTOCODER" keys create bench --db "$tmp/bench.db" --json |
 	sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
 [ -n "$token" ] || { echo "bench-ingest: keys create printed no token" >&2; exit 1; }
