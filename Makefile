@@ -103,3 +103,7 @@ clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
+bench-analyzer: all
+	python3 bench/mining.py

@@ -28,6 +28,7 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the collector HTTP server" },
 	{ "keys", cmd_keys, "create, list and revoke projects' keys" },
 	{ "version", cmd_version, "print the version" },
+	{ "cluster", cmd_cluster, "mine message templates from log files" },
 };
 
 static void print_usage(FILE *out)
