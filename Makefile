@@ -107,3 +107,12 @@ clean:
 # ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
 bench-analyzer: all
 	python3 bench/mining.py
+
+# Rule matching speed: every shipped rule over >= 1M messages (the loghub development set,
+# cycled, plus the rules' own examples), against the same run without the literal prefilter.
+LOGHUB ?= $(firstword $(wildcard ../shared/loghub ../../shared/loghub /work/shared/loghub))
+.PHONY: bench-rules
+bench-rules: $(BIN)
+	@test -n "$(LOGHUB)" || { echo "set LOGHUB=path/to/loghub"; exit 2; }
+	$(BIN) rules bench rules --min 1000000 --reference 100000 \
+	  --input $(LOGHUB)/HDFS_2k.log $(LOGHUB)/Hadoop_2k.log $(LOGHUB)/Zookeeper_2k.log $(LOGHUB)/OpenSSH_2k.log

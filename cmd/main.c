@@ -29,6 +29,7 @@ static const struct command commands[] = {
 	{ "keys", cmd_keys, "create, list and revoke projects' keys" },
 	{ "version", cmd_version, "print the version" },
 	{ "cluster", cmd_cluster, "mine message templates from log files" },
+	{ "rules", cmd_rules, "check, test, list and try rule packs (rules/*.yaml)" },
 };
 
 static void print_usage(FILE *out)
