@@ -142,7 +142,9 @@ static void pre(struct doc *d, const char *lang, const char *body, int indent)
 		return;
 	}
 	const char *fence = strstr(body, "```") ? "~~~~" : "```";
-	ac_buf_printf(&d->b, "\n%*s%s%s\n%*s", indent, "", fence, lang, indent, "");
+	if (indent)   /* inside a list item: the block starts on its own line */
+		raw(d, "\n");
+	ac_buf_printf(&d->b, "%*s%s%s\n%*s", indent, "", fence, lang, indent, "");
 	for (const char *s = body; *s; s++) {
 		ac_buf_append(&d->b, s, 1);
 		if (*s == '\n' && s[1])
@@ -573,8 +575,12 @@ static void entry_section(struct doc *d, sqlite3 *db, const struct rules *rules,
 	char head[512], *example = NULL;
 	bool site = e->basis && strcmp(e->basis, "template") && strcmp(e->basis, "message");
 
-	snprintf(head, sizeof head, "%zu. %.300s (cluster %lld)", rank,
-		 r ? rule_title(r) : (e->title ? e->title : "?"), e->id);
+	if (r && site)   /* several crash sites can share a rule: name the site too */
+		snprintf(head, sizeof head, "%zu. %.200s: %.200s (cluster %lld)", rank, rule_title(r),
+			 e->title ? e->title : "?", e->id);
+	else
+		snprintf(head, sizeof head, "%zu. %.300s (cluster %lld)", rank,
+			 r ? rule_title(r) : (e->title ? e->title : "?"), e->id);
 	heading(d, 3, head);
 	para_begin(d);
 	bold(d, site ? "Crash site" : "Symptom");
@@ -607,7 +613,7 @@ static void entry_section(struct doc *d, sqlite3 *db, const struct rules *rules,
 
 static void summary_table(struct doc *d, const struct entry *v, size_t n, const struct rules *rules)
 {
-	static const char *const cols[] = { "#", "cluster", "problem", "events", "systems",
+	static const char *const cols[] = { "rank", "cluster", "problem", "events", "systems",
 					    "last 24 h", "rule", NULL };
 	char buf[64];
 
@@ -674,9 +680,10 @@ static void write_guide(struct doc *d, sqlite3 *db, const struct rules *rules, s
 	heading(d, 1, "Debugging guide");
 	para_begin(d);
 	textf(d, "Generated %s from the stored cluster counts: %zu open problem%s with %lld event%s"
-		 " (%zu recognised by a rule, %zu unknown patterns). Ranked by impact: events times"
+		 " (%zu recognised by a rule, %zu unknown pattern%s). Ranked by impact: events times"
 		 " systems affected, then events in the last 24 hours.",
-	      when, n, n == 1 ? "" : "s", total, total == 1 ? "" : "s", known, n - known);
+	      when, n, n == 1 ? "" : "s", total, total == 1 ? "" : "s", known, n - known,
+	      n - known == 1 ? "" : "s");
 	para_end(d);
 	if (n == 0) {
 		para_begin(d);
