@@ -181,7 +181,7 @@ function dimTable(label, counts, total) {
 						h('span', { style: `width:${Math.round((n / Math.max(1, total)) * 100)}%` }))))))));
 }
 
-function eventItem(ev) {
+function eventItem(ev, i) {
 	return h('li', { class: 'event' },
 		h('div', { class: 'event-head' },
 			levelBadge(ev.level),
@@ -191,7 +191,7 @@ function eventItem(ev) {
 				ev.release ? ` · ${ev.release}` : '', ev.environment ? ` · ${ev.environment}` : '')),
 		ev.explanation ? h('p', { class: 'explanation small' }, ev.explanation) : null,
 		ev.exception && ev.exception.frames && ev.exception.frames.length
-			? h('details', { class: 'frames-box' }, h('summary', null, `Stack (${ev.exception.frames.length} frames)`), framesEl(ev.exception))
+			? h('details', { class: 'frames-box', open: i === 0 }, h('summary', null, `Stack (${ev.exception.frames.length} frames)`), framesEl(ev.exception))
 			: null);
 }
 
@@ -217,8 +217,8 @@ function page(c, ctx, main) {
 	document.title = `#${c.id} ${c.title || ''} — autocoder`;
 	return [
 		header(c), ...notices(c), numbers(c), actions(c, ctx, reload),
-		section('Events per hour (7 days, UTC)', 'chart-h', hourlyChart(c.hourly)),
 		ruleSection(c), groupingSection(c),
+		section('Events per hour (7 days, UTC)', 'chart-h', hourlyChart(c.hourly)),
 		section('Breakdown', 'dims-h', h('div', { class: 'dims' },
 			DIMS.map(([k, label]) => dimTable(label, c.dims && c.dims[k], c.count)))),
 		eventsSection(c, ctx),

@@ -35,14 +35,14 @@ function choice(id, name, label, value, options) {
 
 function filterForm(p, ctx) {
 	const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter events' },
-		field('ev-q', 'q', 'Search', p.q, { wide: true, placeholder: 'message, exception type or value' }),
+		field('ev-q', 'q', 'Search', p.q, { wide: true, placeholder: 'message or exception' }),
 		choice('ev-level', 'level', 'Level', p.level, ['', 'debug', 'info', 'warning', 'error', 'fatal']),
 		choice('ev-kind', 'kind', 'Kind', p.kind, ['', 'log', 'error', 'crash']),
 		field('ev-system', 'system', 'System', p.system),
 		field('ev-component', 'component', 'Component', p.component),
 		field('ev-release', 'release', 'Release', p.release),
 		field('ev-environment', 'environment', 'Environment', p.environment),
-		field('ev-since', 'since', 'Since', p.since, { placeholder: '2026-11-24T10:00:00Z' }),
+		field('ev-since', 'since', 'Since', p.since, { placeholder: 'RFC 3339 or unix s' }),
 		field('ev-until', 'until', 'Until', p.until, { placeholder: 'RFC 3339 or unix s' }),
 		choice('ev-limit', 'limit', 'Per page', p.limit || '50', ['25', '50', '100', '200']),
 		h('div', { class: 'field buttons' },
