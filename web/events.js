@@ -115,7 +115,7 @@ export async function renderDetail(main, ctx) {
 		if (e.name === 'AbortError')
 			throw e;
 		document.title = 'Event — autocoder';
-		main.replaceChildren(crumbs, h('h1', { tabindex: '-1' }, 'Event'), errorBox(e, 'Loading the event'));
+		const parts = [crumbs, h('h1', { tabindex: '-1' }, 'Event'), errorBox(e, 'Loading the event'));
 		return;
 	}
 	if (ctx.signal.aborted)
@@ -123,7 +123,7 @@ export async function renderDetail(main, ctx) {
 	document.title = `Event ${ev.event_id} — autocoder`;
 	const x = ev.exception;
 	const tags = ev.tags && typeof ev.tags === 'object' ? Object.entries(ev.tags) : [];
-	main.replaceChildren(crumbs,
+	const parts = [crumbs,
 		h('div', { class: 'view-head' }, h('h1', { tabindex: '-1', class: 'event-title' }, eventSummary(ev))),
 		h('div', { class: 'badges' }, levelBadge(ev.level), badge(ev.kind, 'kind'), badge(ev.source || '?', 'kind', 'source')),
 		h('section', { class: 'card', 'aria-labelledby': 'ev-facts-h' }, h('h2', { id: 'ev-facts-h' }, 'Event'),
@@ -142,5 +142,6 @@ export async function renderDetail(main, ctx) {
 		h('section', { class: 'card', 'aria-labelledby': 'ev-json-h' },
 			h('div', { class: 'view-head' }, h('h2', { id: 'ev-json-h' }, 'Stored JSON'),
 				h('button', { type: 'button', class: 'secondary', onclick: () => download(ev) }, 'Download JSON')),
-			h('pre', { class: 'json', tabindex: '0', 'aria-label': 'the stored event as JSON' }, JSON.stringify(ev, null, 2))));
+			h('pre', { class: 'json', tabindex: '0', 'aria-label': 'the stored event as JSON' }, JSON.stringify(ev, null, 2)))];
+	main.replaceChildren(...parts.filter(Boolean));
 }

@@ -231,6 +231,7 @@ test('the events explorer filters, pages and opens an event', async () => {
 	assert.equal(json.cluster_id, ids.port);
 	assert.ok(page.url().endsWith(json.event_id));
 	await page.locator(`a[href="#/clusters/${ids.port}"]`).first().waitFor();
+	assert.doesNotMatch(await page.locator('main').innerText(), /nullnull|undefined|\[object /);
 	await shot('event');
 });
 
