@@ -116,3 +116,9 @@ bench-rules: $(BIN)
 	@test -n "$(LOGHUB)" || { echo "set LOGHUB=path/to/loghub"; exit 2; }
 	$(BIN) rules bench rules --min 1000000 --reference 100000 \
 	  --input $(LOGHUB)/HDFS_2k.log $(LOGHUB)/Hadoop_2k.log $(LOGHUB)/Zookeeper_2k.log $(LOGHUB)/OpenSSH_2k.log
+
+# Online clustering (an-clusters): latency from acknowledgement to clustered at 1,000 events/s
+# through `autocoder serve --rules rules`, and re-clustering throughput (analyze --rebuild).
+.PHONY: bench-online
+bench-online: $(BIN)
+	python3 bench/online.py --rate 1000 --seconds 20
