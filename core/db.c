@@ -56,6 +56,7 @@ static const char *const migrations[] = {
 	"  template TEXT NOT NULL,"
 	"  tokens INTEGER NOT NULL,"
 	"  count INTEGER NOT NULL,"
+	"  merged_into INTEGER,"
 	"  updated_at REAL NOT NULL);"
 	"CREATE TABLE miner_config("
 	"  key TEXT PRIMARY KEY,"
