@@ -255,10 +255,30 @@ static const char *base_name(const char *path)
 }
 
 /* The name a frame contributes: normalised function, else the file's base name. */
+/* An unsymbolised backtrace_symbols() frame "./svc(+0x1a2b) [0x55d0...]" has only its offset
+ * in the module to tell crash sites apart: "svc+0x1a2b" (stable within one build). */
+static size_t module_offset(const char *fn, char *out, size_t cap)
+{
+	const char *open = strstr(fn, "(+0x"), *end;
+	if (!open)
+		return 0;
+	for (end = open + 4; (*end >= '0' && *end <= '9') || (*end >= 'a' && *end <= 'f') ||
+			     (*end >= 'A' && *end <= 'F'); end++)
+		;
+	if (*end != ')')
+		return 0;
+	char module[128];
+	snprintf(module, sizeof module, "%.*s", (int)(open - fn), fn);
+	snprintf(out, cap, "%s+%.*s", base_name(module), (int)(end - open - 2), open + 2);
+	return strlen(out);
+}
+
 static size_t frame_name(const json_t *fr, char *out, size_t cap)
 {
 	const char *fn = str_field(fr, "function"), *file = str_field(fr, "file");
 	size_t n = fn ? fingerprint_function(fn, out, cap) : 0;
+	if (!n && fn)
+		n = module_offset(fn, out, cap);
 	if (!n && file && *file) {
 		snprintf(out, cap, "%s", base_name(file));
 		n = strlen(out);

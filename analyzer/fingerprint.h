@@ -14,8 +14,9 @@
  *   4. masked message (plain log events).
  * Function names are normalised so a rebuild or an id does not split a group: addresses and
  * offsets ("+0x1d", "[0x55d0...]"), parameter lists, template/generic arguments, lambda
- * sequence numbers ("lambda$main$0", "{lambda(int)#1}") and line numbers are removed; a frame
- * without a function name uses its file's base name. Line numbers never count, so an edit
+ * sequence numbers ("lambda$main$0", "{lambda(int)#1}") and line numbers are removed; an
+ * unsymbolised C frame "./svc(+0x1a2b) [0x55d0...]" becomes "svc+0x1a2b" (its only location);
+ * a frame with neither uses its file's base name. Line numbers never count, so an edit
  * elsewhere in the file keeps the group.
  * An event's own "fingerprint" array wins; an entry "{{ default }}" expands to the default
  * components, as in Sentry.

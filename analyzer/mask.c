@@ -17,12 +17,12 @@
 
 enum mask_id {
 	M_URL, M_EMAIL, M_UUID, M_IPV6, M_DATETIME, M_IPV4, M_HASH, M_HEX, M_DURATION,
-	M_PATH, M_KV, M_QUOTED, M_ID, M_NUMBER, M_COUNT
+	M_PATH, M_KV, M_QUOTED, M_NAME, M_ID, M_NUMBER, M_COUNT
 };
 
 static const char *const mask_names[M_COUNT] = {
 	"url", "email", "uuid", "ipv6", "datetime", "ipv4", "hash", "hex", "duration",
-	"path", "kv", "quoted", "id", "number",
+	"path", "kv", "quoted", "name", "id", "number",
 };
 
 struct user_mask {
@@ -43,7 +43,11 @@ struct masker {
 
 /* ---- character classes ---- */
 
-enum { C_DIGIT = 1, C_HEX = 2, C_ALPHA = 4, C_WORD = 8, C_IDCH = 16, C_SPACE = 32 };
+enum {
+	C_DIGIT = 1, C_HEX = 2, C_ALPHA = 4, C_WORD = 8, C_IDCH = 16, C_SPACE = 32,
+	C_PATHSTOP = 64, /* ends a path: space, quotes, brackets, separators, NUL */
+	C_KVSTOP = 128,  /* ends an unquoted key=value value */
+};
 
 static unsigned char cls[256];
 static pthread_once_t cls_once = PTHREAD_ONCE_INIT;
@@ -63,7 +67,11 @@ static void cls_fill(void)
 		if (c == '-' || c == '.')
 			k |= C_IDCH;
 		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f')
-			k |= C_SPACE;
+			k |= C_SPACE | C_PATHSTOP | C_KVSTOP;
+		if (c == 0 || (c && strchr("\"'<>()[]{},;|:`", c)))
+			k |= C_PATHSTOP;
+		if (c && strchr(",;)]}&\"'", c))
+			k |= C_KVSTOP;
 		cls[c] = k;
 	}
 }
@@ -105,7 +113,7 @@ static size_t scan_url(const char *s, size_t i, size_t n)
 	while (j < n && !IS(s[j], C_SPACE) && s[j] != '"' && s[j] != '\'' && s[j] != '<' &&
 	       s[j] != '>')
 		j++;
-	while (j > body && strchr(".,;:)]}", s[j - 1]))
+	while (j > body && s[j - 1] && strchr(".,;:)]}", s[j - 1]))
 		j--;
 	return j > body ? j - i : 0;
 }
@@ -117,35 +125,32 @@ static bool email_local(char c)
 
 static size_t scan_email(const char *s, size_t i, size_t n)
 {
-	size_t j = i, dots = 0, label = 0;
-	bool alpha_tld = true;
+	size_t j = i, dots = 0;
 	while (j < n && j - i < 64 && email_local(s[j]))
 		j++;
 	if (j == i || j >= n || s[j] != '@')
 		return 0;
-	j++;
-	size_t dom = j;
+	size_t dom = ++j;
 	while (j < n && (IS(s[j], C_ALPHA | C_DIGIT) || s[j] == '-' || s[j] == '.')) {
-		if (s[j] == '.') {
-			if (label == 0)
-				return 0;
-			dots++;
-			label = 0;
-			alpha_tld = true;
-		} else {
-			label++;
-			if (!IS(s[j], C_ALPHA))
-				alpha_tld = false;
-		}
+		if (s[j] == '.' && (j == dom || s[j - 1] == '.'))
+			return 0; /* empty label */
+		dots += s[j] == '.';
 		j++;
 	}
-	if (j > dom && s[j - 1] == '.') {
+	if (j > dom && s[j - 1] == '.') { /* sentence end: "mail bob@example.com." */
 		j--;
 		dots--;
-		label = 1; /* the previous label is complete */
 	}
-	if (dots == 0 || label < 2 || !alpha_tld || !at_end(s, j, n))
+	if (!dots || !at_end(s, j, n))
 		return 0;
+	size_t tld = j; /* the top-level domain: two letters or more */
+	while (tld > dom && s[tld - 1] != '.')
+		tld--;
+	if (j - tld < 2)
+		return 0;
+	for (size_t k = tld; k < j; k++)
+		if (!IS(s[k], C_ALPHA))
+			return 0;
 	return j - i;
 }
 
@@ -261,8 +266,7 @@ static size_t time_at(const char *s, size_t i, size_t n)
 	}
 	if (j < n && s[j] == 'Z')
 		j++;
-	else if (j + 5 < n + 1 && j < n && (s[j] == '+' || s[j] == '-') &&
-		 digits(s, j + 1, n, 2, 2) == 2) {
+	else if (j < n && (s[j] == '+' || s[j] == '-') && digits(s, j + 1, n, 2, 2) == 2) {
 		size_t z = j + 3;
 		if (z < n && s[z] == ':')
 			z++;
@@ -357,7 +361,13 @@ static size_t named_date_at(const char *s, size_t i, size_t n)
 static size_t scan_datetime(const char *s, size_t i, size_t n)
 {
 	size_t d, t, j;
-	if (IS(s[i], C_ALPHA) || (IS(s[i], C_DIGIT) && i + 3 < n && (s[i + 1] == '/' || s[i + 2] == '/')))
+	/* month and weekday names start with one of these capitals: skip other words cheaply */
+	static const uint32_t capitals = 1u << ('A' - 'A') | 1u << ('D' - 'A') | 1u << ('F' - 'A') |
+					 1u << ('J' - 'A') | 1u << ('M' - 'A') | 1u << ('N' - 'A') |
+					 1u << ('O' - 'A') | 1u << ('S' - 'A') | 1u << ('T' - 'A') |
+					 1u << ('W' - 'A');
+	if ((s[i] >= 'A' && s[i] <= 'Z' && (capitals >> (s[i] - 'A') & 1)) ||
+	    (IS(s[i], C_DIGIT) && i + 3 < n && (s[i + 1] == '/' || s[i + 2] == '/')))
 		if ((d = named_date_at(s, i, n)))
 			return d;
 	if (!IS(s[i], C_DIGIT))
@@ -444,29 +454,46 @@ static size_t number_at(const char *s, size_t i, size_t n)
 	return j - i;
 }
 
+static size_t unit_at(const char *s, size_t u, size_t n, const char *const *units, size_t count)
+{
+	size_t ul = 0;
+	while (u + ul < n && (IS(s[u + ul], C_ALPHA) || (unsigned char)s[u + ul] >= 0x80) && ul < 13)
+		ul++;
+	if (!ul || !at_end(s, u + ul, n))
+		return 0;
+	for (size_t q = 0; q < count; q++)
+		if (strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
+			return ul;
+	return 0;
+}
+
+/* "12ms", "3.5s", and with a space the unambiguous units: "120 ms", "5 seconds". */
 static size_t scan_duration(const char *s, size_t i, size_t n)
 {
 	static const char *const units[] = {
 		"ns", "us", "\xc2\xb5s", "ms", "s", "sec", "secs", "second", "seconds", "m", "min",
 		"mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "d", "day", "days",
+		"msec", "msecs", "millis", "milliseconds", "microseconds", "nanoseconds",
 	};
-	size_t k = number_at(s, i, n);
+	static const char *const spaced[] = {
+		"ns", "us", "\xc2\xb5s", "ms", "sec", "secs", "second", "seconds", "min", "mins",
+		"minute", "minutes", "hr", "hrs", "hour", "hours", "day", "days", "msec", "msecs",
+		"millis", "milliseconds", "microseconds", "nanoseconds",
+	};
+	size_t k = number_at(s, i, n), ul;
 	if (!k || s[i] == '-' || s[i] == '+')
 		return 0;
-	size_t u = i + k, ul = 0;
-	while (u + ul < n && (IS(s[u + ul], C_ALPHA) || (unsigned char)s[u + ul] >= 0x80) && ul < 8)
-		ul++;
-	if (!ul || !at_end(s, u + ul, n))
-		return 0;
-	for (size_t q = 0; q < AC_ARRAY_SIZE(units); q++)
-		if (strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
-			return k + ul;
+	if ((ul = unit_at(s, i + k, n, units, AC_ARRAY_SIZE(units))))
+		return k + ul;
+	if (i + k + 1 < n && s[i + k] == ' ' &&
+	    (ul = unit_at(s, i + k + 1, n, spaced, AC_ARRAY_SIZE(spaced))))
+		return k + 1 + ul;
 	return 0;
 }
 
 static bool path_char(char c)
 {
-	return !IS(c, C_SPACE) && !strchr("\"'<>()[]{},;|:`", c) && c != '\0';
+	return !IS(c, C_PATHSTOP);
 }
 
 static size_t scan_path(const char *s, size_t i, size_t n)
@@ -488,13 +515,12 @@ static size_t scan_path(const char *s, size_t i, size_t n)
 		return 0;
 	if (j + 1 >= n || s[j + 1] == sep || !path_char(s[j + 1]))
 		return 0;
-	while (j < n && (path_char(s[j]) || (sep == '\\' && s[j] == ':' && 0))) {
-		if (s[j] == sep)
-			seps++;
+	while (j < n && path_char(s[j]))
 		j++;
-	}
-	while (j > i && (s[j - 1] == '.' || s[j - 1] == sep) && seps)
+	while (j > i && s[j - 1] == '.') /* sentence end */
 		j--;
+	for (size_t k = i; k + 1 < j; k++) /* a trailing separator ("dir/") adds no segment */
+		seps += s[k] == sep;
 	return seps >= 2 ? j - i : 0;
 }
 
@@ -530,9 +556,39 @@ static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
 		size_t q = scan_quoted(s, j, n);
 		return q ? j + q - i : 0;
 	}
-	while (j < n && !IS(s[j], C_SPACE) && !strchr(",;)]}&\"'", s[j]))
+	while (j < n && !IS(s[j], C_KVSTOP))
 		j++;
 	return j > *vstart ? j - i : 0;
+}
+
+static bool ends_with(const char *s, size_t n, const char *suffix)
+{
+	size_t k = strlen(suffix);
+	return n >= k && !memcmp(s + n - k, suffix, k);
+}
+
+/* A qualified name of three or more dot-separated identifiers ("org.apache.hadoop.Foo",
+ * "android.intent.action.SCREEN_ON", "proxy.example.edu"): in logs these are class, package,
+ * action and host names that vary where they appear. Exception and error class names stay:
+ * "java.io.IOException" says what went wrong. */
+static size_t scan_name(const char *s, size_t i, size_t n)
+{
+	size_t j = i, segs = 0, last = i;
+	while (j < n && (IS(s[j], C_ALPHA) || s[j] == '_')) {
+		last = j;
+		while (j < n && (IS(s[j], C_WORD) || s[j] == '$' || s[j] == '-'))
+			j++;
+		segs++;
+		if (j + 1 < n && s[j] == '.' && (IS(s[j + 1], C_ALPHA) || s[j + 1] == '_'))
+			j++;
+		else
+			break;
+	}
+	if (segs < 3 || !at_end(s, j, n) || (j < n && s[j] == '.' && j + 1 < n && !IS(s[j + 1], C_SPACE)))
+		return 0;
+	if (ends_with(s + last, j - last, "Exception") || ends_with(s + last, j - last, "Error"))
+		return 0;
+	return j - i;
 }
 
 /* A word of [A-Za-z0-9_.-] holding a digit; *prefix receives the length of a kept leading run
@@ -647,6 +703,8 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 	}
 	if (on[M_QUOTED] && (c == '"' || c == '\'') && (k = scan_quoted(s, i, n)))
 		return EMIT_LIT(o, "<STR>"), k;
+	if (on[M_NAME] && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
+		return EMIT_LIT(o, "<NAME>"), k;
 	if (on[M_ID] && IS(c, C_WORD) && (k = scan_id(s, i, n, &aux))) {
 		emit(o, s + i, aux);
 		EMIT_LIT(o, "<ID>");

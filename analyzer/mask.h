@@ -24,6 +24,8 @@
  *   path      /a/b..., ./a/b, ~/a, C:\a\b (two segments at least)  <PATH>
  *   kv        key=value (value not empty)                key=<*>
  *   quoted    '...' or "..." (off by default: it merges "GET /x" with "POST /x")  <STR>
+ *   name      three or more dot-separated identifiers (class, package, host names), except
+ *             names ending in Exception or Error                 <NAME>
  *   id        a word of letters, digits, '_', '-', '.' holding a digit; a leading run of
  *             letter-only segments ending in '_' or '-' is kept: blk_-123 -> blk_<ID>,
  *             MININT-FNANLI5 -> MININT-<ID>                      <ID>
@@ -39,8 +41,10 @@ struct ac_error;
 struct masker;
 
 /* Comma-separated list of every built-in mask, and the default set (all but quoted). */
-#define MASK_ALL_BUILTINS "url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,path,kv,quoted,id,number"
-#define MASK_DEFAULT_BUILTINS "url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,path,kv,id,number"
+#define MASK_ALL_BUILTINS \
+	"url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,path,kv,quoted,name,id,number"
+#define MASK_DEFAULT_BUILTINS \
+	"url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,path,kv,name,id,number"
 
 struct mask_config {
 	/* Comma-separated built-in mask names to enable, or NULL for MASK_DEFAULT_BUILTINS.

@@ -22,6 +22,8 @@ struct cluster {
 	uint64_t size;
 	char *text;  /* template joined by spaces, rebuilt when the template changes */
 	bool dirty;  /* changed since the last miner_save */
+	uint32_t merged_into; /* 0 while live; else the (older) cluster that absorbed this one */
+	struct node *leaf;    /* the tree leaf listing this cluster (while live) */
 };
 
 struct node {
@@ -74,6 +76,7 @@ void miner_config_default(struct miner_config *cfg)
 	cfg->max_clusters = 1000000;
 	cfg->max_line = 16 * 1024;
 	cfg->masks = NULL;
+	cfg->merge = false;
 }
 
 /* ---- small helpers ---- */
@@ -314,37 +317,79 @@ fail:
 	return NULL;
 }
 
+/* True when a placeholder ("<*>", "<NAME>") starts at t[i]. */
+static bool placeholder_at(const char *t, size_t i, size_t n)
+{
+	if (t[i] != '<' || i + 2 >= n)
+		return false;
+	if (t[i + 1] == '*')
+		return t[i + 2] == '>';
+	size_t j = i + 1;
+	while (j < n && ((t[j] >= 'A' && t[j] <= 'Z') || (t[j] >= '0' && t[j] <= '9' && j > i + 1) ||
+			 t[j] == '_'))
+		j++;
+	return j > i + 1 && j < n && t[j] == '>';
+}
+
+/* Length of the key of a "key=<*>" token (the text before its first placeholder, when that
+ * ends in '='), else 0. "host:<NUM>" has no key: the host varies as much as the port. */
+static size_t param_key_len(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (placeholder_at(t, i, n))
+			return i && t[i - 1] == '=' ? i : 0;
+	return 0;
+}
+
+/* Two parameters are equal unless they are key=value tokens with different keys: the
+ * variable part dominates ("MININT-<ID>" and "<ID>" are both host names), but the key of
+ * "retries=<*>" names what the value is. A template's "<*>" equals any parameter. */
 static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *tk)
 {
-	if (c->kind[i] && tk->kind[i]) /* two parameters: the variable part dominates */
+	size_t cl = strlen(c->tok[i]);
+	if (tk->kind[i] && !strcmp(c->tok[i], WILDCARD))
 		return true;
-	return strlen(c->tok[i]) == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]);
+	if (c->kind[i] && tk->kind[i]) {
+		size_t a = param_key_len(c->tok[i], cl), b = param_key_len(tk->p[i], tk->len[i]);
+		return a == b && !memcmp(c->tok[i], tk->p[i], a);
+	}
+	return cl == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]);
 }
 
 /* Share of the positions holding literal text (on either side) where template and line
- * agree; *params counts template wildcards. Positions where both hold a parameter are left
- * out: counting them as agreement would let a long line of parameters absorb any different
- * words, and masking already made most variables parameters. */
+ * agree; *params counts template wildcards. Positions where both hold equal parameters, or
+ * where the template has "<*>", are left out: counting them as agreement would let a long line of parameters absorb any
+ * different words, and masking already made most variables parameters. */
 static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
 {
-	unsigned same = 0, both = 0;
+	unsigned same = 0, both = 0, neutral = 0;
 	*params = 0;
 	if (!tk->n)
 		return 1.0;
 	for (uint32_t i = 0; i < tk->n; i++) {
-		if (c->kind[i] && tk->kind[i])
-			both++;
-		if (tok_equal(c, i, tk))
-			same++;
+		if (!tk->kind[i] && !strcmp(c->tok[i], WILDCARD)) {
+			/* a position the template already learned is variable: no evidence either way,
+			 * else every new value would count against the line again */
+			neutral++;
+			(*params)++;
+			continue;
+		}
+		if (tok_equal(c, i, tk)) {
+			if (c->kind[i] && tk->kind[i])
+				both++;
+			else
+				same++;
+		}
 		if (c->kind[i] & T_WHOLE)
 			(*params)++;
 	}
-	if (both == tk->n)
-		return 1.0;
-	return (double)(same - both) / (tk->n - both);
+	if (both + neutral == tk->n) /* nothing literal to compare */
+		return neutral ? 0.0 : 1.0; /* words on learned variables alone are no evidence */
+	return (double)same / (tk->n - both - neutral);
 }
 
-/* Generalise the template to cover the line. Returns 0 or AC_ENOMEM. */
+/* Generalise the template to cover the line. Returns 1 when the template changed, 0 when it
+ * already covered the line, or AC_ENOMEM. */
 static int cluster_absorb(struct cluster *c, const struct tokens *tk)
 {
 	bool changed = false;
@@ -363,7 +408,8 @@ static int cluster_absorb(struct cluster *c, const struct tokens *tk)
 	}
 	if (changed) {
 		c->dirty = true;
-		return cluster_render(c);
+		int rc = cluster_render(c);
+		return rc ? rc : 1;
 	}
 	return 0;
 }
@@ -489,7 +535,8 @@ static int leaf_add(struct node *leaf, uint32_t id)
 }
 
 /* Best cluster in a leaf for the line (0 if none reaches the threshold). */
-static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk)
+static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk,
+		      double *out_sim)
 {
 	long best = 0;
 	double best_sim = -1;
@@ -504,6 +551,8 @@ static long leaf_best(const struct miner *m, const struct node *leaf, const stru
 			best_params = params;
 		}
 	}
+	if (out_sim)
+		*out_sim = best_sim < 0 ? 0 : best_sim;
 	return best_sim >= m->cfg.sim_threshold ? best : 0;
 }
 
@@ -529,8 +578,94 @@ static long cluster_create(struct miner *m, const struct tokens *tk)
 		cluster_free(c);
 		return AC_ENOMEM;
 	}
+	c->leaf = leaf;
 	m->cl[m->ncl++] = c;
 	return (long)m->ncl;
+}
+
+/* ---- merging clusters whose templates differ only in variable positions ---- */
+
+static uint32_t resolve(const struct miner *m, uint32_t id)
+{
+	while (m->cl[id - 1]->merged_into)
+		id = m->cl[id - 1]->merged_into;
+	return id;
+}
+
+/* True when every line that fits b also fits a: at each position a has "<*>", or both hold
+ * equal parameters, or the same text. */
+static bool covers(const struct cluster *a, const struct cluster *b)
+{
+	if (a->ntok != b->ntok)
+		return false;
+	for (uint32_t i = 0; i < a->ntok; i++) {
+		if (!strcmp(a->tok[i], WILDCARD))
+			continue;
+		if (a->kind[i] && b->kind[i]) {
+			size_t ka = param_key_len(a->tok[i], strlen(a->tok[i]));
+			size_t kb = param_key_len(b->tok[i], strlen(b->tok[i]));
+			if (ka != kb || memcmp(a->tok[i], b->tok[i], ka))
+				return false;
+			continue;
+		}
+		if (strcmp(a->tok[i], b->tok[i]))
+			return false;
+	}
+	return true;
+}
+
+static void leaf_remove(struct node *leaf, uint32_t id)
+{
+	for (uint32_t k = 0; k < leaf->nids; k++)
+		if (leaf->ids[k] == id) {
+			memmove(leaf->ids + k, leaf->ids + k + 1, (leaf->nids - k - 1) * sizeof *leaf->ids);
+			leaf->nids--;
+			return;
+		}
+}
+
+/* Fold `gone` into `keep` (the older id); keep ends up with the more general template. */
+static void cluster_fold(struct miner *m, uint32_t keep, uint32_t gone, bool gone_is_general)
+{
+	struct cluster *k = m->cl[keep - 1], *g = m->cl[gone - 1];
+	if (gone_is_general) {
+		char **tok = k->tok, *text = k->text;
+		uint8_t *kind = k->kind;
+		k->tok = g->tok;
+		k->kind = g->kind;
+		k->text = g->text;
+		g->tok = tok;
+		g->kind = kind;
+		g->text = text;
+	}
+	k->size += g->size;
+	g->merged_into = keep;
+	k->dirty = g->dirty = true;
+	leaf_remove(k->leaf, gone);
+	g->leaf = NULL;
+}
+
+/* After cluster id's template generalised, clusters of its leaf that it now covers (or that
+ * cover it) are the same template seen before it was learned: merge them, as Drain's
+ * "differ only in variable positions" post-step, but online. Returns the surviving id. */
+static uint32_t merge_covered(struct miner *m, uint32_t id)
+{
+	struct node *leaf = m->cl[id - 1]->leaf;
+	for (uint32_t k = 0; leaf && k < leaf->nids;) {
+		uint32_t z = leaf->ids[k];
+		struct cluster *c = m->cl[id - 1], *o = m->cl[z - 1];
+		bool c_general = z != id && covers(c, o);
+		if (z == id || (!c_general && !covers(o, c))) {
+			k++;
+			continue;
+		}
+		uint32_t keep = id < z ? id : z, gone = id < z ? z : id;
+		bool gone_general = (gone == id) == c_general;
+		cluster_fold(m, keep, gone, gone_general);
+		id = keep;
+		k = 0;
+	}
+	return id;
 }
 
 /* ---- public API ---- */
@@ -555,14 +690,16 @@ struct miner *miner_new(const struct miner_config *cfg, struct ac_error *err)
 		if (cfg->max_line)
 			m->cfg.max_line = cfg->max_line;
 		m->cfg.masks = cfg->masks;
+		m->cfg.merge = cfg->merge;
 	}
 	if (!(m->cfg.sim_threshold > 0 && m->cfg.sim_threshold <= 1)) {
 		ac_error_set(err, AC_EINVAL, "bad_threshold",
 			     "similarity threshold must be in (0, 1], got %g", m->cfg.sim_threshold);
 		goto fail;
 	}
-	if (m->cfg.depth > 16 || m->cfg.max_line > (64u << 20)) {
-		ac_error_set(err, AC_EINVAL, "bad_config", "depth must be <= 16, max_line <= 64 MiB");
+	if (m->cfg.depth > 16 || m->cfg.max_line > (64u << 20) || m->cfg.max_clusters >= UINT32_MAX) {
+		ac_error_set(err, AC_EINVAL, "bad_config",
+			     "depth must be <= 16, max_line <= 64 MiB, max_clusters < 2^32");
 		goto fail;
 	}
 	mc.builtins = m->cfg.masks;
@@ -626,29 +763,70 @@ const char *miner_masked(struct miner *m, const char *line, size_t len)
 
 long miner_add(struct miner *m, const char *line, size_t len)
 {
+	return miner_add_info(m, line, len, NULL);
+}
+
+long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_info *info)
+{
 	size_t n;
 	long id;
+	double sim = 0;
+	struct miner_info dummy;
 	int rc = mask_line(m, line, len, &n);
 	if (rc)
 		return rc;
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof *info);
+	info->threshold = m->cfg.sim_threshold;
 	uint64_t h = hash_bytes(m->mbuf, n);
 	if ((id = cache_get(m, h, m->mbuf, n))) {
+		id = resolve(m, (uint32_t)id);
 		m->cl[id - 1]->size++;
 		m->cl[id - 1]->dirty = true;
+		info->id = id;
+		info->how = MINER_SAME_TEXT;
+		info->similarity = 1.0;
 		return id;
 	}
 	tokenize(&m->tk, m->mbuf, n, true);
-	id = leaf_best(m, tree_find(m, &m->tk), &m->tk);
+	id = leaf_best(m, tree_find(m, &m->tk), &m->tk, &sim);
+	info->similarity = sim;
+	info->how = id ? MINER_SIMILAR : MINER_NEW;
 	if (id) {
-		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)))
+		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
+		if (rc && m->cfg.merge)
+			id = merge_covered(m, (uint32_t)id);
 	} else if ((id = cluster_create(m, &m->tk)) < 0) {
 		return id;
 	}
 	m->cl[id - 1]->size++;
 	m->cl[id - 1]->dirty = true;
 	cache_put(m, h, m->mbuf, n, id);
+	info->id = id;
 	return id;
+}
+
+int miner_explain(const struct miner_info *info, char *buf, size_t cap)
+{
+	switch (info->how) {
+	case MINER_SAME_TEXT:
+		return snprintf(buf, cap, "template %ld: same text as an earlier line after masking",
+				info->id);
+	case MINER_SIMILAR:
+		return snprintf(buf, cap, "template %ld: %.0f%% of the literal tokens agree "
+				"(threshold %.0f%%)", info->id, 100 * info->similarity,
+				100 * info->threshold);
+	case MINER_NEW:
+		break;
+	}
+	if (info->similarity > 0)
+		return snprintf(buf, cap, "new template %ld: the closest one agrees on %.0f%% of the "
+				"literal tokens (threshold %.0f%%)", info->id,
+				100 * info->similarity, 100 * info->threshold);
+	return snprintf(buf, cap, "new template %ld: no template with this token count and "
+			"leading tokens", info->id);
 }
 
 long miner_match(struct miner *m, const char *line, size_t len)
@@ -659,9 +837,9 @@ long miner_match(struct miner *m, const char *line, size_t len)
 		return 0;
 	uint64_t h = hash_bytes(m->mbuf, n);
 	if ((id = cache_get(m, h, m->mbuf, n)))
-		return id;
+		return resolve(m, (uint32_t)id);
 	tokenize(&m->tk, m->mbuf, n, true);
-	return leaf_best(m, tree_find(m, &m->tk), &m->tk);
+	return leaf_best(m, tree_find(m, &m->tk), &m->tk, NULL);
 }
 
 size_t miner_count(const struct miner *m)
@@ -669,18 +847,33 @@ size_t miner_count(const struct miner *m)
 	return m->ncl;
 }
 
+long miner_resolve(const struct miner *m, long id)
+{
+	if (id < 1 || (size_t)id > m->ncl)
+		return 0;
+	return resolve(m, (uint32_t)id);
+}
+
+long miner_next(const struct miner *m, long after)
+{
+	for (size_t id = after < 0 ? 1 : (size_t)after + 1; id <= m->ncl; id++)
+		if (!m->cl[id - 1]->merged_into)
+			return (long)id;
+	return 0;
+}
+
 const char *miner_template(const struct miner *m, long id)
 {
 	if (id < 1 || (size_t)id > m->ncl)
 		return NULL;
-	return m->cl[id - 1]->text;
+	return m->cl[resolve(m, (uint32_t)id) - 1]->text;
 }
 
 uint64_t miner_size(const struct miner *m, long id)
 {
 	if (id < 1 || (size_t)id > m->ncl)
 		return 0;
-	return m->cl[id - 1]->size;
+	return m->cl[resolve(m, (uint32_t)id) - 1]->size;
 }
 
 /* ---- persistence ---- */
@@ -690,6 +883,7 @@ static int save_config(struct miner *m, sqlite3 *db, struct ac_error *err)
 	static const char sql[] = "INSERT OR REPLACE INTO miner_config(key, value) VALUES(?, ?)";
 	sqlite3_stmt *st = NULL;
 	char thr[32], depth[16], kids[16];
+	const char *merge = m->cfg.merge ? "1" : "0";
 	struct ac_buf user;
 	int rc = 0;
 
@@ -703,7 +897,7 @@ static int save_config(struct miner *m, sqlite3 *db, struct ac_error *err)
 			goto out;
 		}
 	const char *kv[][2] = {
-		{ "sim_threshold", thr }, { "depth", depth }, { "max_children", kids },
+		{ "sim_threshold", thr }, { "depth", depth }, { "max_children", kids }, { "merge", merge },
 		{ "masks", masker_builtins(m->mk) }, { "user_masks", user.data ? user.data : "" },
 	};
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
@@ -728,9 +922,10 @@ out:
 static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 {
 	static const char sql[] =
-		"INSERT INTO templates(id, template, tokens, count, updated_at) VALUES(?,?,?,?,?)"
-		" ON CONFLICT(id) DO UPDATE SET template=excluded.template, tokens=excluded.tokens,"
-		" count=excluded.count, updated_at=excluded.updated_at";
+		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at)"
+		" VALUES(?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
+		" tokens=excluded.tokens, count=excluded.count, merged_into=excluded.merged_into,"
+		" updated_at=excluded.updated_at";
 	sqlite3_stmt *st = NULL;
 	double now = ac_now();
 	int rc = 0;
@@ -746,7 +941,11 @@ static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		sqlite3_bind_text(st, 2, c->text, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 3, c->ntok);
 		sqlite3_bind_int64(st, 4, (sqlite3_int64)c->size);
-		sqlite3_bind_double(st, 5, now);
+		if (c->merged_into)
+			sqlite3_bind_int64(st, 5, c->merged_into);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_double(st, 6, now);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = ac_db_error(db, err, "saving templates");
 			break;
@@ -799,6 +998,8 @@ static int load_config(sqlite3 *db, struct miner_config *cfg, char *masks, size_
 			cfg->depth = (unsigned)i;
 		else if (!strcmp(k, "max_children") && !ac_parse_i64(v, &i) && i > 0 && i < 1 << 20)
 			cfg->max_children = (unsigned)i;
+		else if (!strcmp(k, "merge"))
+			cfg->merge = !strcmp(v, "1");
 		else if (!strcmp(k, "masks")) {
 			snprintf(masks, masks_cap, "%s", v);
 			cfg->masks = masks;
@@ -830,7 +1031,8 @@ static int load_user_masks(struct miner *m, char *list, struct ac_error *err)
 
 static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 {
-	static const char sql[] = "SELECT id, template, tokens, count FROM templates ORDER BY id";
+	static const char sql[] =
+		"SELECT id, template, tokens, count, merged_into FROM templates ORDER BY id";
 	sqlite3_stmt *st = NULL;
 	int rc = 0, step;
 
@@ -864,6 +1066,19 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		}
 		m->cl[got - 1]->size = (uint64_t)sqlite3_column_int64(st, 3);
 		m->cl[got - 1]->dirty = false;
+		/* replaying a merged cluster rebuilds the tree nodes it created; then it leaves */
+		sqlite3_int64 into = sqlite3_column_int64(st, 4);
+		if (into) {
+			if (into < 1 || into >= id) {
+				rc = ac_error_set(err, AC_EINVAL, "corrupt_state",
+						  "templates: cluster %lld merged into %lld", (long long)id,
+						  (long long)into);
+				break;
+			}
+			m->cl[got - 1]->merged_into = (uint32_t)into;
+			leaf_remove(m->cl[got - 1]->leaf, (uint32_t)got);
+			m->cl[got - 1]->leaf = NULL;
+		}
 	}
 	if (!rc && step != SQLITE_DONE)
 		rc = ac_db_error(db, err, "loading templates");

@@ -7,15 +7,19 @@
  * `max_children` children). The leaf holds candidate clusters; the line joins the most
  * similar one if similarity >= sim_threshold, else it starts a new cluster. Similarity is the
  * share of positions where the template token equals the line token (two placeholders count as
- * equal). Joining a cluster turns differing positions of its template into "<*>".
+ * equal; positions where the template already has "<*>" count neither way). Joining a cluster
+ * turns differing positions of its template into "<*>". With cfg.merge, when that makes a
+ * template cover another one in the same leaf (they differ only in variable positions), the
+ * two merge: the younger id is folded into the older, and miner_resolve() maps it from then on.
  * An exact-repeat cache (masked line -> cluster) answers most lines without the tree.
  *
  * Deterministic: the same lines in the same order give the same ids and templates. Cluster ids
- * are 1, 2, 3... in creation order and never change.
+ * are 1, 2, 3... in creation order; an id stays valid after a merge (it resolves to the
+ * survivor).
  *
  * Persistence (miner_save/miner_load) uses two tables (core/db.c migration "templates"):
  *   templates(id INTEGER PRIMARY KEY, template TEXT, tokens INTEGER, count INTEGER,
- *             updated_at REAL)
+ *             merged_into INTEGER, updated_at REAL)
  *   miner_config(key TEXT PRIMARY KEY, value TEXT)   -- threshold, depth, masks, user masks
  * Loading replays the templates in id order into a fresh tree, which rebuilds the same tree the
  * miner had (children are only created when a cluster is created), so mining continues into the
@@ -41,6 +45,9 @@ struct miner_config {
 	size_t max_clusters;   /* miner_add fails with AC_ETOOBIG past this; default 1,000,000 */
 	size_t max_line;       /* bytes of a line that are mined; the rest is ignored (16 KiB) */
 	const char *masks;     /* built-in masks (mask.h list); NULL = MASK_DEFAULT_BUILTINS */
+	bool merge;            /* merge clusters whose templates differ only in variable positions
+				* (off by default: on the loghub development set it also merges
+				* state words like "from NEW to RUNNING", mean GA 0.994 -> 0.990) */
 };
 
 #define MINER_DEFAULT_THRESHOLD 0.7
@@ -61,6 +68,25 @@ int miner_add_mask(struct miner *m, const char *spec, struct ac_error *err);
  * cluster id (>= 1), or AC_ENOMEM / AC_ETOOBIG (max_clusters reached). */
 long miner_add(struct miner *m, const char *line, size_t len);
 
+/* Why a line joined its cluster (for a stored "why grouped" explanation). */
+enum miner_how {
+	MINER_SAME_TEXT, /* its masked text equals an earlier line's */
+	MINER_SIMILAR,   /* it was similar enough to the template */
+	MINER_NEW,       /* it started a new cluster */
+};
+struct miner_info {
+	long id;
+	enum miner_how how;
+	double similarity; /* with the chosen (or, for MINER_NEW, the closest) template; 0 if none */
+	double threshold;
+};
+
+/* miner_add() that also fills info (may be NULL). */
+long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_info *info);
+/* One-line explanation of info into buf (snprintf semantics: returns the untruncated length):
+ * "template 12: 83% of the literal tokens agree (threshold 70%)". */
+int miner_explain(const struct miner_info *info, char *buf, size_t cap);
+
 /* Classify a line without learning: the id of the cluster it would join, or 0 if it would
  * start a new one. */
 long miner_match(struct miner *m, const char *line, size_t len);
@@ -69,12 +95,17 @@ long miner_match(struct miner *m, const char *line, size_t len);
  * next call on m. */
 const char *miner_masked(struct miner *m, const char *line, size_t len);
 
-/* Number of clusters; ids run from 1 to miner_count(). */
+/* Number of cluster ids handed out; ids run from 1 to miner_count(), merged ones included. */
 size_t miner_count(const struct miner *m);
-/* Template of cluster id ("Connected to <IP> in <*>"), owned by the miner and valid until the
- * next miner_add(); NULL for an unknown id. */
+/* The live cluster an id belongs to now: id itself, or the cluster it was merged into (see
+ * above). 0 for an unknown id. Store resolved ids, or resolve them when reading. */
+long miner_resolve(const struct miner *m, long id);
+/* Iterate the live clusters: for (long id = miner_next(m, 0); id; id = miner_next(m, id)). */
+long miner_next(const struct miner *m, long after);
+/* Template of (the live cluster of) id ("Connected to <IP> in <*>"), owned by the miner and
+ * valid until the next miner_add(); NULL for an unknown id. */
 const char *miner_template(const struct miner *m, long id);
-/* Number of lines that joined cluster id (0 for an unknown id). */
+/* Number of lines that joined (the live cluster of) id, 0 for an unknown id. */
 uint64_t miner_size(const struct miner *m, long id);
 
 /* Write the configuration and every cluster changed since the last save (all of them the

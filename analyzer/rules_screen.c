@@ -1,7 +1,7 @@
 /*
  * rules_screen.c — the prefilter that keeps rule matching fast.
  *
- * Running every rule's regex on every message costs ~60 PCRE2 calls per line. Instead, at load
+ * Running every rule's regex on every message costs one PCRE2 call per rule per line. At load
  * time each pattern is scanned for its *required literals*: for every top-level alternative,
  * the longest run of plain characters that any match must contain (case-folded). A run ends
  * at anything that is not a plain character — a group, a class, `.`, an anchor, an escape
@@ -61,6 +61,27 @@ static void lit_add(struct lit_scan *s, unsigned char c)
 	/* A truncated prefix of a required run is still required. */
 }
 
+/* Skip a [...] class starting at p[i] == '['; index just past it, or n if unterminated. */
+static size_t skip_class(const char *p, size_t n, size_t i)
+{
+	size_t j = i + 1;
+	if (j < n && p[j] == '^')
+		j++;
+	if (j < n && p[j] == ']')
+		j++;
+	while (j < n && p[j] != ']') {
+		if (p[j] == '\\')
+			j++;
+		else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
+			const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
+			if (e)
+				j = (size_t)(e - p) + 1;
+		}
+		j++;
+	}
+	return j >= n ? n : j + 1;
+}
+
 /* Index just past the group starting at p[i] == '(' or (size_t)-1 if unbalanced. */
 static size_t skip_group(const char *p, size_t n, size_t i)
 {
@@ -69,32 +90,15 @@ static size_t skip_group(const char *p, size_t n, size_t i)
 		char c = p[i];
 		if (c == '\\') {
 			i += 2;
-			continue;
+		} else if (c == '[') {
+			i = skip_class(p, n, i);
+		} else {
+			if (c == '(')
+				depth++;
+			else if (c == ')' && --depth == 0)
+				return i + 1;
+			i++;
 		}
-		if (c == '[') {
-			size_t j = i + 1;
-			if (j < n && p[j] == '^')
-				j++;
-			if (j < n && p[j] == ']')
-				j++;
-			while (j < n && p[j] != ']') {
-				if (p[j] == '\\')
-					j++;
-				else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
-					const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
-					if (e)
-						j = (size_t)(e - p) + 1;
-				}
-				j++;
-			}
-			i = j + 1;
-			continue;
-		}
-		if (c == '(')
-			depth++;
-		else if (c == ')' && --depth == 0)
-			return i + 1;
-		i++;
 	}
 	return (size_t)-1;
 }
@@ -265,110 +269,107 @@ int rules_pattern_literals(const char *p, size_t n, struct litset *out)
 	return pattern_literals(p, n, out, 0);
 }
 
-/* Skip a [...] class starting at p[i] == '['; index just past it, or n if unterminated. */
-static size_t skip_class(const char *p, size_t n, size_t i)
+/* Outcome of scanning one atom: go on, give up on the pattern (unknown), or out of memory. */
+enum scan_step { SCAN_OK = 1, SCAN_UNKNOWN = 0, SCAN_NOMEM = AC_ENOMEM };
+
+/* A literal character c whose atom ends at p[next]: part of the run unless a quantifier makes
+ * it optional; a `+` keeps it (it occurs at least once) but ends the run. */
+static void scan_literal(struct lit_scan *s, const char *p, size_t n, size_t next, unsigned char c)
 {
-	size_t j = i + 1;
-	if (j < n && p[j] == '^')
-		j++;
-	if (j < n && p[j] == ']')
-		j++;
-	while (j < n && p[j] != ']') {
-		if (p[j] == '\\')
-			j++;
-		else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
-			const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
-			if (e)
-				j = (size_t)(e - p) + 1;
-		}
-		j++;
+	if (quantifier_follows_optional(p, n, next)) {
+		lit_flush(s);
+		return;
 	}
-	return j >= n ? n : j + 1;
+	lit_add(s, c);
+	if (next < n && p[next] == '+')
+		lit_flush(s);
+}
+
+static enum scan_step scan_escape(struct lit_scan *s, const char *p, size_t n, size_t *i)
+{
+	unsigned char lit;
+	if (*i + 1 >= n)
+		return SCAN_UNKNOWN;
+	int k = classify_escape(p[*i + 1], &lit);
+	if (k < 0)
+		return SCAN_UNKNOWN;
+	if (k == 0)
+		lit_flush(s);
+	else
+		scan_literal(s, p, n, *i + 2, lit);
+	*i += 2;
+	return SCAN_OK;
+}
+
+static enum scan_step scan_group(struct lit_scan *s, const char *p, size_t n, size_t *i, int depth)
+{
+	size_t end = skip_group(p, n, *i);
+	bool extended = false;
+	/* (*ACCEPT) and other verbs can end a match early: literals after them are not required,
+	 * so such patterns are not analysed; nor is extended mode. */
+	if (end == (size_t)-1 || (*i + 1 < n && p[*i + 1] == '*'))
+		return SCAN_UNKNOWN;
+	if (is_option_setting(p, n, *i, end, &extended) && extended)
+		return SCAN_UNKNOWN;
+	lit_flush(s);
+	if (consider_group(s, p, n, *i, end, depth) < 0)
+		return SCAN_NOMEM;
+	*i = end;
+	return SCAN_OK;
+}
+
+static enum scan_step scan_atom(struct lit_scan *s, struct litset *out, const char *p, size_t n,
+				size_t *i, int depth)
+{
+	unsigned char c = (unsigned char)p[*i];
+	int rc;
+	switch (c) {
+	case '\\':
+		return scan_escape(s, p, n, i);
+	case '(':
+		return scan_group(s, p, n, i, depth);
+	case ')':
+		return SCAN_UNKNOWN;
+	case '[':
+		*i = skip_class(p, n, *i);
+		lit_flush(s);
+		return SCAN_OK;
+	case '|':
+		rc = close_alternative(out, s);
+		(*i)++;
+		return rc < 0 ? SCAN_NOMEM : rc == 0 ? SCAN_UNKNOWN : SCAN_OK;
+	case '{':
+		lit_flush(s);
+		*i = skip_quantifier_braces(p, n, *i);
+		return SCAN_OK;
+	case '.': case '^': case '$': case '*': case '?': case '+': case '}':
+		lit_flush(s);
+		(*i)++;
+		return SCAN_OK;
+	default:
+		scan_literal(s, p, n, *i + 1, c);
+		(*i)++;
+		return SCAN_OK;
+	}
 }
 
 static int pattern_literals(const char *p, size_t n, struct litset *out, int depth)
 {
 	struct lit_scan s = { .curlen = 0, .bestlen = 0 };
-	size_t i = 0;
-	int rc = 0;
+	enum scan_step step = SCAN_OK;
+	int rc;
 
 	memset(out, 0, sizeof *out);
-	while (i < n) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '\\') {
-			unsigned char lit;
-			if (i + 1 >= n)
-				goto unknown;
-			int k = classify_escape(p[i + 1], &lit);
-			if (k < 0)
-				goto unknown;
-			if (k == 0 || quantifier_follows_optional(p, n, i + 2)) {
-				lit_flush(&s);
-			} else {
-				lit_add(&s, lit);
-				if (i + 2 < n && p[i + 2] == '+')
-					lit_flush(&s); /* required once, but the run ends here */
-			}
-			i += 2;
-		} else if (c == '(') {
-			size_t end = skip_group(p, n, i);
-			bool extended = false;
-			/* (*ACCEPT) and other verbs can end a match early: literals after them are
-			 * not required, so such patterns are not analysed. */
-			if (end == (size_t)-1 || (i + 1 < n && p[i + 1] == '*'))
-				goto unknown;
-			if (is_option_setting(p, n, i, end, &extended) && extended)
-				goto unknown;
-			lit_flush(&s);
-			rc = consider_group(&s, p, n, i, end, depth);
-			if (rc < 0)
-				goto fail_or_unknown;
-			i = end;
-		} else if (c == '[') {
-			size_t end = skip_class(p, n, i);
-			if (end >= n && (n == 0 || p[n - 1] != ']'))
-				goto unknown;
-			lit_flush(&s);
-			i = end;
-		} else if (c == '|') {
-			rc = close_alternative(out, &s);
-			if (rc <= 0)
-				goto fail_or_unknown;
-			i++;
-		} else if (c == ')') {
-			goto unknown;
-		} else if (c == '{') {
-			lit_flush(&s);
-			i = skip_quantifier_braces(p, n, i);
-		} else if (c == '.' || c == '^' || c == '$' || c == '*' || c == '?' || c == '+' ||
-			   c == '}') {
-			lit_flush(&s);
-			i++;
-		} else {
-			if (quantifier_follows_optional(p, n, i + 1)) {
-				lit_flush(&s);
-			} else {
-				lit_add(&s, c);
-				if (i + 1 < n && p[i + 1] == '+')
-					lit_flush(&s);
-			}
-			i++;
-		}
+	for (size_t i = 0; i < n && step == SCAN_OK;)
+		step = scan_atom(&s, out, p, n, &i, depth);
+	if (step == SCAN_OK) {
+		rc = close_alternative(out, &s);
+		step = rc < 0 ? SCAN_NOMEM : rc == 0 ? SCAN_UNKNOWN : SCAN_OK;
 	}
-	rc = close_alternative(out, &s);
-	if (rc <= 0)
-		goto fail_or_unknown;
-	return 0;
-fail_or_unknown:
-	if (rc < 0) {
-		rules_litset_free(&s.group);
-		rules_litset_free(out);
-		return rc;
-	}
-unknown:
 	rules_litset_free(&s.group);
-	rules_litset_free(out);
-	return 0;
+	if (step != SCAN_OK)
+		rules_litset_free(out);
+	return step == SCAN_NOMEM ? AC_ENOMEM : 0;
 }
 
 void rules_litset_free(struct litset *ls)

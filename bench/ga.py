@@ -52,6 +52,8 @@ def main():
     loghub = os.environ.get("LOGHUB", "../shared/loghub")
     if "LOGHUB" not in os.environ and not os.path.isdir(loghub):
         loghub = "../../shared/loghub"  # a git worktree one level deeper
+    if not os.path.isfile(os.path.join(loghub, "HDFS_2k.log")):
+        sys.exit("loghub development set not found in %s (set LOGHUB)" % loghub)
     gas = []
     print("%-10s %6s %6s %6s %6s" % ("dataset", "GA", "FGA", "pred", "true"))
     for name, fmt in FORMATS.items():

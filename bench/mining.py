@@ -35,6 +35,8 @@ def main():
     loghub = os.environ.get("LOGHUB", "../shared/loghub")
     if "LOGHUB" not in os.environ and not os.path.isdir(loghub):
         loghub = "../../shared/loghub"
+    if not os.path.isfile(os.path.join(loghub, "HDFS_2k.log")):
+        sys.exit("loghub development set not found in %s (set LOGHUB)" % loghub)
     with tempfile.TemporaryDirectory() as tmp:
         files = {}
         for name in FORMATS:

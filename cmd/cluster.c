@@ -27,6 +27,7 @@ static const char usage[] =
 	"  --depth N        leading tokens used as tree keys (default 2)\n"
 	"  --masks LIST     built-in masks to enable (comma list; see docs/RULES.md)\n"
 	"  --mask NAME=RE   extra PCRE2 mask, applied first (repeatable)\n"
+	"  --merge          merge templates that differ only in variable positions\n"
 	"  --stats          print lines, clusters, wall and CPU time to stderr\n";
 
 struct line_format {
@@ -263,12 +264,12 @@ static int by_count_desc(const void *a, const void *b, void *arg)
 
 static int print_templates(struct miner *m, bool json)
 {
-	size_t n = miner_count(m);
-	long *ids = malloc((n ? n : 1) * sizeof *ids);
+	size_t n = 0;
+	long *ids = malloc((miner_count(m) ? miner_count(m) : 1) * sizeof *ids);
 	if (!ids)
 		return AC_ENOMEM;
-	for (size_t i = 0; i < n; i++)
-		ids[i] = (long)i + 1;
+	for (long id = miner_next(m, 0); id; id = miner_next(m, id))
+		ids[n++] = id;
 	qsort_r(ids, n, sizeof *ids, by_count_desc, m);
 	if (json) {
 		json_t *arr = json_array();
@@ -381,6 +382,8 @@ int cmd_cluster(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--stats")) {
 			stats = true;
+		} else if (!strcmp(a, "--merge")) {
+			cfg.merge = true;
 		} else if (!strcmp(a, "--format") && has_val) {
 			format = argv[++i];
 		} else if (!strcmp(a, "--masks") && has_val) {
@@ -431,6 +434,9 @@ int cmd_cluster(int argc, char **argv)
 	}
 	wall = ac_monotonic() - wall;
 	cpu = cpu_seconds() - cpu;
+	/* ids handed out early may have been merged since: report the survivors */
+	for (size_t k = 0; k < r.labels.n; k++)
+		r.labels.id[k] = miner_resolve(r.m, r.labels.id[k]);
 	if (labels)
 		print_labels(&r.labels, json);
 	else if (print_templates(r.m, json))

@@ -16,14 +16,15 @@
 #include <sys/stat.h>
 
 static const char usage[] =
-	"usage: autocoder rules check PATH...\n"
+	"usage: autocoder rules check PATH... [--strict]\n"
 	"       autocoder rules test PATH...\n"
 	"       autocoder rules list PATH... [--markdown | --json]\n"
 	"       autocoder rules match PATH... [--message TEXT] [--json]   (event JSON on stdin)\n"
 	"       autocoder rules match PATH... --input FILE...   (each line a message)\n"
 	"       autocoder rules bench PATH --input FILE... [--min N] [--reference N]\n"
 	"       autocoder rules suggest --template TEMPLATE --example MESSAGE [--id ID]\n"
-	"PATH is a directory of rule packs (*.yaml) or pack files.\n";
+	"PATH is a directory of rule packs (*.yaml) or pack files. --strict also requires what the\n"
+	"shipped packs promise: references, >= 2 match and >= 1 nomatch examples per rule.\n";
 
 static void print_diag(void *ctx, const char *file, int line, int col, const char *msg)
 {
@@ -66,7 +67,7 @@ struct args {
 	char *inputs[64];
 	size_t ninputs;
 	const char *message, *template, *example, *id;
-	bool markdown, json;
+	bool markdown, json, strict;
 	long min, reference;
 };
 
@@ -80,6 +81,8 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 		int64_t v;
 		if (!strcmp(s, "--markdown")) {
 			a->markdown = true;
+		} else if (!strcmp(s, "--strict")) {
+			a->strict = true;
 		} else if (!strcmp(s, "--json")) {
 			a->json = true;
 		} else if (!strcmp(s, "--message") && i + 1 < argc) {
@@ -91,8 +94,12 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 		} else if (!strcmp(s, "--id") && i + 1 < argc) {
 			a->id = argv[++i];
 		} else if (!strcmp(s, "--input") && i + 1 < argc) {
-			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2) && a->ninputs < 64)
+			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
+				if (a->ninputs == AC_ARRAY_SIZE(a->inputs))
+					return usage_error(usage, "too many --input files (at most %zu)",
+							   AC_ARRAY_SIZE(a->inputs));
 				a->inputs[a->ninputs++] = argv[++i];
+			}
 		} else if ((!strcmp(s, "--min") || !strcmp(s, "--reference")) && i + 1 < argc) {
 			if (ac_parse_i64(argv[++i], &v) || v < 0)
 				return usage_error(usage, "%s needs a non-negative number", s);
@@ -102,8 +109,10 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 			return -1;
 		} else if (s[0] == '-' && s[1]) {
 			return usage_error(usage, "unknown option '%s'", s);
-		} else if (a->npaths < 64) {
+		} else if (a->npaths < AC_ARRAY_SIZE(a->paths)) {
 			a->paths[a->npaths++] = argv[i];
+		} else {
+			return usage_error(usage, "too many paths (at most %zu)", AC_ARRAY_SIZE(a->paths));
 		}
 	}
 	if (need_paths && a->npaths == 0)
@@ -113,12 +122,44 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 
 /* --- check ---------------------------------------------------------------------------------- */
 
+/* The conventions of the shipped packs; 0 or the number of problems printed. */
+static int strict_problems(const struct rules *rs)
+{
+	int problems = 0;
+	for (size_t k = 0; k < rules_count(rs); k++) {
+		const struct rule *r = rules_get(rs, k);
+		size_t nmatch = 0, nnomatch = 0;
+		for (size_t i = 0; i < rule_example_count(r); i++) {
+			bool expect;
+			rule_example(r, i, &expect, NULL, NULL);
+			*(expect ? &nmatch : &nnomatch) += 1;
+		}
+		if (nmatch < 2 || nnomatch < 1) {
+			fprintf(stderr, "%s:%d: error: rule '%s' has %zu match and %zu nomatch examples "
+				"(--strict wants >= 2 and >= 1)\n", rule_file(r), rule_line(r), rule_id(r),
+				nmatch, nnomatch);
+			problems++;
+		}
+		if (rule_reference_count(r) == 0) {
+			fprintf(stderr, "%s:%d: error: rule '%s' has no references (--strict)\n",
+				rule_file(r), rule_line(r), rule_id(r));
+			problems++;
+		}
+	}
+	return problems;
+}
+
 static int rules_check(struct args *a)
 {
 	struct rules *rs = NULL;
 	int problems;
 	if (load_paths(a->paths, a->npaths, &rs, &problems)) {
 		fprintf(stderr, "%d problem%s\n", problems, problems == 1 ? "" : "s");
+		return 1;
+	}
+	if (a->strict && (problems = strict_problems(rs)) > 0) {
+		fprintf(stderr, "%d problem%s\n", problems, problems == 1 ? "" : "s");
+		rules_free(rs);
 		return 1;
 	}
 	printf("ok: %zu rules in %zu packs (%zu without a literal prefilter), digest %s\n",
@@ -401,9 +442,9 @@ out:
 
 /* --- bench ---------------------------------------------------------------------------------- */
 
+/* Lines to match: pointers into file buffers (data: the last file read) or the rules' examples. */
 struct corpus {
 	char *data;
-	size_t len;
 	const char **line;
 	size_t *linelen;
 	size_t n;
@@ -530,7 +571,7 @@ static int rules_bench(struct args *a)
 	struct rules *rs = NULL;
 	int problems, ret = 1;
 	struct corpus c = { 0 };
-	char *datas[64] = { 0 };
+	char *datas[AC_ARRAY_SIZE(a->inputs)] = { 0 };
 	if (a->ninputs == 0)
 		return usage_error(usage, "bench needs --input FILE...");
 	if (load_paths(a->paths, a->npaths, &rs, &problems))

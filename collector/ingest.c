@@ -118,10 +118,10 @@ int ingest_parse_events(const char *body, size_t len, const struct event_default
 	}
 	/* One object, or NDJSON: try the whole body as one document first. */
 	if (*p == '{') {
-		json_error_t je;
-		if (json_text_check(body, len, "body", err))
-			return AC_EINVAL;
-		doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+		struct ac_error ignored;
+		doc = json_parse_checked(body, len, "body", &ignored);
+		if (!doc && ignored.code == AC_EINVAL && strcmp(ignored.what, "invalid_json"))
+			return ac_error_set(err, AC_EINVAL, ignored.what, "%s", ignored.msg);
 		if (doc) {
 			if (len > lim->max_event_bytes)
 				rc = ac_error_set(err, AC_ETOOBIG, "event_too_large",

@@ -81,9 +81,6 @@ json_t *event_normalize(const json_t *in, const char *source, const struct event
 			const struct ingest_limits *lim, const char *what, struct ac_error *err);
 /* Normalise a level name ("warn" -> "warning", "critical" -> "fatal", ...); NULL if unknown. */
 const char *event_level_name(const char *s);
-/* Serialised size check for a finished event. */
-int event_check_size(const json_t *ev, const struct ingest_limits *lim, const char *what,
-		     struct ac_error *err);
 
 /* ---- ingest.c ---- (each appends normalised events to `out`, an array; on error `out` may
  * hold partial results, which the caller discards) */
@@ -142,14 +139,23 @@ int metrics_render(struct metrics *m, struct ac_buf *b, unsigned queue_depth,
 		   unsigned queue_capacity);
 
 /* ---- writer.c ---- */
+enum job_col {
+	COL_EVENT_ID, COL_LEVEL, COL_KIND, COL_SYSTEM, COL_COMPONENT, COL_RELEASE,
+	COL_ENVIRONMENT, COL_MESSAGE, COL_EXC_TYPE, COL_EXC_VALUE, COL_FINGERPRINT, COL_SOURCE,
+	COL__COUNT
+};
+/* One event ready to insert: its compact JSON and the extracted column values. */
+struct job_row {
+	char *raw;                    /* owned */
+	char *cols;                   /* owned block the col[] pointers point into */
+	const char *col[COL__COUNT];  /* NULL = SQL NULL */
+	double timestamp, received_at;
+};
 struct write_job {
-	json_t *events;            /* normalised events (owned by the job's creator) */
-	json_t *item_counts;       /* object type -> count, or NULL */
-	char **raw;                /* events serialised (compact JSON), one per event; set by
-				      writer_job_prepare() in the request thread so the writer
-				      thread only inserts */
-	long long project_id;
+	struct job_row *rows;      /* n_events rows, built by writer_job_prepare() */
 	unsigned n_events;
+	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
+	long long project_id;
 	/* results, set by the writer before done() */
 	int status;                /* 0 or AC_E* */
 	char detail[256];
@@ -158,11 +164,14 @@ struct write_job {
 	void *arg;
 	struct write_job *next;
 };
-struct writer;
-/* Serialise job->events into job->raw. 0 or AC_ENOMEM. */
-int writer_job_prepare(struct write_job *job);
-/* Free job->raw (not events/item_counts, which the creator owns). */
+/* Build job->rows from normalised events (borrowed; may be freed afterwards): each event is
+ * serialised once here, in the request thread, and checked against max_event_bytes.
+ * 0, AC_ETOOBIG ("event 3: event is N bytes ...") or AC_ENOMEM, with err set. */
+int writer_job_prepare(struct write_job *job, const json_t *events, size_t max_event_bytes,
+		       struct ac_error *err);
+/* Free job->rows. Safe on a zeroed job. */
 void writer_job_release(struct write_job *job);
+struct writer;
 int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		 struct metrics *m, struct writer **out, struct ac_error *err);
 /* Queue a job. 0 (done() will be called exactly once), or AC_EBUSY when the queue cannot

@@ -25,7 +25,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 
 enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ };
@@ -84,6 +86,7 @@ struct request {
 };
 
 static struct collector *volatile signal_target;
+static _Thread_local bool lowered_priority;
 
 /* ---------------------------------------------------------------- replies */
 
@@ -357,6 +360,7 @@ static void job_done(struct write_job *job, void *arg)
 static enum MHD_Result submit(struct request *r)
 {
 	unsigned n = (unsigned)json_array_size(r->events), wait;
+	struct ac_error err;
 	int rc;
 
 	wait = rate_check(r->c, r->project_id, n ? n : 1);
@@ -366,13 +370,16 @@ static enum MHD_Result submit(struct request *r)
 					 "this project is over its event rate limit; retry later", wait);
 	}
 	memset(&r->job, 0, sizeof r->job);
-	r->job.events = r->events;
 	r->job.item_counts = r->counts && json_object_size(r->counts) ? r->counts : NULL;
 	r->job.project_id = r->project_id;
 	r->job.done = job_done;
 	r->job.arg = r;
-	if (writer_job_prepare(&r->job))
-		return reply_simple_error(r, AC_ENOMEM, "internal", "out of memory");
+	if ((rc = writer_job_prepare(&r->job, r->events, r->c->cfg.max_event_bytes, &err)))
+		return reply_error(r, &err);
+	/* while suspended, hold only the rows: the body and the event trees can go */
+	json_decref(r->events);
+	r->events = NULL;
+	ac_buf_release(&r->body);
 	r->state = REQ_WAITING;
 	MHD_suspend_connection(r->conn);
 	rc = writer_submit(r->c->writer, &r->job);
@@ -393,7 +400,6 @@ static enum MHD_Result reply_stored(struct request *r)
 {
 	json_t *obj, *ids;
 	size_t i;
-	json_t *ev;
 
 	if (r->job.status)
 		return reply_simple_error(r, r->job.status,
@@ -405,9 +411,9 @@ static enum MHD_Result reply_stored(struct request *r)
 	if (r->route->metric == ROUTE_OTLP_LOGS)
 		return reply_json(r, 200, json_pack("{s:{}}", "partialSuccess"));
 	ids = json_array();
-	json_array_foreach(r->events, i, ev)
-		json_array_append(ids, json_object_get(ev, "event_id"));
-	obj = json_pack("{s:i,s:i,s:i,s:o}", "accepted", (int)json_array_size(r->events), "stored",
+	for (i = 0; i < r->job.n_events; i++)
+		json_array_append_new(ids, json_string(r->job.rows[i].col[COL_EVENT_ID]));
+	obj = json_pack("{s:i,s:i,s:i,s:o}", "accepted", (int)r->job.n_events, "stored",
 			(int)r->job.stored, "duplicates", (int)r->job.duplicates, "ids", ids);
 	return reply_json(r, 200, obj);
 }
@@ -908,6 +914,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request *r = *con_cls;
 
 	(void)version;
+	if (!lowered_priority) {
+		/* The single writer thread is the pipeline's serialisation point: when the HTTP
+		 * threads outcompete it for CPU, every waiting request pays. Lowering their
+		 * priority needs no privilege; raising the writer's would. */
+		lowered_priority = true;
+		if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5) < 0)
+			ac_log(AC_LOG_DEBUG, "cannot lower HTTP thread priority", NULL);
+	}
 	if (!r) {
 		r = calloc(1, sizeof *r);
 		if (!r)

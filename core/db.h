@@ -22,6 +22,9 @@
  *             template TEXT           -- tokens joined by single spaces, <*> and <IP>... params
  *             tokens INTEGER          -- number of tokens (the tree's first level)
  *             count INTEGER           -- lines that joined the cluster
+ *             merged_into INTEGER     -- NULL while live; else the older cluster that absorbed
+ *                                     -- it (its template turned out to differ only in
+ *                                     -- variable positions)
  *             updated_at REAL)        -- unix seconds of the last save that changed the row
  *   miner_config(key TEXT PRIMARY KEY, value TEXT)
  *             -- sim_threshold, depth, max_children, masks (built-in list), user_masks

@@ -16,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct miner_config cfg;
 	miner_config_default(&cfg);
 	cfg.max_clusters = 64;
+	cfg.merge = size && (data[0] & 1);
 	struct miner *m = miner_new(&cfg, NULL);
 	struct masker *mk = masker_new(&(struct mask_config){ MASK_ALL_BUILTINS }, NULL);
 	char small[7], name[64];
@@ -38,7 +39,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(out);
 		long id = miner_add(m, p, len);
 		if (id > 0) {
-			if ((size_t)id > miner_count(m) || !miner_template(m, id))
+			if ((size_t)id > miner_count(m) || !miner_template(m, id) ||
+			    miner_resolve(m, id) != id)
 				abort();
 			long again = miner_match(m, p, len);
 			if (again < 0 || (size_t)again > miner_count(m))

@@ -9,7 +9,7 @@ tmp=${TMPDIR_TEST:?}
 fail() { echo "FAIL: $*"; exit 1; }
 
 echo "== rules check / test on rules/"
-"$ac" rules check "$root/rules" | tee "$tmp/check.out"
+"$ac" rules check --strict "$root/rules" | tee "$tmp/check.out"
 grep -q '^ok: ' "$tmp/check.out" || fail "check did not say ok"
 n=$(sed -n 's/^ok: \([0-9]*\) rules.*/\1/p' "$tmp/check.out")
 [ "$n" -ge 40 ] || fail "only $n rules shipped"
@@ -20,7 +20,7 @@ echo "== golden diagnostics"
 cd "$root/tests/golden/rules"
 for f in *.yaml; do
 	name=${f%.yaml}
-	case $name in test-*) sub=test ;; *) sub=check ;; esac
+	case $name in test-*) sub=test ;; strict-*) sub="check --strict" ;; *) sub=check ;; esac
 	set +e
 	"$ac" rules $sub "$f" >"$tmp/$name.out" 2>&1
 	echo "exit $?" >>"$tmp/$name.out"

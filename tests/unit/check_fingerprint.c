@@ -122,6 +122,24 @@ START_TEST(sdk_fingerprint_wins)
 }
 END_TEST
 
+START_TEST(unsymbolised_frames_keep_their_offset)
+{
+	struct fingerprint a, b, c;
+	fp_of("{\"exception\":{\"type\":\"SIGSEGV\",\"frames\":["
+	      "{\"function\":\"./svc(+0x1a2b) [0x55d0c0a1b2c3]\",\"in_app\":true}]}}", &a);
+	fp_of("{\"exception\":{\"type\":\"SIGSEGV\",\"frames\":["
+	      "{\"function\":\"/opt/svc(+0x1a2b) [0x7fff00001111]\",\"in_app\":true}]}}", &b);
+	fp_of("{\"exception\":{\"type\":\"SIGSEGV\",\"frames\":["
+	      "{\"function\":\"./svc(+0x2000) [0x55d0c0a1b2c3]\",\"in_app\":true}]}}", &c);
+	ck_assert_str_eq(a.hash, b.hash); /* same site, other load address and path */
+	ck_assert_str_ne(a.hash, c.hash); /* another site */
+	ck_assert_str_eq(a.explanation, "type SIGSEGV + 1 in-app frames: svc+0x1a2b");
+	fingerprint_release(&a);
+	fingerprint_release(&b);
+	fingerprint_release(&c);
+}
+END_TEST
+
 START_TEST(bad_input_is_an_error)
 {
 	struct fingerprint fp;
@@ -154,6 +172,7 @@ int main(void)
 	tcase_add_test(tc, same_crash_site_groups_despite_addresses_and_lines);
 	tcase_add_test(tc, falls_back_to_all_frames_then_message);
 	tcase_add_test(tc, sdk_fingerprint_wins);
+	tcase_add_test(tc, unsymbolised_frames_keep_their_offset);
 	tcase_add_test(tc, bad_input_is_an_error);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);

@@ -23,6 +23,7 @@ START_TEST(masks_network_values)
 	MASKS("Connected to 10.0.0.1:80 from bob@example.com",
 	      "Connected to <IP> from <EMAIL>");
 	MASKS("GET https://example.org/a?b=1, done", "GET <URL>, done");
+	MASKS("mail bob.x@mail.example.com. a@b.c1 x@y..z", "mail <EMAIL>. a@<ID> x@y..z");
 	MASKS("peer [2001:db8::1]:443 and fe80::1%eth0", "peer <IP> and <IP>");
 	MASKS("bind /0:0:0:0:0:0:0:0:2181", "bind /<IP>");
 	MASKS("net 192.168.0.0/16 ok", "net <IP> ok");
@@ -47,7 +48,11 @@ START_TEST(masks_ids_hashes_and_times)
 	MASKS("flags 0x1f2E", "flags <HEX>");
 	MASKS("block blk_-6952295868487656571 and attempt_1445144423722_0020_m_000000_0",
 	      "block blk_<ID> and attempt_<ID>");
-	MASKS("host MININT-FNANLI5.fareast.corp", "host MININT-<ID>");
+	MASKS("host MININT-FNANLI5 and MININT-FNANLI5.fareast.corp", "host MININT-<ID> and <NAME>");
+	MASKS("class org.apache.hadoop.Foo$Bar, action:android.intent.action.SCREEN_ON",
+	      "class <NAME>, action:<NAME>");
+	MASKS("due to java.io.IOException: e.g. workerEnv.init()",
+	      "due to java.io.IOException: e.g. workerEnv.init()");
 	MASKS("count -12 of 3.5 and #7.", "count <NUM> of <NUM> and #<NUM>.");
 	masker_free(mk);
 }

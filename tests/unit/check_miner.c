@@ -65,6 +65,33 @@ START_TEST(different_messages_stay_apart)
 }
 END_TEST
 
+START_TEST(explains_why_a_line_joined)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	struct miner_info info;
+	char why[160];
+	const char *a = "Invalid user admin from 1.2.3.4 port 22";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_NEW);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "new template 1: no template with this token count and leading tokens");
+	a = "Invalid user oracle from 1.2.3.9 port 23";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_SIMILAR);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "template 1: 80% of the literal tokens agree (threshold 70%)");
+	a = "Invalid user oracle from 5.5.5.5 port 24";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_SAME_TEXT);
+	a = "Invalid user oracle to 5.5.5.5 via 24";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 2);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "new template 2: the closest one agrees on 50% of the literal tokens "
+			      "(threshold 70%)");
+	miner_free(m);
+}
+END_TEST
+
 START_TEST(mining_is_deterministic)
 {
 	static const char *lines[] = {
@@ -166,11 +193,61 @@ START_TEST(persistence_continues_the_same_clusters)
 	ck_assert_uint_eq(miner_count(r), 0);
 	miner_free(r);
 	/* a gap in the ids is reported, not guessed around */
-	ck_assert_int_eq(ac_db_exec(db, "INSERT INTO templates VALUES(2,'a b',2,1,0)", &err), 0);
+	ck_assert_int_eq(ac_db_exec(db, "INSERT INTO templates VALUES(2,'a b',2,1,NULL,0)", &err), 0);
 	ck_assert_ptr_null(miner_load(db, NULL, &err));
 	ck_assert_ptr_nonnull(strstr(err.msg, "expected id 1"));
 	ac_db_close(db);
 	unlink(path);
+}
+END_TEST
+
+static const char *merging[] = {
+	"open file alpha for reader beta", "open file gamma for reader delta",
+	"open file gamma for reader beta", "open file zeta for reader delta",
+	"open file eta for reader omega",
+};
+
+START_TEST(templates_differing_only_in_variables_merge_when_asked)
+{
+	struct miner_config cfg;
+	struct ac_error err = { 0 };
+	long ids[AC_ARRAY_SIZE(merging)];
+	miner_config_default(&cfg);
+	struct miner *plain = miner_new(&cfg, NULL);
+	cfg.merge = true;
+	struct miner *m = miner_new(&cfg, NULL);
+	for (size_t i = 0; i < AC_ARRAY_SIZE(merging); i++) {
+		add(plain, merging[i]);
+		ids[i] = add(m, merging[i]);
+	}
+	/* without merging, two clusters cover the same template */
+	ck_assert_int_eq(miner_next(plain, miner_next(plain, 0)), 2);
+	ck_assert_int_eq(miner_next(m, 0), 1);
+	ck_assert_int_eq(miner_next(m, 1), 0); /* one live cluster */
+	ck_assert_uint_eq(miner_count(m), 2);  /* two ids handed out */
+	ck_assert_int_eq(miner_resolve(m, ids[1]), 1);
+	ck_assert_uint_eq(miner_size(m, 2), 5);
+	ck_assert_str_eq(miner_template(m, 2), "open file <*> for reader <*>");
+
+	/* the merge survives a restart */
+	char path[] = "/tmp/check_miner_merge_XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, &err);
+	ck_assert_msg(db != NULL, "%s", err.msg);
+	ck_assert_int_eq(miner_save(m, db, &err), 0);
+	struct miner *r = miner_load(db, NULL, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	ck_assert_int_eq(miner_resolve(r, 2), 1);
+	ck_assert_int_eq(miner_next(r, 1), 0);
+	ck_assert_int_eq(add(r, "open file kappa for reader lambda"), 1);
+	ck_assert_int_eq(add(m, "open file kappa for reader lambda"), 1);
+	miner_free(r);
+	ac_db_close(db);
+	unlink(path);
+	miner_free(m);
+	miner_free(plain);
 }
 END_TEST
 
@@ -184,9 +261,11 @@ int main(void)
 	tcase_add_test(tc, ids_do_not_split_a_group);
 	tcase_add_test(tc, variable_words_become_wildcards);
 	tcase_add_test(tc, different_messages_stay_apart);
+	tcase_add_test(tc, explains_why_a_line_joined);
 	tcase_add_test(tc, mining_is_deterministic);
 	tcase_add_test(tc, config_is_validated_and_limits_hold);
 	tcase_add_test(tc, persistence_continues_the_same_clusters);
+	tcase_add_test(tc, templates_differing_only_in_variables_merge_when_asked);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

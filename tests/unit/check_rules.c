@@ -445,6 +445,47 @@ START_TEST(loader_bounds_alias_expansion)
 }
 END_TEST
 
+static void write_pack(const char *dir, const char *name, const char *yaml)
+{
+	char path[512];
+	struct ac_error err;
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	ck_assert_int_eq(ac_write_file(path, yaml, strlen(yaml), &err), 0);
+}
+
+START_TEST(load_dir_orders_packs_and_finds_duplicates_across_files)
+{
+	char dir[] = "/tmp/check_rules.XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	write_pack(dir, "b.yaml", "rules:\n" RULE("b.one", "error", "      message: 'refused'\n"));
+	write_pack(dir, "a.yml", "rules:\n" RULE("a.one", "error", "      message: 'refused'\n"));
+	write_pack(dir, "notes.txt", "not a pack");
+	write_pack(dir, ".hidden.yaml", "garbage: [");
+	struct rules *rs = NULL;
+	struct ac_error err;
+	struct rule_match m;
+	ck_assert_int_eq(rules_load_dir(dir, &rs, &err), 0);
+	ck_assert_uint_eq(rules_pack_count(rs), 2);
+	ck_assert_str_eq(rules_pack_name(rs, 0), "a"); /* byte order of file names */
+	ck_assert_str_eq(match_id(rs, "connection refused", &m), "a.one");
+	rules_free(rs);
+
+	write_pack(dir, "c.yaml", "rules:\n" RULE("a.one", "info", "      message: 'x'\n"));
+	ck_assert_int_eq(rules_load_dir(dir, &rs, &err), AC_EINVAL);
+	char want[512];
+	snprintf(want, sizeof want, "%s/c.yaml:2:9: duplicate rule id 'a.one' (first defined at %s/a.yml:2:9)",
+		 dir, dir);
+	ck_assert_str_eq(err.msg, want);
+	const char *files[] = { "c.yaml", "a.yml", "b.yaml", "notes.txt", ".hidden.yaml" };
+	for (size_t i = 0; i < AC_ARRAY_SIZE(files); i++) {
+		char path[512];
+		snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+		unlink(path);
+	}
+	rmdir(dir);
+}
+END_TEST
+
 static Suite *rules_suite(void)
 {
 	Suite *s = suite_create("rules");
@@ -463,6 +504,7 @@ static Suite *rules_suite(void)
 	tcase_add_test(t, load_dir_errors_name_the_directory);
 	tcase_add_test(t, suggestions_escape_templates_and_verify_examples);
 	tcase_add_test(t, loader_bounds_alias_expansion);
+	tcase_add_test(t, load_dir_orders_packs_and_finds_duplicates_across_files);
 	suite_add_tcase(s, t);
 	return s;
 }
