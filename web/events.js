@@ -115,7 +115,7 @@ export async function renderDetail(main, ctx) {
 		if (e.name === 'AbortError')
 			throw e;
 		document.title = 'Event — autocoder';
-		const parts = [crumbs, h('h1', { tabindex: '-1' }, 'Event'), errorBox(e, 'Loading the event'));
+		main.replaceChildren(crumbs, h('h1', { tabindex: '-1' }, 'Event'), errorBox(e, 'Loading the event'));
 		return;
 	}
 	if (ctx.signal.aborted)
