@@ -151,6 +151,15 @@ test('resolving a cluster changes its status in the UI and through the API', asy
 	assert.equal(c.status, 'resolved');
 	assert.ok(c.resolved_at, 'resolved_at set');
 
+	/* ignore and reopen the payment errors, then leave them open */
+	await page.goto(`${BASE}/#/clusters/${ids.pay}`);
+	await page.getByRole('button', { name: 'Ignore', exact: true }).click();
+	await page.locator('#cluster-status', { hasText: 'ignored' }).waitFor();
+	assert.equal((await api(`/api/v1/clusters/${ids.pay}`)).status, 'ignored');
+	await page.getByRole('button', { name: 'Reopen', exact: true }).click();
+	await page.locator('#cluster-status', { hasText: 'open' }).waitFor();
+	assert.equal((await api(`/api/v1/clusters/${ids.pay}`)).status, 'open');
+
 	await page.goto(`${BASE}/#/clusters?status=open`);
 	await page.locator('.pager [role=status]', { hasText: 'of 3' }).waitFor();
 	assert.equal(await clusterRow('Address already in use').count(), 0);
@@ -184,6 +193,30 @@ test('merging moves a cluster into another', async () => {
 
 	await page.goto(`${BASE}/#/clusters/${from}`);
 	await page.locator('.notice', { hasText: 'merged into' }).waitFor();
+});
+
+test('splitting re-groups a cluster by stricter keys', async () => {
+	const id = ids['SIGSEGV in parse_header'];
+	await page.goto(`${BASE}/#/clusters/${id}`);
+	await page.locator('#cluster-count', { hasText: '3' }).waitFor();
+	await page.getByRole('button', { name: 'Split…' }).click();
+	await page.locator('.confirm', { hasText: 'Split this cluster' }).waitFor();
+	await page.locator('.confirm').getByRole('button', { name: 'Split', exact: true }).click();
+	await page.locator('#flash', { hasText: `Split cluster #${id} into` }).waitFor();
+	const notice = page.locator('.notice', { hasText: 'This cluster was split into' });
+	await notice.waitFor();
+	/* the two crash sites merged above come apart again: one child each */
+	const children = (await api(`/api/v1/clusters/${id}`)).children;
+	assert.equal(children.length, 2);
+	assert.equal(await notice.locator('a').count(), 2);
+	const counts = [];
+	for (const child of children)
+		counts.push((await api(`/api/v1/clusters/${child}`)).count);
+	assert.deepEqual(counts.sort(), [1, 2]);
+	assert.equal(await page.getByRole('button', { name: 'Split…' }).count(), 0, 'no actions on a split cluster');
+	await notice.locator('a').first().click();
+	await page.waitForURL(new RegExp(`#/clusters/${children[0]}$`));
+	await page.locator('.notice', { hasText: `Split from #${id}` }).waitFor();
 });
 
 test('API errors are shown with their detail text', async () => {
