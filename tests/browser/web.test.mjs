@@ -18,6 +18,7 @@ const BASE = process.env.BASE;
 const TOKEN = process.env.TOKEN;
 const TMP = process.env.TMPDIR_TEST;
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
 assert.ok(BASE && TOKEN && TMP, 'BASE, TOKEN and TMPDIR_TEST must be set');
 
 let browser, page;
@@ -313,6 +314,41 @@ test('a read token is stored in the browser and sent; a bad one shows the 401 de
 	await page.getByRole('button', { name: 'Forget' }).click();
 	assert.equal(await page.evaluate(() => localStorage.getItem('autocoder.readToken')), null);
 	assert.equal(await page.locator('#token-state').textContent(), 'no token');
+});
+
+/* axe-core's WCAG A/AA checks on the rendered view; the guide's own page (an iframe of the
+ * server's HTML) is the guide writer's and is left out. */
+async function axeViolations() {
+	await page.addScriptTag({ path: AXE });
+	return page.evaluate(async () => {
+		const r = await window.axe.run({ exclude: [['iframe.guide']] },
+			{ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+		return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}`);
+	});
+}
+
+test('every view passes the accessibility checks', async () => {
+	const views = [
+		['#/clusters', 'table.clusters svg.spark'],
+		[`#/clusters/${ids.port}`, 'svg.chart'],
+		[`#/clusters/${ids.pay}`, 'ol.events'],
+		['#/events', 'table.events-table'],
+		['#/guide', 'iframe.guide'],
+	];
+	for (const [hash, ready] of views) {
+		await page.goto(`${BASE}/${hash}`);
+		await page.locator(ready).first().waitFor();
+		assert.deepEqual(await axeViolations(), [], `accessibility of ${hash}`);
+	}
+	for (const scheme of ['dark', 'light']) {
+		await page.emulateMedia({ colorScheme: scheme });
+		await page.goto(`${BASE}/#/clusters/${ids.port}`);
+		await page.locator('svg.chart').waitFor();
+		assert.deepEqual(await axeViolations(), [], `accessibility in the ${scheme} scheme`);
+	}
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await shot('cluster-dark');
+	await page.emulateMedia({ colorScheme: 'light' });
 });
 
 test('no script errors on any page', () => {

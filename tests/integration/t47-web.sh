@@ -4,11 +4,13 @@
 # a port conflict a rule recognises, and crashes at two different sites — and, once they are
 # clustered, headless Chromium (playwright-core) drives the UI: the clusters list with the
 # expected clusters and counts, filters, a cluster's rule, fix steps and events, resolving it
-# (checked through the API), merge, the events explorer, the guide, API errors with their
-# detail text, and the read-token form. Screenshots go to $TMPDIR_TEST.
+# (checked through the API), ignore, reopen, merge, split, the events explorer, the guide,
+# API errors with their detail text, the read-token form, and an accessibility check (axe-core)
+# of every view. Screenshots go to $TMPDIR_TEST.
 #
 # Needs Debian's chromium and npm (scripts/deps.sh installs both): without them the test
-# fails, it does not skip. playwright-core is installed by `npm ci` into tests/browser.
+# fails, it does not skip. playwright-core and axe-core are installed by `npm ci` into
+# tests/browser (package-lock.json pins them).
 . "$(dirname "$0")/../lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -19,10 +21,18 @@ CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 command -v node >/dev/null 2>&1 || fail "node not found (install nodejs: scripts/deps.sh)"
 command -v npm >/dev/null 2>&1 || fail "npm not found (install npm: scripts/deps.sh)"
 
-# playwright-core, pinned by package-lock.json; reinstalled when missing or of another version
-want=$(sed -n 's/.*"playwright-core": "\(.*\)".*/\1/p' "$BROWSER_DIR/package.json")
-have=$(sed -n 's/^  "version": "\(.*\)".*/\1/p' "$BROWSER_DIR/node_modules/playwright-core/package.json" 2>/dev/null)
-if [ "$have" != "$want" ]; then
+# playwright-core and axe-core, pinned by package-lock.json; `npm ci` when one is missing or
+# of another version than package.json names
+installed() {
+	(cd "$BROWSER_DIR" && node -e '
+		const deps = require("./package.json").dependencies;
+		for (const [name, want] of Object.entries(deps)) {
+			let have;
+			try { have = require(`./node_modules/${name}/package.json`).version; } catch {}
+			if (have !== want) process.exit(1);
+		}')
+}
+if ! installed; then
 	(cd "$BROWSER_DIR" && npm ci --no-audit --no-fund --loglevel=error) >"$TMPDIR_TEST/npm.log" 2>&1 \
 		|| { cat "$TMPDIR_TEST/npm.log" >&2; fail "npm ci in tests/browser failed"; }
 fi
