@@ -150,6 +150,12 @@ function tokenPanel() {
 		show();
 		route();
 	});
+	details.addEventListener('keydown', (ev) => {
+		if (ev.key === 'Escape' && details.open) {
+			details.open = false;
+			details.querySelector('summary').focus();
+		}
+	});
 	document.addEventListener('ac:open-token', () => {
 		details.open = true;
 		input.focus();

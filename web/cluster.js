@@ -81,7 +81,8 @@ function actions(c, ctx, reload) {
 		onclick: () => run(async () => {
 			const d = await setClusterStatus(c.id, status);
 			ctx.flash(`Cluster #${c.id} is now ${d.status}.`);
-			reload(d);
+			/* the reply carries the 10 newest events; keep the number the page shows */
+			reload(await getCluster(c.id, Number(ctx.params.get('events')) || 10, ctx.signal));
 		}),
 	}, label);
 	const statusRow = h('div', { class: 'row' },
@@ -213,7 +214,14 @@ function eventsSection(c, ctx) {
 }
 
 function page(c, ctx, main) {
-	const reload = (d) => { if (!ctx.signal.aborted) main.replaceChildren(...page(d, ctx, main)); };
+	/* after an action: show the new state and keep keyboard focus in the actions */
+	const reload = (d) => {
+		if (ctx.signal.aborted)
+			return;
+		main.replaceChildren(...page(d, ctx, main));
+		const next = main.querySelector('.actions button');
+		(next || main.querySelector('h1')).focus();
+	};
 	document.title = `#${c.id} ${c.title || ''} — autocoder`;
 	return [
 		header(c), ...notices(c), numbers(c), actions(c, ctx, reload),
