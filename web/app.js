@@ -146,9 +146,14 @@ function tokenPanel() {
 	});
 	forget.addEventListener('click', () => {
 		setToken('');
+		details.open = false;
 		flash('Read token removed from this browser.');
 		show();
 		route();
+	});
+	document.addEventListener('click', (ev) => {
+		if (details.open && !details.contains(ev.target))
+			details.open = false;
 	});
 	details.addEventListener('keydown', (ev) => {
 		if (ev.key === 'Escape' && details.open) {
@@ -157,8 +162,11 @@ function tokenPanel() {
 		}
 	});
 	document.addEventListener('ac:open-token', () => {
-		details.open = true;
-		input.focus();
+		/* after the click that asked for it, which would otherwise close it again */
+		setTimeout(() => {
+			details.open = true;
+			input.focus();
+		});
 	});
 	show();
 }

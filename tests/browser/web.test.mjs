@@ -314,6 +314,8 @@ test('a read token is stored in the browser and sent; a bad one shows the 401 de
 	await page.getByRole('button', { name: 'Forget' }).click();
 	assert.equal(await page.evaluate(() => localStorage.getItem('autocoder.readToken')), null);
 	assert.equal(await page.locator('#token-state').textContent(), 'no token');
+	assert.equal(await page.locator('#token').getAttribute('open'), null, 'the panel closes');
+	await page.locator('table.clusters tbody tr').first().waitFor();
 });
 
 /* axe-core's WCAG A/AA checks on the rendered view; the guide's own page (an iframe of the
