@@ -353,6 +353,33 @@ test('every view passes the accessibility checks', async () => {
 	await page.emulateMedia({ colorScheme: 'light' });
 });
 
+test('a resolved cluster that recurs shows as a regression', async () => {
+	const res = await fetch(`${BASE}/api/v1/events`, {
+		method: 'POST', headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+		body: JSON.stringify({ message: 'bind 0.0.0.0:7070: Address already in use', level: 'error', system: 'billing' }),
+	});
+	assert.equal(res.status, 200, await res.text());
+	let c;
+	for (let i = 0; i < 100; i++) {
+		c = await api(`/api/v1/clusters/${ids.port}`);
+		if (c.count === 4)
+			break;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	assert.equal(c.count, 4, 'the new event joined the resolved cluster within 10 s');
+	assert.equal(c.status, 'open');
+
+	await page.goto(`${BASE}/#/clusters?status=open&sort=last_seen`);
+	const row = clusterRow('Address already in use');
+	await row.locator('.badge.regression').waitFor();
+	assert.equal((await row.locator('td.count').textContent()).trim(), '4');
+	assert.equal(await page.locator('table.clusters tbody tr').first().getAttribute('data-cluster-id'), String(ids.port),
+		'newest first when sorted by last seen');
+	await row.locator('a.cluster-title').click();
+	await page.locator('dl.numbers', { hasText: 'Regressed' }).waitFor();
+	await page.locator('ol.events > li.event', { hasText: 'bind 0.0.0.0:7070' }).waitFor();
+});
+
 test('no script errors on any page', () => {
 	/* the failed calls above were expected; only uncaught errors count */
 	const uncaught = pageErrors.filter((e) => !e.startsWith('console: Failed to load resource'));

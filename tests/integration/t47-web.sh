@@ -4,9 +4,9 @@
 # a port conflict a rule recognises, and crashes at two different sites — and, once they are
 # clustered, headless Chromium (playwright-core) drives the UI: the clusters list with the
 # expected clusters and counts, filters, a cluster's rule, fix steps and events, resolving it
-# (checked through the API), ignore, reopen, merge, split, the events explorer, the guide,
-# API errors with their detail text, the read-token form, and an accessibility check (axe-core)
-# of every view. Screenshots go to $TMPDIR_TEST.
+# (checked through the API) and its regression when it recurs, ignore, reopen, merge, split,
+# the events explorer, the guide, API errors with their detail text, the read-token form, and
+# an accessibility check (axe-core) of every view. Screenshots go to $TMPDIR_TEST.
 #
 # Needs Debian's chromium and npm (scripts/deps.sh installs both): without them the test
 # fails, it does not skip. playwright-core and axe-core are installed by `npm ci` into
