@@ -534,14 +534,16 @@ static int key_by_fingerprint(struct analyzer *a, struct event_work *w, struct a
 static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_error *err)
 {
 	struct ac_buf text, why;
+	struct miner_info info;
 	const char *tmpl;
+	char how[200];
 	long id;
 	int rc = 0;
 
 	ac_buf_init(&text, MESSAGE_MAX + 1024);
 	ac_buf_init(&why, 4096);
 	event_text(w->ev, &text);
-	id = miner_add(a->miner, text.data ? text.data : "", text.len);
+	id = miner_add_info(a->miner, text.data ? text.data : "", text.len, &info);
 	if (id < 0) {
 		/* the miner is full: group by the masked message's hash instead */
 		ac_buf_release(&text);
@@ -554,7 +556,8 @@ static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_e
 	w->g.template_id = id;
 	w->title = dup_truncated(tmpl, TITLE_MAX);
 	w->tmpl = dup_truncated(tmpl, 4 * TITLE_MAX);
-	ac_buf_printf(&why, "message template #%ld: %s", id, w->tmpl ? w->tmpl : "");
+	miner_explain(&info, how, sizeof how);
+	ac_buf_printf(&why, "message template #%ld: %s (%s)", id, w->tmpl ? w->tmpl : "", how);
 	w->explanation = ac_buf_detach(&why, NULL);
 	if (!w->title || !w->tmpl || !w->explanation)
 		rc = ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
