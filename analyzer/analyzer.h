@@ -20,8 +20,11 @@
  * and the last processed id, so a crash never double-counts or skips an event. The same events
  * in the same order give the same clusters (ids, keys, counts): the analyzer is deterministic.
  *
- * Schema: core/db.h (an-clusters block). One analyzer per database: it has its own write
- * connection (it waits, like any SQLite writer, while the collector's writer commits).
+ * Schema: core/db.h (an-clusters block). Each analyzer has its own write connection (it waits,
+ * like any SQLite writer, while the collector's writer commits). Several analyzers may work on
+ * one database (`autocoder analyze` while `serve --rules` runs): every batch bumps
+ * analyzer_state.generation, and an analyzer that sees another's generation at the start of its
+ * batch reloads the miner state and last processed id first.
  *
  * Thread safety: every function below may be called from any thread; calls are serialised by
  * the analyzer's lock. analyzer_start() runs analyzer_process_new() on a thread of its own

@@ -205,6 +205,24 @@ int cl_state_set(struct analyzer *a, const char *key, const char *value, struct 
 	return step_done(a, st, err, "saving analyzer state");
 }
 
+/* An integer from analyzer_state (0 when absent). */
+static int state_get(struct analyzer *a, const char *key, long long *out, struct ac_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int64_t v = 0;
+
+	if (sqlite3_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key=?1", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ac_db_error(a->db, err, "reading analyzer state");
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW &&
+	    ac_parse_i64((const char *)sqlite3_column_text(st, 0), &v))
+		v = 0;
+	sqlite3_finalize(st);
+	*out = v;
+	return 0;
+}
+
 int cl_begin(struct analyzer *a, struct ac_error *err)
 {
 	return ac_db_exec(a->db, "BEGIN IMMEDIATE", err);
@@ -534,14 +552,16 @@ static int key_by_fingerprint(struct analyzer *a, struct event_work *w, struct a
 static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_error *err)
 {
 	struct ac_buf text, why;
+	struct miner_info info;
 	const char *tmpl;
+	char how[200];
 	long id;
 	int rc = 0;
 
 	ac_buf_init(&text, MESSAGE_MAX + 1024);
 	ac_buf_init(&why, 4096);
 	event_text(w->ev, &text);
-	id = miner_add(a->miner, text.data ? text.data : "", text.len);
+	id = miner_add_info(a->miner, text.data ? text.data : "", text.len, &info);
 	if (id < 0) {
 		/* the miner is full: group by the masked message's hash instead */
 		ac_buf_release(&text);
@@ -554,7 +574,8 @@ static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_e
 	w->g.template_id = id;
 	w->title = dup_truncated(tmpl, TITLE_MAX);
 	w->tmpl = dup_truncated(tmpl, 4 * TITLE_MAX);
-	ac_buf_printf(&why, "message template #%ld: %s", id, w->tmpl ? w->tmpl : "");
+	miner_explain(&info, how, sizeof how);
+	ac_buf_printf(&why, "message template #%ld: %s (%s)", id, w->tmpl ? w->tmpl : "", how);
 	w->explanation = ac_buf_detach(&why, NULL);
 	if (!w->title || !w->tmpl || !w->explanation)
 		rc = ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
@@ -611,6 +632,35 @@ out:
 	return rc;
 }
 
+/* Inside the batch's transaction: if another analyzer on this database (say `autocoder
+ * analyze` beside `serve --rules`) committed since our last batch, its miner state and last id
+ * are newer than ours; reload them so both continue the same clusters. */
+static int sync_generation(struct analyzer *a, struct ac_error *err)
+{
+	struct miner *m;
+	long long g;
+	int rc;
+
+	if ((rc = state_get(a, "generation", &g, err)) || g == a->generation)
+		return rc;
+	if (!(m = miner_load(a->db, NULL, err)))
+		return err ? err->code : AC_EDB;
+	miner_free(a->miner);
+	a->miner = m;
+	if ((rc = state_get(a, "last_event_id", &a->last_id, err)))
+		return rc;
+	a->generation = g;
+	return 0;
+}
+
+/* Record a change of the miner state or last id for other analyzers (see sync_generation). */
+static int bump_generation(struct analyzer *a, struct ac_error *err)
+{
+	char val[32];
+	snprintf(val, sizeof val, "%lld", a->generation + 1);
+	return cl_state_set(a, "generation", val, err);
+}
+
 static long process_batch(struct analyzer *a, struct ac_error *err)
 {
 	static const char sql[] =
@@ -624,6 +674,8 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 
 	if ((rc = cl_begin(a, err)))
 		return rc;
+	if ((rc = sync_generation(a, err)))
+		goto fail;
 	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK) {
 		rc = ac_db_error(a->db, err, "reading new events");
 		goto fail;
@@ -648,9 +700,10 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 	}
 	snprintf(val, sizeof val, "%lld", last);
 	if ((rc = miner_save(a->miner, a->db, err)) || (rc = cl_state_set(a, "last_event_id", val, err)) ||
-	    (rc = cl_commit(a, err)))
+	    (rc = bump_generation(a, err)) || (rc = cl_commit(a, err)))
 		goto fail;
 	a->last_id = last;
+	a->generation++;
 	return n;
 fail:
 	sqlite3_finalize(st);
@@ -705,10 +758,12 @@ static int reset_state(struct analyzer *a, struct ac_error *err)
 
 	if ((rc = cl_begin(a, err)))
 		return rc;
-	if ((rc = ac_db_exec(a->db, sql, err)) || (rc = cl_commit(a, err))) {
+	if ((rc = ac_db_exec(a->db, sql, err)) || (rc = bump_generation(a, err)) ||
+	    (rc = cl_commit(a, err))) {
 		cl_rollback(a);
 		return rc;
 	}
+	a->generation++;
 	if (!(m = miner_new(NULL, err)))
 		return err ? err->code : AC_ENOMEM;
 	miner_free(a->miner);
@@ -749,23 +804,6 @@ out:
 }
 
 /* ---------------------------------------------------------------- open / close */
-
-static int load_last_id(struct analyzer *a, struct ac_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = 0;
-
-	if (sqlite3_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key='last_event_id'",
-			       -1, &st, NULL) != SQLITE_OK)
-		return ac_db_error(a->db, err, "reading analyzer state");
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		int64_t v;
-		if (ac_parse_i64((const char *)sqlite3_column_text(st, 0), &v) == 0)
-			a->last_id = v;
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
 
 /* Warn when the rules changed since the clusters were labelled: labels would mix versions. */
 static void check_rules_digest(struct analyzer *a)
@@ -820,7 +858,8 @@ int analyzer_open(const char *db_path, const char *rules_dir, struct analyzer **
 		rc = err ? err->code : AC_ENOMEM;
 		goto fail;
 	}
-	if ((rc = load_last_id(a, err)))
+	if ((rc = state_get(a, "last_event_id", &a->last_id, err)) ||
+	    (rc = state_get(a, "generation", &a->generation, err)))
 		goto fail;
 	check_rules_digest(a);
 	*out = a;

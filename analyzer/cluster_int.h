@@ -28,6 +28,7 @@ struct analyzer {
 	struct masker *masker;
 	sqlite3_stmt *st[ST__COUNT];
 	long long last_id;
+	long long generation;      /* analyzer_state.generation this analyzer's memory matches */
 	size_t batch;
 	pthread_mutex_t lock;      /* serialises every public call */
 	/* background thread */

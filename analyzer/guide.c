@@ -573,7 +573,7 @@ static void entry_section(struct doc *d, sqlite3 *db, const struct rules *rules,
 {
 	const struct rule *r = e->rule_id && rules ? rules_find(rules, e->rule_id) : NULL;
 	char head[512], *example = NULL;
-	bool site = e->basis && strcmp(e->basis, "template") && strcmp(e->basis, "message");
+	bool site = e->basis && (!strcmp(e->basis, "in_app_frames") || !strcmp(e->basis, "all_frames"));
 
 	if (r && site)   /* several crash sites can share a rule: name the site too */
 		snprintf(head, sizeof head, "%zu. %.200s: %.200s (cluster %lld)", rank, rule_title(r),

@@ -59,4 +59,8 @@ diff -u "$GOLD/guide.md" "$TMPDIR_TEST/guide2.md" || fail "guide changed after r
 # the guide to stdout equals the file
 (cd "$ROOT" && "$AUTOCODER" guide --db "$DB" --rules tests/golden/guide/rules --now "$NOW") > "$TMPDIR_TEST/stdout.md" || fail "guide to stdout"
 cmp -s "$TMPDIR_TEST/stdout.md" "$GOLD/guide.md" || fail "guide on stdout differs"
+# an empty database: nothing to cluster, a guide that says so
+out=$("$AUTOCODER" analyze --db "$TMPDIR_TEST/empty.db") || fail "analyze on an empty database"
+case "$out" in "clustered 0 events"*) ;; *) fail "empty analyze said: $out" ;; esac
+"$AUTOCODER" guide --db "$TMPDIR_TEST/empty.db" --now "$NOW" | grep -q "No open clusters" || fail "empty guide"
 pass "analyze, rebuild and guide"

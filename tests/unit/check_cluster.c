@@ -401,6 +401,31 @@ START_TEST(list_and_detail_report_stored_numbers)
 }
 END_TEST
 
+START_TEST(two_analyzers_on_one_database_continue_each_other)
+{
+	struct fixture f;
+	struct analyzer *b = NULL;
+	struct ac_error err;
+
+	open_fixture(&f, NULL);
+	/* b opens before a has clustered anything: its memory is empty */
+	ck_assert_int_eq(analyzer_open(f.path, NULL, &b, &err), 0);
+	add_event(&f, "{\"message\":\"slow query took 812 ms on table orders\"}");
+	add_event(&f, "{\"message\":\"replica 3 is 12 seconds behind\"}");
+	ck_assert_int_eq(process(&f), 2);
+	add_event(&f, "{\"message\":\"slow query took 1312 ms on table users\"}");
+	ck_assert_int_eq(analyzer_process_new(b, &err), 1);      /* not 3: it picked up a's state */
+	ck_assert_int_eq(cluster_of(&f, 3), cluster_of(&f, 1));
+	add_event(&f, "{\"message\":\"replica 4 is 2 seconds behind\"}");
+	ck_assert_int_eq(process(&f), 1);
+	ck_assert_int_eq(cluster_of(&f, 4), cluster_of(&f, 2));
+	ck_assert_int_eq(q_int(&f, "SELECT SUM(count) FROM clusters"), 4);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters"), 2);
+	analyzer_close(b);
+	close_fixture(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cluster");
@@ -417,6 +442,7 @@ int main(void)
 	tcase_add_test(tc, split_by_stricter_key);
 	tcase_add_test(tc, rebuild_gives_the_same_clusters);
 	tcase_add_test(tc, list_and_detail_report_stored_numbers);
+	tcase_add_test(tc, two_analyzers_on_one_database_continue_each_other);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
