@@ -1,5 +1,5 @@
 /*
- * clusters.js — the clusters list (#/clusters?q=&status=&system=&component=&level=&kind=
+ * clusters.js — the clusters list (#/clusters?q=&status=&system=&component=&level=&kind=&within=
  * &sort=&limit=&offset=): a filter form whose values live in the hash, one table row per
  * cluster, and offset paging.
  *
@@ -12,7 +12,8 @@ import { listClusters, getCluster } from './api.js';
 import { h, hashLink, fmtNum, timeEl, statusBadge, levelBadge, ruleBadge, errorBox, badge } from './dom.js';
 import { sparkline } from './chart.js';
 
-const FIELDS = ['q', 'status', 'system', 'component', 'level', 'kind', 'sort', 'limit', 'offset'];
+const FIELDS = ['q', 'status', 'system', 'component', 'level', 'kind', 'within', 'sort', 'limit', 'offset'];
+const WITHIN_SECONDS = { '1h': 3600, '24h': 86400, '7d': 7 * 86400, '30d': 30 * 86400 };
 const DEFAULTS = { status: 'open', sort: 'count', limit: '50' };
 const seriesCache = new Map(); /* id -> {last_seen, hourly} */
 
@@ -46,6 +47,8 @@ function filterForm(p, ctx) {
 			['error', 'error'], ['fatal', 'fatal']])),
 		h('div', { class: 'field' }, select('cl-kind', 'kind', 'Kind', p.kind, [
 			['', 'any'], ['log', 'log'], ['error', 'error'], ['crash', 'crash']])),
+		h('div', { class: 'field' }, select('cl-within', 'within', 'Last seen', p.within, [
+			['', 'any time'], ['1h', 'last hour'], ['24h', 'last 24 h'], ['7d', 'last 7 days'], ['30d', 'last 30 days']])),
 		h('div', { class: 'field' }, select('cl-sort', 'sort', 'Sort by', p.sort, [
 			['count', 'count'], ['last_seen', 'last seen'], ['trend', 'trend (24 h)']])),
 		h('div', { class: 'field' }, select('cl-limit', 'limit', 'Per page', p.limit, [
@@ -135,7 +138,11 @@ export async function render(main, ctx) {
 	const form = filterForm(p, ctx);
 	let res;
 	try {
-		res = await listClusters({ ...p, status: p.status }, ctx.signal);
+		const { within, ...query } = p;
+		/* "last seen within" becomes the API's since, counted from now at each load */
+		if (WITHIN_SECONDS[within])
+			query.since = Math.floor(Date.now() / 1000) - WITHIN_SECONDS[within];
+		res = await listClusters(query, ctx.signal);
 	} catch (e) {
 		if (e.name === 'AbortError')
 			throw e;

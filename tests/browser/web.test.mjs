@@ -103,6 +103,14 @@ test('filters narrow the list and live in the URL', async () => {
 	assert.equal(await page.inputValue('#cl-q'), 'Address');
 	assert.equal(await page.locator('table.clusters tbody tr').count(), 1);
 
+	/* last seen within the last hour: all of them (just posted) */
+	const asked = page.waitForRequest((r) => /\/api\/v1\/clusters\?.*since=\d+/.test(r.url()));
+	await page.goto(`${BASE}/#/clusters?within=1h`);
+	const since = Number(new URL((await asked).url()).searchParams.get('since'));
+	assert.ok(Math.abs(Date.now() / 1000 - 3600 - since) < 60, `since one hour ago, got ${since}`);
+	await page.locator('.pager [role=status]', { hasText: 'of 4' }).waitFor();
+	assert.equal(await page.inputValue('#cl-within'), '1h');
+
 	await page.fill('#cl-q', 'no such problem anywhere');
 	await page.press('#cl-q', 'Enter');
 	await page.locator('.empty', { hasText: 'No clusters match' }).waitFor();
