@@ -9,10 +9,10 @@
 import { s } from './dom.js';
 
 const HOUR_MS = 3600 * 1000;
-export const HOURS = 168;
+const HOURS = 168;
 
 /* [{t: ms at the hour's start, count}] × HOURS, oldest first. */
-export function denseHours(hourly, now = Date.now()) {
+function denseHours(hourly, now = Date.now()) {
 	const byHour = new Map();
 	let newest = Math.floor(now / HOUR_MS);
 	for (const p of hourly || []) {

@@ -75,7 +75,7 @@ export function fmtUtc(iso) {
 	return `${d.toISOString().slice(0, 19).replace('T', ' ')} UTC`;
 }
 
-export function fmtAgo(iso, now = Date.now()) {
+function fmtAgo(iso, now = Date.now()) {
 	const t = Date.parse(iso);
 	if (!iso || isNaN(t))
 		return '–';
