@@ -33,6 +33,8 @@ struct writer {
 	unsigned max_group;
 	bool stopping;
 	struct metrics *metrics;
+	void (*on_commit)(void *arg);  /* an-clusters: analyzer wake-up, under lock */
+	void *on_commit_arg;
 };
 
 static const char insert_sql[] =
@@ -338,6 +340,8 @@ static void *writer_main(void *arg)
 		w->depth -= events;
 		w->commits++;
 		idle = w->head == NULL;
+		if (w->on_commit)
+			w->on_commit(w->on_commit_arg);
 		pthread_mutex_unlock(&w->lock);
 		for (struct write_job *j = jobs; j; j = next) {
 			next = j->next;
@@ -487,6 +491,14 @@ int writer_submit(struct writer *w, struct write_job *job)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
+}
+
+void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->on_commit = fn;
+	w->on_commit_arg = arg;
+	pthread_mutex_unlock(&w->lock);
 }
 
 unsigned writer_depth(struct writer *w)
