@@ -15,7 +15,9 @@
 # was not 2xx or wrk saw socket errors; missed performance targets are reported, not fatal.
 #
 # Environment: AUTOCODER, MHD_MINIMAL, JANSSON_FLOOR (binaries; set by the Makefile),
-# DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir).
+# DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir),
+# SERVE_ARGS (extra `autocoder serve` options, e.g. "--rules rules" as `make run` uses: the
+# analyzer then clusters the new events in its own thread during the runs).
 set -eu
 : "${AUTOCODER:?set AUTOCODER}" "${MHD_MINIMAL:?set MHD_MINIMAL}" "${JANSSON_FLOOR:?set JANSSON_FLOOR}"
 DURATION=${DURATION:-10s}
@@ -97,6 +99,7 @@ check_stored() {
 
 echo "bench-ingest on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "uptime: $(uptime)"
+echo "collector options: --listen 127.0.0.1:0 --db (fresh) --log-level warn ${SERVE_ARGS:-}"
 
 # (a) the reference
 "$MHD_MINIMAL" "$tmp/ref.port" & pid=$!
@@ -108,7 +111,7 @@ kill -TERM "$pid"; wait "$pid" || true; pid=
 
 # (b) and (c) on one collector, fresh database
 "$AUTOCODER" serve --listen 127.0.0.1:0 --db "$tmp/bench.db" --port-file "$tmp/ac.port" \
-	--log-level warn >"$tmp/serve.log" 2>&1 & pid=$!
+	--log-level warn ${SERVE_ARGS:-} >"$tmp/serve.log" 2>&1 & pid=$!
 port=$(wait_port "$tmp/ac.port" "$pid") || exit 1
 token=$("$AUTOCODER" keys create bench --db "$tmp/bench.db" --json |
 	sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
