@@ -733,13 +733,21 @@ static long process_locked(struct analyzer *a, struct ac_error *err)
 	return total;
 }
 
+/* The lock is taken per batch, not for the whole backlog, so a status change or merge from
+ * the API waits for one batch at most even while a large backlog is being clustered. */
 long analyzer_process_new(struct analyzer *a, struct ac_error *err)
 {
-	long n;
-	pthread_mutex_lock(&a->lock);
-	n = process_locked(a, err);
-	pthread_mutex_unlock(&a->lock);
-	return n;
+	long total = 0, n;
+
+	do {
+		pthread_mutex_lock(&a->lock);
+		n = process_batch(a, err);
+		pthread_mutex_unlock(&a->lock);
+		if (n < 0)
+			return n;
+		total += n;
+	} while (n > 0);
+	return total;
 }
 
 /* ---------------------------------------------------------------- rebuild */
