@@ -93,7 +93,8 @@ int analyzer_start(struct analyzer *a, struct ac_error *err);
 /* Wake the thread (cheap; safe to call from any thread, e.g. the writer after a commit). The
  * argument is the analyzer, typed void * so it can serve as a callback. */
 void analyzer_notify(void *analyzer);
-/* Make a last pass over new events and join the thread. Safe when not started. */
+/* Cluster one last batch of new events (a larger backlog waits for the next start, which
+ * continues from the stored last id) and join the thread. Safe when not started. */
 void analyzer_stop(struct analyzer *a);
 
 #endif

@@ -735,7 +735,18 @@ static long process_locked(struct analyzer *a, struct ac_error *err)
 
 /* The lock is taken per batch, not for the whole backlog, so a status change or merge from
  * the API waits for one batch at most even while a large backlog is being clustered. */
-long analyzer_process_new(struct analyzer *a, struct ac_error *err)
+static bool stop_requested(struct analyzer *a)
+{
+	bool stop;
+	pthread_mutex_lock(&a->wake_lock);
+	stop = a->stopping;
+	pthread_mutex_unlock(&a->wake_lock);
+	return stop;
+}
+
+/* until_stop: return after the current batch once analyzer_stop() was called, so shutdown
+ * never waits for a large backlog (the stored last id lets the next start continue). */
+static long process_batches(struct analyzer *a, bool until_stop, struct ac_error *err)
 {
 	long total = 0, n;
 
@@ -746,8 +757,13 @@ long analyzer_process_new(struct analyzer *a, struct ac_error *err)
 		if (n < 0)
 			return n;
 		total += n;
-	} while (n > 0);
+	} while (n > 0 && !(until_stop && stop_requested(a)));
 	return total;
+}
+
+long analyzer_process_new(struct analyzer *a, struct ac_error *err)
+{
+	return process_batches(a, false, err);
 }
 
 /* ---------------------------------------------------------------- rebuild */
@@ -931,7 +947,7 @@ static void *analyzer_main(void *arg)
 		a->pending = false;
 		stopping = a->stopping;
 		pthread_mutex_unlock(&a->wake_lock);
-		if (analyzer_process_new(a, &err) < 0)
+		if (process_batches(a, true, &err) < 0)
 			ac_log(AC_LOG_ERROR, "clustering new events failed", "detail", err.msg, NULL);
 	}
 	return NULL;
