@@ -761,8 +761,24 @@ static long process_batches(struct analyzer *a, bool until_stop, struct ac_error
 	return total;
 }
 
+/* New events are labelled by the current rules, old ones keep their labels: say so once. */
+static void warn_rules_changed(struct analyzer *a)
+{
+	bool warn;
+
+	pthread_mutex_lock(&a->lock);
+	warn = a->rules_changed;
+	a->rules_changed = false;
+	pthread_mutex_unlock(&a->lock);
+	if (warn)
+		ac_log(AC_LOG_WARN,
+		       "rule packs changed since events were clustered; run 'autocoder analyze --rebuild' to relabel",
+		       NULL);
+}
+
 long analyzer_process_new(struct analyzer *a, struct ac_error *err)
 {
+	warn_rules_changed(a);
 	return process_batches(a, false, err);
 }
 
@@ -820,8 +836,10 @@ long analyzer_rebuild(struct analyzer *a, struct ac_error *err)
 	n = process_locked(a, err);
 	if (n >= 0 && (rc = drop_empty(a, err)))
 		n = rc;
-	if (n >= 0 && a->rules)
-		cl_state_set(a, "rules_digest", rules_digest(a->rules), NULL);
+	if (n >= 0) {
+		cl_state_set(a, "rules_digest", a->rules ? rules_digest(a->rules) : "", NULL);
+		a->rules_changed = false;
+	}
 out:
 	pthread_mutex_unlock(&a->lock);
 	return n;
@@ -839,10 +857,7 @@ static void check_rules_digest(struct analyzer *a)
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		if (strcmp((const char *)sqlite3_column_text(st, 0), now) && a->last_id > 0)
-			ac_log(AC_LOG_WARN,
-			       "rule packs changed since events were clustered; run 'autocoder analyze --rebuild' to relabel",
-			       NULL);
+		a->rules_changed = strcmp((const char *)sqlite3_column_text(st, 0), now) && a->last_id > 0;
 	} else {
 		cl_state_set(a, "rules_digest", now, NULL);
 	}
@@ -947,6 +962,7 @@ static void *analyzer_main(void *arg)
 		a->pending = false;
 		stopping = a->stopping;
 		pthread_mutex_unlock(&a->wake_lock);
+		warn_rules_changed(a);
 		if (process_batches(a, true, &err) < 0)
 			ac_log(AC_LOG_ERROR, "clustering new events failed", "detail", err.msg, NULL);
 	}

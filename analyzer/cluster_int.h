@@ -30,6 +30,7 @@ struct analyzer {
 	long long last_id;
 	long long generation;      /* analyzer_state.generation this analyzer's memory matches */
 	size_t batch;
+	bool rules_changed;        /* the rule packs differ from those the clusters were labelled by */
 	pthread_mutex_t lock;      /* serialises every public call */
 	/* background thread */
 	pthread_mutex_t wake_lock;
