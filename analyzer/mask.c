@@ -6,7 +6,7 @@
  * length of its match at s[i] (0 for none); the scanner only calls them at boundaries, and
  * each checks that its match also ends at a boundary so "12msx" is not a duration. Scanners
  * look at a few bytes before giving up, so masking stays linear and fast (hundreds of MB/s):
- * PCRE2 would be simpler to write but an order of magnitude slower for fourteen patterns.
+ * PCRE2 would be simpler to write but an order of magnitude slower for fifteen patterns.
  */
 #include "core/common.h"
 #include "analyzer/mask.h"
@@ -154,18 +154,12 @@ static size_t scan_email(const char *s, size_t i, size_t n)
 	return j - i;
 }
 
-static size_t hexrun(const char *s, size_t i, size_t n, size_t want)
-{
-	size_t k = run_of(s, i, n, C_HEX, want + 1);
-	return k;
-}
-
 static size_t scan_uuid(const char *s, size_t i, size_t n)
 {
 	static const size_t groups[5] = { 8, 4, 4, 4, 12 };
 	size_t j = i;
 	for (int g = 0; g < 5; g++) {
-		if (hexrun(s, j, n, groups[g]) != groups[g])
+		if (run_of(s, j, n, C_HEX, groups[g] + 1) != groups[g])
 			return 0;
 		j += groups[g];
 		if (g < 4) {

@@ -16,13 +16,14 @@
  *   email     local@domain.tld                           <EMAIL>
  *   uuid      8-4-4-4-12 hex                             <UUID>
  *   ipv6      hex groups with "::" or 7 colons, [..]:port <IP>
- *   datetime  2015-07-29[T ]17:41:44,747Z, 09/30/2012, 17:52:01.5  <DATE> / <TIME>
+ *   datetime  2015-07-29[T ]17:41:44,747Z, 09/30/2012, 17:52:01.5, Sat Jun 18 02:08:10 2005,
+ *             18/Jun/2005:02:08:10                                   <DATE> / <TIME>
  *   ipv4      1.2.3.4 with optional :port or /prefix     <IP>
  *   hash      32, 40 or 64 hex digits (md5, sha1, sha256) <HASH>
  *   hex       0x1f2e                                     <HEX>
- *   duration  12ms, 3.5s, 100us, 2h, 30sec               <DUR>
+ *   duration  12ms, 3.5s, 100us, 2h, 30sec, "120 ms", "5 seconds"   <DUR>
  *   path      /a/b..., ./a/b, ~/a, C:\a\b (two segments at least)  <PATH>
- *   kv        key=value (value not empty)                key=<*>
+ *   kv        key=value or key="quoted value" (value not empty)  key=<*>
  *   quoted    '...' or "..." (off by default: it merges "GET /x" with "POST /x")  <STR>
  *   name      three or more dot-separated identifiers (class, package, host names), except
  *             names ending in Exception or Error                 <NAME>

@@ -76,7 +76,7 @@ void miner_config_default(struct miner_config *cfg)
 	cfg->max_clusters = 1000000;
 	cfg->max_line = 16 * 1024;
 	cfg->masks = NULL;
-	cfg->merge = false;
+	cfg->no_merge = false;
 }
 
 /* ---- small helpers ---- */
@@ -357,9 +357,25 @@ static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *
 }
 
 /* Share of the positions holding literal text (on either side) where template and line
- * agree; *params counts template wildcards. Positions where both hold equal parameters, or
- * where the template has "<*>", are left out: counting them as agreement would let a long line of parameters absorb any
+ * agree (0 when they differ in an upper-case constant, see caps_word()); *params counts
+ * template wildcards. Positions where both hold equal parameters, or where the template has
+ * "<*>", are left out: counting them as agreement would let a long line of parameters absorb any
  * different words, and masking already made most variables parameters. */
+/* An upper-case identifier ("RUNNING", "TASK_ABORT", "GET"): in code these are constants
+ * and enum values, so two different ones mean two different situations (states, event types,
+ * methods) rather than one variable. */
+static bool caps_word(const char *t, size_t n)
+{
+	size_t letters = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] >= 'A' && t[i] <= 'Z')
+			letters++;
+		else if (t[i] != '_')
+			return false;
+	}
+	return letters >= 2;
+}
+
 static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
 {
 	unsigned same = 0, both = 0, neutral = 0;
@@ -379,6 +395,9 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 				both++;
 			else
 				same++;
+		} else if (!c->kind[i] && !tk->kind[i] && caps_word(c->tok[i], strlen(c->tok[i])) &&
+			   caps_word(tk->p[i], tk->len[i])) {
+			return 0.0; /* two different constants: another message */
 		}
 		if (c->kind[i] & T_WHOLE)
 			(*params)++;
@@ -648,7 +667,7 @@ static void cluster_fold(struct miner *m, uint32_t keep, uint32_t gone, bool gon
 /* After cluster id's template generalised, clusters of its leaf that it now covers (or that
  * cover it) are the same template seen before it was learned: merge them, as Drain's
  * "differ only in variable positions" post-step, but online. Returns the surviving id. */
-static uint32_t merge_covered(struct miner *m, uint32_t id)
+static uint32_t merge_covered(struct miner *m, uint32_t id, struct miner_info *info)
 {
 	struct node *leaf = m->cl[id - 1]->leaf;
 	for (uint32_t k = 0; leaf && k < leaf->nids;) {
@@ -662,6 +681,9 @@ static uint32_t merge_covered(struct miner *m, uint32_t id)
 		uint32_t keep = id < z ? id : z, gone = id < z ? z : id;
 		bool gone_general = (gone == id) == c_general;
 		cluster_fold(m, keep, gone, gone_general);
+		if (info->nfolded < MINER_MAX_FOLDED)
+			info->folded[info->nfolded] = gone;
+		info->nfolded++;
 		id = keep;
 		k = 0;
 	}
@@ -690,7 +712,7 @@ struct miner *miner_new(const struct miner_config *cfg, struct ac_error *err)
 		if (cfg->max_line)
 			m->cfg.max_line = cfg->max_line;
 		m->cfg.masks = cfg->masks;
-		m->cfg.merge = cfg->merge;
+		m->cfg.no_merge = cfg->no_merge;
 	}
 	if (!(m->cfg.sim_threshold > 0 && m->cfg.sim_threshold <= 1)) {
 		ac_error_set(err, AC_EINVAL, "bad_threshold",
@@ -796,8 +818,8 @@ long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_
 	if (id) {
 		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
-		if (rc && m->cfg.merge)
-			id = merge_covered(m, (uint32_t)id);
+		if (rc && !m->cfg.no_merge)
+			id = merge_covered(m, (uint32_t)id, info);
 	} else if ((id = cluster_create(m, &m->tk)) < 0) {
 		return id;
 	}
@@ -883,7 +905,7 @@ static int save_config(struct miner *m, sqlite3 *db, struct ac_error *err)
 	static const char sql[] = "INSERT OR REPLACE INTO miner_config(key, value) VALUES(?, ?)";
 	sqlite3_stmt *st = NULL;
 	char thr[32], depth[16], kids[16];
-	const char *merge = m->cfg.merge ? "1" : "0";
+	const char *merge = m->cfg.no_merge ? "0" : "1";
 	struct ac_buf user;
 	int rc = 0;
 
@@ -999,7 +1021,7 @@ static int load_config(sqlite3 *db, struct miner_config *cfg, char *masks, size_
 		else if (!strcmp(k, "max_children") && !ac_parse_i64(v, &i) && i > 0 && i < 1 << 20)
 			cfg->max_children = (unsigned)i;
 		else if (!strcmp(k, "merge"))
-			cfg->merge = !strcmp(v, "1");
+			cfg->no_merge = strcmp(v, "1") != 0;
 		else if (!strcmp(k, "masks")) {
 			snprintf(masks, masks_cap, "%s", v);
 			cfg->masks = masks;

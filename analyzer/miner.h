@@ -6,11 +6,13 @@
  * placeholder goes to the node's wildcard child, as does any new token once a node has
  * `max_children` children). The leaf holds candidate clusters; the line joins the most
  * similar one if similarity >= sim_threshold, else it starts a new cluster. Similarity is the
- * share of positions where the template token equals the line token (two placeholders count as
- * equal; positions where the template already has "<*>" count neither way). Joining a cluster
- * turns differing positions of its template into "<*>". With cfg.merge, when that makes a
- * template cover another one in the same leaf (they differ only in variable positions), the
- * two merge: the younger id is folded into the older, and miner_resolve() maps it from then on.
+ * share of the literal positions where the template token equals the line token (positions
+ * where both hold placeholders, or where the template already has "<*>", count neither way);
+ * two different upper-case constants ("RUNNING" vs "FAILED") make it 0. Joining a cluster
+ * turns differing positions of its template into "<*>". When that makes a template cover
+ * another one in the same leaf (they differ only in variable positions), the two merge
+ * (unless cfg.no_merge): the younger id is folded into the older, and miner_resolve() maps it
+ * from then on.
  * An exact-repeat cache (masked line -> cluster) answers most lines without the tree.
  *
  * Deterministic: the same lines in the same order give the same ids and templates. Cluster ids
@@ -45,9 +47,8 @@ struct miner_config {
 	size_t max_clusters;   /* miner_add fails with AC_ETOOBIG past this; default 1,000,000 */
 	size_t max_line;       /* bytes of a line that are mined; the rest is ignored (16 KiB) */
 	const char *masks;     /* built-in masks (mask.h list); NULL = MASK_DEFAULT_BUILTINS */
-	bool merge;            /* merge clusters whose templates differ only in variable positions
-				* (off by default: on the loghub development set it also merges
-				* state words like "from NEW to RUNNING", mean GA 0.994 -> 0.990) */
+	bool no_merge;         /* do not merge clusters whose templates turn out to differ only in
+				* variable positions (merging is on by default) */
 };
 
 #define MINER_DEFAULT_THRESHOLD 0.7
@@ -68,6 +69,8 @@ int miner_add_mask(struct miner *m, const char *spec, struct ac_error *err);
  * cluster id (>= 1), or AC_ENOMEM / AC_ETOOBIG (max_clusters reached). */
 long miner_add(struct miner *m, const char *line, size_t len);
 
+#define MINER_MAX_FOLDED 8
+
 /* Why a line joined its cluster (for a stored "why grouped" explanation). */
 enum miner_how {
 	MINER_SAME_TEXT, /* its masked text equals an earlier line's */
@@ -79,6 +82,10 @@ struct miner_info {
 	enum miner_how how;
 	double similarity; /* with the chosen (or, for MINER_NEW, the closest) template; 0 if none */
 	double threshold;
+	/* clusters folded into `id` by this call (their events now belong to id): the first
+	 * MINER_MAX_FOLDED ids, nfolded counts all */
+	long folded[MINER_MAX_FOLDED];
+	unsigned nfolded;
 };
 
 /* miner_add() that also fills info (may be NULL). */

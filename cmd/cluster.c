@@ -27,7 +27,8 @@ static const char usage[] =
 	"  --depth N        leading tokens used as tree keys (default 2)\n"
 	"  --masks LIST     built-in masks to enable (comma list; see docs/RULES.md)\n"
 	"  --mask NAME=RE   extra PCRE2 mask, applied first (repeatable)\n"
-	"  --merge          merge templates that differ only in variable positions\n"
+	"  --no-merge       keep templates apart that turn out to differ only in variable\n"
+	"                   positions (merged by default)\n"
 	"  --stats          print lines, clusters, wall and CPU time to stderr\n";
 
 struct line_format {
@@ -382,8 +383,8 @@ int cmd_cluster(int argc, char **argv)
 			json = true;
 		} else if (!strcmp(a, "--stats")) {
 			stats = true;
-		} else if (!strcmp(a, "--merge")) {
-			cfg.merge = true;
+		} else if (!strcmp(a, "--no-merge")) {
+			cfg.no_merge = true;
 		} else if (!strcmp(a, "--format") && has_val) {
 			format = argv[++i];
 		} else if (!strcmp(a, "--masks") && has_val) {

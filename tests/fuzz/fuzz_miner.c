@@ -16,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct miner_config cfg;
 	miner_config_default(&cfg);
 	cfg.max_clusters = 64;
-	cfg.merge = size && (data[0] & 1);
+	cfg.no_merge = size && (data[0] & 1);
 	struct miner *m = miner_new(&cfg, NULL);
 	struct masker *mk = masker_new(&(struct mask_config){ MASK_ALL_BUILTINS }, NULL);
 	char small[7], name[64];
