@@ -102,9 +102,16 @@ static size_t skip_class(const char *p, size_t n, size_t i)
 	return j >= n ? n : j + 1;
 }
 
-/* Does the pattern quote with \Q..\E anywhere (also inside classes)? Then it is not analysed. */
-static bool has_quoting(const char *p, size_t n)
+/*
+ * Constructs whose effect reaches beyond where they stand, so that no local reading of the
+ * pattern is safe: \Q..\E quoting (also inside classes), backtracking verbs such as (*ACCEPT)
+ * (which end a match early even from inside a group) and callouts (?C...). Checked on the raw
+ * text, conservatively: an escaped "\(*" also disables the analysis.
+ */
+static bool has_unanalysed_constructs(const char *p, size_t n)
 {
+	if (memmem(p, n, "(*", 2) || memmem(p, n, "(?C", 3))
+		return true;
 	for (size_t i = 0; i + 1 < n; i++) {
 		if (p[i] != '\\')
 			continue;
@@ -342,9 +349,7 @@ static enum scan_step scan_group(struct lit_scan *s, const char *p, size_t n, si
 {
 	size_t end = skip_group(p, n, *i);
 	bool extended = false;
-	/* (*ACCEPT) and other verbs can end a match early: literals after them are not required,
-	 * so such patterns are not analysed; nor is extended mode. */
-	if (end == (size_t)-1 || (*i + 1 < n && p[*i + 1] == '*'))
+	if (end == (size_t)-1)
 		return SCAN_UNKNOWN;
 	if (is_option_setting(p, n, *i, end, &extended) && extended)
 		return SCAN_UNKNOWN;
@@ -397,7 +402,7 @@ static int pattern_literals(const char *p, size_t n, struct litset *out, int dep
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (has_quoting(p, n))
+	if (has_unanalysed_constructs(p, n))
 		return 0;
 	for (size_t i = 0; i < n && step == SCAN_OK;)
 		step = scan_atom(&s, out, p, n, &i, depth);

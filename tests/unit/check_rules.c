@@ -287,6 +287,7 @@ static const char *const tricky_patterns[] = {
 	/* found by fuzz_rules_prefilter: "[:[:]" is not a POSIX name, so the class ends at the
 	 * first ']' and the empty alternative after '|' matches everything */
 	"spaces [[:[:]|", "class [[:alpha:]] then|[x\\Q]\\E|y]zzzz", "(?#[)literal|x](y)",
+	"x(?:a(*ACCEPT))yzw", "(?C1)callout|z",
 };
 
 static const char *const tricky_messages[] = {
@@ -297,6 +298,7 @@ static const char *const tricky_messages[] = {
 	"anchored at start", "ab", "cd", "ef", "ah", "abcdefgh", "notice", "xyzzyw", "xyzyyw",
 	"the end", "onethree", "twothree", "catalog", "caTalog", "nothing here", "", "qrst",
 	"qqqrst", "wxyz", "abc", "uvvwxyz", "literal", "100rst", "spaces [", "zzzz", "yzzzz", "x](y)",
+	"xa", "xayzw", "callout",
 };
 
 START_TEST(prefilter_never_changes_the_answer)
