@@ -1,0 +1,184 @@
+/*
+ * rt_int.h — internals shared by the runtime's files (not for generated code).
+ *
+ * Threads and queues: every component owns one mutex and one "non-empty" condition; each of its
+ * incoming bindings is a ring buffer (struct rt_queue) guarded by that mutex with its own
+ * "non-full" condition. A sender blocks on non-full (backpressure); the receiver waits on
+ * non-empty with a timeout so time-driven work (batch timeouts, flushes, windows, heartbeats)
+ * runs from the same thread through the type's tick().
+ */
+#ifndef RT_INT_H
+#define RT_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#include <microhttpd.h>
+
+#include "expr.h"
+#include "rt.h"
+
+#define RT_LAT_BUCKETS 12      /* latency histogram buckets (µs upper bounds in rt_metrics.c) */
+#define AC_RT_ROUTES 64        /* distinct (route, status) pairs counted */
+#define RT_BATCH 64            /* messages taken from the queues per lock */
+
+struct rt_system;
+
+struct rt_queue {
+	struct rt_msg *ring;
+	size_t cap, head, count;
+	pthread_cond_t nonfull;
+	int waiting_senders;
+	const struct rt_binding_def *def;
+	uint32_t index;           /* binding index */
+	struct rt_component *to;
+	struct expr *cond;        /* compiled binding condition or NULL */
+	atomic_ullong dead_lettered, dropped;
+};
+
+/* Per-type behaviour. init parses config (0 or -1 with rt_fail); process handles one message;
+ * tick runs about every 100 ms from the component's thread; fini flushes and frees. run, when
+ * set, replaces the queue loop (sources). */
+struct rt_type_ops {
+	const char *type_name;
+	int (*init)(struct rt_component *c);
+	int (*process)(struct rt_component *c, struct rt_msg *m);
+	void (*tick)(struct rt_component *c, double now);
+	void (*fini)(struct rt_component *c);
+	void (*run)(struct rt_component *c);
+	void (*stop_ingress)(struct rt_component *c);
+};
+
+struct rt_component {
+	const struct rt_component_def *def;
+	const struct rt_type_ops *ops;
+	struct rt_system *sys;
+	json_t *config;
+	int index;
+	pthread_t thread;
+	bool started;
+
+	pthread_mutex_t lock;
+	pthread_cond_t nonempty;
+	bool receiver_waiting;
+	struct rt_queue **inq;
+	size_t ninq, rr;
+	atomic_bool busy;
+
+	struct rt_queue **outq;   /* bindings leaving this component */
+	size_t noutq;
+
+	void *state;
+	char last_error[256];
+	int consecutive_errors;
+
+	atomic_ullong msgs_in, msgs_out, errors;
+	atomic_ullong lat_bucket[RT_LAT_BUCKETS + 1];
+	atomic_ullong lat_sum_us;
+	atomic_bool unhealthy;
+	char unhealthy_reason[256];
+
+	uint64_t crash_after, crash_count;
+};
+
+struct rt_route_stat {
+	char route[64];
+	int status;
+	atomic_ullong count;
+};
+
+struct rt_system {
+	const struct rt_system_def *def;
+	json_t *config;             /* whole config/system.json */
+	struct rt_component *comps;
+	size_t ncomps;
+	struct rt_queue *queues;    /* one per binding */
+	size_t nqueues;
+
+	char data_dir[512];
+	char spool_dir[600];
+	char build_id[80];
+	char release[64];
+	char environment[32];
+	int log_level;              /* 0 debug 1 info 2 warn 3 error */
+	int shutdown_timeout_ms;
+
+	atomic_bool draining;       /* SIGTERM seen: ingress stops, queues drain */
+	atomic_bool stopping;       /* threads leave their loops */
+	atomic_int ready_count;
+
+	pthread_mutex_t route_lock;
+	struct rt_route_stat routes[AC_RT_ROUTES];
+	size_t nroutes;
+
+	struct MHD_Daemon *metrics_daemon;  /* only when no APIEndpoint serves /metrics */
+	pthread_mutex_t deadletter_lock;
+};
+
+extern struct rt_system *rt_sys;
+
+/* rt_core.c */
+struct rt_component *rt_find(struct rt_system *s, const char *name);
+bool rt_port_bound(struct rt_component *c, const char *port, bool incoming);
+double rt_mono(void);
+void rt_msg_init(struct rt_msg *m, json_t *data);
+/* Ingress push: one attempt per target waiting at most timeout_ms, no retry or dead letter
+ * (the HTTP client is told 503 instead). data is stolen. 0 or -1. */
+int rt_emit_timeout(struct rt_component *c, const struct rt_msg *parent, json_t *data,
+		    int timeout_ms);
+int rt_deliver_reply(struct rt_component *origin, uint64_t corr, int status, json_t *body);
+void rt_dead_letter(struct rt_queue *q, json_t *data, const char *why, int attempts);
+bool rt_all_healthy(json_t **report);
+void rt_set_unhealthy(struct rt_component *c, const char *reason);
+void rt_set_healthy(struct rt_component *c);
+/* config helpers: value or default */
+double rt_cfg_num(struct rt_component *c, const char *key, double dflt);
+const char *rt_cfg_str(struct rt_component *c, const char *key, const char *dflt);
+bool rt_cfg_bool(struct rt_component *c, const char *key, bool dflt);
+int rt_port_of(struct rt_component *c, int dflt);
+/* "sqlite:///data/x.db" -> path relative to data_dir rules; writes into out. */
+void rt_sqlite_path(struct rt_component *c, const char *url, char *out, size_t n);
+void rt_iso_now(char *buf, size_t n);
+/* 2*nbytes lowercase hex chars + NUL (not cryptographic: ids and trace ids). */
+void rt_random_hex(char *out, size_t nbytes);
+
+/* rt_metrics.c */
+void rt_metrics_observe(struct rt_component *c, double seconds);
+void rt_metrics_http(const char *route, int status);
+char *rt_metrics_render(size_t *len);   /* malloc'd Prometheus text */
+
+/* rt_http.c: shared HTTP helpers */
+enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_t *body,
+				  const char *route);
+/* Serve /health /ready /metrics; returns MHD_NO when url is none of them (*handled false). */
+enum MHD_Result rt_http_builtin(struct MHD_Connection *conn, const char *url, bool *handled);
+int rt_metrics_server_start(struct rt_system *s, int port);
+void rt_metrics_server_stop(struct rt_system *s);
+/* Minimal HTTP/1.1 POST of a JSON body to an http:// URL; returns the status or -1. */
+int rt_http_post(const char *url, const char *path_suffix, const char *bearer, const char *body,
+		 size_t len, int timeout_ms);
+
+/* rt_shipper.c */
+int rt_shipper_start(struct rt_system *s);
+void rt_shipper_stop(void);
+void rt_shipper_push(json_t *event);   /* steals event; never blocks */
+/* Collector URL and key when shipping is on, else NULL. */
+const char *rt_shipper_url(void);
+const char *rt_shipper_key(void);
+void rt_shipper_stats(unsigned long long *sent, unsigned long long *dropped,
+		      unsigned long long *failed);
+
+/* rt_crash.c */
+int rt_crash_init(struct rt_system *s);
+void rt_crash_thread_init(const char *name);  /* per-thread alt stack + name */
+void rt_crash_upload_spool(struct rt_system *s);
+
+/* type ops tables */
+extern const struct rt_type_ops rt_source_ops, rt_transformer_ops, rt_filter_ops,
+	rt_router_ops, rt_aggregator_ops, rt_accumulator_ops, rt_stream_ops, rt_model_ops,
+	rt_store_ops, rt_controller_ops, rt_api_ops, rt_sink_ops, rt_websocket_ops;
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * rt_metrics.c — per-component counters, processing latency histograms, HTTP request counts,
+ * and their Prometheus text rendering (served on /metrics).
+ *
+ * Counters are C11 atomics updated by the owning thread; rendering reads them without locks,
+ * so a scrape never slows the pipeline. HTTP counts are a small table of (route, status) pairs
+ * under a mutex, since routes are few (the endpoint's templates, not raw URLs).
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_int.h"
+
+/* Upper bounds of the latency buckets, in microseconds (the last bucket is +Inf). */
+static const unsigned lat_bounds_us[RT_LAT_BUCKETS] = {
+	1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 25000, 100000,
+};
+
+void rt_metrics_observe(struct rt_component *c, double seconds)
+{
+	double us = seconds * 1e6;
+	int b = 0;
+	while (b < RT_LAT_BUCKETS && us > lat_bounds_us[b])
+		b++;
+	atomic_fetch_add_explicit(&c->lat_bucket[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->lat_sum_us, (unsigned long long)us, memory_order_relaxed);
+}
+
+void rt_metrics_http(const char *route, int status)
+{
+	struct rt_system *s = rt_sys;
+	size_t i;
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->route_lock);
+	for (i = 0; i < s->nroutes; i++)
+		if (s->routes[i].status == status && !strcmp(s->routes[i].route, route))
+			break;
+	if (i == s->nroutes && s->nroutes < AC_RT_ROUTES) {
+		snprintf(s->routes[i].route, sizeof s->routes[i].route, "%s", route);
+		s->routes[i].status = status;
+		s->nroutes++;
+	}
+	pthread_mutex_unlock(&s->route_lock);
+	if (i < AC_RT_ROUTES)
+		atomic_fetch_add(&s->routes[i].count, 1);
+}
+
+/* Append printf output to a growing buffer (bounded by available memory only: the number of
+ * series is fixed by the blueprint). */
+struct mbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+__attribute__((format(printf, 2, 3))) static void mb_printf(struct mbuf *b, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	if (b->oom)
+		return;
+	for (;;) {
+		va_start(ap, fmt);
+		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			b->oom = true;
+			return;
+		}
+		if ((size_t)n < b->cap - b->len) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t ncap = (b->cap + (size_t)n + 1) * 2;
+		char *np = realloc(b->p, ncap);
+		if (!np) {
+			b->oom = true;
+			return;
+		}
+		b->p = np;
+		b->cap = ncap;
+	}
+}
+
+static size_t queue_depth(struct rt_component *c)
+{
+	size_t d = 0;
+	pthread_mutex_lock(&c->lock);
+	for (size_t k = 0; k < c->ninq; k++)
+		d += c->inq[k]->count;
+	pthread_mutex_unlock(&c->lock);
+	return d;
+}
+
+static void render_counter(struct mbuf *b, struct rt_system *s, const char *name,
+			   const char *help, size_t off)
+{
+	mb_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	for (size_t i = 0; i < s->ncomps; i++) {
+		struct rt_component *c = &s->comps[i];
+		atomic_ullong *v = (atomic_ullong *)((char *)c + off);
+		mb_printf(b, "%s{system=\"%s\",component=\"%s\",type=\"%s\"} %llu\n", name,
+			  s->def->name, c->def->name, c->ops->type_name, atomic_load(v));
+	}
+}
+
+static void render_histograms(struct mbuf *b, struct rt_system *s)
+{
+	const char *n = "autocoder_processing_seconds";
+	mb_printf(b, "# HELP %s Time a component spends on one message.\n# TYPE %s histogram\n",
+		  n, n);
+	for (size_t i = 0; i < s->ncomps; i++) {
+		struct rt_component *c = &s->comps[i];
+		unsigned long long cum = 0;
+		for (int k = 0; k <= RT_LAT_BUCKETS; k++) {
+			cum += atomic_load(&c->lat_bucket[k]);
+			if (k < RT_LAT_BUCKETS)
+				mb_printf(b, "%s_bucket{component=\"%s\",le=\"%g\"} %llu\n", n,
+					  c->def->name, lat_bounds_us[k] / 1e6, cum);
+			else
+				mb_printf(b, "%s_bucket{component=\"%s\",le=\"+Inf\"} %llu\n", n,
+					  c->def->name, cum);
+		}
+		mb_printf(b, "%s_sum{component=\"%s\"} %g\n%s_count{component=\"%s\"} %llu\n", n,
+			  c->def->name, atomic_load(&c->lat_sum_us) / 1e6, n, c->def->name, cum);
+	}
+}
+
+char *rt_metrics_render(size_t *len)
+{
+	struct rt_system *s = rt_sys;
+	struct mbuf b = { 0 };
+	unsigned long long sent, dropped, failed;
+
+	render_counter(&b, s, "autocoder_messages_in_total", "Messages a component received.",
+		       offsetof(struct rt_component, msgs_in));
+	render_counter(&b, s, "autocoder_messages_out_total", "Messages a component sent.",
+		       offsetof(struct rt_component, msgs_out));
+	render_counter(&b, s, "autocoder_errors_total", "Messages a component failed to process.",
+		       offsetof(struct rt_component, errors));
+	mb_printf(&b, "# HELP autocoder_queue_depth Messages waiting in a component's queues.\n"
+		  "# TYPE autocoder_queue_depth gauge\n");
+	for (size_t i = 0; i < s->ncomps; i++)
+		mb_printf(&b, "autocoder_queue_depth{component=\"%s\"} %zu\n", s->comps[i].def->name,
+			  queue_depth(&s->comps[i]));
+	mb_printf(&b, "# HELP autocoder_component_up 1 when the component is healthy.\n"
+		  "# TYPE autocoder_component_up gauge\n");
+	for (size_t i = 0; i < s->ncomps; i++)
+		mb_printf(&b, "autocoder_component_up{component=\"%s\"} %d\n", s->comps[i].def->name,
+			  !atomic_load(&s->comps[i].unhealthy));
+	render_histograms(&b, s);
+	mb_printf(&b, "# HELP autocoder_dead_letters_total Messages written to a dead-letter file.\n"
+		  "# TYPE autocoder_dead_letters_total counter\n");
+	for (size_t i = 0; i < s->nqueues; i++) {
+		const struct rt_binding_def *d = s->queues[i].def;
+		mb_printf(&b, "autocoder_dead_letters_total{binding=\"%s.%s->%s.%s\"} %llu\n",
+			  d->from, d->from_port, d->to, d->to_port,
+			  atomic_load(&s->queues[i].dead_lettered));
+	}
+	mb_printf(&b, "# HELP autocoder_http_requests_total HTTP requests by route and status.\n"
+		  "# TYPE autocoder_http_requests_total counter\n");
+	pthread_mutex_lock(&s->route_lock);
+	for (size_t i = 0; i < s->nroutes; i++)
+		mb_printf(&b, "autocoder_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+			  s->routes[i].route, s->routes[i].status, atomic_load(&s->routes[i].count));
+	pthread_mutex_unlock(&s->route_lock);
+	rt_shipper_stats(&sent, &dropped, &failed);
+	mb_printf(&b, "# HELP autocoder_shipper_events_total Error events for the collector.\n"
+		  "# TYPE autocoder_shipper_events_total counter\n"
+		  "autocoder_shipper_events_total{outcome=\"sent\"} %llu\n"
+		  "autocoder_shipper_events_total{outcome=\"dropped\"} %llu\n"
+		  "autocoder_shipper_events_total{outcome=\"failed\"} %llu\n", sent, dropped, failed);
+	if (b.oom) {
+		free(b.p);
+		return NULL;
+	}
+	*len = b.len;
+	return b.p;
+}

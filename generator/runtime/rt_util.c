@@ -1,0 +1,290 @@
+/*
+ * rt_util.c — helpers of the runtime (see rt_util.h).
+ *
+ * SHA-1 is here only for the WebSocket handshake (RFC 6455 requires SHA-1 of the client key);
+ * none of the system's libraries exposes it, and it is not used for anything security-relevant.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "rt_util.h"
+
+struct rt_body *rt_body_new(size_t max)
+{
+	struct rt_body *b = calloc(1, sizeof *b);
+	if (b)
+		b->max = max;
+	return b;
+}
+
+void rt_body_append(struct rt_body *b, const char *p, size_t n)
+{
+	if (b->too_big)
+		return;
+	if (b->len + n > b->max) {
+		b->too_big = true;
+		return;
+	}
+	if (b->len + n + 1 > b->cap) {
+		size_t ncap = (b->len + n + 1) * 2;
+		char *nd;
+		if (ncap > b->max + 1)
+			ncap = b->max + 1;
+		nd = realloc(b->data, ncap);
+		if (!nd) {
+			b->too_big = true;
+			return;
+		}
+		b->data = nd;
+		b->cap = ncap;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = 0;
+}
+
+void rt_body_free(struct rt_body *b)
+{
+	if (!b)
+		return;
+	free(b->data);
+	free(b);
+}
+
+json_t *rt_path_get(json_t *obj, const char *path)
+{
+	char key[256];
+	const char *p = path;
+	json_t *cur = obj;
+	while (cur && *p) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof key)
+			return NULL;
+		memcpy(key, p, n);
+		key[n] = 0;
+		if (json_is_object(cur))
+			cur = json_object_get(cur, key);
+		else if (json_is_array(cur) && isdigit((unsigned char)key[0]))
+			cur = json_array_get(cur, strtoul(key, NULL, 10));
+		else
+			return NULL;
+		p = dot ? dot + 1 : p + n;
+	}
+	return cur;
+}
+
+void rt_path_set(json_t *obj, const char *path, json_t *v)
+{
+	char key[256];
+	const char *p = path;
+	json_t *cur = obj;
+	if (!v)
+		return;
+	for (;;) {
+		const char *dot = strchr(p, '.');
+		size_t n = dot ? (size_t)(dot - p) : strlen(p);
+		if (n >= sizeof key || !json_is_object(cur)) {
+			json_decref(v);
+			return;
+		}
+		memcpy(key, p, n);
+		key[n] = 0;
+		if (!dot) {
+			json_object_set_new(cur, key, v);
+			return;
+		}
+		json_t *next = json_object_get(cur, key);
+		if (!json_is_object(next)) {
+			next = json_object();
+			json_object_set_new(cur, key, next);
+		}
+		cur = next;
+		p = dot + 1;
+	}
+}
+
+json_t *rt_template(const char *tmpl, json_t *msg)
+{
+	size_t cap = strlen(tmpl) + 64, len = 0;
+	char *out = malloc(cap);
+	const char *p = tmpl;
+	json_t *res;
+	if (!out)
+		return NULL;
+	while (*p) {
+		const char *open = strstr(p, "{{"), *close = open ? strstr(open, "}}") : NULL;
+		char field[256], num[64];
+		const char *ins;
+		size_t lit = open && close ? (size_t)(open - p) : strlen(p), ins_len = 0;
+		if (open && close) {
+			size_t fl = (size_t)(close - open - 2);
+			while (fl && open[2] == ' ') {
+				open++;
+				fl--;
+			}
+			while (fl && open[2 + fl - 1] == ' ')
+				fl--;
+			snprintf(field, sizeof field, "%.*s", (int)fl, open + 2);
+			json_t *v = rt_path_get(msg, field);
+			if (json_is_string(v)) {
+				ins = json_string_value(v);
+			} else if (json_is_integer(v)) {
+				snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+				ins = num;
+			} else if (json_is_real(v)) {
+				snprintf(num, sizeof num, "%g", json_real_value(v));
+				ins = num;
+			} else if (json_is_boolean(v)) {
+				ins = json_is_true(v) ? "true" : "false";
+			} else {
+				ins = "";
+			}
+			ins_len = strlen(ins);
+		} else {
+			ins = "";
+		}
+		if (len + lit + ins_len + 1 > cap) {
+			cap = (len + lit + ins_len + 1) * 2;
+			char *no = realloc(out, cap);
+			if (!no) {
+				free(out);
+				return NULL;
+			}
+			out = no;
+		}
+		memcpy(out + len, p, lit);
+		len += lit;
+		memcpy(out + len, ins, ins_len);
+		len += ins_len;
+		if (!(open && close))
+			break;
+		p = close + 2;
+	}
+	out[len] = 0;
+	res = json_string(out);
+	free(out);
+	return res;
+}
+
+json_t *rt_case(const char *s, int upper)
+{
+	char *d = strdup(s);
+	json_t *r;
+	if (!d)
+		return NULL;
+	for (char *p = d; *p; p++)
+		*p = (char)(upper ? toupper((unsigned char)*p) : tolower((unsigned char)*p));
+	r = json_string(d);
+	free(d);
+	return r;
+}
+
+int rt_mkdirs(const char *path)
+{
+	char tmp[1024];
+	snprintf(tmp, sizeof tmp, "%s", path);
+	for (char *p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = 0;
+		if (mkdir(tmp, 0755) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	if (mkdir(tmp, 0755) && errno != EEXIST)
+		return -1;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- SHA-1 (FIPS 180-4) */
+
+#define ROL(x, n) (((x) << (n)) | ((x) >> (32 - (n))))
+
+static void sha1_block(uint32_t h[5], const unsigned char *p)
+{
+	uint32_t w[80], a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
+		       (uint32_t)p[4 * i + 2] << 8 | p[4 * i + 3];
+	for (int i = 16; i < 80; i++)
+		w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	for (int i = 0; i < 80; i++) {
+		uint32_t f, k, t;
+		if (i < 20) {
+			f = (b & c) | (~b & d);
+			k = 0x5A827999;
+		} else if (i < 40) {
+			f = b ^ c ^ d;
+			k = 0x6ED9EBA1;
+		} else if (i < 60) {
+			f = (b & c) | (b & d) | (c & d);
+			k = 0x8F1BBCDC;
+		} else {
+			f = b ^ c ^ d;
+			k = 0xCA62C1D6;
+		}
+		t = ROL(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = ROL(b, 30);
+		b = a;
+		a = t;
+	}
+	h[0] += a;
+	h[1] += b;
+	h[2] += c;
+	h[3] += d;
+	h[4] += e;
+}
+
+void rt_sha1(const unsigned char *data, size_t len, unsigned char out[20])
+{
+	uint32_t h[5] = { 0x67452301, 0xEFCDAB89, 0x98BADCFE, 0x10325476, 0xC3D2E1F0 };
+	unsigned char block[64];
+	size_t i = 0;
+	uint64_t bits = (uint64_t)len * 8;
+
+	for (; i + 64 <= len; i += 64)
+		sha1_block(h, data + i);
+	size_t rest = len - i;
+	memset(block, 0, 64);
+	memcpy(block, data + i, rest);
+	block[rest] = 0x80;
+	if (rest >= 56) {
+		sha1_block(h, block);
+		memset(block, 0, 64);
+	}
+	for (int k = 0; k < 8; k++)
+		block[63 - k] = (unsigned char)(bits >> (8 * k));
+	sha1_block(h, block);
+	for (int k = 0; k < 5; k++) {
+		out[4 * k] = (unsigned char)(h[k] >> 24);
+		out[4 * k + 1] = (unsigned char)(h[k] >> 16);
+		out[4 * k + 2] = (unsigned char)(h[k] >> 8);
+		out[4 * k + 3] = (unsigned char)h[k];
+	}
+}
+
+void rt_base64(const unsigned char *d, size_t n, char *out)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)d[i] << 16 | (i + 1 < n ? (uint32_t)d[i + 1] << 8 : 0) |
+			     (i + 2 < n ? d[i + 2] : 0);
+		out[o++] = tbl[v >> 18 & 63];
+		out[o++] = tbl[v >> 12 & 63];
+		out[o++] = i + 1 < n ? tbl[v >> 6 & 63] : '=';
+		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
+	}
+	out[o] = 0;
+}

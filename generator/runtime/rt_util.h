@@ -1,0 +1,41 @@
+/*
+ * rt_util.h — small helpers of the runtime: bounded request bodies, JSON field paths,
+ * "{{field}}" templates, case mapping, mkdir -p, SHA-1 and base64 (for the WebSocket handshake).
+ */
+#ifndef RT_UTIL_H
+#define RT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+/* A request body accumulated chunk by chunk, never larger than max (too_big is set instead). */
+struct rt_body {
+	char *data;
+	size_t len, cap, max;
+	bool too_big;
+};
+/* New empty body (NULL when out of memory); rt_body_free is safe on NULL. */
+struct rt_body *rt_body_new(size_t max);
+void rt_body_append(struct rt_body *b, const char *p, size_t n);
+void rt_body_free(struct rt_body *b);
+
+/* The value at "a.b.c" in obj (borrowed), or NULL. */
+json_t *rt_path_get(json_t *obj, const char *path);
+/* Set "a.b.c" in obj (creating objects on the way), stealing v. */
+void rt_path_set(json_t *obj, const char *path, json_t *v);
+/* Expand "{{field.path}}" placeholders from msg; returns a new string reference. */
+json_t *rt_template(const char *tmpl, json_t *msg);
+/* New string with s upper-cased (upper) or lower-cased (ASCII). */
+json_t *rt_case(const char *s, int upper);
+/* mkdir -p; 0 or -1 (errno set). */
+int rt_mkdirs(const char *path);
+
+/* SHA-1 of data into out[20]. */
+void rt_sha1(const unsigned char *data, size_t len, unsigned char out[20]);
+/* Base64 of data into out (NUL-terminated; out needs 4*((n+2)/3)+1 bytes). */
+void rt_base64(const unsigned char *data, size_t n, char *out);
+
+#endif

@@ -1,0 +1,91 @@
+# gen-lib.sh — helpers for the generator end-to-end tests (t60–t79), sourced by each test.
+# Needs $AUTOCODER and $TMPDIR_TEST (set by tests/run-integration.sh).
+set -eu
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BLUEPRINTS=$ROOT/data/blueprints
+PIDS=""
+
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# gen_build BLUEPRINT NAME: generate into $TMPDIR_TEST/NAME and build it; prints the dir.
+gen_build() {
+	out=$TMPDIR_TEST/$2
+	"$AUTOCODER" generate -q "$1" -o "$out" >&2 || fail "generate $1"
+	make -s -C "$out" -j2 >&2 || fail "build $out"
+	echo "$out"
+}
+
+# start DIR NAME [VAR=value ...]: start the system in DIR in the background with a private
+# DATA_DIR; sets SYS_PID and SYS_LOG.
+start() {
+	dir=$1; name=$2; shift 2
+	SYS_LOG=$dir/run-$$.log
+	(cd "$dir" && exec env DATA_DIR="${DATA_DIR:-$dir/data}" "$@" "./$name") \
+		>"$dir/stdout.log" 2>"$SYS_LOG" &
+	SYS_PID=$!
+	PIDS="$PIDS $SYS_PID"
+}
+
+# stop PID: SIGTERM and expect exit status 0.
+stop() {
+	kill -TERM "$1" 2>/dev/null || true
+	st=0; wait "$1" || st=$?
+	[ "$st" -eq 0 ] || fail "system exited with status $st after SIGTERM"
+}
+
+cleanup() {
+	for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+}
+trap cleanup EXIT
+
+# wait_http URL [tries]: until URL answers 2xx.
+wait_http() {
+	n=${2:-100}
+	i=0
+	until curl -sf -o /dev/null "$1"; do
+		i=$((i + 1)); [ $i -lt "$n" ] || { [ -n "${SYS_LOG:-}" ] && cat "$SYS_LOG" >&2; fail "no answer from $1"; }
+		sleep 0.1
+	done
+}
+
+# wait_lines FILE N [tries]: until FILE has at least N lines.
+wait_lines() {
+	i=0
+	while [ "$(cat "$1" 2>/dev/null | wc -l)" -lt "$2" ]; do
+		i=$((i + 1)); [ $i -lt "${3:-100}" ] || fail "$1 has $(cat "$1" 2>/dev/null | wc -l) lines, wanted $2"
+		sleep 0.1
+	done
+}
+
+# json EXPR: evaluate a python expression over stdin parsed as JSON (bound to `d`).
+json() {
+	python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
+}
+
+# start_collector: a real `autocoder serve` on a free port with a fresh database and a key;
+# sets COLLECTOR_URL, COLLECTOR_TOKEN and COLLECTOR_PID.
+start_collector() {
+	db=$TMPDIR_TEST/collector.db
+	"$AUTOCODER" keys create generated --db "$db" --json >"$TMPDIR_TEST/key.json" || fail "keys create"
+	COLLECTOR_TOKEN=$(json 'd["token"]' <"$TMPDIR_TEST/key.json")
+	rm -f "$TMPDIR_TEST/collector.port"
+	"$AUTOCODER" serve --listen 127.0.0.1:0 --db "$db" --port-file "$TMPDIR_TEST/collector.port" \
+		--open-read >"$TMPDIR_TEST/collector.log" 2>&1 &
+	COLLECTOR_PID=$!
+	PIDS="$PIDS $COLLECTOR_PID"
+	i=0
+	until [ -s "$TMPDIR_TEST/collector.port" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMPDIR_TEST/collector.log"; fail "collector did not start"; }
+		sleep 0.1
+	done
+	COLLECTOR_URL=http://127.0.0.1:$(cat "$TMPDIR_TEST/collector.port")
+}
+
+# events QUERY: the collector's stored events matching the query string, as JSON.
+events() {
+	curl -sf "$COLLECTOR_URL/api/v1/events?$1"
+}
