@@ -284,6 +284,10 @@ static const char *const tricky_patterns[] = {
 	"(?:ab|cd|ef)", "a(?:bcdefg)*h", "(?!not)notice", "x(?:yz(?:zy|yy))w", "end\\b",
 	"(?|one|two)three", "ca(?i:T)alog", "q{100}rst", "(?x: w x y z )", "abc(*ACCEPT)defgh",
 	"uv{2,}wxyz", "(?#comment(x)literal",
+	/* found by fuzz_rules_prefilter: "[:[:]" is not a POSIX name, so the class ends at the
+	 * first ']' and the empty alternative after '|' matches everything */
+	"spaces [[:[:]|", "class [[:alpha:]] then|[x\\Q]\\E|y]zzzz", "(?#[)literal|x](y)",
+	"x(?:a(*ACCEPT))yzw", "(?C1)callout|z",
 };
 
 static const char *const tricky_messages[] = {
@@ -293,7 +297,8 @@ static const char *const tricky_messages[] = {
 	"optional", "ional", "unknown var", "unsetset var", "tab\there", "12 items", "3 item",
 	"anchored at start", "ab", "cd", "ef", "ah", "abcdefgh", "notice", "xyzzyw", "xyzyyw",
 	"the end", "onethree", "twothree", "catalog", "caTalog", "nothing here", "", "qrst",
-	"qqqrst", "wxyz", "abc", "uvvwxyz", "literal", "100rst",
+	"qqqrst", "wxyz", "abc", "uvvwxyz", "literal", "100rst", "spaces [", "zzzz", "yzzzz", "x](y)",
+	"xa", "xayzw", "callout",
 };
 
 START_TEST(prefilter_never_changes_the_answer)
