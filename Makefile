@@ -88,7 +88,7 @@ integration: $(BIN)
 	@AUTOCODER=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-integration.sh
 
 sanitize:
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
+	@AC_SANITIZE_RUN=1 $(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test-only
 
