@@ -224,7 +224,8 @@ START_TEST(events_use_exception_frames_and_fallback_message)
 		RULE("frames", "error",
 		     "      frame_function: '^store_(?<op>get|put)$'\n      level: '^(?:error|fatal)$'\n")
 		RULE("comp", "warning",
-		     "      message: 'queue full'\n      component: '^api$'\n      system: '.'\n"), &err);
+		     "      message: 'queue full'\n      component: '^api$'\n      system: '.'\n")
+		RULE("ctx", "error", "      context: 'queue full: (?<n>\\d+)'\n"), &err);
 	ck_assert_msg(rs != NULL, "%s", err.msg);
 
 	json_t *ev = json_pack("{s:s,s:{s:s,s:s}}", "level", "error", "exception", "type",
@@ -263,6 +264,16 @@ START_TEST(events_use_exception_frames_and_fallback_message)
 	json_object_set_new(ev, "system", json_string("todo"));
 	ck_assert(rules_match(rs, ev, &m));
 	ck_assert_str_eq(rule_id(m.rule), "comp");
+	json_decref(ev);
+
+	/* context: any string value of the context object */
+	ev = json_pack("{s:s,s:s,s:{s:i,s:s}}", "message", "component failed to start", "component",
+		       "api", "context", "attempt", 3, "error", "queue full: 1000 waiting");
+	ck_assert(rules_match(rs, ev, &m));
+	ck_assert_str_eq(rule_id(m.rule), "ctx");
+	ck_assert_str_eq(rule_match_capture(&m, "n"), "1000");
+	json_object_set_new(ev, "context", json_string("queue full: 1000 waiting"));
+	ck_assert(!rules_match(rs, ev, &m)); /* not an object: no context values */
 	json_decref(ev);
 
 	ck_assert(!rules_match(rs, NULL, &m));
