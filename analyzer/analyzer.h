@@ -8,7 +8,8 @@
  *   2. its grouping key: an event with its own `fingerprint` array, or with an exception, gets a
  *      fingerprint (fingerprint.h: type + in-app frames, ...); any other event's message is
  *      masked and mined by the persistent Drain miner (miner.h) and the key is 'tpl:<id>' of
- *      its template, so ids and numbers in messages do not split a group;
+ *      its template, so ids and numbers in messages do not split a group; when the miner folds
+ *      one template into another, the folded template's clusters join the survivor's;
  *   3. the cluster is the row with (project, kind, key); a row merged into another forwards to
  *      it, a row that was split routes the event to a child by a stricter key (the full masked
  *      message plus every frame); a missing row is created;
@@ -93,7 +94,8 @@ int analyzer_start(struct analyzer *a, struct ac_error *err);
 /* Wake the thread (cheap; safe to call from any thread, e.g. the writer after a commit). The
  * argument is the analyzer, typed void * so it can serve as a callback. */
 void analyzer_notify(void *analyzer);
-/* Make a last pass over new events and join the thread. Safe when not started. */
+/* Cluster one last batch of new events (a larger backlog waits for the next start, which
+ * continues from the stored last id) and join the thread. Safe when not started. */
 void analyzer_stop(struct analyzer *a);
 
 #endif

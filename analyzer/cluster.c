@@ -548,6 +548,86 @@ static int key_by_fingerprint(struct analyzer *a, struct event_work *w, struct a
 	return 0;
 }
 
+/* The live cluster a row forwards to (itself when live); 0 when the chain ends at a split
+ * cluster or is too long. */
+static long long live_target(struct analyzer *a, long long id, struct ac_error *err)
+{
+	for (int hop = 0; hop < MAX_HOPS; hop++) {
+		long long merged = 0;
+		bool split = false;
+		if (cl_cluster_row(a, id, &merged, &split, NULL, NULL, 0, err))
+			return 0;
+		if (split)
+			return 0;
+		if (!merged)
+			return id;
+		id = merged;
+	}
+	return 0;
+}
+
+/* The miner folded template `from` into `into` (their templates turned out to differ only in
+ * variable positions): the clusters keyed by the folded template join the survivor's, so one
+ * message pattern stays one cluster. A folded cluster without a survivor cluster in its
+ * project and kind just takes the survivor's key. */
+static int fold_template(struct analyzer *a, long into, long from, struct ac_error *err)
+{
+	char key_from[32], key_into[32];
+	long long rows[64][2];  /* id, project */
+	char kinds[64][16];
+	size_t n = 0;
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+
+	snprintf(key_from, sizeof key_from, "tpl:%ld", from);
+	snprintf(key_into, sizeof key_into, "tpl:%ld", into);
+	if (sqlite3_prepare_v2(a->db, "SELECT id, project_id, kind FROM clusters WHERE fingerprint=?1"
+				      " AND merged_into IS NULL AND split=0 ORDER BY id", -1, &st,
+			       NULL) != SQLITE_OK)
+		return ac_db_error(a->db, err, "folding a template's clusters");
+	sqlite3_bind_text(st, 1, key_from, -1, SQLITE_STATIC);
+	while (n < AC_ARRAY_SIZE(rows) && sqlite3_step(st) == SQLITE_ROW) {
+		rows[n][0] = sqlite3_column_int64(st, 0);
+		rows[n][1] = sqlite3_column_int64(st, 1);
+		snprintf(kinds[n], sizeof kinds[n], "%s", (const char *)sqlite3_column_text(st, 2));
+		n++;
+	}
+	sqlite3_finalize(st);
+	for (size_t i = 0; i < n && !rc; i++) {
+		long long survivor = 0, target;
+		if ((rc = find_cluster(a, rows[i][1], kinds[i], key_into, &survivor, err)))
+			break;
+		if (!survivor) {
+			sqlite3_stmt *up = NULL;
+			if (sqlite3_prepare_v2(a->db, "UPDATE clusters SET fingerprint=?2 WHERE id=?1", -1,
+					       &up, NULL) != SQLITE_OK)
+				return ac_db_error(a->db, err, "folding a template's clusters");
+			sqlite3_bind_int64(up, 1, rows[i][0]);
+			sqlite3_bind_text(up, 2, key_into, -1, SQLITE_STATIC);
+			if (sqlite3_step(up) != SQLITE_DONE)
+				rc = ac_db_error(a->db, err, "folding a template's clusters");
+			sqlite3_finalize(up);
+			continue;
+		}
+		target = live_target(a, survivor, err);
+		if (target && target != rows[i][0])
+			rc = cl_merge_rows(a, target, rows[i][0], err);
+	}
+	return rc;
+}
+
+static int fold_templates(struct analyzer *a, const struct miner_info *info, struct ac_error *err)
+{
+	int rc = 0;
+
+	if (info->nfolded > MINER_MAX_FOLDED)
+		ac_log(AC_LOG_WARN, "the miner folded more templates than reported; some clusters stay apart",
+		       NULL);
+	for (unsigned i = 0; i < info->nfolded && i < MINER_MAX_FOLDED && !rc; i++)
+		rc = fold_template(a, info->id, info->folded[i], err);
+	return rc;
+}
+
 /* Key an event by the template the miner puts its message in. */
 static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_error *err)
 {
@@ -567,6 +647,11 @@ static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_e
 		ac_buf_release(&text);
 		ac_buf_release(&why);
 		return key_by_fingerprint(a, w, err);
+	}
+	if ((rc = fold_templates(a, &info, err))) {
+		ac_buf_release(&text);
+		ac_buf_release(&why);
+		return rc;
 	}
 	tmpl = miner_template(a->miner, id);
 	snprintf(w->g.key, sizeof w->g.key, "tpl:%ld", id);
@@ -733,13 +818,53 @@ static long process_locked(struct analyzer *a, struct ac_error *err)
 	return total;
 }
 
+/* The lock is taken per batch, not for the whole backlog, so a status change or merge from
+ * the API waits for one batch at most even while a large backlog is being clustered. */
+static bool stop_requested(struct analyzer *a)
+{
+	bool stop;
+	pthread_mutex_lock(&a->wake_lock);
+	stop = a->stopping;
+	pthread_mutex_unlock(&a->wake_lock);
+	return stop;
+}
+
+/* until_stop: return after the current batch once analyzer_stop() was called, so shutdown
+ * never waits for a large backlog (the stored last id lets the next start continue). */
+static long process_batches(struct analyzer *a, bool until_stop, struct ac_error *err)
+{
+	long total = 0, n;
+
+	do {
+		pthread_mutex_lock(&a->lock);
+		n = process_batch(a, err);
+		pthread_mutex_unlock(&a->lock);
+		if (n < 0)
+			return n;
+		total += n;
+	} while (n > 0 && !(until_stop && stop_requested(a)));
+	return total;
+}
+
+/* New events are labelled by the current rules, old ones keep their labels: say so once. */
+static void warn_rules_changed(struct analyzer *a)
+{
+	bool warn;
+
+	pthread_mutex_lock(&a->lock);
+	warn = a->rules_changed;
+	a->rules_changed = false;
+	pthread_mutex_unlock(&a->lock);
+	if (warn)
+		ac_log(AC_LOG_WARN,
+		       "rule packs changed since events were clustered; run 'autocoder analyze --rebuild' to relabel",
+		       NULL);
+}
+
 long analyzer_process_new(struct analyzer *a, struct ac_error *err)
 {
-	long n;
-	pthread_mutex_lock(&a->lock);
-	n = process_locked(a, err);
-	pthread_mutex_unlock(&a->lock);
-	return n;
+	warn_rules_changed(a);
+	return process_batches(a, false, err);
 }
 
 /* ---------------------------------------------------------------- rebuild */
@@ -796,8 +921,10 @@ long analyzer_rebuild(struct analyzer *a, struct ac_error *err)
 	n = process_locked(a, err);
 	if (n >= 0 && (rc = drop_empty(a, err)))
 		n = rc;
-	if (n >= 0 && a->rules)
-		cl_state_set(a, "rules_digest", rules_digest(a->rules), NULL);
+	if (n >= 0) {
+		cl_state_set(a, "rules_digest", a->rules ? rules_digest(a->rules) : "", NULL);
+		a->rules_changed = false;
+	}
 out:
 	pthread_mutex_unlock(&a->lock);
 	return n;
@@ -815,10 +942,7 @@ static void check_rules_digest(struct analyzer *a)
 			       -1, &st, NULL) != SQLITE_OK)
 		return;
 	if (sqlite3_step(st) == SQLITE_ROW) {
-		if (strcmp((const char *)sqlite3_column_text(st, 0), now) && a->last_id > 0)
-			ac_log(AC_LOG_WARN,
-			       "rule packs changed since events were clustered; run 'autocoder analyze --rebuild' to relabel",
-			       NULL);
+		a->rules_changed = strcmp((const char *)sqlite3_column_text(st, 0), now) && a->last_id > 0;
 	} else {
 		cl_state_set(a, "rules_digest", now, NULL);
 	}
@@ -923,7 +1047,8 @@ static void *analyzer_main(void *arg)
 		a->pending = false;
 		stopping = a->stopping;
 		pthread_mutex_unlock(&a->wake_lock);
-		if (analyzer_process_new(a, &err) < 0)
+		warn_rules_changed(a);
+		if (process_batches(a, true, &err) < 0)
 			ac_log(AC_LOG_ERROR, "clustering new events failed", "detail", err.msg, NULL);
 	}
 	return NULL;

@@ -30,6 +30,7 @@ struct analyzer {
 	long long last_id;
 	long long generation;      /* analyzer_state.generation this analyzer's memory matches */
 	size_t batch;
+	bool rules_changed;        /* the rule packs differ from those the clusters were labelled by */
 	pthread_mutex_t lock;      /* serialises every public call */
 	/* background thread */
 	pthread_mutex_t wake_lock;
@@ -81,6 +82,9 @@ void cl_rollback(struct analyzer *a);
  * AC_ENOTFOUND or AC_EDB. */
 int cl_cluster_row(struct analyzer *a, long long id, long long *merged, bool *split,
 		   long long *project, char *status, size_t status_len, struct ac_error *err);
+/* Move cluster `from` into `into` (events, counts, breakdowns, series; from.merged_into =
+ * into). Inside a transaction; no checks. 0 or AC_EDB. */
+int cl_merge_rows(struct analyzer *a, long long into, long long from, struct ac_error *err);
 /* Set an analyzer_state value. 0 or AC_EDB. */
 int cl_state_set(struct analyzer *a, const char *key, const char *value, struct ac_error *err);
 

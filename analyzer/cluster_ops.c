@@ -86,7 +86,7 @@ static int exec2(struct analyzer *a, const char *sql, long long into, long long 
 	return rc;
 }
 
-static int merge_one(struct analyzer *a, long long into, long long from, struct ac_error *err)
+int cl_merge_rows(struct analyzer *a, long long into, long long from, struct ac_error *err)
 {
 	static const char *const steps[] = {
 		"UPDATE events SET cluster_id=?1 WHERE cluster_id=?2",
@@ -145,7 +145,7 @@ int analyzer_merge(struct analyzer *a, long long into, const long long *from, si
 	if ((rc = cl_begin(a, err)))
 		goto out;
 	for (size_t i = 0; i < n && !rc; i++)
-		rc = merge_one(a, into, from[i], err);
+		rc = cl_merge_rows(a, into, from[i], err);
 	if (!rc)
 		rc = cl_commit(a, err);
 out:

@@ -13,7 +13,7 @@
 
 static const char *const field_names[RULE_F_COUNT] = {
 	"message", "exception_type", "exception_value", "frame_function",
-	"logger", "level", "component", "system",
+	"logger", "level", "component", "system", "context",
 };
 
 /* Synthesised "<type>: <value>" messages longer than this are truncated. */
@@ -23,9 +23,64 @@ static const char *const field_names[RULE_F_COUNT] = {
 struct subject {
 	const char *val[RULE_F_COUNT];
 	size_t len[RULE_F_COUNT];
-	const json_t *frames; /* array or NULL */
+	const json_t *frames;  /* array or NULL */
+	const json_t *context; /* object or NULL */
 	char msgbuf[SUBJECT_MSG_BYTES];
 };
+
+/*
+ * The values of a field: one for most fields, one per frame for frame_function, one per string
+ * value of the context object for context.
+ *   struct values v = values_of(s, f); while (values_next(&v, &str, &len)) ...
+ */
+struct values {
+	enum rule_field field;
+	const struct subject *s;
+	size_t i;
+	void *iter;
+	bool done;
+};
+
+static struct values values_of(const struct subject *s, enum rule_field f)
+{
+	struct values v = { .field = f, .s = s, .i = 0, .iter = NULL, .done = false };
+	if (f == RULE_F_CONTEXT && s->context)
+		v.iter = json_object_iter((json_t *)s->context);
+	return v;
+}
+
+static bool values_next(struct values *v, const char **str, size_t *len)
+{
+	const json_t *x;
+	switch (v->field) {
+	case RULE_F_FRAME_FUNCTION:
+		while (v->i < json_array_size(v->s->frames)) {
+			x = json_object_get(json_array_get(v->s->frames, v->i++), "function");
+			if (json_is_string(x))
+				goto found;
+		}
+		return false;
+	case RULE_F_CONTEXT:
+		while (v->iter) {
+			x = json_object_iter_value(v->iter);
+			v->iter = json_object_iter_next((json_t *)v->s->context, v->iter);
+			if (json_is_string(x))
+				goto found;
+		}
+		return false;
+	default:
+		if (v->done || !v->s->val[v->field])
+			return false;
+		v->done = true;
+		*str = v->s->val[v->field];
+		*len = v->s->len[v->field];
+		return true;
+	}
+found:
+	*str = json_string_value(x);
+	*len = json_string_length(x);
+	return true;
+}
 
 const char *rule_field_name(enum rule_field f)
 {
@@ -93,6 +148,9 @@ static void subject_from_event(struct subject *s, const json_t *event)
 	memset(s->val, 0, sizeof s->val);
 	memset(s->len, 0, sizeof s->len);
 	s->frames = NULL;
+	s->context = json_object_get(event, "context");
+	if (!json_is_object(s->context))
+		s->context = NULL;
 	subject_set(s, RULE_F_MESSAGE, json_object_get(event, "message"));
 	subject_set(s, RULE_F_LOGGER, json_object_get(event, "logger"));
 	subject_set(s, RULE_F_LEVEL, json_object_get(event, "level"));
@@ -163,32 +221,22 @@ static bool regex_hit(const struct eval *ev, const struct cond *c, const char *s
 	return rc >= 0;
 }
 
-/* Does condition c hold on the subject? Captures are added when want_captures. */
+/* Does condition c hold on the subject (on any of the field's values)? Captures are added when
+ * want_captures. */
 static bool cond_holds(const struct eval *ev, const struct cond *c, const struct subject *s,
 		       bool want_captures)
 {
-	if (c->field == RULE_F_FRAME_FUNCTION) {
-		size_t i;
-		const json_t *frame;
-		json_array_foreach(s->frames, i, frame) {
-			const json_t *fn = json_object_get(frame, "function");
-			if (!json_is_string(fn))
-				continue;
-			const char *str = json_string_value(fn);
-			if (regex_hit(ev, c, str, json_string_length(fn))) {
-				if (want_captures)
-					captures_from_match(c, ev->md, str, ev->out);
-				return true;
-			}
+	struct values v = values_of(s, c->field);
+	const char *str;
+	size_t len;
+	while (values_next(&v, &str, &len)) {
+		if (regex_hit(ev, c, str, len)) {
+			if (want_captures)
+				captures_from_match(c, ev->md, str, ev->out);
+			return true;
 		}
-		return false;
 	}
-	const char *str = s->val[c->field];
-	if (!str || !regex_hit(ev, c, str, s->len[c->field]))
-		return false;
-	if (want_captures)
-		captures_from_match(c, ev->md, str, ev->out);
-	return true;
+	return false;
 }
 
 static bool any_item_holds(const struct eval *ev, const struct rule *r, int item,
@@ -252,19 +300,11 @@ static bool gather_candidates(const struct rules *rs, const struct subject *s, u
 	for (int f = 0; f < RULE_F_COUNT && n <= MAX_CANDIDATES; f++) {
 		if (!sc->bitmap[f])
 			continue;
-		if (f == RULE_F_FRAME_FUNCTION) {
-			size_t i;
-			const json_t *frame;
-			json_array_foreach(s->frames, i, frame) {
-				const json_t *fn = json_object_get(frame, "function");
-				if (json_is_string(fn))
-					n = rules_screen_scan(sc, (enum rule_field)f, json_string_value(fn),
-							      json_string_length(fn), cand, n, MAX_CANDIDATES);
-			}
-		} else if (s->val[f]) {
-			n = rules_screen_scan(sc, (enum rule_field)f, s->val[f], s->len[f], cand, n,
-					      MAX_CANDIDATES);
-		}
+		struct values v = values_of(s, (enum rule_field)f);
+		const char *str;
+		size_t len;
+		while (n <= MAX_CANDIDATES && values_next(&v, &str, &len))
+			n = rules_screen_scan(sc, (enum rule_field)f, str, len, cand, n, MAX_CANDIDATES);
 	}
 	if (n > MAX_CANDIDATES || n + sc->nalways > MAX_CANDIDATES * 2)
 		return false;
@@ -320,6 +360,7 @@ static bool match_text(const struct rules *rs, const char *msg, size_t len, stru
 	memset(s.val, 0, sizeof s.val);
 	memset(s.len, 0, sizeof s.len);
 	s.frames = NULL;
+	s.context = NULL;
 	s.val[RULE_F_MESSAGE] = msg;
 	s.len[RULE_F_MESSAGE] = len;
 	return match_subject(rs, &s, out, screen);

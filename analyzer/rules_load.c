@@ -250,7 +250,7 @@ static size_t want_string_list(struct loader *L, const yaml_node_t *n, const cha
 
 static const char *const match_keys[] = {
 	"message", "exception_type", "exception_value", "frame_function",
-	"logger", "level", "component", "system", "all", "any", "not",
+	"logger", "level", "component", "system", "context", "all", "any", "not",
 };
 
 /*
@@ -455,7 +455,7 @@ static void parse_references(struct loader *L, struct rule *r, const yaml_node_t
 
 static const char *const example_keys[] = {
 	"message", "exception_type", "exception_value", "frame_function",
-	"logger", "level", "component", "system", "captures",
+	"logger", "level", "component", "system", "context", "captures",
 };
 
 static json_t *example_frames(struct loader *L, const yaml_node_t *n)
@@ -500,6 +500,26 @@ static json_t *example_captures(struct loader *L, const yaml_node_t *n)
 	return o;
 }
 
+/* An example's context: a mapping of names to strings. */
+static json_t *example_context(struct loader *L, const yaml_node_t *n)
+{
+	if (!is_map(n)) {
+		diag(L, n, "context must be a mapping of name: value");
+		return NULL;
+	}
+	json_t *o = json_object();
+	for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top && !L->over; p++) {
+		yaml_node_t *k = node_at(L, p->key), *v = node_at(L, p->value);
+		if (!is_scalar(k) || !is_scalar(v)) {
+			diag(L, k, "context must map names to strings");
+			continue;
+		}
+		if (charge(L, scalar_len(k) + scalar_len(v)))
+			json_object_set_new(o, scalar(k), json_stringn(scalar(v), scalar_len(v)));
+	}
+	return o;
+}
+
 /* An example event in the collector's shape. */
 static json_t *example_event(struct loader *L, const yaml_node_t *n, bool expect_match,
 			     json_t **captures)
@@ -520,6 +540,12 @@ static json_t *example_event(struct loader *L, const yaml_node_t *n, bool expect
 			if (!exc)
 				exc = json_object();
 			json_object_set_new(exc, "frames", example_frames(L, v));
+			continue;
+		}
+		if (i == RULE_F_CONTEXT) {
+			json_t *ctx = example_context(L, v);
+			if (ctx)
+				json_object_set_new(ev, "context", ctx);
 			continue;
 		}
 		if (!is_scalar(v)) {

@@ -61,31 +61,75 @@ static void lit_add(struct lit_scan *s, unsigned char c)
 	/* A truncated prefix of a required run is still required. */
 }
 
+/*
+ * At p[i] == '[' inside a class, followed by ':', '.' or '=': is this a POSIX name like
+ * [:alpha:]? Mirrors PCRE2's check_posix_syntax() exactly (a ']' or another "[:" before the
+ * closing ":]" means it is not), because guessing differently from PCRE2 about where a class
+ * ends would make us read literals that are not there. Returns the index of the name's
+ * closing ']' or 0.
+ */
+static size_t posix_name_end(const char *p, size_t n, size_t i)
+{
+	char term = p[i + 1];
+	for (size_t j = i + 2; j + 1 < n; j++) {
+		if (p[j] == '\\' && (p[j + 1] == ']' || p[j + 1] == '\\'))
+			j++;
+		else if ((p[j] == '[' && p[j + 1] == term) || p[j] == ']')
+			return 0;
+		else if (p[j] == term && p[j + 1] == ']')
+			return j + 1;
+	}
+	return 0;
+}
+
 /* Skip a [...] class starting at p[i] == '['; index just past it, or n if unterminated. */
 static size_t skip_class(const char *p, size_t n, size_t i)
 {
-	size_t j = i + 1;
+	size_t j = i + 1, e;
 	if (j < n && p[j] == '^')
 		j++;
 	if (j < n && p[j] == ']')
 		j++;
 	while (j < n && p[j] != ']') {
 		if (p[j] == '\\')
+			j += 2;
+		else if (p[j] == '[' && j + 2 < n && (p[j + 1] == ':' || p[j + 1] == '.' ||
+						       p[j + 1] == '=') && (e = posix_name_end(p, n, j)))
+			j = e + 1;
+		else
 			j++;
-		else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
-			const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
-			if (e)
-				j = (size_t)(e - p) + 1;
-		}
-		j++;
 	}
 	return j >= n ? n : j + 1;
+}
+
+/*
+ * Constructs whose effect reaches beyond where they stand, so that no local reading of the
+ * pattern is safe: \Q..\E quoting (also inside classes), backtracking verbs such as (*ACCEPT)
+ * (which end a match early even from inside a group) and callouts (?C...). Checked on the raw
+ * text, conservatively: an escaped "\(*" also disables the analysis.
+ */
+static bool has_unanalysed_constructs(const char *p, size_t n)
+{
+	if (memmem(p, n, "(*", 2) || memmem(p, n, "(?C", 3))
+		return true;
+	for (size_t i = 0; i + 1 < n; i++) {
+		if (p[i] != '\\')
+			continue;
+		if (p[i + 1] == 'Q' || p[i + 1] == 'E')
+			return true;
+		i++; /* skip the escaped character (including an escaped backslash) */
+	}
+	return false;
 }
 
 /* Index just past the group starting at p[i] == '(' or (size_t)-1 if unbalanced. */
 static size_t skip_group(const char *p, size_t n, size_t i)
 {
 	int depth = 0;
+	if (i + 2 < n && p[i + 1] == '?' && p[i + 2] == '#') { /* a comment ends at the first ')' */
+		const char *e = memchr(p + i, ')', n - i);
+		return e ? (size_t)(e - p) + 1 : (size_t)-1;
+	}
 	while (i < n) {
 		char c = p[i];
 		if (c == '\\') {
@@ -305,9 +349,7 @@ static enum scan_step scan_group(struct lit_scan *s, const char *p, size_t n, si
 {
 	size_t end = skip_group(p, n, *i);
 	bool extended = false;
-	/* (*ACCEPT) and other verbs can end a match early: literals after them are not required,
-	 * so such patterns are not analysed; nor is extended mode. */
-	if (end == (size_t)-1 || (*i + 1 < n && p[*i + 1] == '*'))
+	if (end == (size_t)-1)
 		return SCAN_UNKNOWN;
 	if (is_option_setting(p, n, *i, end, &extended) && extended)
 		return SCAN_UNKNOWN;
@@ -360,6 +402,8 @@ static int pattern_literals(const char *p, size_t n, struct litset *out, int dep
 	int rc;
 
 	memset(out, 0, sizeof *out);
+	if (has_unanalysed_constructs(p, n))
+		return 0;
 	for (size_t i = 0; i < n && step == SCAN_OK;)
 		step = scan_atom(&s, out, p, n, &i, depth);
 	if (step == SCAN_OK) {

@@ -276,7 +276,7 @@ static void list_markdown(const struct rules *rs)
 		size_t n = 0;
 		for (size_t k = 0; k < rules_count(rs); k++)
 			n += !strcmp(rule_file(rules_get(rs, k)), rules_pack_path(rs, p));
-		printf("### %s (%zu rules)\n\n", rules_pack_name(rs, p), n);
+		printf("#### %s (%zu rules)\n\n", rules_pack_name(rs, p), n);
 		if (*rules_pack_description(rs, p))
 			printf("%s\n\n", rules_pack_description(rs, p));
 		printf("| id | severity | category | title |\n|---|---|---|---|\n");

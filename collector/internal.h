@@ -179,7 +179,7 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 int writer_submit(struct writer *w, struct write_job *job);
 unsigned writer_depth(struct writer *w);
 unsigned writer_capacity(struct writer *w);
-/* an-clusters: call fn(arg) in the writer thread after every successful commit (the
+/* an-clusters: call fn(arg) in the writer thread after every group commit (the
  * analyzer's wake-up). fn must be cheap and must not call back into the writer. */
 void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 /* Stop taking jobs, commit everything queued, join the thread, close the database. */

@@ -1166,7 +1166,7 @@ void collector_wait(struct collector *c)
 	ac_log(AC_LOG_INFO, "stopping: draining the write queue", NULL);
 	MHD_quiesce_daemon(c->daemon);
 	writer_stop(c->writer);
-	analyzer_stop(c->analyzer);  /* an-clusters: a last pass over the final commits */
+	analyzer_stop(c->analyzer);  /* an-clusters: one last batch of the final commits */
 	/* give resumed connections time to send their replies */
 	deadline = ac_monotonic() + 5.0;
 	while (atomic_load(&c->active) > 0 && ac_monotonic() < deadline)

@@ -59,6 +59,12 @@ diff -u "$GOLD/guide.md" "$TMPDIR_TEST/guide2.md" || fail "guide changed after r
 # the guide to stdout equals the file
 (cd "$ROOT" && "$AUTOCODER" guide --db "$DB" --rules tests/golden/guide/rules --now "$NOW") > "$TMPDIR_TEST/stdout.md" || fail "guide to stdout"
 cmp -s "$TMPDIR_TEST/stdout.md" "$GOLD/guide.md" || fail "guide on stdout differs"
+# a rule change relabels on rebuild: without the golden pack no cluster has a rule
+mkdir -p "$TMPDIR_TEST/no-rules"
+"$AUTOCODER" analyze --db "$DB" --rules "$TMPDIR_TEST/no-rules" --rebuild >/dev/null || fail "rebuild without rules"
+[ "$(sql "SELECT COUNT(*) FROM clusters WHERE rule_id IS NOT NULL")" = 0 ] || fail "labels survived a rule change"
+[ "$(sql "SELECT SUM(count) FROM clusters")" = 16 ] || fail "rebuild without rules lost events"
+
 # an empty database: nothing to cluster, a guide that says so
 out=$("$AUTOCODER" analyze --db "$TMPDIR_TEST/empty.db") || fail "analyze on an empty database"
 case "$out" in "clustered 0 events"*) ;; *) fail "empty analyze said: $out" ;; esac

@@ -426,6 +426,40 @@ START_TEST(two_analyzers_on_one_database_continue_each_other)
 }
 END_TEST
 
+START_TEST(templates_the_miner_folds_become_one_cluster)
+{
+	static const char *lines[] = {
+		"open file alpha for reader beta", "open file gamma for reader delta",
+		"open file gamma for reader beta", "open file zeta for reader delta",
+		"open file eta for reader omega",
+	};
+	struct fixture f;
+	struct ac_error err;
+	char json[200];
+
+	open_fixture(&f, NULL);
+	for (size_t i = 0; i < AC_ARRAY_SIZE(lines); i++) {
+		snprintf(json, sizeof json, "{\"message\":\"%s\",\"system\":\"s%zu\"}", lines[i], i % 2);
+		add_event(&f, json);
+		if (i == 1)
+			ck_assert_int_eq(process(&f), 2);   /* two templates, two clusters so far */
+	}
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE count > 0"), 2);
+	process(&f);
+	/* the miner folded template 2 into 1: one live cluster holds all five events */
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE merged_into IS NULL AND split=0"), 1);
+	ck_assert_int_eq(q_int(&f, "SELECT count FROM clusters WHERE merged_into IS NULL"), 5);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(DISTINCT cluster_id) FROM events"), 1);
+	ck_assert_int_eq(q_int(&f, "SELECT SUM(count) FROM cluster_dims WHERE dim='system'"), 5);
+	/* and a rebuild agrees */
+	ck_assert_int_eq(analyzer_rebuild(f.a, &err), 5);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE merged_into IS NULL AND split=0 AND count > 0"), 1);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(DISTINCT cluster_id) FROM events"), 1);
+	ck_assert_int_eq(q_int(&f, "SELECT SUM(count) FROM clusters"), 5);
+	close_fixture(&f);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cluster");
@@ -443,6 +477,7 @@ int main(void)
 	tcase_add_test(tc, rebuild_gives_the_same_clusters);
 	tcase_add_test(tc, list_and_detail_report_stored_numbers);
 	tcase_add_test(tc, two_analyzers_on_one_database_continue_each_other);
+	tcase_add_test(tc, templates_the_miner_folds_become_one_cluster);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

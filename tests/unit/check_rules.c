@@ -224,7 +224,8 @@ START_TEST(events_use_exception_frames_and_fallback_message)
 		RULE("frames", "error",
 		     "      frame_function: '^store_(?<op>get|put)$'\n      level: '^(?:error|fatal)$'\n")
 		RULE("comp", "warning",
-		     "      message: 'queue full'\n      component: '^api$'\n      system: '.'\n"), &err);
+		     "      message: 'queue full'\n      component: '^api$'\n      system: '.'\n")
+		RULE("ctx", "error", "      context: 'queue full: (?<n>\\d+)'\n"), &err);
 	ck_assert_msg(rs != NULL, "%s", err.msg);
 
 	json_t *ev = json_pack("{s:s,s:{s:s,s:s}}", "level", "error", "exception", "type",
@@ -265,6 +266,16 @@ START_TEST(events_use_exception_frames_and_fallback_message)
 	ck_assert_str_eq(rule_id(m.rule), "comp");
 	json_decref(ev);
 
+	/* context: any string value of the context object */
+	ev = json_pack("{s:s,s:s,s:{s:i,s:s}}", "message", "component failed to start", "component",
+		       "api", "context", "attempt", 3, "error", "queue full: 1000 waiting");
+	ck_assert(rules_match(rs, ev, &m));
+	ck_assert_str_eq(rule_id(m.rule), "ctx");
+	ck_assert_str_eq(rule_match_capture(&m, "n"), "1000");
+	json_object_set_new(ev, "context", json_string("queue full: 1000 waiting"));
+	ck_assert(!rules_match(rs, ev, &m)); /* not an object: no context values */
+	json_decref(ev);
+
 	ck_assert(!rules_match(rs, NULL, &m));
 	ck_assert_ptr_null(m.rule);
 	ev = json_string("KeyError: 'a'");
@@ -284,6 +295,10 @@ static const char *const tricky_patterns[] = {
 	"(?:ab|cd|ef)", "a(?:bcdefg)*h", "(?!not)notice", "x(?:yz(?:zy|yy))w", "end\\b",
 	"(?|one|two)three", "ca(?i:T)alog", "q{100}rst", "(?x: w x y z )", "abc(*ACCEPT)defgh",
 	"uv{2,}wxyz", "(?#comment(x)literal",
+	/* found by fuzz_rules_prefilter: "[:[:]" is not a POSIX name, so the class ends at the
+	 * first ']' and the empty alternative after '|' matches everything */
+	"spaces [[:[:]|", "class [[:alpha:]] then|[x\\Q]\\E|y]zzzz", "(?#[)literal|x](y)",
+	"x(?:a(*ACCEPT))yzw", "(?C1)callout|z",
 };
 
 static const char *const tricky_messages[] = {
@@ -293,7 +308,8 @@ static const char *const tricky_messages[] = {
 	"optional", "ional", "unknown var", "unsetset var", "tab\there", "12 items", "3 item",
 	"anchored at start", "ab", "cd", "ef", "ah", "abcdefgh", "notice", "xyzzyw", "xyzyyw",
 	"the end", "onethree", "twothree", "catalog", "caTalog", "nothing here", "", "qrst",
-	"qqqrst", "wxyz", "abc", "uvvwxyz", "literal", "100rst",
+	"qqqrst", "wxyz", "abc", "uvvwxyz", "literal", "100rst", "spaces [", "zzzz", "yzzzz", "x](y)",
+	"xa", "xayzw", "callout",
 };
 
 START_TEST(prefilter_never_changes_the_answer)
