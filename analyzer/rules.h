@@ -23,16 +23,16 @@
  *
  * Matching. A condition is `FIELD: PCRE2-pattern`; FIELD is one of message, exception_type,
  * exception_value, frame_function, logger, level, component, system, context. `match:` is a
- * mapping whose
- * keys are fields (conditions that must all hold) and the combinators
+ * mapping whose keys are fields (conditions that must all hold) and the combinators
  *   all: [ {FIELD: pattern, ...}, ... ]   every listed condition must hold
  *   any: [ {FIELD: pattern, ...}, ... ]   at least one item must hold (an item's fields all hold)
  *   not: [ {FIELD: pattern, ...}, ... ]   no listed condition may hold
  * and at least one positive condition (field, all or any) is required. A condition on an absent
  * field is false (so a `not:` on an absent field holds). `frame_function` holds when any stack
- * frame's function matches, `context` when any string value of the event's context object does
- * (generated systems put the reason of "component failed to start" there). The `message` of an event with no message is "<type>: <value>"
- * built from its exception, so message rules also recognise exception-only (Sentry) events.
+ * frame's function matches; `context` when any string value of the event's context object does
+ * (generated systems put the reason of "component failed to start" there). The `message` of an
+ * event with no message is "<type>: <value>" built from its exception, so message rules also
+ * recognise exception-only (Sentry) events.
  * Patterns are compiled with PCRE2 JIT, byte-wise (no UTF mode; (*UTF) is refused); case
  * folding is ASCII only. Named groups become the match's captures.
  *

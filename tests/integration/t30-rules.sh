@@ -51,6 +51,17 @@ PY
 echo '{"message":"bind 0.0.0.0:8080: Address already in use","component":"api","system":"todo"}' |
 	"$ac" rules match rules | grep -q '^rule: autocoder.port-conflict ' || fail "component rule not preferred"
 
+# The event a generated system ships when its API cannot bind (runtime: rt_core.c/rt_api.c).
+echo '{"message":"component failed to start","level":"error","kind":"error","system":"todo","component":"api","logger":"APIEndpoint","context":{"error":"cannot listen on 0.0.0.0:8080"}}' |
+	"$ac" rules match rules --json >"$tmp/m6"
+python3 - "$tmp/m6" <<'PY'
+import json, sys
+m = json.load(open(sys.argv[1]))
+assert m["id"] == "autocoder.port-conflict", m["id"]
+assert m["captures"] == {"host": "0.0.0.0", "listen_port": "8080"}, m["captures"]
+assert any(f.get("command", "").startswith("ss -ltnp") for f in m["fix"]), m["fix"]
+PY
+
 set +e
 "$ac" rules match rules --message 'all quiet on the western front' >"$tmp/m3"; rc=$?
 echo 'not json' | "$ac" rules match rules >/dev/null 2>"$tmp/m4"; rc2=$?
