@@ -147,6 +147,8 @@ void rt_random_hex(char *out, size_t nbytes);
 
 /* rt_metrics.c */
 void rt_metrics_observe(struct rt_component *c, double seconds);
+/* n observations of the same duration (a batch's mean). */
+void rt_metrics_observe_n(struct rt_component *c, double seconds, unsigned n);
 void rt_metrics_http(const char *route, int status);
 char *rt_metrics_render(size_t *len);   /* malloc'd Prometheus text */
 
