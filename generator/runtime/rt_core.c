@@ -617,6 +617,7 @@ static void *component_main(void *arg)
 		c->ops->run(c);
 	else
 		queue_loop(c);
+	rt_crash_thread_fini();
 	return NULL;
 }
 
@@ -984,5 +985,6 @@ out_stop:
 	rt_log(NULL, "info", NULL, "system stopped", final_counts(s));
 out:
 	teardown(s);
+	rt_crash_thread_fini();
 	return rc;
 }

@@ -233,6 +233,16 @@ void rt_crash_thread_init(const char *name)
 	sigaltstack(&ss, NULL);
 }
 
+void rt_crash_thread_fini(void)
+{
+	stack_t ss = { .ss_flags = SS_DISABLE };
+	if (!tl_altstack)
+		return;
+	sigaltstack(&ss, NULL);
+	free(tl_altstack);
+	tl_altstack = NULL;
+}
+
 int rt_crash_init(struct rt_system *s)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };

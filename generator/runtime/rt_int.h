@@ -176,6 +176,7 @@ void rt_shipper_stats(unsigned long long *sent, unsigned long long *dropped,
 /* rt_crash.c */
 int rt_crash_init(struct rt_system *s);
 void rt_crash_thread_init(const char *name);  /* per-thread alt stack + name */
+void rt_crash_thread_fini(void);             /* before a thread exits */
 void rt_crash_upload_spool(struct rt_system *s);
 
 /* type ops tables */

@@ -70,6 +70,14 @@ __attribute__((format(printf, 2, 3))) static void mb_printf(struct mbuf *b, cons
 	int n;
 	if (b->oom)
 		return;
+	if (!b->p) {
+		b->cap = 16384;
+		b->p = malloc(b->cap);
+		if (!b->p) {
+			b->oom = true;
+			return;
+		}
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
