@@ -96,7 +96,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-build-fuzz/%: tests/fuzz/%.c
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libautocoder.a
 	clang -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
@@ -105,12 +105,28 @@ build-fuzz/%: tests/fuzz/%.c
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n 2>&1 | tail -n 3; done
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n \
+	      > build-fuzz/$$n.log 2>&1; then tail -n 40 build-fuzz/$$n.log; exit 1; fi; \
+	  tail -n 1 build-fuzz/$$n.log; done
 
 clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
+
+# Collector ingest benchmark (issue 2): wrk on loopback against the collector and, in the same
+# run, a minimal libmicrohttpd handler. Figures go to docs/BENCHMARKS.md "## Collector ingest".
+$(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
+	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
+
+# Blueprint front end: validate a 50-component blueprint (target < 100 ms), see docs/BENCHMARKS.md.
+.PHONY: bench-blueprint
+bench-blueprint: $(BIN)
+	@bench/blueprint.sh $(abspath $(BIN))
 
 # Generated systems: generation time, pipeline throughput, per-stage cost, todo API vs a
 # minimal libmicrohttpd handler, idle RSS (bench/generated.sh; figures in docs/BENCHMARKS.md).

@@ -43,7 +43,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_ts ON events(timestamp);"
 	"CREATE INDEX events_system_ts ON events(system, timestamp);"
 	"CREATE INDEX events_kind_ts ON events(kind, timestamp);"
-	"CREATE INDEX events_cluster ON events(cluster_id);"
+	"CREATE INDEX events_cluster ON events(cluster_id) WHERE cluster_id IS NOT NULL;"
 	"CREATE TABLE item_counts("
 	"  project_id INTEGER NOT NULL,"
 	"  item_type TEXT NOT NULL,"
