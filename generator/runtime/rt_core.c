@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -566,11 +567,21 @@ static void queue_loop(struct rt_component *c)
 {
 	struct rt_msg batch[RT_BATCH];
 	double next_tick = rt_mono() + 0.1;
+	bool busy_streak = false;
 
 	for (;;) {
 		size_t n;
 		pthread_mutex_lock(&c->lock);
 		n = take_batch(c, batch, RT_BATCH);
+		if (!n && busy_streak) {
+			/* we just processed a batch: let the producer run once before sleeping, so the
+			 * next wake-up finds a batch rather than a single message (fewer futex calls) */
+			pthread_mutex_unlock(&c->lock);
+			sched_yield();
+			pthread_mutex_lock(&c->lock);
+			n = take_batch(c, batch, RT_BATCH);
+		}
+		busy_streak = n > 0;
 		while (!n && !atomic_load(&rt_sys->stopping)) {
 			struct timespec dl;
 			double wait = next_tick - rt_mono();

@@ -762,25 +762,26 @@ static int sink_process(struct rt_component *c, struct rt_msg *m)
 	if (st->pending) {
 		json_array_append(st->pending, m->data);
 	} else {
-		char *line = json_dumps(m->data, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15));
-		size_t n;
-		if (!line)
-			return rt_fail(c, "cannot serialise message");
-		n = strlen(line);
-		if (st->len + n + 1 > st->cap) {
-			size_t ncap = (st->len + n + 1) * 2;
-			char *nb = realloc(st->buf, ncap);
-			if (!nb) {
-				free(line);
-				return rt_fail(c, "out of memory");
+		/* serialise straight into the batch buffer (no per-message allocation) */
+		const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
+		for (;;) {
+			size_t room = st->cap - st->len, n = 0;
+			if (room > 1)
+				n = json_dumpb(m->data, st->buf + st->len, room - 1, flags);
+			if (room > 1 && n == 0)
+				return rt_fail(c, "cannot serialise message");
+			if (room > 1 && n < room) {
+				st->buf[st->len + n] = '\n';
+				st->len += n + 1;
+				break;
 			}
+			size_t ncap = (st->cap + n + 2) * 2;
+			char *nb = realloc(st->buf, ncap);
+			if (!nb)
+				return rt_fail(c, "out of memory");
 			st->buf = nb;
 			st->cap = ncap;
 		}
-		memcpy(st->buf + st->len, line, n);
-		st->buf[st->len + n] = '\n';
-		st->len += n + 1;
-		free(line);
 	}
 	if (++st->count >= st->batch)
 		return sink_flush(c);
