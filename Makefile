@@ -37,7 +37,7 @@ BIN      := $(BUILD)/autocoder
 LIB      := $(BUILD)/libautocoder.a
 
 .PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean \
-        bench-ingest bench-analyzer bench-generated
+        bench-ingest bench-analyzer bench-generated bench-deploy
 .DEFAULT_GOAL := all
 
 all: $(BIN)
@@ -136,3 +136,16 @@ $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
 
 bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref
 	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/generated.sh
+
+# --- deployments (deploy emitter) -------------------------------------------------------------
+# The container health probe's source is written into every generated system: embed it as a C
+# string literal (the root Dockerfile compiles the same file directly).
+$(BUILD)/generator/deploy_healthcheck.inc: generator/deploy/healthcheck.c
+	@mkdir -p $(dir $@)
+	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
+$(BUILD)/generator/deploy_docker.o: $(BUILD)/generator/deploy_healthcheck.inc
+
+# Deployment figures (docs/BENCHMARKS.md, "Deployments"): image sizes, cold/warm builds, time to
+# healthy, idle memory of every self-contained example system. Needs the Docker engine.
+bench-deploy: $(BIN)
+	AUTOCODER=$(abspath $(BIN)) tests/deploy/bench-deploy.sh

@@ -20,10 +20,9 @@
 
 #define MANIFEST ".autocoder-generated"
 
-/* The deployment emitter (generator/deploy.h, branch deploy) when it is linked in. A weak
- * reference keeps this file building on its own; with deploy merged, deployments/ is filled. */
-int deploy_emit(const json_t *model, const char *outdir, struct ac_error *err)
-	__attribute__((weak));
+/* deployments/ comes from the deployment emitter. A direct call, not a weak reference: a weak
+ * undefined symbol does not pull deploy.o out of libautocoder.a, so it would stay NULL. */
+#include "generator/deploy.h"
 
 /* ---------------------------------------------------------------- file list */
 
@@ -352,7 +351,7 @@ int generator_emit(const json_t *model, const char *outdir, bool force, struct a
 			goto out;
 	if (old_manifest)
 		remove_stale(outdir, old_manifest, &files);
-	if (deploy_emit && (rc = deploy_emit(model, outdir, err)))
+	if ((rc = deploy_emit(model, outdir, err)))
 		goto out;
 	rc = ac_buf_puts(&man, "# files written by `autocoder generate`; regenerating replaces "
 			 "them\n");
