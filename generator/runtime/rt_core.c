@@ -711,7 +711,9 @@ static int setup_system(struct rt_system *s, const struct rt_system_def *def, js
 
 	s->def = def;
 	s->config = cfg;
-	s->log_level = level_index((v = getenv("LOG_LEVEL")) ? v :
+	if (!(v = getenv("LOG_LEVEL")))
+		v = getenv("AUTOCODER_LOG_LEVEL");   /* the name the deployments' configmap uses */
+	s->log_level = level_index(v ? v :
 				   json_string_value(json_object_get(sys, "log_level")) ?
 				   json_string_value(json_object_get(sys, "log_level")) : "info");
 	s->shutdown_timeout_ms = (v = getenv("SHUTDOWN_TIMEOUT_MS")) ? (int)strtol(v, NULL, 10) :

@@ -98,5 +98,5 @@ wait_http "$B/health"
 stop $SYS_PID
 
 # the generated smoke test passes
-env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CC -u CFLAGS sh "$dir/tests/smoke.sh" >/dev/null || fail "smoke.sh"
+env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CC -u CFLAGS sh "$dir/tests/smoke.sh" >"$TMPDIR_TEST/smoke.log" 2>&1 || { cat "$TMPDIR_TEST/smoke.log"; fail "smoke.sh"; }
 echo "t60 ok"
