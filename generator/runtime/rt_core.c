@@ -5,8 +5,10 @@
  * binding (capacity qos.buffering) and one thread per component, then waits for SIGTERM or
  * SIGINT in the main thread (the signals are blocked everywhere else). Shutdown drains: ingress
  * stops (sources, HTTP endpoints answer 503), the main thread waits until every queue is empty
- * and no component is mid-message — or shutdown_timeout_ms passes — then stops the threads and
- * runs each component's fini (sinks flush, accumulators persist).
+ * and no component is mid-message, asks every component to flush what it holds (open
+ * aggregator batches, partial windows) from its own thread and waits again — all within
+ * shutdown_timeout_ms — then stops the threads and runs each component's fini (sinks write
+ * their last batch, accumulators persist).
  *
  * Delivery (rt_emit): for each binding leaving the port whose condition holds, the message is
  * pushed into the target's queue; the first target gets the original reference, others a deep
@@ -590,7 +592,8 @@ static void queue_loop(struct rt_component *c)
 			pthread_cond_timedwait(&c->nonempty, &c->lock, &dl);
 			c->receiver_waiting = false;
 			n = take_batch(c, batch, RT_BATCH);
-			if (!n && rt_mono() >= next_tick)
+			if (!n && (rt_mono() >= next_tick ||
+				   atomic_load(&rt_sys->flush_round) != atomic_load(&c->flushed_round)))
 				break;
 		}
 		if (n)
@@ -606,6 +609,14 @@ static void queue_loop(struct rt_component *c)
 		if (n)
 			rt_metrics_observe_n(c, (t1 - t0) / (double)n, (unsigned)n);
 		atomic_store(&c->busy, false);
+		int fr = atomic_load(&rt_sys->flush_round);
+		if (fr != atomic_load(&c->flushed_round) && !n) {
+			atomic_store(&c->busy, true);
+			if (c->ops->flush)
+				c->ops->flush(c);
+			atomic_store(&c->flushed_round, fr);
+			atomic_store(&c->busy, false);
+		}
 		if (t1 >= next_tick) {
 			if (c->ops->tick)
 				c->ops->tick(c, rt_mono());
@@ -833,25 +844,22 @@ static bool system_idle(struct rt_system *s)
 	return true;
 }
 
-static void drain_and_stop(struct rt_system *s)
+/* Wait until every queue is empty and no component is mid-message (three checks in a row),
+ * or the deadline passes. True when idle. */
+static bool wait_idle(struct rt_system *s, double deadline)
 {
-	double deadline = rt_mono() + s->shutdown_timeout_ms / 1000.0;
 	int idle_rounds = 0;
-
-	atomic_store(&s->draining, true);
-	for (size_t i = 0; i < s->ncomps; i++)
-		if (s->comps[i].ops->stop_ingress && s->comps[i].started)
-			s->comps[i].ops->stop_ingress(&s->comps[i]);
 	while (rt_mono() < deadline) {
 		idle_rounds = system_idle(s) ? idle_rounds + 1 : 0;
 		if (idle_rounds >= 3)
-			break;
+			return true;
 		usleep(20000);
 	}
-	if (idle_rounds < 3)
-		rt_log(NULL, "warn", NULL, "shutdown timeout: queues not empty, stopping anyway",
-		       json_pack("{s:i}", "shutdown_timeout_ms", s->shutdown_timeout_ms));
-	atomic_store(&s->stopping, true);
+	return false;
+}
+
+static void wake_all(struct rt_system *s)
+{
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
 		pthread_mutex_lock(&c->lock);
@@ -860,6 +868,46 @@ static void drain_and_stop(struct rt_system *s)
 			pthread_cond_broadcast(&c->inq[k]->nonfull);
 		pthread_mutex_unlock(&c->lock);
 	}
+}
+
+/* Ask every component to flush what it holds (open batches, partial windows) from its own
+ * thread, and wait for all of them; repeated so a batch flushed into a downstream aggregator
+ * is flushed there too. */
+static bool flush_round(struct rt_system *s, double deadline)
+{
+	int round = atomic_fetch_add(&s->flush_round, 1) + 1;
+	wake_all(s);
+	for (;;) {
+		bool done = true;
+		for (size_t i = 0; i < s->ncomps; i++)
+			if (s->comps[i].started && !s->comps[i].ops->run &&
+			    atomic_load(&s->comps[i].flushed_round) < round)
+				done = false;
+		if (done)
+			return wait_idle(s, deadline);
+		if (rt_mono() >= deadline)
+			return false;
+		usleep(5000);
+	}
+}
+
+static void drain_and_stop(struct rt_system *s)
+{
+	double deadline = rt_mono() + s->shutdown_timeout_ms / 1000.0;
+	bool idle;
+
+	atomic_store(&s->draining, true);
+	for (size_t i = 0; i < s->ncomps; i++)
+		if (s->comps[i].ops->stop_ingress && s->comps[i].started)
+			s->comps[i].ops->stop_ingress(&s->comps[i]);
+	idle = wait_idle(s, deadline);
+	for (int r = 0; idle && r < 3; r++)
+		idle = flush_round(s, deadline);
+	if (!idle)
+		rt_log(NULL, "warn", NULL, "shutdown timeout: queues not empty, stopping anyway",
+		       json_pack("{s:i}", "shutdown_timeout_ms", s->shutdown_timeout_ms));
+	atomic_store(&s->stopping, true);
+	wake_all(s);
 	for (size_t i = 0; i < s->ncomps; i++)
 		if (s->comps[i].started)
 			pthread_join(s->comps[i].thread, NULL);

@@ -50,6 +50,7 @@ struct rt_type_ops {
 	void (*fini)(struct rt_component *c);
 	void (*run)(struct rt_component *c);
 	void (*stop_ingress)(struct rt_component *c);
+	void (*flush)(struct rt_component *c);   /* emit held state now (shutdown drain) */
 };
 
 struct rt_component {
@@ -82,6 +83,7 @@ struct rt_component {
 	char unhealthy_reason[256];
 
 	uint64_t crash_after, crash_count;
+	atomic_int flushed_round;   /* last shutdown flush round this component completed */
 };
 
 struct rt_route_stat {
@@ -109,6 +111,7 @@ struct rt_system {
 	atomic_bool draining;       /* SIGTERM seen: ingress stops, queues drain */
 	atomic_bool stopping;       /* threads leave their loops */
 	atomic_int ready_count;
+	atomic_int flush_round;     /* shutdown: incremented to ask components to flush */
 
 	pthread_mutex_t route_lock;
 	struct rt_route_stat routes[AC_RT_ROUTES];
