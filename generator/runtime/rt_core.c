@@ -513,11 +513,12 @@ static void note_result(struct rt_component *c, int rc)
 }
 
 /* Process one message with the binding's retry policy; releases m->data. Returns 0 when the
- * first attempt succeeded (the caller times whole batches, see queue_loop). */
-static int process_one(struct rt_component *c, struct rt_msg *m)
+ * first attempt succeeded (the caller times whole batches, see rt_queue_loop). */
+int rt_process_message(struct rt_component *c, struct rt_msg *m);
+int rt_process_message(struct rt_component *c, struct rt_msg *m)
 {
 	struct rt_queue *q = m->binding < rt_sys->nqueues ? &rt_sys->queues[m->binding] : NULL;
-	int attempts = 1, rc;
+	int attempts = 1, rc = 0;
 
 	if (q && !strcmp(q->def->strategy, "retry"))
 		attempts += q->def->retry_count;
@@ -565,7 +566,9 @@ static size_t take_batch(struct rt_component *c, struct rt_msg *out, size_t n)
 	return got;
 }
 
-static void queue_loop(struct rt_component *c)
+/* Exported (like rt_component_thread) so crash backtraces name it instead of an offset. */
+void rt_queue_loop(struct rt_component *c);
+void rt_queue_loop(struct rt_component *c)
 {
 	struct rt_msg batch[RT_BATCH];
 	double next_tick = rt_mono() + 0.1;
@@ -604,7 +607,7 @@ static void queue_loop(struct rt_component *c)
 		 * which is when latency matters). */
 		double t0 = rt_mono(), t1;
 		for (size_t i = 0; i < n; i++)
-			process_one(c, &batch[i]);
+			rt_process_message(c, &batch[i]);
 		t1 = rt_mono();
 		if (n)
 			rt_metrics_observe_n(c, (t1 - t0) / (double)n, (unsigned)n);
@@ -627,7 +630,8 @@ static void queue_loop(struct rt_component *c)
 	}
 }
 
-static void *component_main(void *arg)
+void *rt_component_thread(void *arg);
+void *rt_component_thread(void *arg)
 {
 	struct rt_component *c = arg;
 	char tname[16];
@@ -638,7 +642,7 @@ static void *component_main(void *arg)
 	if (c->ops->run)
 		c->ops->run(c);
 	else
-		queue_loop(c);
+		rt_queue_loop(c);
 	rt_crash_thread_fini();
 	return NULL;
 }
@@ -1026,7 +1030,7 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 		goto out_stop;
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
-		if (pthread_create(&c->thread, NULL, component_main, c)) {
+		if (pthread_create(&c->thread, NULL, rt_component_thread, c)) {
 			rt_log(c, "error", NULL, "cannot start thread", NULL);
 			goto out_stop;
 		}

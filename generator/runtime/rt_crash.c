@@ -358,7 +358,7 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 		if (!colon)
 			continue;
 		*colon = 0;
-		if (!strcmp(line, "exe"))
+		if (!strcmp(line, "exe"))   /* for in_app only; not a field of the report */
 			snprintf(exe, sizeof exe, "%s", colon + 2);
 		else if (!strcmp(line, "timestamp")) {
 			char iso[40];
@@ -392,6 +392,7 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 	json_decref(raw);
 	attach_files(frames, s);
 	json_object_set_new(rep, "frames", frames);
+	json_object_set_new(rep, "environment", json_string(s->environment));
 	return rep;
 }
 

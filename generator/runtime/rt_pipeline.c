@@ -268,7 +268,7 @@ static void source_run(struct rt_component *c)
 			if (c->def->process(c, &m))
 				atomic_fetch_add(&c->errors, 1);
 			json_decref(m.data);
-			/* time messages in groups of 64 (or one by one when paced), see queue_loop */
+			/* time messages in groups of 64 (or one by one when paced), see rt_queue_loop */
 			if (++timed == 64 || st->delay > 0) {
 				double t1 = rt_mono();
 				rt_metrics_observe_n(c, (t1 - t0) / timed, timed);
