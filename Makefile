@@ -88,7 +88,7 @@ integration: $(BIN)
 	@AUTOCODER=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-integration.sh
 
 sanitize:
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
+	@AC_SANITIZE_RUN=1 $(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test-only
 
@@ -96,7 +96,7 @@ FUZZ_SECONDS ?= 30
 FUZZ_SRC := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BIN := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 
-build-fuzz/%: tests/fuzz/%.c
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	@$(MAKE) --no-print-directory BUILD=build-fuzz CC=clang \
 	  CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined" build-fuzz/libautocoder.a
 	clang -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
@@ -105,18 +105,50 @@ build-fuzz/%: tests/fuzz/%.c
 fuzz: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n 2>&1 | tail -n 3; done
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n \
+	      > build-fuzz/$$n.log 2>&1; then tail -n 40 build-fuzz/$$n.log; exit 1; fi; \
+	  tail -n 1 build-fuzz/$$n.log; done
 
 clean:
 	rm -rf build build-san build-fuzz
 
 -include $(LIB_OBJ:.o=.d) $(CMD_OBJ:.o=.d)
 
+# Collector ingest benchmark (issue 2): wrk on loopback against the collector and, in the same
+# run, a minimal libmicrohttpd handler. Figures go to docs/BENCHMARKS.md "## Collector ingest".
+$(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
+	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
+# ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
+bench-analyzer: all
+	python3 bench/mining.py
+# Rule matching speed: every shipped rule over >= 1M messages (the loghub development set,
+# cycled, plus the rules' own examples), against the same run without the literal prefilter.
+LOGHUB ?= $(firstword $(wildcard ../shared/loghub ../../shared/loghub /work/shared/loghub))
+.PHONY: bench-rules
+bench-rules: $(BIN)
+	@test -n "$(LOGHUB)" || { echo "set LOGHUB=path/to/loghub"; exit 2; }
+	$(BIN) rules bench rules --min 1000000 --reference 100000 \
+	  --input $(LOGHUB)/HDFS_2k.log $(LOGHUB)/Hadoop_2k.log $(LOGHUB)/Zookeeper_2k.log $(LOGHUB)/OpenSSH_2k.log
+
+# Blueprint front end: validate a 50-component blueprint (target < 100 ms), see docs/BENCHMARKS.md.
+.PHONY: bench-blueprint
+bench-blueprint: $(BIN)
+	@bench/blueprint.sh $(abspath $(BIN))
+# Generated systems: generation time, pipeline throughput, per-stage cost, todo API vs a
+# minimal libmicrohttpd handler, idle RSS (bench/generated.sh; figures in docs/BENCHMARKS.md).
+$(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
+	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
+
+bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref
+	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/generated.sh
 # --- deployments (deploy emitter) -------------------------------------------------------------
 # The container health probe's source is written into every generated system: embed it as a C
 # string literal (the root Dockerfile compiles the same file directly).
 $(BUILD)/generator/deploy_healthcheck.inc: generator/deploy/healthcheck.c
-	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/generator/deploy_docker.o: $(BUILD)/generator/deploy_healthcheck.inc
 

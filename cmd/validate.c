@@ -65,7 +65,7 @@ int cmd_validate(int argc, char **argv)
 		bp_diags_print(&diags, stderr);
 	}
 	if (print_model && model) {
-		json_dumpf(model, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		json_dumpf(model, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 		fputc('\n', stdout);
 	}
 	json_decref(model);

@@ -16,15 +16,12 @@
 #define MAX_DEPTH 64
 #define MAX_STRING_FIELD 65536
 
-int json_text_check(const char *body, size_t len, const char *what, struct ac_error *err)
+/* Nesting depth only: jansson checks UTF-8 itself, and its own depth limit is 2048. */
+static int json_depth_check(const char *body, size_t len, const char *what, struct ac_error *err)
 {
-	size_t bad = 0;
 	int depth = 0;
 	bool in_str = false;
 
-	if (!ac_utf8_valid(body, len, &bad))
-		return ac_error_set(err, AC_EINVAL, "invalid_utf8",
-				    "%s: invalid UTF-8 at byte offset %zu", what, bad);
 	for (size_t i = 0; i < len; i++) {
 		char c = body[i];
 		if (in_str) {
@@ -48,15 +45,31 @@ int json_text_check(const char *body, size_t len, const char *what, struct ac_er
 	return 0;
 }
 
+static int utf8_error(const char *body, size_t len, const char *what, struct ac_error *err)
+{
+	size_t bad = 0;
+	if (ac_utf8_valid(body, len, &bad))
+		return 0;
+	return ac_error_set(err, AC_EINVAL, "invalid_utf8", "%s: invalid UTF-8 at byte offset %zu",
+			    what, bad);
+}
+
+int json_text_check(const char *body, size_t len, const char *what, struct ac_error *err)
+{
+	int rc = utf8_error(body, len, what, err);
+	return rc ? rc : json_depth_check(body, len, what, err);
+}
+
 json_t *json_parse_checked(const char *text, size_t len, const char *what, struct ac_error *err)
 {
 	json_error_t je;
 	json_t *v;
 
-	if (json_text_check(text, len, what, err))
+	if (json_depth_check(text, len, what, err))
 		return NULL;
 	v = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
-	if (!v)
+	/* invalid UTF-8 is rare: look for it only to explain a failed parse */
+	if (!v && !utf8_error(text, len, what, err))
 		ac_error_set(err, AC_EINVAL, "invalid_json", "%s: malformed JSON at line %d column %d: %s",
 			     what, je.line, je.column, je.text);
 	return v;
@@ -435,18 +448,6 @@ static void keep_unknown_fields(json_t *out, const json_t *in)
 	json_object_set_new(ctx, "extra", extra);
 }
 
-int event_check_size(const json_t *ev, const struct ingest_limits *lim, const char *what,
-		     struct ac_error *err)
-{
-	size_t n = json_dumpb(ev, NULL, 0, JSON_COMPACT);
-
-	if (lim && n > lim->max_event_bytes)
-		return ac_error_set(err, AC_ETOOBIG, "event_too_large",
-				    "%s: event is %zu bytes, more than the limit of %zu", what, n,
-				    lim->max_event_bytes);
-	return 0;
-}
-
 json_t *event_normalize(const json_t *in, const char *source, const struct event_defaults *d,
 			const struct ingest_limits *lim, const char *what, struct ac_error *err)
 {
@@ -482,7 +483,8 @@ json_t *event_normalize(const json_t *in, const char *source, const struct event
 			rc = wrong_type(what, "context", "an object", v, err);
 			goto fail;
 		}
-		json_object_set_new(out, "context", json_deep_copy(v));
+		/* shared, not copied: the input document is discarded after normalisation */
+		json_object_set(out, "context", (json_t *)v);
 	}
 	v = json_object_get(in, "sdk");
 	if (v && json_is_object(v))
@@ -501,8 +503,7 @@ json_t *event_normalize(const json_t *in, const char *source, const struct event
 	if (strcmp(source, "sentry") && strcmp(source, "otlp"))
 		keep_unknown_fields(out, in);
 	json_object_set_new(out, "source", json_string(source));
-	if ((rc = event_check_size(out, lim, what, err)))
-		goto fail;
+	(void)lim; /* the serialised size is checked once, when the job is prepared */
 	return out;
 fail:
 	json_decref(out);

@@ -10,6 +10,7 @@
 #include "collector/internal.h"
 
 #include <ctype.h>
+#include <strings.h>
 
 static bool is_blank(const char *s, size_t n)
 {
@@ -117,10 +118,10 @@ int ingest_parse_events(const char *body, size_t len, const struct event_default
 	}
 	/* One object, or NDJSON: try the whole body as one document first. */
 	if (*p == '{') {
-		json_error_t je;
-		if (json_text_check(body, len, "body", err))
-			return AC_EINVAL;
-		doc = json_loadb(body, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &je);
+		struct ac_error ignored;
+		doc = json_parse_checked(body, len, "body", &ignored);
+		if (!doc && ignored.code == AC_EINVAL && strcmp(ignored.what, "invalid_json"))
+			return ac_error_set(err, AC_EINVAL, ignored.what, "%s", ignored.msg);
 		if (doc) {
 			if (len > lim->max_event_bytes)
 				rc = ac_error_set(err, AC_ETOOBIG, "event_too_large",
@@ -141,24 +142,43 @@ out:
 	return rc;
 }
 
-/* Leading "ERROR"/"[warn]"/"level=info" words of a text line decide its level. */
+/* A level word among the first tokens of a text line decides its level: "ERROR",
+ * "[warn]", "<E>"-style words are accepted when upper case or bracketed, "level=info" always.
+ * Lower-case words in running text ("an error occurred") do not count. */
 static const char *detect_text_level(const char *line, size_t n)
 {
-	char word[16];
-	size_t i = 0, w = 0;
+	size_t i = 0;
 
-	for (int tokens = 0; tokens < 4 && i < n; tokens++) {
-		while (i < n && (isspace((unsigned char)line[i]) || strchr("[]():|<>-=", line[i])))
+	for (int tokens = 0; tokens < 6 && i < n; tokens++) {
+		char word[24];
+		size_t start, end, w = 0;
+		bool bracketed, upper = true, keyed = false;
+
+		while (i < n && isspace((unsigned char)line[i]))
 			i++;
-		w = 0;
-		while (i < n && isalpha((unsigned char)line[i]) && w < sizeof word - 1)
-			word[w++] = line[i++];
+		start = i;
+		while (i < n && !isspace((unsigned char)line[i]))
+			i++;
+		end = i;
+		if (end - start > 6 && !strncasecmp(line + start, "level=", 6)) {
+			start += 6;
+			keyed = true;
+		}
+		bracketed = start < end && strchr("[(<", line[start]);
+		while (start < end && !isalpha((unsigned char)line[start]))
+			start++;
+		while (end > start && !isalpha((unsigned char)line[end - 1]))
+			end--;
+		for (size_t k = start; k < end && w < sizeof word - 1; k++) {
+			if (!isalpha((unsigned char)line[k]))
+				break;
+			upper = upper && isupper((unsigned char)line[k]);
+			word[w++] = line[k];
+		}
 		word[w] = '\0';
-		while (i < n && !isspace((unsigned char)line[i]) && !strchr("[]():|<>=", line[i]))
-			i++;
-		if (w >= 3 && (isupper((unsigned char)word[0]) || tokens == 0)) {
+		if (w >= 3 && (upper || bracketed || keyed) && strcasecmp(word, "log")) {
 			const char *lvl = event_level_name(word);
-			if (lvl && strcmp(word, "log") && strcmp(word, "Log"))
+			if (lvl)
 				return lvl;
 		}
 	}

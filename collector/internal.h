@@ -30,6 +30,7 @@
 #define AC_COLLECTOR_INTERNAL_H
 
 #include <jansson.h>
+#include <microhttpd.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdbool.h>
@@ -80,9 +81,6 @@ json_t *event_normalize(const json_t *in, const char *source, const struct event
 			const struct ingest_limits *lim, const char *what, struct ac_error *err);
 /* Normalise a level name ("warn" -> "warning", "critical" -> "fatal", ...); NULL if unknown. */
 const char *event_level_name(const char *s);
-/* Serialised size check for a finished event. */
-int event_check_size(const json_t *ev, const struct ingest_limits *lim, const char *what,
-		     struct ac_error *err);
 
 /* ---- ingest.c ---- (each appends normalised events to `out`, an array; on error `out` may
  * hold partial results, which the caller discards) */
@@ -137,14 +135,23 @@ int metrics_render(struct metrics *m, struct ac_buf *b, unsigned queue_depth,
 		   unsigned queue_capacity);
 
 /* ---- writer.c ---- */
+enum job_col {
+	COL_EVENT_ID, COL_LEVEL, COL_KIND, COL_SYSTEM, COL_COMPONENT, COL_RELEASE,
+	COL_ENVIRONMENT, COL_MESSAGE, COL_EXC_TYPE, COL_EXC_VALUE, COL_FINGERPRINT, COL_SOURCE,
+	COL__COUNT
+};
+/* One event ready to insert: its compact JSON and the extracted column values. */
+struct job_row {
+	char *raw;                    /* owned */
+	char *cols;                   /* owned block the col[] pointers point into */
+	const char *col[COL__COUNT];  /* NULL = SQL NULL */
+	double timestamp, received_at;
+};
 struct write_job {
-	json_t *events;            /* normalised events (owned by the job's creator) */
-	json_t *item_counts;       /* object type -> count, or NULL */
-	char **raw;                /* events serialised (compact JSON), one per event; set by
-				      writer_job_prepare() in the request thread so the writer
-				      thread only inserts */
-	long long project_id;
+	struct job_row *rows;      /* n_events rows, built by writer_job_prepare() */
 	unsigned n_events;
+	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
+	long long project_id;
 	/* results, set by the writer before done() */
 	int status;                /* 0 or AC_E* */
 	char detail[256];
@@ -153,11 +160,14 @@ struct write_job {
 	void *arg;
 	struct write_job *next;
 };
-struct writer;
-/* Serialise job->events into job->raw. 0 or AC_ENOMEM. */
-int writer_job_prepare(struct write_job *job);
-/* Free job->raw (not events/item_counts, which the creator owns). */
+/* Build job->rows from normalised events (borrowed; may be freed afterwards): each event is
+ * serialised once here, in the request thread, and checked against max_event_bytes.
+ * 0, AC_ETOOBIG ("event 3: event is N bytes ...") or AC_ENOMEM, with err set. */
+int writer_job_prepare(struct write_job *job, const json_t *events, size_t max_event_bytes,
+		       struct ac_error *err);
+/* Free job->rows. Safe on a zeroed job. */
 void writer_job_release(struct write_job *job);
+struct writer;
 int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		 struct metrics *m, struct writer **out, struct ac_error *err);
 /* Queue a job. 0 (done() will be called exactly once), or AC_EBUSY when the queue cannot
@@ -196,5 +206,32 @@ int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct 
 /* Fetch one event by event_id; AC_ENOTFOUND when absent (or in another project). */
 int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
 		struct ac_error *err);
+
+/* ---- server.c: the request API for route handlers in other files ----
+ * A route handler is `enum MHD_Result fn(struct request *r)` listed in server.c's routes[]
+ * table with its method, path pattern ('*' = one segment, see req_arg), metrics route and
+ * auth kind; the server has already authenticated it (req_project) and read the whole body
+ * (req_body) when it runs. A handler answers exactly once with one of the req_reply_*
+ * functions and returns what they return. */
+struct request;
+const char *req_query(struct request *r, const char *name);   /* NULL when absent */
+const char *req_header(struct request *r, const char *name);  /* NULL when absent */
+const char *req_arg(struct request *r);                       /* the '*' segment */
+const char *req_body(struct request *r, size_t *len);         /* raw body, NUL-terminated */
+long long req_project(struct request *r);                     /* -1: all projects (open read) */
+const struct collector_config *req_config(struct request *r);
+/* A read-only connection from the pool; give it back with req_reader_put(). */
+sqlite3 *req_reader(struct request *r);
+void req_reader_put(struct request *r, sqlite3 *db);
+/* Replies. req_reply_json steals obj; req_reply_text takes ownership of body (malloc'd). */
+enum MHD_Result req_reply_json(struct request *r, unsigned status, json_t *obj);
+enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *ctype,
+			       char *body, size_t len);
+/* {"error": what, "detail": detail} with the status that fits code (AC_EINVAL 400, ...). */
+enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
+				const char *detail);
+/* Authenticate per the route's auth kind (done by the server before POST handlers that
+ * ingest; GET handlers call it first). 0 or an AC_E* code with err set. */
+int req_authenticate(struct request *r, struct ac_error *err);
 
 #endif

@@ -19,13 +19,14 @@
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <math.h>
-#include <microhttpd.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 
 enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ };
@@ -83,6 +84,7 @@ struct request {
 };
 
 static struct collector *volatile signal_target;
+static _Thread_local bool lowered_priority;
 
 /* ---------------------------------------------------------------- replies */
 
@@ -247,25 +249,32 @@ static int authenticate_key(struct request *r, const char *key, struct ac_error 
 	return 0;
 }
 
-/* Sentry: the key comes from X-Sentry-Auth, Authorization: Sentry ..., ?sentry_key= or the
- * envelope's dsn; the project in the URL must be the key's project (id or name). */
-static int authenticate_sentry(struct request *r, const char *dsn_key, struct ac_error *err)
+/* The Sentry key sent outside the body: X-Sentry-Auth, Authorization: Sentry ..., or
+ * ?sentry_key=. Returns NULL when there is none (the envelope's dsn may carry it). */
+static const char *sentry_key_outside(struct request *r, struct sentry_auth *a)
 {
-	struct sentry_auth a;
-	const char *k = NULL;
+	const char *k;
+
+	sentry_parse_auth_header(header(r, "X-Sentry-Auth"), a);
+	if (!a->key[0]) {
+		const char *az = header(r, "Authorization");
+		if (az && !strncasecmp(az, "Sentry ", 7))
+			sentry_parse_auth_header(az, a);
+	}
+	if (a->key[0])
+		return a->key;
+	k = query_arg(r, "sentry_key");
+	return k && *k ? k : NULL;
+}
+
+/* Authenticate a Sentry request with key k; the project in the URL must be the key's
+ * project (numeric id or name). */
+static int authenticate_sentry(struct request *r, const char *k, struct ac_error *err)
+{
 	char *end;
 	long long pid;
 	int rc;
 
-	sentry_parse_auth_header(header(r, "X-Sentry-Auth"), &a);
-	if (!a.key[0]) {
-		const char *az = header(r, "Authorization");
-		if (az && !strncasecmp(az, "Sentry ", 7))
-			sentry_parse_auth_header(az, &a);
-	}
-	k = a.key[0] ? a.key : query_arg(r, "sentry_key");
-	if (!k || !*k)
-		k = dsn_key && *dsn_key ? dsn_key : NULL;
 	if ((rc = authenticate_key(r, k, err)))
 		return rc;
 	pid = strtoll(r->arg, &end, 10);
@@ -349,6 +358,7 @@ static void job_done(struct write_job *job, void *arg)
 static enum MHD_Result submit(struct request *r)
 {
 	unsigned n = (unsigned)json_array_size(r->events), wait;
+	struct ac_error err;
 	int rc;
 
 	wait = rate_check(r->c, r->project_id, n ? n : 1);
@@ -358,13 +368,16 @@ static enum MHD_Result submit(struct request *r)
 					 "this project is over its event rate limit; retry later", wait);
 	}
 	memset(&r->job, 0, sizeof r->job);
-	r->job.events = r->events;
 	r->job.item_counts = r->counts && json_object_size(r->counts) ? r->counts : NULL;
 	r->job.project_id = r->project_id;
 	r->job.done = job_done;
 	r->job.arg = r;
-	if (writer_job_prepare(&r->job))
-		return reply_simple_error(r, AC_ENOMEM, "internal", "out of memory");
+	if ((rc = writer_job_prepare(&r->job, r->events, r->c->cfg.max_event_bytes, &err)))
+		return reply_error(r, &err);
+	/* while suspended, hold only the rows: the body and the event trees can go */
+	json_decref(r->events);
+	r->events = NULL;
+	ac_buf_release(&r->body);
 	r->state = REQ_WAITING;
 	MHD_suspend_connection(r->conn);
 	rc = writer_submit(r->c->writer, &r->job);
@@ -385,7 +398,6 @@ static enum MHD_Result reply_stored(struct request *r)
 {
 	json_t *obj, *ids;
 	size_t i;
-	json_t *ev;
 
 	if (r->job.status)
 		return reply_simple_error(r, r->job.status,
@@ -397,9 +409,9 @@ static enum MHD_Result reply_stored(struct request *r)
 	if (r->route->metric == ROUTE_OTLP_LOGS)
 		return reply_json(r, 200, json_pack("{s:{}}", "partialSuccess"));
 	ids = json_array();
-	json_array_foreach(r->events, i, ev)
-		json_array_append(ids, json_object_get(ev, "event_id"));
-	obj = json_pack("{s:i,s:i,s:i,s:o}", "accepted", (int)json_array_size(r->events), "stored",
+	for (i = 0; i < r->job.n_events; i++)
+		json_array_append_new(ids, json_string(r->job.rows[i].col[COL_EVENT_ID]));
+	obj = json_pack("{s:i,s:i,s:i,s:o}", "accepted", (int)r->job.n_events, "stored",
 			(int)r->job.stored, "duplicates", (int)r->job.duplicates, "ids", ids);
 	return reply_json(r, 200, obj);
 }
@@ -460,11 +472,14 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	rc = parse(r, body, len, &d, &err);
 	free(owned);
 	if (rc) {
-		if (r->route->auth == AUTH_SENTRY && rc != AC_ETOOBIG) {
-			/* an unauthenticated client learns nothing about the body */
+		if (r->route->auth == AUTH_SENTRY && r->project_id <= 0 && rc != AC_EAUTH &&
+		    rc != AC_EFORBID) {
+			/* a body that failed before its dsn was read: an unauthenticated client
+			 * learns nothing about the body beyond "unauthorized" */
 			struct ac_error aerr;
-			if (authenticate_sentry(r, NULL, &aerr))
-				return reply_error(r, &aerr);
+			ac_error_set(&aerr, AC_EAUTH, "unauthorized",
+				     "missing sentry_key: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header");
+			return reply_error(r, &aerr);
 		}
 		return reply_error(r, &err);
 	}
@@ -516,27 +531,37 @@ static int parse_sentry(struct request *r, const char *body, size_t len,
 {
 	char dsn_key[65] = "", event_id[65] = "";
 	struct event_defaults sd = *d;
+	struct sentry_auth a;
+	const char *key = sentry_key_outside(r, &a);
 	int rc;
 
-	/* authenticate first when the key is outside the body, to learn the project name */
-	rc = authenticate_sentry(r, NULL, err);
-	if (rc && !envelope)
-		return rc;
-	if (!rc && !sd.system)
-		sd.system = r->project;
+	/* with the key outside the body, authenticate before parsing (and learn the project) */
+	if (key || !envelope) {
+		if ((rc = authenticate_sentry(r, key, err)))
+			return rc;
+		if (!sd.system)
+			sd.system = r->project;
+	}
 	if (envelope)
 		rc = sentry_parse_envelope(body, len, &sd, &r->c->limits, r->events, r->counts,
 					   dsn_key, event_id, err);
 	else
 		rc = sentry_parse_store(body, len, &sd, &r->c->limits, r->events, err);
+	if (rc && !key && dsn_key[0]) {
+		struct ac_error aerr;
+		if (authenticate_sentry(r, dsn_key, &aerr)) {
+			*err = aerr;
+			return aerr.code;
+		}
+	}
 	if (rc)
 		return rc;
-	if (envelope && r->project_id <= 0) {
-		if ((rc = authenticate_sentry(r, dsn_key, err)))
-			return rc;
-		/* events parsed before the project was known get its name as system */
+	if (!key && envelope) {
 		size_t i;
 		json_t *ev;
+		if ((rc = authenticate_sentry(r, dsn_key[0] ? dsn_key : NULL, err)))
+			return rc;
+		/* events parsed before the project was known get its name as system */
 		json_array_foreach(r->events, i, ev)
 			if (!json_object_get(ev, "system"))
 				json_object_set_new(ev, "system", json_string(r->project));
@@ -773,6 +798,41 @@ static enum MHD_Result h_options(struct request *r)
 	return empty ? reply_raw(r, 204, "text/plain", empty, 0, headers) : MHD_NO;
 }
 
+/* ---------------------------------------------------------------- request API */
+
+const char *req_query(struct request *r, const char *name) { return query_arg(r, name); }
+const char *req_header(struct request *r, const char *name) { return header(r, name); }
+const char *req_arg(struct request *r) { return r->arg; }
+long long req_project(struct request *r) { return r->project_id; }
+const struct collector_config *req_config(struct request *r) { return &r->c->cfg; }
+sqlite3 *req_reader(struct request *r) { return reader_pool_get(r->c->readers); }
+void req_reader_put(struct request *r, sqlite3 *db) { reader_pool_put(r->c->readers, db); }
+int req_authenticate(struct request *r, struct ac_error *err) { return authenticate(r, err); }
+
+const char *req_body(struct request *r, size_t *len)
+{
+	if (len)
+		*len = r->body.len;
+	return r->body.data ? r->body.data : "";
+}
+
+enum MHD_Result req_reply_json(struct request *r, unsigned status, json_t *obj)
+{
+	return reply_json(r, status, obj);
+}
+
+enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *ctype,
+			       char *body, size_t len)
+{
+	return reply_raw(r, status, ctype, body, len, NULL);
+}
+
+enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
+				const char *detail)
+{
+	return reply_simple_error(r, code, what, detail);
+}
+
 /* ---------------------------------------------------------------- routing */
 
 static const struct route routes[] = {
@@ -844,6 +904,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request *r = *con_cls;
 
 	(void)version;
+	if (!lowered_priority) {
+		/* The single writer thread is the pipeline's serialisation point: when the HTTP
+		 * threads outcompete it for CPU, every waiting request pays. Lowering their
+		 * priority needs no privilege; raising the writer's would. */
+		lowered_priority = true;
+		if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5) < 0)
+			ac_log(AC_LOG_DEBUG, "cannot lower HTTP thread priority", NULL);
+	}
 	if (!r) {
 		r = calloc(1, sizeof *r);
 		if (!r)

@@ -3,9 +3,9 @@
  *
  * Request threads submit jobs (one job = everything one request stores) into a bounded
  * FIFO measured in events. The writer takes as many queued jobs as fit in a group
- * (max_group events, at least one job), and commits them in one transaction: each job gets
- * its own SAVEPOINT so a failing job rolls back alone and is reported failed, while the
- * others commit. Only after COMMIT returns does the writer call each job's done() — which
+ * (max_group events, at least one job), and commits them in one transaction; if that
+ * transaction fails, each job is retried alone, so a failing job is reported failed while
+ * the others commit. Only after COMMIT returns does the writer call each job's done() — which
  * resumes the suspended HTTP connection — so a 2xx always follows a durable commit
  * (synchronous=FULL in WAL mode). A busy database (another process holding the write lock)
  * is retried, never dropped: requests wait, the queue fills, and new requests get 429.
@@ -14,14 +14,19 @@
 #include "core/db.h"
 #include "collector/internal.h"
 
+#include <malloc.h>
 #include <pthread.h>
 
 struct writer {
 	sqlite3 *db;
 	sqlite3_stmt *insert, *count_item;
-	pthread_t thread;
+	sqlite3_stmt *ctl[3];  /* BEGIN IMMEDIATE, COMMIT, ROLLBACK (see ctl_sql) */
+	pthread_t thread, checkpointer;
+	char *db_path;
+	bool checkpointer_started;
+	unsigned long commits;     /* guarded by lock; the checkpointer watches it */
 	pthread_mutex_t lock;
-	pthread_cond_t wake;
+	pthread_cond_t wake, checkpoint_wake;
 	struct write_job *head, *tail;
 	unsigned depth;        /* events queued, not yet committed */
 	unsigned capacity;
@@ -34,43 +39,61 @@ static const char insert_sql[] =
 	"INSERT INTO events(event_id, project_id, received_at, timestamp, level, kind, system,"
 	" component, release, environment, message, exc_type, exc_value, fingerprint, source, raw)"
 	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(event_id) DO NOTHING";
+enum { CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK };
+static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" };
+
 static const char count_sql[] =
 	"INSERT INTO item_counts(project_id, item_type, count) VALUES(?,?,?)"
 	" ON CONFLICT(project_id, item_type) DO UPDATE SET count = count + excluded.count";
 
-int writer_job_prepare(struct write_job *job)
+static const char *string_at(const json_t *obj, const char *key, size_t *len)
 {
-	size_t n = json_array_size(job->events);
+	const json_t *v = json_object_get(obj, key);
+	if (!json_is_string(v))
+		return NULL;
+	*len = json_string_length(v);
+	return json_string_value(v);
+}
 
-	job->n_events = (unsigned)n;
-	job->raw = calloc(n ? n : 1, sizeof *job->raw);
-	if (!job->raw)
+/* Copy the column values of ev into one block so the event tree can be freed. */
+static int row_columns(struct job_row *row, const json_t *ev, char *fingerprint)
+{
+	static const char *const keys[COL__COUNT] = {
+		[COL_EVENT_ID] = "event_id", [COL_LEVEL] = "level", [COL_KIND] = "kind",
+		[COL_SYSTEM] = "system", [COL_COMPONENT] = "component", [COL_RELEASE] = "release",
+		[COL_ENVIRONMENT] = "environment", [COL_MESSAGE] = "message",
+		[COL_SOURCE] = "source",
+	};
+	const json_t *exc = json_object_get(ev, "exception");
+	const char *val[COL__COUNT];
+	size_t len[COL__COUNT], total = 0;
+	char *p;
+
+	for (int c = 0; c < COL__COUNT; c++) {
+		len[c] = 0;
+		val[c] = keys[c] ? string_at(ev, keys[c], &len[c]) : NULL;
+	}
+	val[COL_EXC_TYPE] = string_at(exc, "type", &len[COL_EXC_TYPE]);
+	val[COL_EXC_VALUE] = string_at(exc, "value", &len[COL_EXC_VALUE]);
+	if (fingerprint) {
+		val[COL_FINGERPRINT] = fingerprint;
+		len[COL_FINGERPRINT] = strlen(fingerprint);
+	}
+	for (int c = 0; c < COL__COUNT; c++)
+		total += val[c] ? len[c] + 1 : 0;
+	row->cols = p = malloc(total ? total : 1);
+	if (!p)
 		return AC_ENOMEM;
-	for (size_t i = 0; i < n; i++) {
-		job->raw[i] = json_dumps(json_array_get(job->events, i), JSON_COMPACT);
-		if (!job->raw[i])
-			return AC_ENOMEM;
+	for (int c = 0; c < COL__COUNT; c++) {
+		row->col[c] = NULL;
+		if (!val[c])
+			continue;
+		memcpy(p, val[c], len[c]);
+		p[len[c]] = '\0';
+		row->col[c] = p;
+		p += len[c] + 1;
 	}
 	return 0;
-}
-
-void writer_job_release(struct write_job *job)
-{
-	if (!job->raw)
-		return;
-	for (size_t i = 0; i < job->n_events; i++)
-		free(job->raw[i]);
-	free(job->raw);
-	job->raw = NULL;
-}
-
-static void bind_text(sqlite3_stmt *st, int idx, const json_t *ev, const char *key)
-{
-	const json_t *v = json_object_get(ev, key);
-	if (json_is_string(v))
-		sqlite3_bind_text(st, idx, json_string_value(v), (int)json_string_length(v), SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, idx);
 }
 
 static double json_time(const json_t *ev, const char *key)
@@ -80,40 +103,83 @@ static double json_time(const json_t *ev, const char *key)
 	return t;
 }
 
+int writer_job_prepare(struct write_job *job, const json_t *events, size_t max_event_bytes,
+		       struct ac_error *err)
+{
+	size_t n = json_array_size(events);
+
+	job->rows = calloc(n ? n : 1, sizeof *job->rows);
+	if (!job->rows)
+		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+	job->n_events = (unsigned)n;
+	for (size_t i = 0; i < n; i++) {
+		const json_t *ev = json_array_get(events, i), *fp = json_object_get(ev, "fingerprint");
+		struct job_row *row = &job->rows[i];
+		char *fps = fp ? json_dumps(fp, JSON_COMPACT) : NULL;
+		int rc;
+
+		row->raw = json_dumps(ev, JSON_COMPACT);
+		rc = row->raw ? row_columns(row, ev, fps) : AC_ENOMEM;
+		free(fps);
+		if (rc)
+			return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+		if (strlen(row->raw) > max_event_bytes)
+			return ac_error_set(err, AC_ETOOBIG, "event_too_large",
+					    "event %zu: event is %zu bytes, more than the limit of %zu",
+					    i, strlen(row->raw), max_event_bytes);
+		row->timestamp = json_time(ev, "timestamp");
+		row->received_at = json_time(ev, "received_at");
+	}
+	return 0;
+}
+
+void writer_job_release(struct write_job *job)
+{
+	if (!job->rows)
+		return;
+	for (size_t i = 0; i < job->n_events; i++) {
+		free(job->rows[i].raw);
+		free(job->rows[i].cols);
+	}
+	free(job->rows);
+	job->rows = NULL;
+}
+
+static void bind_col(sqlite3_stmt *st, int idx, const struct job_row *row, enum job_col c)
+{
+	if (row->col[c])
+		sqlite3_bind_text(st, idx, row->col[c], -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
 static int insert_event(struct writer *w, struct write_job *job, size_t i)
 {
-	const json_t *ev = json_array_get(job->events, i), *exc = json_object_get(ev, "exception");
-	const json_t *fp = json_object_get(ev, "fingerprint");
+	const struct job_row *row = &job->rows[i];
 	sqlite3_stmt *st = w->insert;
-	char *fps = fp ? json_dumps(fp, JSON_COMPACT) : NULL;
 	int rc;
 
-	bind_text(st, 1, ev, "event_id");
+	bind_col(st, 1, row, COL_EVENT_ID);
 	if (job->project_id > 0)
 		sqlite3_bind_int64(st, 2, job->project_id);
 	else
 		sqlite3_bind_null(st, 2);
-	sqlite3_bind_double(st, 3, json_time(ev, "received_at"));
-	sqlite3_bind_double(st, 4, json_time(ev, "timestamp"));
-	bind_text(st, 5, ev, "level");
-	bind_text(st, 6, ev, "kind");
-	bind_text(st, 7, ev, "system");
-	bind_text(st, 8, ev, "component");
-	bind_text(st, 9, ev, "release");
-	bind_text(st, 10, ev, "environment");
-	bind_text(st, 11, ev, "message");
-	bind_text(st, 12, exc, "type");
-	bind_text(st, 13, exc, "value");
-	if (fps)
-		sqlite3_bind_text(st, 14, fps, -1, SQLITE_TRANSIENT);
-	else
-		sqlite3_bind_null(st, 14);
-	bind_text(st, 15, ev, "source");
-	sqlite3_bind_text(st, 16, job->raw[i], -1, SQLITE_STATIC);
+	sqlite3_bind_double(st, 3, row->received_at);
+	sqlite3_bind_double(st, 4, row->timestamp);
+	bind_col(st, 5, row, COL_LEVEL);
+	bind_col(st, 6, row, COL_KIND);
+	bind_col(st, 7, row, COL_SYSTEM);
+	bind_col(st, 8, row, COL_COMPONENT);
+	bind_col(st, 9, row, COL_RELEASE);
+	bind_col(st, 10, row, COL_ENVIRONMENT);
+	bind_col(st, 11, row, COL_MESSAGE);
+	bind_col(st, 12, row, COL_EXC_TYPE);
+	bind_col(st, 13, row, COL_EXC_VALUE);
+	bind_col(st, 14, row, COL_FINGERPRINT);
+	bind_col(st, 15, row, COL_SOURCE);
+	sqlite3_bind_text(st, 16, row->raw, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-	free(fps);
 	if (rc != SQLITE_DONE)
 		return rc;
 	if (sqlite3_changes(w->db))
@@ -141,72 +207,84 @@ static int count_items(struct writer *w, struct write_job *job)
 	return rc;
 }
 
-/* Inside the group transaction: store one job or roll it back alone. */
-static void write_job(struct writer *w, struct write_job *job)
+/* Run one of the prepared control statements (transactions and savepoints are prepared
+ * once: compiling them per job showed in profiles). */
+static int ctl(struct writer *w, int which)
+{
+	int rc = sqlite3_step(w->ctl[which]);
+	sqlite3_reset(w->ctl[which]);
+	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* Inside a transaction: insert one job's rows. SQLITE_DONE or the failing step's code. */
+static int write_job(struct writer *w, struct write_job *job)
 {
 	int rc = SQLITE_DONE;
 
 	job->stored = job->duplicates = 0;
-	if (sqlite3_exec(w->db, "SAVEPOINT job", NULL, NULL, NULL) != SQLITE_OK) {
-		job->status = AC_EDB;
-		snprintf(job->detail, sizeof job->detail, "%s", sqlite3_errmsg(w->db));
-		return;
-	}
 	for (size_t i = 0; i < job->n_events && rc == SQLITE_DONE; i++)
 		rc = insert_event(w, job, i);
 	if (rc == SQLITE_DONE && job->item_counts)
 		rc = count_items(w, job);
-	if (rc != SQLITE_DONE) {
-		job->status = AC_EDB;
-		snprintf(job->detail, sizeof job->detail, "%s", sqlite3_errmsg(w->db));
-		job->stored = job->duplicates = 0;
-		sqlite3_exec(w->db, "ROLLBACK TO job", NULL, NULL, NULL);
-	}
-	sqlite3_exec(w->db, "RELEASE job", NULL, NULL, NULL);
+	return rc;
 }
 
-/* Runs `sql`, retrying while another connection holds the lock. */
-static int exec_retry(struct writer *w, const char *sql)
+/* Runs a control statement, retrying while another connection holds the lock. */
+static int exec_retry(struct writer *w, int which)
 {
 	for (int attempt = 0;; attempt++) {
-		int rc = sqlite3_exec(w->db, sql, NULL, NULL, NULL);
+		int rc = ctl(w, which);
 		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
 			return rc;
 		if (attempt % 10 == 0)
-			ac_log(AC_LOG_WARN, "database busy; writer retrying", "sql", sql, NULL);
+			ac_log(AC_LOG_WARN, "database busy; writer retrying", "sql", ctl_sql[which], NULL);
 		usleep(20000);
 	}
 }
 
-static void fail_group(struct write_job *jobs, const char *detail)
+/* One transaction for the given jobs. SQLITE_OK, or an error after ROLLBACK with
+ * *failed pointing at the job whose insert failed (NULL when BEGIN/COMMIT failed). */
+static int run_transaction(struct writer *w, struct write_job *jobs, struct write_job *end,
+			   struct write_job **failed)
 {
-	for (struct write_job *j = jobs; j; j = j->next) {
-		if (j->status == 0) {
-			j->status = AC_EDB;
-			snprintf(j->detail, sizeof j->detail, "%s", detail);
+	*failed = NULL;
+	if (exec_retry(w, CTL_BEGIN) != SQLITE_OK)
+		return SQLITE_ERROR;
+	for (struct write_job *j = jobs; j != end; j = j->next)
+		if (write_job(w, j) != SQLITE_DONE) {
+			*failed = j;
+			ctl(w, CTL_ROLLBACK);
+			return SQLITE_ERROR;
 		}
-		j->stored = j->duplicates = 0;
+	if (exec_retry(w, CTL_COMMIT) != SQLITE_OK) {
+		ctl(w, CTL_ROLLBACK);
+		return SQLITE_ERROR;
 	}
+	return SQLITE_OK;
 }
 
+static void mark_failed(struct writer *w, struct write_job *j, const char *what)
+{
+	j->status = AC_EDB;
+	snprintf(j->detail, sizeof j->detail, "%s: %s", what, sqlite3_errmsg(w->db));
+	j->stored = j->duplicates = 0;
+}
+
+/* All queued jobs in one transaction (group commit). Savepoints per job were measurable
+ * on the hot path, so failures are handled after the fact instead: if the group fails, each
+ * job is retried in its own transaction, so one bad job fails alone and the others commit. */
 static void commit_group(struct writer *w, struct write_job *jobs, unsigned events)
 {
 	double t0 = ac_monotonic();
 	unsigned long stored = 0, dups = 0;
+	struct write_job *failed;
 
-	if (exec_retry(w, "BEGIN IMMEDIATE") != SQLITE_OK) {
-		fail_group(jobs, sqlite3_errmsg(w->db));
-		return;
-	}
-	for (struct write_job *j = jobs; j; j = j->next)
-		write_job(w, j);
-	if (exec_retry(w, "COMMIT") != SQLITE_OK) {
-		char detail[256];
-		snprintf(detail, sizeof detail, "commit failed: %s", sqlite3_errmsg(w->db));
-		sqlite3_exec(w->db, "ROLLBACK", NULL, NULL, NULL);
-		ac_log(AC_LOG_ERROR, "group commit failed", "detail", detail, NULL);
-		fail_group(jobs, detail);
-		return;
+	if (run_transaction(w, jobs, NULL, &failed) != SQLITE_OK) {
+		ac_log(AC_LOG_WARN, "group commit failed; retrying jobs one by one", "detail",
+		       sqlite3_errmsg(w->db), NULL);
+		for (struct write_job *j = jobs; j; j = j->next)
+			if (run_transaction(w, j, j->next, &failed) != SQLITE_OK)
+				mark_failed(w, j, failed ? "insert failed" : "commit failed");
 	}
 	for (struct write_job *j = jobs; j; j = j->next) {
 		stored += j->stored;
@@ -242,6 +320,7 @@ static void *writer_main(void *arg)
 	for (;;) {
 		struct write_job *jobs, *next;
 		unsigned events;
+		bool idle;
 
 		pthread_mutex_lock(&w->lock);
 		while (!w->head && !w->stopping)
@@ -257,14 +336,71 @@ static void *writer_main(void *arg)
 
 		pthread_mutex_lock(&w->lock);
 		w->depth -= events;
+		w->commits++;
+		idle = w->head == NULL;
 		pthread_mutex_unlock(&w->lock);
 		for (struct write_job *j = jobs; j; j = next) {
 			next = j->next;
 			j->next = NULL;
 			j->done(j, j->arg);
 		}
+		/* after a burst, hand the request threads' freed memory back to the system */
+		if (idle && events > 1000)
+			malloc_trim(0);
 	}
 	return NULL;
+}
+
+/* WAL checkpoints run here, on their own connection, instead of inside the writer's
+ * COMMIT (SQLite's auto-checkpoint), where they stalled every waiting request. PASSIVE
+ * never blocks the writer or readers. */
+static void *checkpointer_main(void *arg)
+{
+	struct writer *w = arg;
+	struct ac_error err;
+	sqlite3 *db = ac_db_open(w->db_path, AC_DB_READ, &err);
+	unsigned long seen = 0;
+	bool stop = false;
+
+	pthread_setname_np(pthread_self(), "checkpointer");
+	while (!stop) {
+		unsigned long commits;
+		struct timespec until;
+
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 250 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_mutex_lock(&w->lock);
+		if (!w->stopping)
+			pthread_cond_timedwait(&w->checkpoint_wake, &w->lock, &until);
+		stop = w->stopping;
+		commits = w->commits;
+		pthread_mutex_unlock(&w->lock);
+		if (db && commits != seen) {
+			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			seen = commits;
+		}
+	}
+	ac_db_close(db);
+	return NULL;
+}
+
+static void writer_close_db(struct writer *w)
+{
+	sqlite3_finalize(w->insert);
+	sqlite3_finalize(w->count_item);
+	for (size_t i = 0; i < AC_ARRAY_SIZE(w->ctl); i++)
+		sqlite3_finalize(w->ctl[i]);
+	w->insert = w->count_item = NULL;
+	memset(w->ctl, 0, sizeof w->ctl);
+	/* a final full checkpoint keeps the WAL file small for the next start */
+	if (w->db)
+		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+	ac_db_close(w->db);
+	w->db = NULL;
 }
 
 int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
@@ -277,6 +413,8 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->wake, NULL);
+	pthread_cond_init(&w->checkpoint_wake, NULL);
+	w->db_path = strdup(db_path);
 	w->capacity = queue_events ? queue_events : 1;
 	w->max_group = max_group ? max_group : 1;
 	w->metrics = m;
@@ -290,6 +428,18 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		rc = ac_db_error(w->db, err, "preparing writer statements");
 		goto fail;
 	}
+	for (size_t i = 0; i < AC_ARRAY_SIZE(ctl_sql); i++)
+		if (sqlite3_prepare_v2(w->db, ctl_sql[i], -1, &w->ctl[i], NULL) != SQLITE_OK) {
+			rc = ac_db_error(w->db, err, "preparing writer statements");
+			goto fail;
+		}
+	if ((rc = ac_db_exec(w->db, "PRAGMA wal_autocheckpoint=0", err)))
+		goto fail;
+	if (pthread_create(&w->checkpointer, NULL, checkpointer_main, w) != 0) {
+		rc = ac_error_set(err, AC_EIO, "internal", "cannot start checkpoint thread");
+		goto fail;
+	}
+	w->checkpointer_started = true;
 	if (pthread_create(&w->thread, NULL, writer_main, w) != 0) {
 		rc = ac_error_set(err, AC_EIO, "internal", "cannot start writer thread");
 		goto fail;
@@ -297,11 +447,18 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 	*out = w;
 	return 0;
 fail:
-	sqlite3_finalize(w->insert);
-	sqlite3_finalize(w->count_item);
-	ac_db_close(w->db);
+	if (w->checkpointer_started) {
+		pthread_mutex_lock(&w->lock);
+		w->stopping = true;
+		pthread_cond_signal(&w->checkpoint_wake);
+		pthread_mutex_unlock(&w->lock);
+		pthread_join(w->checkpointer, NULL);
+	}
+	writer_close_db(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->checkpoint_wake);
+	free(w->db_path);
 	free(w);
 	return rc;
 }
@@ -353,13 +510,11 @@ void writer_stop(struct writer *w)
 	pthread_mutex_lock(&w->lock);
 	w->stopping = true;
 	pthread_cond_signal(&w->wake);
+	pthread_cond_signal(&w->checkpoint_wake);
 	pthread_mutex_unlock(&w->lock);
 	pthread_join(w->thread, NULL);
-	sqlite3_finalize(w->insert);
-	sqlite3_finalize(w->count_item);
-	w->insert = w->count_item = NULL;
-	ac_db_close(w->db);
-	w->db = NULL;
+	pthread_join(w->checkpointer, NULL);
+	writer_close_db(w);
 }
 
 void writer_free(struct writer *w)
@@ -369,5 +524,7 @@ void writer_free(struct writer *w)
 	writer_stop(w);
 	pthread_mutex_destroy(&w->lock);
 	pthread_cond_destroy(&w->wake);
+	pthread_cond_destroy(&w->checkpoint_wake);
+	free(w->db_path);
 	free(w);
 }

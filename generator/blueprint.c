@@ -69,7 +69,7 @@ void bp_ignored(struct bp_ctx *c, const char *where, const struct ynode *k)
 	char key[256];
 	const char *name = ystr(k);
 
-	if (!name)
+	if (!name || bp_is_extension(name))
 		return;
 	snprintf(key, sizeof key, "%s/%s", where, name);
 	if (json_object_get(c->ignored, key))
@@ -94,6 +94,9 @@ const char *bp_suggest(const char *word, const char *const *cands, json_t *jcand
 		if (!cand)
 			break;
 		d = catalog_distance(word, cand);
+		/* "prod" for "production": a prefix is as good as one typo */
+		if (wl >= 3 && strlen(cand) > wl && !strncmp(cand, word, wl))
+			d = 1;
 		if (d < best_d) {
 			best_d = d;
 			best = cand;
@@ -172,7 +175,7 @@ static void ctx_release(struct bp_ctx *c)
 int blueprint_load_buffer(const char *name, const char *data, size_t len, bool strict,
 			  json_t **out, struct bp_diags *diags, struct ac_error *err)
 {
-	struct bp_ctx c = { .file = name, .diags = diags, .strict = strict, .budget = 1000000 };
+	struct bp_ctx c = { .file = name, .diags = diags, .strict = strict };
 	struct ydoc *doc = NULL;
 	int ret;
 
@@ -185,6 +188,8 @@ int blueprint_load_buffer(const char *name, const char *data, size_t len, bool s
 		return ac_error_set(err, ret, "oom", "out of memory");
 	if (ret)
 		goto out;
+	/* aliases may repeat data, but only linearly more than the file holds */
+	c.budget = 4 * doc->nall + 100000;
 	c.names = json_object();
 	c.renames = json_object();
 	c.ignored = json_object();

@@ -5,14 +5,18 @@
  * Pipeline (files):
  *   bp_yaml.c      libyaml events -> a node tree that keeps the line:column of every node
  *                  (bounded: size, depth, node count, alias expansion)
- *   bp_normalize.c every dialect of ../shared/BLUEPRINT-LANGUAGE.md reduced to one model,
- *                  defaults from the catalog filled in, heals reported as warnings
+ *   bp_normalize.c every dialect of the blueprint language reduced to one model: top level,
+ *                  system, bindings (all four forms); heals reported as warnings
+ *   bp_component.c one component: name, type, config (catalog keys and defaults), ports,
+ *                  network ports, databases
+ *   bp_check.c     values checked against key tables (type, range, choices, defaults),
+ *                  expressions, ports, versions
  *   bp_validate.c  graph checks: ports, directions, Store/Sink outgoing data, cycles, schemas,
  *                  network port conflicts (healed)
  *   bp_diag.c      the diagnostics list and its text / JSON renderings
  *   blueprint.c    blueprint_load(): the steps above in order
  *
- * The normalised model (GENERATOR-CONTRACT.md has the full shape):
+ * The normalised model (docs/BLUEPRINT.md describes it):
  *   { schema_version, metadata, schemas, policy,
  *     system: { name, description, version, configuration, deployment, validation,
  *               components: [ {name, type, description, processing_mode, config, inputs,

@@ -140,6 +140,46 @@ bool bp_is_snake_case(const char *s);
 /* Keep a copy of s[0..n) alive until the context is released. NULL on allocation failure. */
 const char *bp_keep(struct bp_ctx *c, const char *s, size_t n);
 
+/* ---- checked values (bp_check.c) ------------------------------------------------------ */
+
+/* Where a checked mapping sits, for messages: `what 'prefix.key' owner` reads like
+ * "config 'output.type' of component 'sink'"; `where` classifies it for ignored-field notes;
+ * `cname` replaces "<name>" in defaults. */
+struct bp_site {
+	const char *what, *prefix, *owner, *where, *cname;
+};
+
+/* Check a mapping against keys and fill defaults. map may be NULL (all defaults); alt is a
+ * second mapping consulted for keys map lacks (config over configuration). Returns a new
+ * object (keys in table order, then unknown keys, which are reported unless `open`) or NULL
+ * after reporting that map is not a mapping. */
+json_t *bp_check_map(struct bp_ctx *c, const struct ynode *map, const struct ynode *alt,
+		     const struct cat_key *keys, bool open, const struct bp_site *st);
+/* Check one value (key: its key node, for positions); NULL after reporting an error. */
+json_t *bp_check_value(struct bp_ctx *c, const struct ynode *key, const struct ynode *v,
+		       const struct cat_key *k, const struct bp_site *st);
+/* Compile the expression at n; a new JSON string, or NULL after reporting with the column. */
+json_t *bp_check_expr(struct bp_ctx *c, const struct ynode *key, const struct ynode *n,
+		      const char *what);
+/* A port: 8080, "8080" or "${VAR:-8080}". 0 with *port and *env (new string or NULL), or -1
+ * after reporting. */
+int bp_parse_port(struct bp_ctx *c, const struct ynode *n, const char *what, long *port,
+		  char **env);
+/* The VAR of "${VAR:-8080}" as a new string, NULL for plain numbers. */
+char *bp_port_env(const char *s);
+/* A version string x.y.z, healed from "1.0", 1.0 or 1; NULL after reporting. */
+json_t *bp_norm_version(struct bp_ctx *c, const struct ynode *n, const char *what);
+bool bp_in_list(const char *const *list, const char *s);
+/* "x-..." keys (as in docker-compose) hold anchors for aliases: dropped without a note. */
+bool bp_is_extension(const char *key);
+/* Copy the entries of map that `known` does not list into obj, reporting each once. */
+void bp_keep_unknown(struct bp_ctx *c, const struct ynode *map, const char *const *known,
+		     const char *where, json_t *obj);
+extern const char *const bp_log_levels[];
+
+/* Normalise one component and append it to components (bp_component.c). */
+void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *components);
+
 /* Steps. Each reports into c->diags and returns 0, or a negative code when it could not
  * continue at all (the model is then incomplete). */
 int bp_normalize(struct bp_ctx *c, const struct ydoc *doc);

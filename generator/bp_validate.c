@@ -84,8 +84,11 @@ static void unknown_component(struct bp_ctx *c, const struct ynode *at, const ch
 						c->comps[i].name);
 		h = hint;
 	}
-	bp_error(c, at, h, "binding %s '%s%s%s' names unknown component '%s'", role, ref,
-		 port ? "." : "", port ? port : "", ref);
+	if (!strncmp(role, "config", 6))
+		bp_error(c, at, h, "%s names unknown component '%s'", role, ref);
+	else
+		bp_error(c, at, h, "binding %s '%s%s%s' names unknown component '%s'", role, ref,
+			 port ? "." : "", port ? port : "", ref);
 	json_decref(names);
 }
 
@@ -118,6 +121,8 @@ static bool resolve_source(struct bp_ctx *c, struct bp_bind *b)
 	comp = &c->comps[b->from_comp];
 	outs = json_object_get(comp->obj, "outputs");
 	ins = json_object_get(comp->obj, "inputs");
+	if (!port && comp->type && comp->type->reply_port)
+		port = comp->type->reply_port; /* `from: store` means its replies */
 	if (comp->type && comp->type->data_sink &&
 	    !(port && comp->type->reply_port && !strcmp(port, comp->type->reply_port))) {
 		if (comp->type->reply_port)
@@ -243,7 +248,7 @@ static void drop_duplicates(struct bp_ctx *c)
 		char key[400];
 		if (b->dropped)
 			continue;
-		snprintf(key, sizeof key, "%s.%s>%s.%s",
+		snprintf(key, sizeof key, "'%s.%s' -> '%s.%s'",
 			 json_string_value(json_object_get(b->obj, "from_component")),
 			 json_string_value(json_object_get(b->obj, "from_port")),
 			 json_string_value(json_object_get(b->obj, "to_component")),
@@ -252,7 +257,7 @@ static void drop_duplicates(struct bp_ctx *c)
 			char hint[80];
 			snprintf(hint, sizeof hint, "the first one is at line %lld",
 				 (long long)json_integer_value(json_object_get(seen, key)));
-			bp_heal(c, b->to_node, hint, "duplicate binding '%s' dropped", key);
+			bp_heal(c, b->to_node, hint, "duplicate binding %s dropped", key);
 			b->dropped = true;
 			continue;
 		}
@@ -441,38 +446,50 @@ out:
 
 /* ---- network ports --------------------------------------------------------------------- */
 
+static void port_key(json_int_t port, char *key, size_t n)
+{
+	snprintf(key, n, "%lld", (long long)port);
+}
+
+/* Explicit ports are claimed first (first component wins), so a healed port never takes a
+ * port another component asked for. */
 static void heal_port_conflicts(struct bp_ctx *c)
 {
 	json_t *used = json_object(); /* "port" -> component index */
+	char key[32], hint[160];
 
 	for (size_t i = 0; used && i < c->ncomps; i++) {
-		json_t *list = json_object_get(c->comps[i].obj, "network_ports"), *np;
 		size_t k;
-		json_array_foreach(list, k, np) {
-			json_int_t port = json_integer_value(json_object_get(np, "port"));
-			char key[32], hint[160];
+		json_t *np;
+		json_array_foreach(json_object_get(c->comps[i].obj, "network_ports"), k, np) {
+			port_key(json_integer_value(json_object_get(np, "port")), key, sizeof key);
+			if (!json_object_get(used, key))
+				json_object_set_new(used, key, json_integer((json_int_t)i));
+		}
+	}
+	for (size_t i = 0; used && i < c->ncomps; i++) {
+		json_t *config = json_object_get(c->comps[i].obj, "config"), *np;
+		size_t k;
+		json_array_foreach(json_object_get(c->comps[i].obj, "network_ports"), k, np) {
+			json_int_t port = json_integer_value(json_object_get(np, "port")), p = port;
 			json_t *owner;
-			snprintf(key, sizeof key, "%lld", (long long)port);
+			port_key(port, key, sizeof key);
 			owner = json_object_get(used, key);
-			if (owner && (size_t)json_integer_value(owner) != i) {
-				json_int_t p = port;
-				const char *other = c->comps[json_integer_value(owner)].name;
-				do {
-					p = p >= 65535 ? 1024 : p + 1;
-					snprintf(key, sizeof key, "%lld", (long long)p);
-				} while (json_object_get(used, key) && p != port);
-				snprintf(hint, sizeof hint, "give '%s' its own port in the blueprint",
-					 c->comps[i].name);
-				bp_heal(c, c->comps[i].port_node ? c->comps[i].port_node
-								  : c->comps[i].node,
-					hint, "port %lld of '%s' is already used by '%s'; moved to %lld",
-					(long long)port, c->comps[i].name, other, (long long)p);
-				json_object_set_new(np, "port", json_integer(p));
-				if (k == 0 && json_object_get(json_object_get(c->comps[i].obj, "config"),
-							      "port"))
-					json_object_set_new(json_object_get(c->comps[i].obj, "config"),
-							    "port", json_integer(p));
-			}
+			if (!owner || (size_t)json_integer_value(owner) == i)
+				continue;
+			do {
+				p = p >= 65535 ? 1024 : p + 1;
+				port_key(p, key, sizeof key);
+			} while (json_object_get(used, key) && p != port);
+			snprintf(hint, sizeof hint, "give '%s' its own port in the blueprint",
+				 c->comps[i].name);
+			bp_heal(c, c->comps[i].port_node ? c->comps[i].port_node : c->comps[i].node,
+				hint, "port %lld of '%s' is already used by '%s'; moved to %lld",
+				(long long)port, c->comps[i].name,
+				c->comps[json_integer_value(owner)].name, (long long)p);
+			json_object_set_new(np, "port", json_integer(p));
+			if (k == 0 && json_integer_value(json_object_get(config, "port")) == port)
+				json_object_set_new(config, "port", json_integer(p));
 			json_object_set_new(used, key, json_integer((json_int_t)i));
 		}
 	}
@@ -500,6 +517,31 @@ static void check_router_destinations(struct bp_ctx *c)
 					"output '%s' of router '%s' is not bound; messages routed there "
 					"are dropped", name, c->comps[i].name);
 		}
+	}
+}
+
+/* Controller.store_name names a component: follow renames, report unknown names. */
+static void check_store_names(struct bp_ctx *c)
+{
+	for (size_t i = 0; i < c->ncomps; i++) {
+		json_t *config = json_object_get(c->comps[i].obj, "config");
+		const char *ref = json_string_value(json_object_get(config, "store_name"));
+		const struct ynode *at;
+		long idx;
+		char role[160];
+		if (!ref || !c->comps[i].type || c->comps[i].type->id != CAT_CONTROLLER)
+			continue;
+		idx = resolve_comp(c, ref);
+		if (idx >= 0) {
+			json_object_set_new(config, "store_name", json_string(c->comps[idx].name));
+			continue;
+		}
+		at = yget(yget(c->comps[i].node, "config"), "store_name");
+		if (!at)
+			at = yget(yget(c->comps[i].node, "configuration"), "store_name");
+		snprintf(role, sizeof role, "config 'store_name' of component '%s'",
+			 c->comps[i].name);
+		unknown_component(c, at ? at : c->comps[i].node, role, ref, NULL);
 	}
 }
 
@@ -537,5 +579,6 @@ int bp_validate(struct bp_ctx *c)
 		return ret;
 	heal_port_conflicts(c);
 	check_router_destinations(c);
+	check_store_names(c);
 	return rebuild_bindings(c);
 }

@@ -30,6 +30,7 @@ struct builder {
 	int depth;
 	struct anchor *anchors;
 	size_t nanchors;
+	size_t merged;          /* entries added by merge keys, bounded by MAX_NODES */
 	bool failed;
 };
 
@@ -211,6 +212,73 @@ static void check_duplicate_keys(struct builder *b, const struct ynode *map)
 	json_decref(seen);
 }
 
+static bool is_merge_key(const struct ynode *k)
+{
+	k = yderef(k);
+	return k && k->kind == Y_SCALAR && k->plain && !strcmp(k->text, "<<");
+}
+
+/* Add the entries of one merged mapping that map (whose keys are in `seen`) lacks. */
+static void merge_one(struct builder *b, struct ynode *map, const struct ynode *src,
+		      json_t *seen, yaml_mark_t m)
+{
+	for (size_t j = 0; j + 1 < src->n && !b->failed; j += 2) {
+		const char *key = ystr(src->kids[j]);
+		if (!key || json_object_get(seen, key))
+			continue;
+		if ((b->merged += 2) > MAX_NODES) {
+			fail(b, m, "YAML merge keys add more than 500000 entries%s", NULL);
+			return;
+		}
+		json_object_set_new(seen, key, json_true());
+		if (push_kid(b, map, src->kids[j], m) == 0)
+			push_kid(b, map, src->kids[j + 1], m);
+	}
+}
+
+/*
+ * YAML merge keys (`<<: *defaults` or `<<: [*a, *b]`): the merged mappings' entries follow the
+ * map's own entries unless the map already has the key (earlier sources win, as in YAML 1.1);
+ * the `<<` entry itself is removed. Entries are shared node pointers: every node is owned by
+ * doc->all, so nothing is copied or freed twice.
+ */
+static void merge_keys(struct builder *b, struct ynode *map, yaml_mark_t m)
+{
+	const struct ynode *src;
+	json_t *seen;
+	size_t i;
+
+	for (i = 0; i + 1 < map->n && !is_merge_key(map->kids[i]); i += 2)
+		;
+	if (i + 1 >= map->n)
+		return;
+	src = yderef(map->kids[i + 1]);
+	m.line = (size_t)map->kids[i + 1]->line - 1; /* report at the value of `<<` */
+	m.column = (size_t)map->kids[i + 1]->col - 1;
+	memmove(&map->kids[i], &map->kids[i + 2], (map->n - i - 2) * sizeof *map->kids);
+	map->n -= 2;
+	if (!yis_map(src) && !yis_seq(src)) {
+		fail(b, m, "merge key '<<' needs a mapping or a list of mappings%s", NULL);
+		return;
+	}
+	seen = json_object();
+	for (size_t j = 0; seen && j + 1 < map->n; j += 2)
+		if (ystr(map->kids[j]))
+			json_object_set_new(seen, ystr(map->kids[j]), json_true());
+	if (yis_map(src)) {
+		merge_one(b, map, src, seen, m);
+	} else {
+		for (size_t j = 0; j < src->n && !b->failed; j++) {
+			if (!yis_map(src->kids[j])) {
+				fail(b, m, "merge key '<<' needs a mapping or a list of mappings%s", NULL);
+				break;
+			}
+			merge_one(b, map, yderef(src->kids[j]), seen, m);
+		}
+	}
+	json_decref(seen);
+}
+
 static void on_close(struct builder *b, const yaml_event_t *ev)
 {
 	struct ynode *n;
@@ -220,8 +288,10 @@ static void on_close(struct builder *b, const yaml_event_t *ev)
 		return;
 	n = b->stack[--b->depth];
 	anchor = b->stack_anchor[b->depth];
-	if (n->kind == Y_MAP)
+	if (n->kind == Y_MAP) {
+		merge_keys(b, n, ev->start_mark);
 		check_duplicate_keys(b, n);
+	}
 	if (attach(b, n, ev->start_mark) == 0)
 		add_anchor(b, anchor, n, ev->start_mark);
 	free(anchor);
@@ -243,10 +313,30 @@ static void on_alias(struct builder *b, const yaml_event_t *ev)
 	attach(b, n, ev->start_mark);
 }
 
-static void syntax_error(struct builder *b, const yaml_parser_t *p)
+static void syntax_error(struct builder *b, const yaml_parser_t *p, const char *data,
+			 size_t len)
 {
 	char msg[300];
 	yaml_mark_t m = p->problem_mark;
+
+	if (p->error == YAML_READER_ERROR) {
+		/* reader errors (bad UTF-8, control bytes) only carry a byte offset */
+		m.line = m.column = 0;
+		for (size_t i = 0; i < p->problem_offset && i < len; i++) {
+			if (data[i] == '\n') {
+				m.line++;
+				m.column = 0;
+			} else if (((unsigned char)data[i] & 0xc0) != 0x80) {
+				m.column++;
+			}
+		}
+		snprintf(msg, sizeof msg, "%s (byte 0x%02x at offset %zu)",
+			 p->problem ? p->problem : "invalid input",
+			 p->problem_offset < len ? (unsigned char)data[p->problem_offset] : 0,
+			 p->problem_offset);
+		fail(b, m, "YAML syntax error: %s", msg);
+		return;
+	}
 
 	if (p->error == YAML_MEMORY_ERROR) {
 		fail(b, m, "out of memory while parsing YAML%s", NULL);
@@ -297,7 +387,7 @@ int ydoc_parse(const char *file, const char *data, size_t len, struct ydoc **out
 	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
 	while (!done && !b.failed) {
 		if (!yaml_parser_parse(&parser, &ev)) {
-			syntax_error(&b, &parser);
+			syntax_error(&b, &parser, data, len);
 			break;
 		}
 		switch (ev.type) {

@@ -80,6 +80,9 @@ static const struct cat_key source_keys[] = {
 	RANGE("data_count", CAT_INT, "100", 0, 1e12, "messages to emit (0 = unbounded)"),
 	RANGE("data_delay", CAT_NUMBER, "0.1", 0, 86400, "seconds between messages"),
 	{ .name = "port", .type = CAT_PORT, .doc = "HTTP port for generation type http" },
+	RANGE("seed", CAT_INT, "42", 0, 9007199254740991.0, "random generator seed"),
+	ENUM("source_type", NULL, generation_types, "older spelling of generation.type"),
+	KEY("file_path", CAT_STRING, NULL, "older spelling of generation.file"),
 	END,
 };
 
@@ -106,6 +109,7 @@ static const struct cat_key aggregator_keys[] = {
 	ENUM("aggregation_strategy", "\"collect\"", agg_strategies, "how a batch is combined"),
 	LIST("group_by", "[]", NULL, "fields that key separate batches"),
 	KEY("value_field", CAT_STRING, "\"value\"", "numeric field for sum/average/min/max"),
+	KEY("aggregate_field", CAT_STRING, NULL, "overrides value_field"),
 	END,
 };
 
@@ -115,6 +119,7 @@ static const struct cat_key accumulator_keys[] = {
 	ENUM("operation", "\"add\"", acc_operations, "add, multiply, reset or get"),
 	RANGE("flush_interval", CAT_NUMBER, "5.0", 0, 86400, "seconds between SQLite flushes"),
 	KEY("database_url", CAT_STRING, "\"sqlite:///data/<name>.db\"", "where totals persist"),
+	KEY("output_field", CAT_STRING, "\"total\"", "field receiving the running total"),
 	END,
 };
 
@@ -125,6 +130,8 @@ static const struct cat_key stream_processor_keys[] = {
 	KEY("join_key", CAT_STRING, "\"id\"", "field joining the two inputs"),
 	KEY("dedup_key", CAT_STRING, "\"id\"", "field identifying duplicates"),
 	RANGE("max_keys", CAT_INT, "100000", 1, 1e9, "bound on remembered keys"),
+	KEY("value_field", CAT_STRING, "\"value\"", "numeric field summarised per window"),
+	KEY("include_items", CAT_BOOL, "false", "windows carry their messages too"),
 	END,
 };
 
@@ -134,6 +141,7 @@ static const struct cat_key model_keys[] = {
 	{ .name = "thresholds", .type = CAT_ANY, .def = "{}", .doc = "label -> minimum score" },
 	KEY("output_field", CAT_STRING, "\"score\"", "field receiving the score"),
 	KEY("label_field", CAT_STRING, "\"risk_level\"", "field receiving the threshold label"),
+	RANGE("bias", CAT_NUMBER, "0", -1e12, 1e12, "added to the weighted score"),
 	END,
 };
 
@@ -162,6 +170,8 @@ static const struct cat_key api_endpoint_keys[] = {
 	LIST("http_methods", "[\"GET\", \"POST\", \"PUT\", \"DELETE\"]", NULL, "accepted methods"),
 	RANGE("max_body_bytes", CAT_INT, "1048576", 1, 1073741824, "largest request body"),
 	RANGE("ingress_timeout_ms", CAT_INT, "2000", 1, 600000, "503 when the queue stays full"),
+	RANGE("request_timeout_ms", CAT_INT, "30000", 1, 3600000, "504 when no reply comes"),
+	RANGE("threads", CAT_INT, "2", 1, 64, "HTTP worker threads"),
 	END,
 };
 
@@ -169,6 +179,7 @@ static const struct cat_key sink_keys[] = {
 	OBJ("output", "{\"type\": \"file\"}", output_fields, "where messages go"),
 	RANGE("batch_size", CAT_INT, "100", 1, 1e7, "messages per write"),
 	RANGE("flush_interval", CAT_NUMBER, "1.0", 0, 86400, "seconds between flushes"),
+	ENUM("output_type", NULL, output_types, "older spelling of output.type"),
 	END,
 };
 
@@ -411,7 +422,7 @@ const char *catalog_vtype_name(enum cat_vtype t)
 	case CAT_NUMBER: return "number";
 	case CAT_STRING: return "string";
 	case CAT_BOOL: return "boolean";
-	case CAT_ENUM: return "one of the listed values";
+	case CAT_ENUM: return "enum";
 	case CAT_OBJECT: return "mapping";
 	case CAT_LIST: return "list";
 	case CAT_EXPR: return "expression";

@@ -5,8 +5,9 @@
  * Safety of the output directory: a directory is ours when it holds .autocoder-generated (the
  * sorted list of files the last generation wrote). Anything else that is not empty is refused
  * without --force, so a typo in -o never overwrites someone's project. Files are written one by
- * one with ac_write_file (temp file + rename), then files listed in the old manifest but not
- * in the new one are removed, and the new manifest is written last.
+ * one with ac_write_file (temp file + rename) unless a file already holds the same bytes (then
+ * it is left alone: regeneration stays cheap and `make` incremental); files listed in the old
+ * manifest but not in the new one are removed, and the new manifest is written last.
  */
 #include "core/common.h"
 #include "generator/gen_int.h"
@@ -243,6 +244,23 @@ static int cmp_path(const void *a, const void *b)
 	return strcmp(((const struct gen_file *)a)->path, ((const struct gen_file *)b)->path);
 }
 
+/* True when path already holds exactly f's bytes and mode: regenerating leaves it alone, so
+ * `make` does not rebuild it and no rename-over-existing forces a disk flush. */
+static bool file_has(const char *path, const struct gen_file *f)
+{
+	struct stat st;
+	size_t len = 0;
+	char *old;
+	bool same;
+	if (stat(path, &st) || (size_t)st.st_size != f->len ||
+	    ((st.st_mode & 0111) != 0) != f->exec)
+		return false;
+	old = ac_read_file(path, f->len + 1, &len, NULL);
+	same = old && len == f->len && !memcmp(old, f->data, len);
+	free(old);
+	return same;
+}
+
 static int write_one(const char *outdir, const struct gen_file *f, struct ac_error *err)
 {
 	char path[4096], dir[4096];
@@ -257,6 +275,8 @@ static int write_one(const char *outdir, const struct gen_file *f, struct ac_err
 		if ((rc = ac_mkdir_p(dir, err)))
 			return rc;
 	}
+	if (file_has(path, f))
+		return 0;
 	if ((rc = ac_write_file(path, f->data, f->len, err)))
 		return rc;
 	if (chmod(path, f->exec ? 0755 : 0644))
@@ -341,7 +361,8 @@ int generator_emit(const json_t *model, const char *outdir, bool force, struct a
 		rc = ac_error_set(err, AC_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	rc = ac_write_file(mpath, man.data, man.len, err);
+	struct gen_file mf = { .path = (char *)MANIFEST, .data = man.data, .len = man.len };
+	rc = write_one(outdir, &mf, err);
 out:
 	free(old_manifest);
 	ac_buf_release(&man);

@@ -159,7 +159,7 @@ static int emit_instance(const struct gen_model *gm, const struct gen_comp *gc,
 		"/* Target of the AUTOCODER_CRASH_AFTER debug hook: a NULL write here makes crash\n"
 		" * reports name this component. */\n"
 		"__attribute__((noinline)) void %s_crash(void)\n{\n"
-		"\tint *volatile p = NULL;\n\t*p = 1;\n}\n\n"
+		"\tvolatile int *volatile p = NULL;\n\t*p = 1;\n}\n\n"
 		"__attribute__((noinline)) int %s_process(struct rt_component *c, struct rt_msg *m)\n{\n"
 		"\tif (rt_crash_due(c))\n\t\t%s_crash();\n"
 		"\treturn rt_component_process(c, m);\n}\n",

@@ -10,9 +10,11 @@
  *
  * Delivery (rt_emit): for each binding leaving the port whose condition holds, the message is
  * pushed into the target's queue; the first target gets the original reference, others a deep
- * copy, so no two threads share a mutable object. A push waits at most timeout_ms per attempt;
- * after retry_count more attempts the message goes to the dead-letter file (or is dropped when
- * the strategy is "ignore"). A processing error is retried the same way on the receiving side.
+ * copy, so no two threads share a mutable object. A push waits at most timeout_ms per attempt.
+ * error_handling.strategy: "retry" makes retry_count more attempts and then writes the message
+ * to the binding's dead-letter file (so nothing is lost silently); "dead_letter" writes it
+ * there after the first failure; "ignore" drops it (counted). A processing error on the
+ * receiving side is handled the same way.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -388,7 +390,7 @@ static int queue_push(struct rt_queue *q, const struct rt_msg *m, int timeout_ms
 
 static int deliver(struct rt_component *c, struct rt_queue *q, struct rt_msg *m)
 {
-	int attempts = 1 + (strcmp(q->def->strategy, "ignore") ? q->def->retry_count : 0);
+	int attempts = 1 + (!strcmp(q->def->strategy, "retry") ? q->def->retry_count : 0);
 	for (int a = 1; a <= attempts; a++) {
 		if (queue_push(q, m, q->def->timeout_ms > 0 ? q->def->timeout_ms : 5000) == 0) {
 			atomic_fetch_add(&c->msgs_out, 1);
@@ -841,6 +843,21 @@ static void drain_and_stop(struct rt_system *s)
 			pthread_join(s->comps[i].thread, NULL);
 }
 
+/* {component: {in, out, errors}} for the last log line, so an operator (and the tests) can
+ * see that a drain lost nothing. */
+static json_t *final_counts(struct rt_system *s)
+{
+	json_t *all = json_object();
+	for (size_t i = 0; i < s->ncomps; i++) {
+		struct rt_component *c = &s->comps[i];
+		json_object_set_new(all, c->def->name,
+				    json_pack("{s:I, s:I, s:I}", "in", (json_int_t)atomic_load(&c->msgs_in),
+					      "out", (json_int_t)atomic_load(&c->msgs_out), "errors",
+					      (json_int_t)atomic_load(&c->errors)));
+	}
+	return json_pack("{s:o}", "components", all);
+}
+
 static void teardown(struct rt_system *s)
 {
 	for (size_t i = 0; i < s->ncomps; i++) {
@@ -956,7 +973,7 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 out_stop:
 	drain_and_stop(s);
 	rt_shipper_stop();
-	rt_log(NULL, "info", NULL, "system stopped", NULL);
+	rt_log(NULL, "info", NULL, "system stopped", final_counts(s));
 out:
 	teardown(s);
 	return rc;

@@ -65,3 +65,27 @@ wait_lines() {
 json() {
 	python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"
 }
+
+# start_collector: a real `autocoder serve` on a free port with a fresh database and a key;
+# sets COLLECTOR_URL, COLLECTOR_TOKEN and COLLECTOR_PID.
+start_collector() {
+	db=$TMPDIR_TEST/collector.db
+	"$AUTOCODER" keys create generated --db "$db" --json >"$TMPDIR_TEST/key.json" || fail "keys create"
+	COLLECTOR_TOKEN=$(json 'd["token"]' <"$TMPDIR_TEST/key.json")
+	rm -f "$TMPDIR_TEST/collector.port"
+	"$AUTOCODER" serve --listen 127.0.0.1:0 --db "$db" --port-file "$TMPDIR_TEST/collector.port" \
+		--open-read >"$TMPDIR_TEST/collector.log" 2>&1 &
+	COLLECTOR_PID=$!
+	PIDS="$PIDS $COLLECTOR_PID"
+	i=0
+	until [ -s "$TMPDIR_TEST/collector.port" ]; do
+		i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMPDIR_TEST/collector.log"; fail "collector did not start"; }
+		sleep 0.1
+	done
+	COLLECTOR_URL=http://127.0.0.1:$(cat "$TMPDIR_TEST/collector.port")
+}
+
+# events QUERY: the collector's stored events matching the query string, as JSON.
+events() {
+	curl -sf "$COLLECTOR_URL/api/v1/events?$1"
+}

@@ -1,0 +1,147 @@
+#!/bin/sh
+# ingest.sh — `make bench-ingest`: the collector's ingest throughput against the ceiling of its
+# HTTP stack, measured in one run on loopback with wrk.
+#
+#   (a) bench/mhd_minimal (libmicrohttpd, same threading as the collector, answers 200) under
+#       the same single-event 1 KB POSTs as (b) — the reference;
+#   (b) POST /api/v1/events, one ~1 KB event per request, unique event_ids, keep-alive;
+#   (c) POST /api/v1/events, NDJSON batches of 100 such events.
+# Each run: wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION with bench/ingest.lua. After (b) and
+# (c) the stored events are counted in SQLite: every 2xx must be stored (stored may exceed the
+# 2xx count by at most the requests still in flight when wrk stopped). Peak RSS of the
+# collector is VmHWM from /proc. Exit status 1 if an acknowledged event is missing, a request
+# was not 2xx or wrk saw socket errors; missed performance targets are reported, not fatal.
+#
+# Environment: AUTOCODER, MHD_MINIMAL (binaries; set by the Makefile), DURATION (10s),
+# CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir).
+set -eu
+: "${AUTOCODER:?set AUTOCODER}" "${MHD_MINIMAL:?set MHD_MINIMAL}"
+DURATION=${DURATION:-10s}
+CONNECTIONS=${CONNECTIONS:-64}
+WRK_THREADS=${WRK_THREADS:-2}
+BATCH=${BATCH:-100}
+here=$(cd "$(dirname "$0")" && pwd)
+lua="$here/ingest.lua"
+command -v wrk >/dev/null || { echo "bench-ingest: wrk is not installed (apt-get install wrk)" >&2; exit 1; }
+command -v sqlite3 >/dev/null || { echo "bench-ingest: sqlite3 CLI is not installed" >&2; exit 1; }
+tmp=$(mktemp -d /tmp/ac-bench-ingest.XXXXXX)
+pid=
+cleanup() {
+	[ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null || true
+	[ "${KEEP:-0}" = 1 ] && echo "kept $tmp" || rm -rf "$tmp"
+}
+trap cleanup EXIT
+failed=0
+HZ=$(getconf CLK_TCK)
+
+wait_port() { # FILE PID
+	i=0
+	while [ ! -s "$1" ]; do
+		kill -0 "$2" 2>/dev/null || { echo "bench-ingest: server died" >&2; exit 1; }
+		i=$((i + 1)); [ $i -lt 200 ] || { echo "bench-ingest: no port file" >&2; exit 1; }
+		sleep 0.05
+	done
+	cat "$1"
+}
+
+field() { # RESULT-LINE NAME
+	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
+}
+
+# CPU seconds (user + system) the server process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+
+# run NAME PORT TOKEN PREFIX BATCH — prints wrk's output; leaves the RESULT line in $result
+# and the server's CPU ticks spent during the run in $ticks.
+run() {
+	echo "== $1: load $(cut -d' ' -f1-3 /proc/loadavg)"
+	t0=$(cpu_ticks)
+	echo "   wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --timeout 30s --latency -s bench/ingest.lua" \
+		"http://127.0.0.1:$2 -- /api/v1/events TOKEN $4 $5"
+	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$lua" \
+		"http://127.0.0.1:$2" -- /api/v1/events "$3" "$4" "$5" >"$tmp/$1.out" 2>&1
+	ticks=$(( $(cpu_ticks) - t0 ))
+	sed 's/^/   /' "$tmp/$1.out"
+	result=$(grep '^RESULT' "$tmp/$1.out")
+	echo "   server CPU during the run: $(awk -v t="$ticks" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
+	if [ "$(field "$result" non2xx)" != 0 ] || [ "$(field "$result" connect_err)" != 0 ] ||
+	   [ "$(field "$result" read_err)" != 0 ] || [ "$(field "$result" write_err)" != 0 ] ||
+	   [ "$(field "$result" timeout_err)" != 0 ]; then
+		echo "   FAIL: non-2xx answers or socket errors in $1" >&2
+		failed=1
+	fi
+}
+
+rate() { # RESULT-LINE MULTIPLIER -> per second, integer
+	awk -v r="$(field "$1" ok)" -v d="$(field "$1" duration_us)" -v m="$2" \
+		'BEGIN { printf "%d", r * m / (d / 1e6) }'
+}
+
+ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
+
+# check_stored NAME PREFIX PER_REQUEST RESULT-LINE — every acknowledged event committed.
+check_stored() {
+	acked=$(( $(field "$4" ok) * $3 ))
+	stored=$(sqlite3 "$tmp/bench.db" "select count(*) from events where event_id like '$2-%'")
+	slack=$(( CONNECTIONS * $3 ))
+	if [ "$stored" -lt "$acked" ] || [ "$stored" -gt $((acked + slack)) ]; then
+		echo "   FAIL: $1: $acked events acknowledged, $stored stored" >&2
+		failed=1
+	else
+		echo "   ok: $1: $acked events acknowledged, $stored stored ($((stored - acked)) from" \
+			"requests in flight when wrk stopped)"
+	fi
+}
+
+echo "bench-ingest on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "uptime: $(uptime)"
+
+# (a) the reference
+"$MHD_MINIMAL" "$tmp/ref.port" & pid=$!
+port=$(wait_port "$tmp/ref.port" "$pid")
+run minimal "$port" none ref 1
+ref=$result
+ref_ticks=$ticks
+kill -TERM "$pid"; wait "$pid" || true; pid=
+
+# (b) and (c) on one collector, fresh database
+"$AUTOCODER" serve --listen 127.0.0.1:0 --db "$tmp/bench.db" --port-file "$tmp/ac.port" \
+	--log-level warn >"$tmp/serve.log" 2>&1 & pid=$!
+port=$(wait_port "$tmp/ac.port" "$pid")
+token=$("$AUTOCODER" keys create bench --db "$tmp/bench.db" --json |
+	sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
+[ -n "$token" ] || { echo "bench-ingest: keys create printed no token" >&2; exit 1; }
+run single "$port" "$token" b 1
+single=$result
+single_ticks=$ticks
+sleep 1
+check_stored single b 1 "$single"
+run batch "$port" "$token" c "$BATCH"
+batch=$result
+batch_ticks=$ticks
+sleep 1
+check_stored batch c "$BATCH" "$batch"
+rss_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status")
+kill -TERM "$pid"
+if wait "$pid"; then :; else echo "   FAIL: collector exited $? after SIGTERM" >&2; failed=1; fi
+pid=
+echo "uptime: $(uptime)"
+
+ref_rate=$(rate "$ref" 1)
+single_rate=$(rate "$single" 1)
+batch_rate=$(rate "$batch" "$BATCH")
+pct=$(awk -v a="$single_rate" -v b="$ref_rate" 'BEGIN { printf "%.1f", 100 * a / b }')
+# server CPU per event in µs: independent of how busy the shared machine was
+us_per() { # TICKS RESULT-LINE MULTIPLIER
+	awk -v t="$1" -v hz="$HZ" -v n="$(field "$2" requests)" -v m="$3" \
+		'BEGIN { printf "%.0f", t / hz * 1e6 / (n * m) }'
+}
+verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
+echo
+echo "| run | rate | p50 | p99 | server CPU per event | target |"
+echo "|---|---|---|---|---|---|"
+echo "| (a) minimal libmicrohttpd handler, 1 KB POST | $ref_rate req/s | $(ms "$(field "$ref" p50_us)") ms | $(ms "$(field "$ref" p99_us)") ms | $(us_per "$ref_ticks" "$ref" 1) µs/req | reference |"
+echo "| (b) single 1 KB event per POST | $single_rate req/s = $pct% of (a) | $(ms "$(field "$single" p50_us)") ms | $(ms "$(field "$single" p99_us)") ms | $(us_per "$single_ticks" "$single" 1) µs | ≥ 70% of (a): $(verdict "$(awk -v p="$pct" 'BEGIN { print (p >= 70) }')") |"
+echo "| (c) NDJSON batches of $BATCH × 1 KB | $batch_rate events/s ($(rate "$batch" 1) req/s) | $(ms "$(field "$batch" p50_us)") ms | $(ms "$(field "$batch" p99_us)") ms | $(us_per "$batch_ticks" "$batch" "$BATCH") µs | ≥ 100000 events/s: $(verdict "$(awk -v r="$batch_rate" 'BEGIN { print (r >= 100000) }')") |"
+echo "| collector peak RSS (VmHWM) | $((rss_kb / 1024)) MB ($rss_kb kB) | | | | ≤ 64 MB: $(verdict "$([ "$rss_kb" -le 65536 ] && echo 1 || echo 0)") |"
+exit $failed

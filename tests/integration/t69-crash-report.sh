@@ -1,0 +1,63 @@
+#!/bin/sh
+# t69 — crash reporting end to end: AUTOCODER_CRASH_AFTER makes the Transformer "enrich"
+# segfault on its 5th message; the crash handler writes a spool file (signal, fault address,
+# thread, build id, backtrace naming enrich_crash); the next start uploads it to a real
+# collector, which stores a crash event whose frames name the component's functions, and the
+# spool is emptied.
+. "$(dirname "$0")/gen-lib.sh"
+
+dir=$(gen_build "$BLUEPRINTS/event_pipeline.yaml" crashy)
+spool=$TMPDIR_TEST/spool
+mport=$(free_port)
+st=0
+(cd "$dir" && exec env DATA_DIR="$TMPDIR_TEST/data" AUTOCODER_SPOOL_DIR="$spool" METRICS_PORT=$mport \
+	SINK_DIR="$TMPDIR_TEST/out" AUTOCODER_CRASH_AFTER=5 AUTOCODER_CRASH_COMPONENT=enrich \
+	./event_pipeline) 2>"$TMPDIR_TEST/crash.log" || st=$?
+[ $st -eq 139 ] || { cat "$TMPDIR_TEST/crash.log"; fail "exit status $st, want 139 (SIGSEGV)"; }
+grep -q '"msg":"crash: SIGSEGV in component enrich' "$TMPDIR_TEST/crash.log" || fail "no crash line on stderr"
+report=$(ls "$spool"/crash-*.txt 2>/dev/null | head -1)
+[ -n "$report" ] || fail "no spool file in $spool"
+grep -qx 'signal: SIGSEGV' "$report" || fail "signal"
+grep -qx 'fault_address: 0x0' "$report" || fail "fault address"
+grep -qx 'thread: enrich' "$report" || fail "thread name"
+grep -qx 'system: event_pipeline' "$report" || fail "system"
+grep -Eqx 'build_id: [0-9a-f]{40}' "$report" || fail "build id"
+grep -q '(enrich_crash+0x' "$report" || fail "backtrace lacks enrich_crash"
+grep -q '(enrich_process+0x' "$report" || fail "backtrace lacks enrich_process"
+
+# without a collector the report stays in the spool and the system says so
+start "$dir" event_pipeline DATA_DIR="$TMPDIR_TEST/data" AUTOCODER_SPOOL_DIR="$spool" METRICS_PORT=$mport \
+	SINK_DIR="$TMPDIR_TEST/out"
+wait_http "http://127.0.0.1:$mport/health"
+stop $SYS_PID
+grep -q 'crash reports waiting in spool' "$SYS_LOG" || fail "no spool notice"
+[ -f "$report" ] || fail "report vanished without a collector"
+
+# restart against the collector: uploaded, stored, spool emptied
+start_collector
+start "$dir" event_pipeline DATA_DIR="$TMPDIR_TEST/data" AUTOCODER_SPOOL_DIR="$spool" METRICS_PORT=$mport \
+	SINK_DIR="$TMPDIR_TEST/out" AUTOCODER_COLLECTOR_URL="$COLLECTOR_URL" AUTOCODER_KEY="$COLLECTOR_TOKEN"
+wait_http "http://127.0.0.1:$mport/health"
+i=0
+while [ -f "$report" ]; do
+	i=$((i + 1)); [ $i -lt 50 ] || { cat "$SYS_LOG"; fail "report not uploaded"; }
+	sleep 0.1
+done
+stop $SYS_PID
+events "kind=crash&system=event_pipeline" >"$TMPDIR_TEST/crashes" || fail "query"
+python3 - "$TMPDIR_TEST/crashes" <<'PY' || fail "stored crash"
+import json, sys
+evs = json.load(open(sys.argv[1]))["events"]
+assert len(evs) == 1, evs
+ev = evs[0].get("raw", evs[0]) if isinstance(evs[0].get("raw"), dict) else evs[0]
+assert ev["kind"] == "crash" and ev["component"] == "enrich", ev
+exc = ev["exception"]
+assert exc["type"] == "SIGSEGV", exc
+fns = [f.get("function") for f in exc["frames"]]
+# stored outermost first: the faulting frame is last
+assert fns[-1] == "enrich_crash" and fns[-2] == "enrich_process", fns
+last = exc["frames"][-1]
+assert last["in_app"] is True and last["file"] == "src/enrich.c", last
+print("stored crash frames:", fns)
+PY
+echo "t69 ok"

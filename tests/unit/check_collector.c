@@ -1,0 +1,395 @@
+/*
+ * check_collector.c — unit tests for the collector's parsers: native events (object, array,
+ * NDJSON), logs, crash reports, Sentry envelopes and auth, OTLP logs, gzip/deflate bodies.
+ * Each test asserts what a client would see: the stored fields, or the error code and the
+ * words of the message that name the problem.
+ */
+#include "core/common.h"
+#include "collector/internal.h"
+
+#include <check.h>
+#include <zlib.h>
+
+static const struct ingest_limits lim = { 1 << 20, 20 << 20 };
+static const struct event_defaults nodef = { NULL, NULL, NULL, NULL, NULL };
+
+static json_t *parse_events_ok(const char *body)
+{
+	struct ac_error err;
+	json_t *out = json_array();
+	int rc = ingest_parse_events(body, strlen(body), &nodef, &lim, out, &err);
+	ck_assert_msg(rc == 0, "unexpected error: %s", err.msg);
+	return out;
+}
+
+static void parse_events_fails(const char *body, int code, const char *what, const char *needle)
+{
+	struct ac_error err;
+	json_t *out = json_array();
+	int rc = ingest_parse_events(body, strlen(body), &nodef, &lim, out, &err);
+	ck_assert_int_eq(rc, code);
+	ck_assert_str_eq(err.what, what);
+	ck_assert_msg(strstr(err.msg, needle), "message '%s' lacks '%s'", err.msg, needle);
+	json_decref(out);
+}
+
+static const char *sget(const json_t *o, const char *path)
+{
+	char buf[256];
+	snprintf(buf, sizeof buf, "%s", path);
+	const json_t *v = o;
+	char *save = NULL;
+	for (char *tok = strtok_r(buf, ".", &save); tok && v; tok = strtok_r(NULL, ".", &save))
+		v = json_object_get(v, tok);
+	return json_string_value(v);
+}
+
+START_TEST(event_object_is_normalised)
+{
+	json_t *out = parse_events_ok(
+		"{\"message\":\"disk full\",\"level\":\"WARN\",\"system\":\"shop\",\"release\":\"1.2\","
+		"\"timestamp\":\"2026-11-24T10:00:00+01:00\",\"custom\":42,"
+		"\"exception\":{\"type\":\"IOError\",\"value\":\"no space\",\"frames\":"
+		"[{\"function\":\"write_all\",\"file\":\"io.c\",\"line\":12,\"in_app\":true}]}}");
+	json_t *ev = json_array_get(out, 0);
+	ck_assert_uint_eq(json_array_size(out), 1);
+	ck_assert_str_eq(sget(ev, "level"), "warning");
+	ck_assert_str_eq(sget(ev, "kind"), "error");
+	ck_assert_str_eq(sget(ev, "system"), "shop");
+	ck_assert_str_eq(sget(ev, "timestamp"), "2026-11-24T09:00:00.000Z");
+	ck_assert_str_eq(sget(ev, "exception.type"), "IOError");
+	ck_assert_uint_eq(strlen(sget(ev, "event_id")), 32);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(json_object_get(ev, "context"), "extra"), "custom")), 42);
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(event_array_and_ndjson)
+{
+	json_t *a = parse_events_ok("[{\"message\":\"a\"},{\"message\":\"b\",\"event_id\":\"6F9619FF-8B86-D011-B42D-00C04FC964FF\"}]");
+	ck_assert_uint_eq(json_array_size(a), 2);
+	ck_assert_str_eq(sget(json_array_get(a, 1), "event_id"), "6f9619ff8b86d011b42d00c04fc964ff");
+	json_decref(a);
+	json_t *n = parse_events_ok("{\"message\":\"a\"}\n\n{\"message\":\"b\"}\r\n{\"message\":\"c\"}");
+	ck_assert_uint_eq(json_array_size(n), 3);
+	ck_assert_str_eq(sget(json_array_get(n, 2), "message"), "c");
+	json_decref(n);
+}
+END_TEST
+
+START_TEST(event_errors_name_the_problem)
+{
+	parse_events_fails("{\"message\": \"x\"", AC_EINVAL, "invalid_json", "malformed JSON");
+	parse_events_fails("{\"message\":\"a\"}\n{\"message\":", AC_EINVAL, "invalid_json", "line 2");
+	parse_events_fails("[{\"message\":\"a\"},{\"message\":7}]", AC_EINVAL, "invalid_field",
+			   "event 1: field 'message' must be a string, got integer");
+	parse_events_fails("{\"message\":\"a\",\"exception\":{\"frames\":\"x\"}}", AC_EINVAL,
+			   "invalid_field", "'exception.frames' must be an array, got string");
+	parse_events_fails("{\"message\":\"a\",\"exception\":{\"frames\":[{\"line\":\"7\"}]}}", AC_EINVAL,
+			   "invalid_field", "exception.frames[0].line");
+	parse_events_fails("{\"message\":\"a\",\"level\":\"loud\"}", AC_EINVAL, "invalid_field", "'level'");
+	parse_events_fails("{\"message\":\"a\",\"timestamp\":\"soon\"}", AC_EINVAL, "invalid_field", "timestamp");
+	parse_events_fails("{\"level\":\"error\"}", AC_EINVAL, "invalid_event", "'message' or an 'exception'");
+	parse_events_fails("{\"message\":\"caf\xc3\"}", AC_EINVAL, "invalid_utf8", "byte offset 15");
+	parse_events_fails("", AC_EINVAL, "empty_body", "empty");
+	parse_events_fails("[]", AC_EINVAL, "empty_body", "empty array");
+	parse_events_fails("[1]", AC_EINVAL, "invalid_event", "must be a JSON object");
+}
+END_TEST
+
+START_TEST(event_nesting_deeper_than_64_is_rejected)
+{
+	char body[400];
+	size_t n = 0;
+	n += (size_t)snprintf(body + n, sizeof body - n, "{\"message\":\"x\",\"context\":");
+	for (int i = 0; i < 70; i++)
+		body[n++] = '[';
+	for (int i = 0; i < 70; i++)
+		body[n++] = ']';
+	body[n++] = '}';
+	body[n] = '\0';
+	parse_events_fails(body, AC_EINVAL, "too_deep", "nesting deeper than 64");
+}
+END_TEST
+
+START_TEST(event_over_limit_is_413)
+{
+	struct ingest_limits small = { 100, 1000 };
+	struct ac_error err;
+	json_t *out = json_array();
+	char body[300];
+	snprintf(body, sizeof body, "{\"message\":\"%0200d\"}", 0);
+	ck_assert_int_eq(ingest_parse_events(body, strlen(body), &nodef, &small, out, &err), AC_ETOOBIG);
+	ck_assert_str_eq(err.what, "event_too_large");
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(text_logs_take_defaults_and_detect_levels)
+{
+	struct event_defaults d = { "web", "api", NULL, NULL, NULL };
+	struct ac_error err;
+	json_t *out = json_array();
+	const char *body = "2026-11-24 10:00:01 ERROR db connection refused\n[warn] slow query\nstarted ok\n";
+	ck_assert_int_eq(ingest_parse_logs(body, strlen(body), true, &d, &lim, out, &err), 0);
+	ck_assert_uint_eq(json_array_size(out), 3);
+	ck_assert_str_eq(sget(json_array_get(out, 0), "level"), "error");
+	ck_assert_str_eq(sget(json_array_get(out, 1), "level"), "warning");
+	ck_assert_str_eq(sget(json_array_get(out, 2), "level"), "info");
+	ck_assert_str_eq(sget(json_array_get(out, 0), "kind"), "log");
+	ck_assert_str_eq(sget(json_array_get(out, 0), "system"), "web");
+	ck_assert_str_eq(sget(json_array_get(out, 0), "component"), "api");
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(ndjson_logs_keep_their_fields)
+{
+	struct ac_error err;
+	json_t *out = json_array();
+	const char *body = "{\"ts\":\"2026-11-24T10:00:00Z\",\"level\":\"error\",\"msg\":\"queue full\",\"component\":\"sink\",\"trace_id\":\"abc\"}\n";
+	ck_assert_int_eq(ingest_parse_logs(body, strlen(body), false, &nodef, &lim, out, &err), 0);
+	json_t *ev = json_array_get(out, 0);
+	ck_assert_str_eq(sget(ev, "message"), "queue full");
+	ck_assert_str_eq(sget(ev, "timestamp"), "2026-11-24T10:00:00.000Z");
+	ck_assert_str_eq(sget(ev, "context.extra.trace_id"), "abc");
+	ck_assert_str_eq(sget(ev, "kind"), "log");
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(crash_report_becomes_a_crash_event)
+{
+	struct ac_error err;
+	json_t *out = json_array();
+	const char *body = "{\"signal\":11,\"fault_address\":\"0x0\",\"thread\":\"enricher\",\"system\":\"pipe\","
+			   "\"build_id\":\"ab12\",\"frames\":[{\"function\":\"enricher_process\",\"in_app\":true},"
+			   "{\"function\":\"component_thread\"},{\"function\":\"start_thread\"}]}";
+	ck_assert_int_eq(ingest_parse_crash(body, strlen(body), &nodef, &lim, out, &err), 0);
+	json_t *ev = json_array_get(out, 0);
+	ck_assert_str_eq(sget(ev, "kind"), "crash");
+	ck_assert_str_eq(sget(ev, "level"), "fatal");
+	ck_assert_str_eq(sget(ev, "exception.type"), "SIGSEGV");
+	ck_assert_str_eq(sget(ev, "component"), "enricher");
+	ck_assert_msg(strstr(sget(ev, "exception.value"), "SIGSEGV (Segmentation fault) at 0x0 in thread enricher"), "%s", sget(ev, "exception.value"));
+	json_t *frames = json_object_get(json_object_get(ev, "exception"), "frames");
+	ck_assert_uint_eq(json_array_size(frames), 3);
+	/* stored outermost first: the crashing function is last */
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(frames, 2), "function")), "enricher_process");
+	ck_assert_str_eq(sget(ev, "context.crash.build_id"), "ab12");
+	json_decref(out);
+
+	out = json_array();
+	ck_assert_int_eq(ingest_parse_crash("{\"frames\":[]}", 13, &nodef, &lim, out, &err), AC_EINVAL);
+	ck_assert_msg(strstr(err.msg, "'signal' is required"), "%s", err.msg);
+	json_decref(out);
+}
+END_TEST
+
+static int envelope(const char *body, json_t **out, json_t **counts, char key[65], char id[65],
+		    struct ac_error *err)
+{
+	*out = json_array();
+	*counts = json_object();
+	return sentry_parse_envelope(body, strlen(body), &nodef, &lim, *out, *counts, key, id, err);
+}
+
+START_TEST(envelope_items_with_and_without_length)
+{
+	const char *event = "{\"message\":\"hello\",\"level\":\"error\",\"release\":\"r1\",\"exception\":{\"values\":[{\"type\":\"TypeError\",\"value\":\"x is undefined\",\"stacktrace\":{\"frames\":[{\"function\":\"main\"}]}}]}}";
+	char body[2048];
+	snprintf(body, sizeof body,
+		"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"dsn\":\"https://e12d836b15bb49d7bbf99e64295d995b@sentry.io/42\"}\n"
+		"{\"type\":\"attachment\",\"length\":10,\"filename\":\"a.txt\"}\n"
+		"\xef\xbb\xbfHello\r\n\n"
+		"{\"type\":\"event\",\"length\":%zu}\n%s\n"
+		"{\"type\":\"session\"}\n{\"sid\":\"1\"}\n"
+		"{\"type\":\"client_report\"}\n{}", strlen(event), event);
+	json_t *out, *counts;
+	char key[65], id[65];
+	struct ac_error err;
+	int rc = envelope(body, &out, &counts, key, id, &err);
+	ck_assert_msg(rc == 0, "%s", err.msg);
+	ck_assert_str_eq(key, "e12d836b15bb49d7bbf99e64295d995b");
+	ck_assert_str_eq(id, "9ec79c33ec9942ab8353589fcb2e04dc");
+	ck_assert_uint_eq(json_array_size(out), 1);
+	json_t *ev = json_array_get(out, 0);
+	ck_assert_str_eq(sget(ev, "event_id"), "9ec79c33ec9942ab8353589fcb2e04dc");
+	ck_assert_str_eq(sget(ev, "exception.type"), "TypeError");
+	ck_assert_str_eq(sget(ev, "release"), "r1");
+	ck_assert_str_eq(sget(ev, "source"), "sentry");
+	ck_assert_int_eq(json_integer_value(json_object_get(counts, "attachment")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(counts, "session")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(counts, "client_report")), 1);
+	json_decref(out);
+	json_decref(counts);
+}
+END_TEST
+
+START_TEST(envelope_errors)
+{
+	json_t *out, *counts;
+	char key[65], id[65];
+	struct ac_error err;
+
+	ck_assert_int_eq(envelope("", &out, &counts, key, id, &err), AC_EINVAL);
+	json_decref(out); json_decref(counts);
+	ck_assert_int_eq(envelope("{}\n{\"type\":\"event\",\"length\":500}\n{}", &out, &counts, key, id, &err), AC_EINVAL);
+	ck_assert_msg(strstr(err.msg, "runs past the end"), "%s", err.msg);
+	json_decref(out); json_decref(counts);
+	ck_assert_int_eq(envelope("{}\n{\"length\":2}\n{}", &out, &counts, key, id, &err), AC_EINVAL);
+	ck_assert_msg(strstr(err.msg, "string 'type'"), "%s", err.msg);
+	json_decref(out); json_decref(counts);
+	ck_assert_int_eq(envelope("{}\n{\"type\":\"event\"}\n{\"message\":", &out, &counts, key, id, &err), AC_EINVAL);
+	ck_assert_str_eq(err.what, "invalid_json");
+	json_decref(out); json_decref(counts);
+	ck_assert_int_eq(envelope("{\"dsn\":\"not a dsn\"}\n", &out, &counts, key, id, &err), AC_EINVAL);
+	json_decref(out); json_decref(counts);
+}
+END_TEST
+
+START_TEST(sentry_auth_header_and_dsn)
+{
+	struct sentry_auth a;
+	char key[65];
+	sentry_parse_auth_header("Sentry sentry_version=7, sentry_client=sentry.javascript.node/8.0.0, sentry_key=abc123", &a);
+	ck_assert_str_eq(a.key, "abc123");
+	sentry_parse_auth_header("Sentry sentry_key=k1,sentry_secret=s", &a);
+	ck_assert_str_eq(a.key, "k1");
+	sentry_parse_auth_header("garbage", &a);
+	ck_assert_str_eq(a.key, "");
+	ck_assert_int_eq(sentry_dsn_key("http://pub:secret@127.0.0.1:9000/3", key, sizeof key), 0);
+	ck_assert_str_eq(key, "pub");
+	ck_assert_int_eq(sentry_dsn_key("http://127.0.0.1/3", key, sizeof key), AC_EINVAL);
+}
+END_TEST
+
+START_TEST(otlp_logs_map_resource_and_severity)
+{
+	const char *body =
+		"{\"resourceLogs\":[{\"resource\":{\"attributes\":["
+		"{\"key\":\"service.name\",\"value\":{\"stringValue\":\"checkout\"}},"
+		"{\"key\":\"service.version\",\"value\":{\"stringValue\":\"2.0.1\"}},"
+		"{\"key\":\"deployment.environment\",\"value\":{\"stringValue\":\"prod\"}}]},"
+		"\"scopeLogs\":[{\"scope\":{\"name\":\"payments\"},\"logRecords\":["
+		"{\"timeUnixNano\":\"1795561501500000000\",\"severityNumber\":17,\"severityText\":\"ERROR\","
+		"\"body\":{\"stringValue\":\"card declined\"},\"traceId\":\"0af7651916cd43dd8448eb211c80319c\","
+		"\"attributes\":[{\"key\":\"exception.type\",\"value\":{\"stringValue\":\"CardError\"}},"
+		"{\"key\":\"retries\",\"value\":{\"intValue\":\"3\"}}]},"
+		"{\"severityNumber\":9,\"body\":{\"stringValue\":\"ok\"}}]}]}]}";
+	struct ac_error err;
+	json_t *out = json_array();
+	ck_assert_int_eq(otlp_parse_logs(body, strlen(body), &nodef, &lim, out, &err), 0);
+	ck_assert_uint_eq(json_array_size(out), 2);
+	json_t *ev = json_array_get(out, 0);
+	ck_assert_str_eq(sget(ev, "system"), "checkout");
+	ck_assert_str_eq(sget(ev, "release"), "2.0.1");
+	ck_assert_str_eq(sget(ev, "environment"), "prod");
+	ck_assert_str_eq(sget(ev, "component"), "payments");
+	ck_assert_str_eq(sget(ev, "level"), "error");
+	ck_assert_str_eq(sget(ev, "message"), "card declined");
+	ck_assert_str_eq(sget(ev, "exception.type"), "CardError");
+	ck_assert_str_eq(sget(ev, "timestamp"), "2026-11-24T23:05:01.500Z");
+	ck_assert_str_eq(sget(ev, "context.attributes.retries"), "3");
+	ck_assert_str_eq(sget(json_array_get(out, 1), "level"), "info");
+	json_decref(out);
+
+	out = json_array();
+	ck_assert_int_eq(otlp_parse_logs("{\"logs\":[]}", 11, &nodef, &lim, out, &err), AC_EINVAL);
+	ck_assert_str_eq(err.what, "invalid_otlp");
+	json_decref(out);
+}
+END_TEST
+
+static size_t gzip_buf(const char *in, size_t n, unsigned char *out, size_t cap, int wbits)
+{
+	z_stream zs;
+	memset(&zs, 0, sizeof zs);
+	deflateInit2(&zs, 9, Z_DEFLATED, wbits, 8, Z_DEFAULT_STRATEGY);
+	zs.next_in = (unsigned char *)in;
+	zs.avail_in = (uInt)n;
+	zs.next_out = out;
+	zs.avail_out = (uInt)cap;
+	deflate(&zs, Z_FINISH);
+	size_t len = zs.total_out;
+	deflateEnd(&zs);
+	return len;
+}
+
+START_TEST(gzip_and_deflate_bodies)
+{
+	const char *text = "{\"message\":\"compressed\"}";
+	unsigned char z[256];
+	char *out;
+	size_t len, zn;
+	struct ac_error err;
+
+	zn = gzip_buf(text, strlen(text), z, sizeof z, 16 + 15);
+	ck_assert_int_eq(decode_body("gzip", (char *)z, zn, 1000, &out, &len, &err), 0);
+	ck_assert_str_eq(out, text);
+	free(out);
+	zn = gzip_buf(text, strlen(text), z, sizeof z, 15);
+	ck_assert_int_eq(decode_body("deflate", (char *)z, zn, 1000, &out, &len, &err), 0);
+	ck_assert_str_eq(out, text);
+	free(out);
+	zn = gzip_buf(text, strlen(text), z, sizeof z, -15);
+	ck_assert_int_eq(decode_body("deflate", (char *)z, zn, 1000, &out, &len, &err), 0);
+	ck_assert_str_eq(out, text);
+	free(out);
+	ck_assert_int_eq(decode_body("gzip", "not gzip at all", 15, 1000, &out, &len, &err), AC_EINVAL);
+	ck_assert_str_eq(err.what, "bad_encoding");
+	zn = gzip_buf(text, strlen(text), z, sizeof z, 16 + 15);
+	ck_assert_int_eq(decode_body("gzip", (char *)z, zn - 6, 1000, &out, &len, &err), AC_EINVAL);
+	ck_assert_int_eq(decode_body("br", "x", 1, 1000, &out, &len, &err), AC_EUNSUPP);
+	ck_assert_int_eq(decode_body(NULL, "x", 1, 1000, &out, &len, &err), 0);
+	ck_assert_ptr_null(out);
+}
+END_TEST
+
+START_TEST(gzip_bomb_is_too_large_not_oom)
+{
+	size_t n = 8 << 20;
+	char *zeros = calloc(1, n);
+	unsigned char *z = malloc(n);
+	char *out;
+	size_t len, zn;
+	struct ac_error err;
+
+	memset(zeros, ' ', n);
+	zn = gzip_buf(zeros, n, z, n, 16 + 15);
+	ck_assert_uint_lt(zn, 64 * 1024);
+	ck_assert_int_eq(decode_body("gzip", (char *)z, zn, 1 << 20, &out, &len, &err), AC_ETOOBIG);
+	ck_assert_msg(strstr(err.msg, "after decompression"), "%s", err.msg);
+	free(zeros);
+	free(z);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("collector");
+	TCase *tc = tcase_create("parsers");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, event_object_is_normalised);
+	tcase_add_test(tc, event_array_and_ndjson);
+	tcase_add_test(tc, event_errors_name_the_problem);
+	tcase_add_test(tc, event_nesting_deeper_than_64_is_rejected);
+	tcase_add_test(tc, event_over_limit_is_413);
+	tcase_add_test(tc, text_logs_take_defaults_and_detect_levels);
+	tcase_add_test(tc, ndjson_logs_keep_their_fields);
+	tcase_add_test(tc, crash_report_becomes_a_crash_event);
+	tcase_add_test(tc, envelope_items_with_and_without_length);
+	tcase_add_test(tc, envelope_errors);
+	tcase_add_test(tc, sentry_auth_header_and_dsn);
+	tcase_add_test(tc, otlp_logs_map_resource_and_severity);
+	tcase_add_test(tc, gzip_and_deflate_bodies);
+	tcase_add_test(tc, gzip_bomb_is_too_large_not_oom);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
