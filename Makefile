@@ -88,7 +88,7 @@ integration: $(BIN)
 	@AUTOCODER=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-integration.sh
 
 sanitize:
-	@$(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
+	@AC_SANITIZE_RUN=1 $(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \
 	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 test-only
 
@@ -122,6 +122,17 @@ $(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
 
 bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
 	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
+# ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
+bench-analyzer: all
+	python3 bench/mining.py
+# Rule matching speed: every shipped rule over >= 1M messages (the loghub development set,
+# cycled, plus the rules' own examples), against the same run without the literal prefilter.
+LOGHUB ?= $(firstword $(wildcard ../shared/loghub ../../shared/loghub /work/shared/loghub))
+.PHONY: bench-rules
+bench-rules: $(BIN)
+	@test -n "$(LOGHUB)" || { echo "set LOGHUB=path/to/loghub"; exit 2; }
+	$(BIN) rules bench rules --min 1000000 --reference 100000 \
+	  --input $(LOGHUB)/HDFS_2k.log $(LOGHUB)/Hadoop_2k.log $(LOGHUB)/Zookeeper_2k.log $(LOGHUB)/OpenSSH_2k.log
 
 # Blueprint front end: validate a 50-component blueprint (target < 100 ms), see docs/BENCHMARKS.md.
 .PHONY: bench-blueprint
@@ -131,7 +142,6 @@ bench-blueprint: $(BIN)
 # Generated systems: generation time, pipeline throughput, per-stage cost, todo API vs a
 # minimal libmicrohttpd handler, idle RSS (bench/generated.sh; figures in docs/BENCHMARKS.md).
 $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
-	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
 
 bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref

@@ -32,6 +32,7 @@ cleanup() {
 }
 trap cleanup EXIT
 failed=0
+HZ=$(getconf CLK_TCK)
 
 wait_port() { # FILE PID
 	i=0
@@ -47,15 +48,22 @@ field() { # RESULT-LINE NAME
 	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
 }
 
-# run NAME PORT TOKEN PREFIX BATCH — prints wrk's output; leaves the RESULT line in $result.
+# CPU seconds (user + system) the server process has used so far, in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+
+# run NAME PORT TOKEN PREFIX BATCH — prints wrk's output; leaves the RESULT line in $result
+# and the server's CPU ticks spent during the run in $ticks.
 run() {
 	echo "== $1: load $(cut -d' ' -f1-3 /proc/loadavg)"
+	t0=$(cpu_ticks)
 	echo "   wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --timeout 30s --latency -s bench/ingest.lua" \
 		"http://127.0.0.1:$2 -- /api/v1/events TOKEN $4 $5"
 	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$lua" \
 		"http://127.0.0.1:$2" -- /api/v1/events "$3" "$4" "$5" >"$tmp/$1.out" 2>&1
+	ticks=$(( $(cpu_ticks) - t0 ))
 	sed 's/^/   /' "$tmp/$1.out"
 	result=$(grep '^RESULT' "$tmp/$1.out")
+	echo "   server CPU during the run: $(awk -v t="$ticks" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
 	if [ "$(field "$result" non2xx)" != 0 ] || [ "$(field "$result" connect_err)" != 0 ] ||
 	   [ "$(field "$result" read_err)" != 0 ] || [ "$(field "$result" write_err)" != 0 ] ||
 	   [ "$(field "$result" timeout_err)" != 0 ]; then
@@ -93,6 +101,7 @@ echo "uptime: $(uptime)"
 port=$(wait_port "$tmp/ref.port" "$pid")
 run minimal "$port" none ref 1
 ref=$result
+ref_ticks=$ticks
 kill -TERM "$pid"; wait "$pid" || true; pid=
 
 # (b) and (c) on one collector, fresh database
@@ -104,10 +113,12 @@ token=$("$AUTOCODER" keys create bench --db "$tmp/bench.db" --json |
 [ -n "$token" ] || { echo "bench-ingest: keys create printed no token" >&2; exit 1; }
 run single "$port" "$token" b 1
 single=$result
+single_ticks=$ticks
 sleep 1
 check_stored single b 1 "$single"
 run batch "$port" "$token" c "$BATCH"
 batch=$result
+batch_ticks=$ticks
 sleep 1
 check_stored batch c "$BATCH" "$batch"
 rss_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$pid/status")
@@ -120,12 +131,17 @@ ref_rate=$(rate "$ref" 1)
 single_rate=$(rate "$single" 1)
 batch_rate=$(rate "$batch" "$BATCH")
 pct=$(awk -v a="$single_rate" -v b="$ref_rate" 'BEGIN { printf "%.1f", 100 * a / b }')
+# server CPU per event in µs: independent of how busy the shared machine was
+us_per() { # TICKS RESULT-LINE MULTIPLIER
+	awk -v t="$1" -v hz="$HZ" -v n="$(field "$2" requests)" -v m="$3" \
+		'BEGIN { printf "%.0f", t / hz * 1e6 / (n * m) }'
+}
 verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
 echo
-echo "| run | rate | p50 | p99 | target |"
-echo "|---|---|---|---|---|"
-echo "| (a) minimal libmicrohttpd handler, 1 KB POST | $ref_rate req/s | $(ms "$(field "$ref" p50_us)") ms | $(ms "$(field "$ref" p99_us)") ms | reference |"
-echo "| (b) single 1 KB event per POST | $single_rate req/s = $pct% of (a) | $(ms "$(field "$single" p50_us)") ms | $(ms "$(field "$single" p99_us)") ms | ≥ 70%: $(verdict "$(awk -v p="$pct" 'BEGIN { print (p >= 70) }')") |"
-echo "| (c) NDJSON batches of $BATCH × 1 KB | $batch_rate events/s ($(rate "$batch" 1) req/s) | $(ms "$(field "$batch" p50_us)") ms | $(ms "$(field "$batch" p99_us)") ms | ≥ 100000: $(verdict "$(awk -v r="$batch_rate" 'BEGIN { print (r >= 100000) }')") |"
-echo "| collector peak RSS (VmHWM) | $((rss_kb / 1024)) MB ($rss_kb kB) | | | ≤ 64 MB: $(verdict "$([ "$rss_kb" -le 65536 ] && echo 1 || echo 0)") |"
+echo "| run | rate | p50 | p99 | server CPU per event | target |"
+echo "|---|---|---|---|---|---|"
+echo "| (a) minimal libmicrohttpd handler, 1 KB POST | $ref_rate req/s | $(ms "$(field "$ref" p50_us)") ms | $(ms "$(field "$ref" p99_us)") ms | $(us_per "$ref_ticks" "$ref" 1) µs/req | reference |"
+echo "| (b) single 1 KB event per POST | $single_rate req/s = $pct% of (a) | $(ms "$(field "$single" p50_us)") ms | $(ms "$(field "$single" p99_us)") ms | $(us_per "$single_ticks" "$single" 1) µs | ≥ 70% of (a): $(verdict "$(awk -v p="$pct" 'BEGIN { print (p >= 70) }')") |"
+echo "| (c) NDJSON batches of $BATCH × 1 KB | $batch_rate events/s ($(rate "$batch" 1) req/s) | $(ms "$(field "$batch" p50_us)") ms | $(ms "$(field "$batch" p99_us)") ms | $(us_per "$batch_ticks" "$batch" "$BATCH") µs | ≥ 100000 events/s: $(verdict "$(awk -v r="$batch_rate" 'BEGIN { print (r >= 100000) }')") |"
+echo "| collector peak RSS (VmHWM) | $((rss_kb / 1024)) MB ($rss_kb kB) | | | | ≤ 64 MB: $(verdict "$([ "$rss_kb" -le 65536 ] && echo 1 || echo 0)") |"
 exit $failed

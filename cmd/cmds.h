@@ -8,6 +8,8 @@
 
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
+int cmd_cluster(int argc, char **argv);
+int cmd_rules(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 

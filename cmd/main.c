@@ -28,6 +28,8 @@ static const struct command commands[] = {
 	{ "serve", cmd_serve, "run the collector HTTP server" },
 	{ "keys", cmd_keys, "create, list and revoke projects' keys" },
 	{ "version", cmd_version, "print the version" },
+	{ "cluster", cmd_cluster, "mine message templates from log files" },
+	{ "rules", cmd_rules, "check, test, list and try rule packs (rules/*.yaml)" },
 	{ "validate", cmd_validate, "check a blueprint and print its diagnostics" },
 	{ "generate", cmd_generate, "turn a blueprint into a buildable C system" },
 };

@@ -24,7 +24,9 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <strings.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 
 enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ };
@@ -82,6 +84,7 @@ struct request {
 };
 
 static struct collector *volatile signal_target;
+static _Thread_local bool lowered_priority;
 
 /* ---------------------------------------------------------------- replies */
 
@@ -901,6 +904,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	struct request *r = *con_cls;
 
 	(void)version;
+	if (!lowered_priority) {
+		/* The single writer thread is the pipeline's serialisation point: when the HTTP
+		 * threads outcompete it for CPU, every waiting request pays. Lowering their
+		 * priority needs no privilege; raising the writer's would. */
+		lowered_priority = true;
+		if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5) < 0)
+			ac_log(AC_LOG_DEBUG, "cannot lower HTTP thread priority", NULL);
+	}
 	if (!r) {
 		r = calloc(1, sizeof *r);
 		if (!r)

@@ -3,9 +3,9 @@
  *
  * Request threads submit jobs (one job = everything one request stores) into a bounded
  * FIFO measured in events. The writer takes as many queued jobs as fit in a group
- * (max_group events, at least one job), and commits them in one transaction: each job gets
- * its own SAVEPOINT so a failing job rolls back alone and is reported failed, while the
- * others commit. Only after COMMIT returns does the writer call each job's done() — which
+ * (max_group events, at least one job), and commits them in one transaction; if that
+ * transaction fails, each job is retried alone, so a failing job is reported failed while
+ * the others commit. Only after COMMIT returns does the writer call each job's done() — which
  * resumes the suspended HTTP connection — so a 2xx always follows a durable commit
  * (synchronous=FULL in WAL mode). A busy database (another process holding the write lock)
  * is retried, never dropped: requests wait, the queue fills, and new requests get 429.
@@ -20,7 +20,7 @@
 struct writer {
 	sqlite3 *db;
 	sqlite3_stmt *insert, *count_item;
-	sqlite3_stmt *ctl[6];  /* BEGIN IMMEDIATE, COMMIT, SAVEPOINT, RELEASE, ROLLBACK TO, ROLLBACK */
+	sqlite3_stmt *ctl[3];  /* BEGIN IMMEDIATE, COMMIT, ROLLBACK (see ctl_sql) */
 	pthread_t thread, checkpointer;
 	char *db_path;
 	bool checkpointer_started;
@@ -39,9 +39,8 @@ static const char insert_sql[] =
 	"INSERT INTO events(event_id, project_id, received_at, timestamp, level, kind, system,"
 	" component, release, environment, message, exc_type, exc_value, fingerprint, source, raw)"
 	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(event_id) DO NOTHING";
-enum { CTL_BEGIN, CTL_COMMIT, CTL_SAVEPOINT, CTL_RELEASE, CTL_ROLLBACK_TO, CTL_ROLLBACK };
-static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "SAVEPOINT job",
-				       "RELEASE job", "ROLLBACK TO job", "ROLLBACK" };
+enum { CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK };
+static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" };
 
 static const char count_sql[] =
 	"INSERT INTO item_counts(project_id, item_type, count) VALUES(?,?,?)"
@@ -217,28 +216,17 @@ static int ctl(struct writer *w, int which)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
-/* Inside the group transaction: store one job or roll it back alone. */
-static void write_job(struct writer *w, struct write_job *job)
+/* Inside a transaction: insert one job's rows. SQLITE_DONE or the failing step's code. */
+static int write_job(struct writer *w, struct write_job *job)
 {
 	int rc = SQLITE_DONE;
 
 	job->stored = job->duplicates = 0;
-	if (ctl(w, CTL_SAVEPOINT) != SQLITE_OK) {
-		job->status = AC_EDB;
-		snprintf(job->detail, sizeof job->detail, "%s", sqlite3_errmsg(w->db));
-		return;
-	}
 	for (size_t i = 0; i < job->n_events && rc == SQLITE_DONE; i++)
 		rc = insert_event(w, job, i);
 	if (rc == SQLITE_DONE && job->item_counts)
 		rc = count_items(w, job);
-	if (rc != SQLITE_DONE) {
-		job->status = AC_EDB;
-		snprintf(job->detail, sizeof job->detail, "%s", sqlite3_errmsg(w->db));
-		job->stored = job->duplicates = 0;
-		ctl(w, CTL_ROLLBACK_TO);
-	}
-	ctl(w, CTL_RELEASE);
+	return rc;
 }
 
 /* Runs a control statement, retrying while another connection holds the lock. */
@@ -254,35 +242,49 @@ static int exec_retry(struct writer *w, int which)
 	}
 }
 
-static void fail_group(struct write_job *jobs, const char *detail)
+/* One transaction for the given jobs. SQLITE_OK, or an error after ROLLBACK with
+ * *failed pointing at the job whose insert failed (NULL when BEGIN/COMMIT failed). */
+static int run_transaction(struct writer *w, struct write_job *jobs, struct write_job *end,
+			   struct write_job **failed)
 {
-	for (struct write_job *j = jobs; j; j = j->next) {
-		if (j->status == 0) {
-			j->status = AC_EDB;
-			snprintf(j->detail, sizeof j->detail, "%s", detail);
+	*failed = NULL;
+	if (exec_retry(w, CTL_BEGIN) != SQLITE_OK)
+		return SQLITE_ERROR;
+	for (struct write_job *j = jobs; j != end; j = j->next)
+		if (write_job(w, j) != SQLITE_DONE) {
+			*failed = j;
+			ctl(w, CTL_ROLLBACK);
+			return SQLITE_ERROR;
 		}
-		j->stored = j->duplicates = 0;
+	if (exec_retry(w, CTL_COMMIT) != SQLITE_OK) {
+		ctl(w, CTL_ROLLBACK);
+		return SQLITE_ERROR;
 	}
+	return SQLITE_OK;
 }
 
+static void mark_failed(struct writer *w, struct write_job *j, const char *what)
+{
+	j->status = AC_EDB;
+	snprintf(j->detail, sizeof j->detail, "%s: %s", what, sqlite3_errmsg(w->db));
+	j->stored = j->duplicates = 0;
+}
+
+/* All queued jobs in one transaction (group commit). Savepoints per job were measurable
+ * on the hot path, so failures are handled after the fact instead: if the group fails, each
+ * job is retried in its own transaction, so one bad job fails alone and the others commit. */
 static void commit_group(struct writer *w, struct write_job *jobs, unsigned events)
 {
 	double t0 = ac_monotonic();
 	unsigned long stored = 0, dups = 0;
+	struct write_job *failed;
 
-	if (exec_retry(w, CTL_BEGIN) != SQLITE_OK) {
-		fail_group(jobs, sqlite3_errmsg(w->db));
-		return;
-	}
-	for (struct write_job *j = jobs; j; j = j->next)
-		write_job(w, j);
-	if (exec_retry(w, CTL_COMMIT) != SQLITE_OK) {
-		char detail[256];
-		snprintf(detail, sizeof detail, "commit failed: %s", sqlite3_errmsg(w->db));
-		ctl(w, CTL_ROLLBACK);
-		ac_log(AC_LOG_ERROR, "group commit failed", "detail", detail, NULL);
-		fail_group(jobs, detail);
-		return;
+	if (run_transaction(w, jobs, NULL, &failed) != SQLITE_OK) {
+		ac_log(AC_LOG_WARN, "group commit failed; retrying jobs one by one", "detail",
+		       sqlite3_errmsg(w->db), NULL);
+		for (struct write_job *j = jobs; j; j = j->next)
+			if (run_transaction(w, j, j->next, &failed) != SQLITE_OK)
+				mark_failed(w, j, failed ? "insert failed" : "commit failed");
 	}
 	for (struct write_job *j = jobs; j; j = j->next) {
 		stored += j->stored;

@@ -49,6 +49,19 @@ static const char *const migrations[] = {
 	"  item_type TEXT NOT NULL,"
 	"  count INTEGER NOT NULL,"
 	"  PRIMARY KEY(project_id, item_type));",
+	/* ---- an-mining: template miner state (analyzer/miner.c) ---- */
+	/* 2: templates, miner_config */
+	"CREATE TABLE templates("
+	"  id INTEGER PRIMARY KEY,"
+	"  template TEXT NOT NULL,"
+	"  tokens INTEGER NOT NULL,"
+	"  count INTEGER NOT NULL,"
+	"  merged_into INTEGER,"
+	"  updated_at REAL NOT NULL);"
+	"CREATE TABLE miner_config("
+	"  key TEXT PRIMARY KEY,"
+	"  value TEXT NOT NULL);",
+	/* ---- end an-mining ---- */
 };
 
 int ac_db_schema_version(void)

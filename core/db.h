@@ -17,6 +17,20 @@
  *          cluster_id)
  *   item_counts(project_id, item_type, count)  -- Sentry envelope items accepted but not stored
  *
+ * -- an-mining block (template miner state, analyzer/miner.h; version 2 on the an-mining branch)
+ *   templates(id INTEGER PRIMARY KEY  -- cluster id of the miner, 1..N dense, creation order
+ *             template TEXT           -- tokens joined by single spaces, <*> and <IP>... params
+ *             tokens INTEGER          -- number of tokens (the tree's first level)
+ *             count INTEGER           -- lines that joined the cluster
+ *             merged_into INTEGER     -- NULL while live; else the older cluster that absorbed
+ *                                     -- it (its template turned out to differ only in
+ *                                     -- variable positions)
+ *             updated_at REAL)        -- unix seconds of the last save that changed the row
+ *   miner_config(key TEXT PRIMARY KEY, value TEXT)
+ *             -- sim_threshold, depth, max_children, masks (built-in list), user_masks
+ *             -- ("NAME=PCRE" lines); the stored configuration wins when the state is loaded
+ * -- end an-mining block
+ *
  * Connections: one writer connection (collector writer thread), any number of readers.
  * All connections use WAL, synchronous=FULL for the writer (a 2xx means durable), a busy
  * timeout, and foreign keys on.

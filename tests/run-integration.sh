@@ -3,6 +3,8 @@
 # binary under test) and a private temporary directory $TMPDIR_TEST. Fails on the first failure
 # and prints the failing test's output.
 set -u
+# Tests that run make (generated systems) must not inherit the outer make's jobserver.
+unset MAKEFLAGS MFLAGS MAKELEVEL
 here=$(cd "$(dirname "$0")" && pwd)
 : "${AUTOCODER:?AUTOCODER must point at the binary}"
 export AUTOCODER

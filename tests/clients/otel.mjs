@@ -6,7 +6,7 @@
 // token) behind a BatchLogRecordProcessor emits an ERROR record carrying the semantic
 // exception.* attributes of a real caught RangeError, and an INFO record; then shuts down,
 // which flushes. Prints {"results": [...]} — the export result codes the exporter reported
-// (0 = SUCCESS) — and exits 1 unless every export succeeded.
+// (0 = SUCCESS) — and exits 1 unless every export succeeded. COMPRESSION=gzip: gzip the requests.
 import { logs, SeverityNumber } from '@opentelemetry/api-logs';
 import { OTLPLogExporter } from '@opentelemetry/exporter-logs-otlp-http';
 import { LoggerProvider, BatchLogRecordProcessor } from '@opentelemetry/sdk-logs';
@@ -21,6 +21,8 @@ if (!OTLP_URL || !TOKEN || !SERVICE || !REL || !ENV_NAME || !MARK) {
 const exporter = new OTLPLogExporter({
   url: OTLP_URL,
   headers: { Authorization: `Bearer ${TOKEN}` },
+  // COMPRESSION=gzip makes the exporter gzip its requests (Content-Encoding: gzip).
+  compression: process.env.COMPRESSION === 'gzip' ? 'gzip' : 'none',
 });
 
 const results = [];

@@ -2,7 +2,8 @@
 # t20-sentry-node.sh — the real @sentry/node SDK (pinned in tests/clients) sends a
 # captureException and a captureMessage to `autocoder serve`; both events must be in SQLite
 # with exception type, value, frames (the throwing function by name, innermost last as in
-# Sentry), release, environment and the message text intact, under the key's project.
+# Sentry), release, environment and the message text intact, under the key's project; a third
+# event over 32 KB (which the SDK sends gzip-compressed) arrives whole.
 # Also: a DSN with an unknown public key must be rejected and store nothing.
 set -u
 . "$(dirname "$0")/coll-clients.inc.sh"
@@ -19,6 +20,7 @@ out=$(SENTRY_DSN="$KEY_DSN" REL="shop@4.5.6" ENV_NAME="staging" MARK="$mark" \
 echo "client: $out"
 exc_id=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["exception_id"])')
 msg_id=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["message_id"])')
+big_id=$(printf '%s' "$out" | python3 -c 'import json,sys; print(json.load(sys.stdin)["big_id"])')
 
 q="select count(*) from events where event_id='$exc_id'"
 expect "exception event stored once" "$(sql "$db" "$q")" 1
@@ -53,7 +55,12 @@ expect "message level" "$(row level "$msg_id")" warning
 expect "message release" "$(row release "$msg_id")" "shop@4.5.6"
 expect "message environment" "$(row environment "$msg_id")" staging
 expect "message has no exception" "$(row "coalesce(exc_type, 'none')" "$msg_id")" none
-expect "events stored in total" "$(sql "$db" "select count(*) from events")" 2
+# The SDK gzips envelopes over 32 KB: the 40 KB extra must arrive whole.
+expect "large (gzipped) event stored once" "$(sql "$db" "select count(*) from events where event_id='$big_id'")" 1
+expect "large event text" "$(row message "$big_id")" "export report attached $mark"
+expect "large event extra length" \
+	"$(row "length(json_extract(raw, '\$.context.extra.report'))" "$big_id")" "$((40000 + ${#mark}))"
+expect "events stored in total" "$(sql "$db" "select count(*) from events")" 3
 
 # A DSN whose public key the server does not know: the SDK's sends are refused (401) and
 # nothing is stored.

@@ -4,8 +4,8 @@
 # semantic exception.* attributes and an INFO record to POST /v1/logs with a bearer token.
 # Both must be in SQLite with system = service.name, release = service.version,
 # environment = deployment.environment, level, message, exception type and value, the
-# stack trace kept, and the key's project. A wrong token must make the export fail and
-# store nothing.
+# stack trace kept, and the key's project; the same again gzip-compressed. A wrong token must
+# make the export fail and store nothing.
 set -u
 . "$(dirname "$0")/coll-clients.inc.sh"
 trap cleanup EXIT
@@ -55,6 +55,13 @@ expect "info kind" "$(row kind "$info_where")" log
 expect "info has no exception" "$(row "coalesce(exc_type, 'none')" "$info_where")" none
 ts=$(row "cast(abs(timestamp - received_at) < 60 as int)" "$info_where")
 expect "info timestamp from timeUnixNano (within a minute of receipt)" "$ts" 1
+
+# The same pipeline with the exporter's gzip compression.
+out=$(COMPRESSION=gzip run_otel "$KEY_TOKEN" "$mark-gz") || { cat "$SERVER_LOG" >&2; fail "otel.mjs (gzip) failed: $out"; }
+expect "gzip export: records stored" \
+	"$(sql "$db" "select count(*) from events where message in ('charge failed $mark-gz', 'worker started $mark-gz')")" 2
+expect "gzip export: exception type" \
+	"$(sql "$db" "select exc_type from events where message = 'charge failed $mark-gz'")" RangeError
 
 # A token the server does not know: the exporter reports failure, nothing is stored.
 if out=$(run_otel "act_not_a_real_token" "$mark-bad" 2>&1); then

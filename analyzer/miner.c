@@ -1,0 +1,1137 @@
+/*
+ * miner.c — the Drain-style template miner: prefix tree, similarity, template merging,
+ * exact-repeat cache and SQLite persistence. See miner.h for the algorithm and contracts.
+ *
+ * Memory: a cluster owns its token strings; tree nodes own their child keys; the cache owns
+ * copies of masked lines and is bounded (it is cleared when full: it only saves time).
+ */
+#include "core/common.h"
+#include "core/db.h"
+#include "analyzer/miner.h"
+#include "analyzer/mask.h"
+
+#define MAX_TOKENS 256
+#define CACHE_MAX (1u << 16)
+
+enum tok_kind { T_LIT = 0, T_PARAM = 1, T_WHOLE = 2 /* T_PARAM and nothing else */ };
+
+struct cluster {
+	uint32_t ntok;
+	char **tok;
+	uint8_t *kind;
+	uint64_t size;
+	char *text;  /* template joined by spaces, rebuilt when the template changes */
+	bool dirty;  /* changed since the last miner_save */
+	uint32_t merged_into; /* 0 while live; else the (older) cluster that absorbed this one */
+	struct node *leaf;    /* the tree leaf listing this cluster (while live) */
+};
+
+struct node {
+	char **keys;
+	struct node **kids;
+	uint32_t nkids, capkids;
+	struct node *wild;
+	uint32_t *ids; /* clusters in this leaf */
+	uint32_t nids, capids;
+};
+
+struct cache_ent {
+	uint64_t hash;
+	char *line;
+	uint32_t len;
+	uint32_t id;
+};
+
+struct tokens {
+	uint32_t n;
+	const char *p[MAX_TOKENS];
+	uint32_t len[MAX_TOKENS];
+	uint8_t kind[MAX_TOKENS];
+	bool var[MAX_TOKENS]; /* routes to the wildcard child */
+};
+
+struct miner {
+	struct miner_config cfg;
+	struct masker *mk;
+	char **user_masks;
+	size_t nuser;
+	struct cluster **cl;
+	size_t ncl, capcl;
+	struct node **by_len; /* root level: one node per token count (index ntok) */
+	size_t capbylen;
+	struct cache_ent *cache;
+	size_t ncache, cache_cap;
+	char *mbuf; /* masked line */
+	size_t mcap;
+	struct tokens tk;
+};
+
+static const char WILDCARD[] = "<*>";
+
+void miner_config_default(struct miner_config *cfg)
+{
+	cfg->sim_threshold = MINER_DEFAULT_THRESHOLD;
+	cfg->depth = 2;
+	cfg->max_children = 100;
+	cfg->max_clusters = 1000000;
+	cfg->max_line = 16 * 1024;
+	cfg->masks = NULL;
+	cfg->no_merge = false;
+}
+
+/* ---- small helpers ---- */
+
+static uint64_t hash_bytes(const char *p, size_t n)
+{
+	uint64_t h = 1469598103934665603ULL;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+		memcpy(&w, p + i, 8);
+		h = (h ^ w) * 0x100000001b3ULL;
+		h ^= h >> 29;
+	}
+	for (; i < n; i++)
+		h = (h ^ (unsigned char)p[i]) * 1099511628211ULL;
+	h ^= h >> 32;
+	return h ? h : 1;
+}
+
+static char *dup_n(const char *s, size_t n)
+{
+	char *d = malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+static uint8_t token_kind(const char *t, size_t n)
+{
+	if (!mask_is_param(t, n))
+		return T_LIT;
+	/* whole: exactly one placeholder "<...>" */
+	if (n >= 3 && t[0] == '<' && t[n - 1] == '>' && !memchr(t + 1, '<', n - 2))
+		return T_PARAM | T_WHOLE;
+	return T_PARAM;
+}
+
+static bool has_digit(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i] >= '0' && t[i] <= '9')
+			return true;
+	return false;
+}
+
+/* Split on whitespace. With collapse, a run of identical parameter tokens becomes one (lists
+ * of ids); templates being restored are split without it. */
+static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
+{
+	size_t i = 0;
+	tk->n = 0;
+	while (i < n) {
+		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+			i++;
+		if (i >= n)
+			break;
+		size_t j = i;
+		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' && s[j] != '\n')
+			j++;
+		if (tk->n == MAX_TOKENS) { /* fold the tail into the last token */
+			size_t last = tk->n - 1;
+			tk->len[last] = (uint32_t)(n - (size_t)(tk->p[last] - s));
+			while (tk->len[last] && (s[(tk->p[last] - s) + tk->len[last] - 1] == ' ' ||
+						 s[(tk->p[last] - s) + tk->len[last] - 1] == '\n'))
+				tk->len[last]--;
+			break;
+		}
+		uint8_t kind = token_kind(s + i, j - i);
+		if (collapse && kind && tk->n && tk->kind[tk->n - 1] == kind && tk->len[tk->n - 1] == j - i &&
+		    !memcmp(tk->p[tk->n - 1], s + i, j - i)) {
+			i = j; /* a list of ids ("blk_<ID> blk_<ID> ...") is one parameter */
+			continue;
+		}
+		tk->p[tk->n] = s + i;
+		tk->len[tk->n] = (uint32_t)(j - i);
+		tk->kind[tk->n] = kind;
+		tk->var[tk->n] = tk->kind[tk->n] != T_LIT || has_digit(s + i, j - i);
+		tk->n++;
+		i = j;
+	}
+	if (tk->n == MAX_TOKENS) { /* the folded last token is a parameter-ish blob */
+		uint32_t last = tk->n - 1;
+		tk->kind[last] = token_kind(tk->p[last], tk->len[last]);
+		tk->var[last] = true;
+	}
+}
+
+/* ---- masking ---- */
+
+static int mask_line(struct miner *m, const char *line, size_t len, size_t *out_len)
+{
+	if (len > m->cfg.max_line)
+		len = m->cfg.max_line;
+	while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+		len--;
+	size_t need = 4 * len + 64;
+	if (need > m->mcap) {
+		char *p = realloc(m->mbuf, need);
+		if (!p)
+			return AC_ENOMEM;
+		m->mbuf = p;
+		m->mcap = need;
+	}
+	*out_len = masker_apply(m->mk, line, len, m->mbuf, m->mcap);
+	/* NUL bytes would cut tokens and templates short: they separate tokens like spaces */
+	for (char *z = memchr(m->mbuf, '\0', *out_len); z; z = memchr(z, '\0', *out_len - (size_t)(z - m->mbuf)))
+		*z = ' ';
+	return 0;
+}
+
+/* ---- exact-repeat cache (open addressing; grows to CACHE_MAX, then is cleared when half
+ * full: it only saves time, so forgetting is safe) ---- */
+
+static void cache_clear(struct miner *m)
+{
+	for (size_t i = 0; i < m->cache_cap; i++) {
+		free(m->cache[i].line);
+		m->cache[i].line = NULL;
+		m->cache[i].hash = 0;
+	}
+	m->ncache = 0;
+}
+
+static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n)
+{
+	if (!m->cache_cap)
+		return 0;
+	for (size_t i = h & (m->cache_cap - 1);; i = (i + 1) & (m->cache_cap - 1)) {
+		const struct cache_ent *e = &m->cache[i];
+		if (!e->hash)
+			return 0;
+		if (e->hash == h && e->len == n && !memcmp(e->line, s, n))
+			return e->id;
+	}
+}
+
+static void cache_insert(struct cache_ent *tab, size_t cap, struct cache_ent e)
+{
+	size_t i = e.hash & (cap - 1);
+	while (tab[i].hash)
+		i = (i + 1) & (cap - 1);
+	tab[i] = e;
+}
+
+/* Make room for one more entry; false when there is no memory (skip caching then). */
+static bool cache_room(struct miner *m)
+{
+	if (m->ncache < m->cache_cap / 2)
+		return true;
+	if (m->cache_cap >= CACHE_MAX) {
+		cache_clear(m);
+		return true;
+	}
+	size_t cap = m->cache_cap ? m->cache_cap * 2 : 256;
+	struct cache_ent *tab = calloc(cap, sizeof *tab);
+	if (!tab)
+		return false;
+	for (size_t i = 0; i < m->cache_cap; i++)
+		if (m->cache[i].hash)
+			cache_insert(tab, cap, m->cache[i]);
+	free(m->cache);
+	m->cache = tab;
+	m->cache_cap = cap;
+	return true;
+}
+
+static void cache_put(struct miner *m, uint64_t h, const char *s, size_t n, long id)
+{
+	if (n > UINT32_MAX || !cache_room(m))
+		return;
+	char *copy = dup_n(s, n);
+	if (!copy)
+		return;
+	cache_insert(m->cache, m->cache_cap, (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id });
+	m->ncache++;
+}
+
+/* ---- clusters ---- */
+
+static void cluster_free(struct cluster *c)
+{
+	if (!c)
+		return;
+	for (uint32_t i = 0; i < c->ntok; i++)
+		free(c->tok[i]);
+	free(c->tok);
+	free(c->kind);
+	free(c->text);
+	free(c);
+}
+
+static int cluster_render(struct cluster *c)
+{
+	size_t len = 1;
+	for (uint32_t i = 0; i < c->ntok; i++)
+		len += strlen(c->tok[i]) + 1;
+	char *t = malloc(len), *p = t;
+	if (!t)
+		return AC_ENOMEM;
+	*p = '\0';
+	for (uint32_t i = 0; i < c->ntok; i++) {
+		size_t l = strlen(c->tok[i]);
+		if (i)
+			*p++ = ' ';
+		memcpy(p, c->tok[i], l);
+		p += l;
+	}
+	*p = '\0';
+	free(c->text);
+	c->text = t;
+	return 0;
+}
+
+static struct cluster *cluster_new(const struct tokens *tk)
+{
+	struct cluster *c = calloc(1, sizeof *c);
+	if (!c)
+		return NULL;
+	c->ntok = tk->n;
+	c->tok = calloc(tk->n ? tk->n : 1, sizeof *c->tok);
+	c->kind = calloc(tk->n ? tk->n : 1, 1);
+	if (!c->tok || !c->kind)
+		goto fail;
+	for (uint32_t i = 0; i < tk->n; i++) {
+		if (!(c->tok[i] = dup_n(tk->p[i], tk->len[i])))
+			goto fail;
+		c->kind[i] = tk->kind[i];
+	}
+	if (cluster_render(c))
+		goto fail;
+	c->dirty = true;
+	return c;
+fail:
+	cluster_free(c);
+	return NULL;
+}
+
+/* True when a placeholder ("<*>", "<NAME>") starts at t[i]. */
+static bool placeholder_at(const char *t, size_t i, size_t n)
+{
+	if (t[i] != '<' || i + 2 >= n)
+		return false;
+	if (t[i + 1] == '*')
+		return t[i + 2] == '>';
+	size_t j = i + 1;
+	while (j < n && ((t[j] >= 'A' && t[j] <= 'Z') || (t[j] >= '0' && t[j] <= '9' && j > i + 1) ||
+			 t[j] == '_'))
+		j++;
+	return j > i + 1 && j < n && t[j] == '>';
+}
+
+/* Length of the key of a "key=<*>" token (the text before its first placeholder, when that
+ * ends in '='), else 0. "host:<NUM>" has no key: the host varies as much as the port. */
+static size_t param_key_len(const char *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (placeholder_at(t, i, n))
+			return i && t[i - 1] == '=' ? i : 0;
+	return 0;
+}
+
+/* Two parameters are equal unless they are key=value tokens with different keys: the
+ * variable part dominates ("MININT-<ID>" and "<ID>" are both host names), but the key of
+ * "retries=<*>" names what the value is. A template's "<*>" equals any parameter. */
+static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *tk)
+{
+	size_t cl = strlen(c->tok[i]);
+	if (tk->kind[i] && !strcmp(c->tok[i], WILDCARD))
+		return true;
+	if (c->kind[i] && tk->kind[i]) {
+		size_t a = param_key_len(c->tok[i], cl), b = param_key_len(tk->p[i], tk->len[i]);
+		return a == b && !memcmp(c->tok[i], tk->p[i], a);
+	}
+	return cl == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]);
+}
+
+/* Share of the positions holding literal text (on either side) where template and line
+ * agree (0 when they differ in an upper-case constant, see caps_word()); *params counts
+ * template wildcards. Positions where both hold equal parameters, or where the template has
+ * "<*>", are left out: counting them as agreement would let a long line of parameters absorb any
+ * different words, and masking already made most variables parameters. */
+/* An upper-case identifier ("RUNNING", "TASK_ABORT", "GET"): in code these are constants
+ * and enum values, so two different ones mean two different situations (states, event types,
+ * methods) rather than one variable. */
+static bool caps_word(const char *t, size_t n)
+{
+	size_t letters = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] >= 'A' && t[i] <= 'Z')
+			letters++;
+		else if (t[i] != '_')
+			return false;
+	}
+	return letters >= 2;
+}
+
+static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
+{
+	unsigned same = 0, both = 0, neutral = 0;
+	*params = 0;
+	if (!tk->n)
+		return 1.0;
+	for (uint32_t i = 0; i < tk->n; i++) {
+		if (!tk->kind[i] && !strcmp(c->tok[i], WILDCARD)) {
+			/* a position the template already learned is variable: no evidence either way,
+			 * else every new value would count against the line again */
+			neutral++;
+			(*params)++;
+			continue;
+		}
+		if (tok_equal(c, i, tk)) {
+			if (c->kind[i] && tk->kind[i])
+				both++;
+			else
+				same++;
+		} else if (!c->kind[i] && !tk->kind[i] && caps_word(c->tok[i], strlen(c->tok[i])) &&
+			   caps_word(tk->p[i], tk->len[i])) {
+			return 0.0; /* two different constants: another message */
+		}
+		if (c->kind[i] & T_WHOLE)
+			(*params)++;
+	}
+	if (both + neutral == tk->n) /* nothing literal to compare */
+		return neutral ? 0.0 : 1.0; /* words on learned variables alone are no evidence */
+	return (double)same / (tk->n - both - neutral);
+}
+
+/* Generalise the template to cover the line. Returns 1 when the template changed, 0 when it
+ * already covered the line, or AC_ENOMEM. */
+static int cluster_absorb(struct cluster *c, const struct tokens *tk)
+{
+	bool changed = false;
+	for (uint32_t i = 0; i < c->ntok; i++) {
+		if (strlen(c->tok[i]) == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]))
+			continue;
+		if (!strcmp(c->tok[i], WILDCARD))
+			continue;
+		char *w = dup_n(WILDCARD, sizeof WILDCARD - 1);
+		if (!w)
+			return AC_ENOMEM;
+		free(c->tok[i]);
+		c->tok[i] = w;
+		c->kind[i] = T_PARAM | T_WHOLE;
+		changed = true;
+	}
+	if (changed) {
+		c->dirty = true;
+		int rc = cluster_render(c);
+		return rc ? rc : 1;
+	}
+	return 0;
+}
+
+/* ---- the prefix tree ---- */
+
+static void node_free(struct node *nd)
+{
+	if (!nd)
+		return;
+	for (uint32_t i = 0; i < nd->nkids; i++) {
+		free(nd->keys[i]);
+		node_free(nd->kids[i]);
+	}
+	free(nd->keys);
+	free(nd->kids);
+	node_free(nd->wild);
+	free(nd->ids);
+	free(nd);
+}
+
+static struct node *node_child(const struct node *nd, const char *t, size_t n)
+{
+	for (uint32_t i = 0; i < nd->nkids; i++)
+		if (!strncmp(nd->keys[i], t, n) && nd->keys[i][n] == '\0')
+			return nd->kids[i];
+	return NULL;
+}
+
+static struct node *node_add_child(struct node *nd, const char *t, size_t n)
+{
+	if (nd->nkids == nd->capkids) {
+		uint32_t cap = nd->capkids ? nd->capkids * 2 : 4;
+		char **k = realloc(nd->keys, cap * sizeof *k);
+		if (!k)
+			return NULL;
+		nd->keys = k;
+		struct node **c = realloc(nd->kids, cap * sizeof *c);
+		if (!c)
+			return NULL;
+		nd->kids = c;
+		nd->capkids = cap;
+	}
+	struct node *kid = calloc(1, sizeof *kid);
+	char *key = dup_n(t, n);
+	if (!kid || !key) {
+		free(kid);
+		free(key);
+		return NULL;
+	}
+	nd->keys[nd->nkids] = key;
+	nd->kids[nd->nkids++] = kid;
+	return kid;
+}
+
+static struct node *root_for(struct miner *m, uint32_t ntok, bool create)
+{
+	if (ntok >= m->capbylen) {
+		if (!create)
+			return NULL;
+		size_t cap = m->capbylen ? m->capbylen : 64;
+		while (cap <= ntok)
+			cap *= 2;
+		struct node **p = realloc(m->by_len, cap * sizeof *p);
+		if (!p)
+			return NULL;
+		memset(p + m->capbylen, 0, (cap - m->capbylen) * sizeof *p);
+		m->by_len = p;
+		m->capbylen = cap;
+	}
+	if (!m->by_len[ntok] && create)
+		m->by_len[ntok] = calloc(1, sizeof(struct node));
+	return m->by_len[ntok];
+}
+
+/* The leaf for a line, following literal children, else the wildcard child. NULL if none. */
+static struct node *tree_find(struct miner *m, const struct tokens *tk)
+{
+	struct node *nd = root_for(m, tk->n, false);
+	uint32_t levels = tk->n < m->cfg.depth ? tk->n : m->cfg.depth;
+	for (uint32_t d = 0; nd && d < levels; d++) {
+		struct node *kid = tk->var[d] ? NULL : node_child(nd, tk->p[d], tk->len[d]);
+		nd = kid ? kid : nd->wild;
+	}
+	return nd;
+}
+
+/* The leaf a new cluster with these tokens goes to, creating nodes as Drain does. */
+static struct node *tree_insert_path(struct miner *m, const struct tokens *tk)
+{
+	struct node *nd = root_for(m, tk->n, true);
+	uint32_t levels = tk->n < m->cfg.depth ? tk->n : m->cfg.depth;
+	for (uint32_t d = 0; nd && d < levels; d++) {
+		struct node *kid = NULL;
+		if (!tk->var[d]) {
+			kid = node_child(nd, tk->p[d], tk->len[d]);
+			if (!kid && nd->nkids < m->cfg.max_children &&
+			    !(kid = node_add_child(nd, tk->p[d], tk->len[d])))
+				return NULL;
+		}
+		if (!kid) {
+			if (!nd->wild && !(nd->wild = calloc(1, sizeof *nd->wild)))
+				return NULL;
+			kid = nd->wild;
+		}
+		nd = kid;
+	}
+	return nd;
+}
+
+static int leaf_add(struct node *leaf, uint32_t id)
+{
+	if (leaf->nids == leaf->capids) {
+		uint32_t cap = leaf->capids ? leaf->capids * 2 : 4;
+		uint32_t *p = realloc(leaf->ids, cap * sizeof *p);
+		if (!p)
+			return AC_ENOMEM;
+		leaf->ids = p;
+		leaf->capids = cap;
+	}
+	leaf->ids[leaf->nids++] = id;
+	return 0;
+}
+
+/* Best cluster in a leaf for the line (0 if none reaches the threshold). */
+static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk,
+		      double *out_sim)
+{
+	long best = 0;
+	double best_sim = -1;
+	unsigned best_params = 0;
+	for (uint32_t i = 0; leaf && i < leaf->nids; i++) {
+		const struct cluster *c = m->cl[leaf->ids[i] - 1];
+		unsigned params;
+		double sim = similarity(c, tk, &params);
+		if (sim > best_sim || (sim == best_sim && params > best_params)) {
+			best = leaf->ids[i];
+			best_sim = sim;
+			best_params = params;
+		}
+	}
+	if (out_sim)
+		*out_sim = best_sim < 0 ? 0 : best_sim;
+	return best_sim >= m->cfg.sim_threshold ? best : 0;
+}
+
+static long cluster_create(struct miner *m, const struct tokens *tk)
+{
+	if (m->ncl >= m->cfg.max_clusters)
+		return AC_ETOOBIG;
+	if (m->ncl == m->capcl) {
+		size_t cap = m->capcl ? m->capcl * 2 : 64;
+		struct cluster **p = realloc(m->cl, cap * sizeof *p);
+		if (!p)
+			return AC_ENOMEM;
+		m->cl = p;
+		m->capcl = cap;
+	}
+	struct node *leaf = tree_insert_path(m, tk);
+	if (!leaf)
+		return AC_ENOMEM;
+	struct cluster *c = cluster_new(tk);
+	if (!c)
+		return AC_ENOMEM;
+	if (leaf_add(leaf, (uint32_t)(m->ncl + 1))) {
+		cluster_free(c);
+		return AC_ENOMEM;
+	}
+	c->leaf = leaf;
+	m->cl[m->ncl++] = c;
+	return (long)m->ncl;
+}
+
+/* ---- merging clusters whose templates differ only in variable positions ---- */
+
+static uint32_t resolve(const struct miner *m, uint32_t id)
+{
+	while (m->cl[id - 1]->merged_into)
+		id = m->cl[id - 1]->merged_into;
+	return id;
+}
+
+/* True when every line that fits b also fits a: at each position a has "<*>", or both hold
+ * equal parameters, or the same text. */
+static bool covers(const struct cluster *a, const struct cluster *b)
+{
+	if (a->ntok != b->ntok)
+		return false;
+	for (uint32_t i = 0; i < a->ntok; i++) {
+		if (!strcmp(a->tok[i], WILDCARD))
+			continue;
+		if (a->kind[i] && b->kind[i]) {
+			size_t ka = param_key_len(a->tok[i], strlen(a->tok[i]));
+			size_t kb = param_key_len(b->tok[i], strlen(b->tok[i]));
+			if (ka != kb || memcmp(a->tok[i], b->tok[i], ka))
+				return false;
+			continue;
+		}
+		if (strcmp(a->tok[i], b->tok[i]))
+			return false;
+	}
+	return true;
+}
+
+static void leaf_remove(struct node *leaf, uint32_t id)
+{
+	for (uint32_t k = 0; k < leaf->nids; k++)
+		if (leaf->ids[k] == id) {
+			memmove(leaf->ids + k, leaf->ids + k + 1, (leaf->nids - k - 1) * sizeof *leaf->ids);
+			leaf->nids--;
+			return;
+		}
+}
+
+/* Fold `gone` into `keep` (the older id); keep ends up with the more general template. */
+static void cluster_fold(struct miner *m, uint32_t keep, uint32_t gone, bool gone_is_general)
+{
+	struct cluster *k = m->cl[keep - 1], *g = m->cl[gone - 1];
+	if (gone_is_general) {
+		char **tok = k->tok, *text = k->text;
+		uint8_t *kind = k->kind;
+		k->tok = g->tok;
+		k->kind = g->kind;
+		k->text = g->text;
+		g->tok = tok;
+		g->kind = kind;
+		g->text = text;
+	}
+	k->size += g->size;
+	g->merged_into = keep;
+	k->dirty = g->dirty = true;
+	leaf_remove(k->leaf, gone);
+	g->leaf = NULL;
+}
+
+/* After cluster id's template generalised, clusters of its leaf that it now covers (or that
+ * cover it) are the same template seen before it was learned: merge them, as Drain's
+ * "differ only in variable positions" post-step, but online. Returns the surviving id. */
+static uint32_t merge_covered(struct miner *m, uint32_t id, struct miner_info *info)
+{
+	struct node *leaf = m->cl[id - 1]->leaf;
+	for (uint32_t k = 0; leaf && k < leaf->nids;) {
+		uint32_t z = leaf->ids[k];
+		struct cluster *c = m->cl[id - 1], *o = m->cl[z - 1];
+		bool c_general = z != id && covers(c, o);
+		if (z == id || (!c_general && !covers(o, c))) {
+			k++;
+			continue;
+		}
+		uint32_t keep = id < z ? id : z, gone = id < z ? z : id;
+		bool gone_general = (gone == id) == c_general;
+		cluster_fold(m, keep, gone, gone_general);
+		if (info->nfolded < MINER_MAX_FOLDED)
+			info->folded[info->nfolded] = gone;
+		info->nfolded++;
+		id = keep;
+		k = 0;
+	}
+	return id;
+}
+
+/* ---- public API ---- */
+
+struct miner *miner_new(const struct miner_config *cfg, struct ac_error *err)
+{
+	struct miner *m = calloc(1, sizeof *m);
+	struct mask_config mc = { 0 };
+
+	if (!m)
+		goto oom;
+	miner_config_default(&m->cfg);
+	if (cfg) {
+		if (cfg->sim_threshold != 0)
+			m->cfg.sim_threshold = cfg->sim_threshold;
+		if (cfg->depth)
+			m->cfg.depth = cfg->depth;
+		if (cfg->max_children)
+			m->cfg.max_children = cfg->max_children;
+		if (cfg->max_clusters)
+			m->cfg.max_clusters = cfg->max_clusters;
+		if (cfg->max_line)
+			m->cfg.max_line = cfg->max_line;
+		m->cfg.masks = cfg->masks;
+		m->cfg.no_merge = cfg->no_merge;
+	}
+	if (!(m->cfg.sim_threshold > 0 && m->cfg.sim_threshold <= 1)) {
+		ac_error_set(err, AC_EINVAL, "bad_threshold",
+			     "similarity threshold must be in (0, 1], got %g", m->cfg.sim_threshold);
+		goto fail;
+	}
+	if (m->cfg.depth > 16 || m->cfg.max_line > (64u << 20) || m->cfg.max_clusters >= UINT32_MAX) {
+		ac_error_set(err, AC_EINVAL, "bad_config",
+			     "depth must be <= 16, max_line <= 64 MiB, max_clusters < 2^32");
+		goto fail;
+	}
+	mc.builtins = m->cfg.masks;
+	if (!(m->mk = masker_new(&mc, err)))
+		goto fail;
+	m->cfg.masks = NULL; /* the caller's string need not outlive us: use masker_builtins() */
+	return m;
+oom:
+	ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+fail:
+	miner_free(m);
+	return NULL;
+}
+
+void miner_free(struct miner *m)
+{
+	if (!m)
+		return;
+	masker_free(m->mk);
+	for (size_t i = 0; i < m->nuser; i++)
+		free(m->user_masks[i]);
+	free(m->user_masks);
+	for (size_t i = 0; i < m->ncl; i++)
+		cluster_free(m->cl[i]);
+	free(m->cl);
+	for (size_t i = 0; i < m->capbylen; i++)
+		node_free(m->by_len[i]);
+	free(m->by_len);
+	cache_clear(m);
+	free(m->cache);
+	free(m->mbuf);
+	free(m);
+}
+
+int miner_add_mask(struct miner *m, const char *spec, struct ac_error *err)
+{
+	char **p = realloc(m->user_masks, (m->nuser + 1) * sizeof *p);
+	if (!p)
+		return ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+	m->user_masks = p;
+	char *copy = dup_n(spec, strlen(spec));
+	if (!copy)
+		return ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+	int rc = masker_add_spec(m->mk, spec, err);
+	if (rc) {
+		free(copy);
+		return rc;
+	}
+	m->user_masks[m->nuser++] = copy;
+	cache_clear(m);
+	return 0;
+}
+
+const char *miner_masked(struct miner *m, const char *line, size_t len)
+{
+	size_t n;
+	if (mask_line(m, line, len, &n))
+		return "";
+	return m->mbuf;
+}
+
+long miner_add(struct miner *m, const char *line, size_t len)
+{
+	return miner_add_info(m, line, len, NULL);
+}
+
+long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_info *info)
+{
+	size_t n;
+	long id;
+	double sim = 0;
+	struct miner_info dummy;
+	int rc = mask_line(m, line, len, &n);
+	if (rc)
+		return rc;
+	if (!info)
+		info = &dummy;
+	memset(info, 0, sizeof *info);
+	info->threshold = m->cfg.sim_threshold;
+	uint64_t h = hash_bytes(m->mbuf, n);
+	if ((id = cache_get(m, h, m->mbuf, n))) {
+		id = resolve(m, (uint32_t)id);
+		m->cl[id - 1]->size++;
+		m->cl[id - 1]->dirty = true;
+		info->id = id;
+		info->how = MINER_SAME_TEXT;
+		info->similarity = 1.0;
+		return id;
+	}
+	tokenize(&m->tk, m->mbuf, n, true);
+	id = leaf_best(m, tree_find(m, &m->tk), &m->tk, &sim);
+	info->similarity = sim;
+	info->how = id ? MINER_SIMILAR : MINER_NEW;
+	if (id) {
+		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
+			return rc;
+		if (rc && !m->cfg.no_merge)
+			id = merge_covered(m, (uint32_t)id, info);
+	} else if ((id = cluster_create(m, &m->tk)) < 0) {
+		return id;
+	}
+	m->cl[id - 1]->size++;
+	m->cl[id - 1]->dirty = true;
+	cache_put(m, h, m->mbuf, n, id);
+	info->id = id;
+	return id;
+}
+
+int miner_explain(const struct miner_info *info, char *buf, size_t cap)
+{
+	switch (info->how) {
+	case MINER_SAME_TEXT:
+		return snprintf(buf, cap, "template %ld: same text as an earlier line after masking",
+				info->id);
+	case MINER_SIMILAR:
+		return snprintf(buf, cap, "template %ld: %.0f%% of the literal tokens agree "
+				"(threshold %.0f%%)", info->id, 100 * info->similarity,
+				100 * info->threshold);
+	case MINER_NEW:
+		break;
+	}
+	if (info->similarity > 0)
+		return snprintf(buf, cap, "new template %ld: the closest one agrees on %.0f%% of the "
+				"literal tokens (threshold %.0f%%)", info->id,
+				100 * info->similarity, 100 * info->threshold);
+	return snprintf(buf, cap, "new template %ld: no template with this token count and "
+			"leading tokens", info->id);
+}
+
+long miner_match(struct miner *m, const char *line, size_t len)
+{
+	size_t n;
+	long id;
+	if (mask_line(m, line, len, &n))
+		return 0;
+	uint64_t h = hash_bytes(m->mbuf, n);
+	if ((id = cache_get(m, h, m->mbuf, n)))
+		return resolve(m, (uint32_t)id);
+	tokenize(&m->tk, m->mbuf, n, true);
+	return leaf_best(m, tree_find(m, &m->tk), &m->tk, NULL);
+}
+
+size_t miner_count(const struct miner *m)
+{
+	return m->ncl;
+}
+
+long miner_resolve(const struct miner *m, long id)
+{
+	if (id < 1 || (size_t)id > m->ncl)
+		return 0;
+	return resolve(m, (uint32_t)id);
+}
+
+long miner_next(const struct miner *m, long after)
+{
+	for (size_t id = after < 0 ? 1 : (size_t)after + 1; id <= m->ncl; id++)
+		if (!m->cl[id - 1]->merged_into)
+			return (long)id;
+	return 0;
+}
+
+const char *miner_template(const struct miner *m, long id)
+{
+	if (id < 1 || (size_t)id > m->ncl)
+		return NULL;
+	return m->cl[resolve(m, (uint32_t)id) - 1]->text;
+}
+
+uint64_t miner_size(const struct miner *m, long id)
+{
+	if (id < 1 || (size_t)id > m->ncl)
+		return 0;
+	return m->cl[resolve(m, (uint32_t)id) - 1]->size;
+}
+
+/* ---- persistence ---- */
+
+static int save_config(struct miner *m, sqlite3 *db, struct ac_error *err)
+{
+	static const char sql[] = "INSERT OR REPLACE INTO miner_config(key, value) VALUES(?, ?)";
+	sqlite3_stmt *st = NULL;
+	char thr[32], depth[16], kids[16];
+	const char *merge = m->cfg.no_merge ? "0" : "1";
+	struct ac_buf user;
+	int rc = 0;
+
+	ac_buf_init(&user, 1 << 20);
+	snprintf(thr, sizeof thr, "%.17g", m->cfg.sim_threshold);
+	snprintf(depth, sizeof depth, "%u", m->cfg.depth);
+	snprintf(kids, sizeof kids, "%u", m->cfg.max_children);
+	for (size_t i = 0; i < m->nuser; i++)
+		if (ac_buf_printf(&user, "%s%s", i ? "\n" : "", m->user_masks[i])) {
+			rc = ac_error_set(err, AC_ETOOBIG, "too_big", "user masks too large");
+			goto out;
+		}
+	const char *kv[][2] = {
+		{ "sim_threshold", thr }, { "depth", depth }, { "max_children", kids }, { "merge", merge },
+		{ "masks", masker_builtins(m->mk) }, { "user_masks", user.data ? user.data : "" },
+	};
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = ac_db_error(db, err, "saving miner configuration");
+		goto out;
+	}
+	for (size_t i = 0; i < AC_ARRAY_SIZE(kv); i++) {
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, kv[i][0], -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 2, kv[i][1], -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = ac_db_error(db, err, "saving miner configuration");
+			goto out;
+		}
+	}
+out:
+	sqlite3_finalize(st);
+	ac_buf_release(&user);
+	return rc;
+}
+
+static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
+{
+	static const char sql[] =
+		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at)"
+		" VALUES(?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
+		" tokens=excluded.tokens, count=excluded.count, merged_into=excluded.merged_into,"
+		" updated_at=excluded.updated_at";
+	sqlite3_stmt *st = NULL;
+	double now = ac_now();
+	int rc = 0;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, "saving templates");
+	for (size_t i = 0; i < m->ncl; i++) {
+		struct cluster *c = m->cl[i];
+		if (!c->dirty)
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)(i + 1));
+		sqlite3_bind_text(st, 2, c->text, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 3, c->ntok);
+		sqlite3_bind_int64(st, 4, (sqlite3_int64)c->size);
+		if (c->merged_into)
+			sqlite3_bind_int64(st, 5, c->merged_into);
+		else
+			sqlite3_bind_null(st, 5);
+		sqlite3_bind_double(st, 6, now);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = ac_db_error(db, err, "saving templates");
+			break;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+int miner_save(struct miner *m, sqlite3 *db, struct ac_error *err)
+{
+	int rc = ac_db_exec(db, "SAVEPOINT miner_save", err);
+	if (rc)
+		return rc;
+	rc = save_config(m, db, err);
+	if (!rc)
+		rc = save_templates(m, db, err);
+	if (rc) {
+		ac_db_exec(db, "ROLLBACK TO miner_save", NULL);
+		ac_db_exec(db, "RELEASE miner_save", NULL);
+		return rc;
+	}
+	rc = ac_db_exec(db, "RELEASE miner_save", err);
+	if (!rc)
+		for (size_t i = 0; i < m->ncl; i++)
+			m->cl[i]->dirty = false;
+	return rc;
+}
+
+/* Read miner_config into cfg (strings copied into the caller's buffers). */
+static int load_config(sqlite3 *db, struct miner_config *cfg, char *masks, size_t masks_cap,
+		       struct ac_buf *user, struct ac_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db, "SELECT key, value FROM miner_config", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return ac_db_error(db, err, "loading miner configuration");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *k = (const char *)sqlite3_column_text(st, 0);
+		const char *v = (const char *)sqlite3_column_text(st, 1);
+		double d;
+		int64_t i;
+		if (!k || !v)
+			continue;
+		if (!strcmp(k, "sim_threshold") && !ac_parse_double(v, &d))
+			cfg->sim_threshold = d;
+		else if (!strcmp(k, "depth") && !ac_parse_i64(v, &i) && i >= 0 && i <= 16)
+			cfg->depth = (unsigned)i;
+		else if (!strcmp(k, "max_children") && !ac_parse_i64(v, &i) && i > 0 && i < 1 << 20)
+			cfg->max_children = (unsigned)i;
+		else if (!strcmp(k, "merge"))
+			cfg->no_merge = strcmp(v, "1") != 0;
+		else if (!strcmp(k, "masks")) {
+			snprintf(masks, masks_cap, "%s", v);
+			cfg->masks = masks;
+		} else if (!strcmp(k, "user_masks") && ac_buf_puts(user, v)) {
+			rc = ac_error_set(err, AC_ETOOBIG, "too_big", "stored user masks too large");
+			break;
+		}
+	}
+	if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+		rc = ac_db_error(db, err, "loading miner configuration");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int load_user_masks(struct miner *m, char *list, struct ac_error *err)
+{
+	char *p = list;
+	while (p && *p) {
+		char *nl = strchr(p, '\n');
+		if (nl)
+			*nl = '\0';
+		int rc = miner_add_mask(m, p, err);
+		if (rc)
+			return rc;
+		p = nl ? nl + 1 : NULL;
+	}
+	return 0;
+}
+
+static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
+{
+	static const char sql[] =
+		"SELECT id, template, tokens, count, merged_into FROM templates ORDER BY id";
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, "loading templates");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_int64 id = sqlite3_column_int64(st, 0);
+		const char *text = (const char *)sqlite3_column_text(st, 1);
+		size_t len = (size_t)sqlite3_column_bytes(st, 1);
+		if (id != (sqlite3_int64)m->ncl + 1 || !text) {
+			rc = ac_error_set(err, AC_EINVAL, "corrupt_state",
+					  "templates: expected id %zu, found %lld", m->ncl + 1,
+					  (long long)id);
+			break;
+		}
+		char *copy = dup_n(text, len);
+		if (!copy) {
+			rc = ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+			break;
+		}
+		tokenize(&m->tk, copy, len, false);
+		long got = m->tk.n == (uint32_t)sqlite3_column_int64(st, 2)
+				   ? cluster_create(m, &m->tk)
+				   : AC_EINVAL;
+		free(copy);
+		if (got < 0) {
+			rc = ac_error_set(err, got == AC_EINVAL ? AC_EINVAL : AC_ENOMEM,
+					  "corrupt_state", "templates: cannot restore cluster %lld",
+					  (long long)id);
+			break;
+		}
+		m->cl[got - 1]->size = (uint64_t)sqlite3_column_int64(st, 3);
+		m->cl[got - 1]->dirty = false;
+		/* replaying a merged cluster rebuilds the tree nodes it created; then it leaves */
+		sqlite3_int64 into = sqlite3_column_int64(st, 4);
+		if (into) {
+			if (into < 1 || into >= id) {
+				rc = ac_error_set(err, AC_EINVAL, "corrupt_state",
+						  "templates: cluster %lld merged into %lld", (long long)id,
+						  (long long)into);
+				break;
+			}
+			m->cl[got - 1]->merged_into = (uint32_t)into;
+			leaf_remove(m->cl[got - 1]->leaf, (uint32_t)got);
+			m->cl[got - 1]->leaf = NULL;
+		}
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = ac_db_error(db, err, "loading templates");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+struct miner *miner_load(sqlite3 *db, const struct miner_config *cfg, struct ac_error *err)
+{
+	struct miner_config c;
+	char masks[256];
+	struct ac_buf user;
+	struct miner *m = NULL;
+
+	ac_buf_init(&user, 1 << 20);
+	if (cfg)
+		c = *cfg;
+	else
+		miner_config_default(&c);
+	if (load_config(db, &c, masks, sizeof masks, &user, err))
+		goto fail;
+	if (!(m = miner_new(&c, err)))
+		goto fail;
+	if (user.data && load_user_masks(m, user.data, err))
+		goto fail;
+	if (load_templates(m, db, err))
+		goto fail;
+	ac_buf_release(&user);
+	return m;
+fail:
+	ac_buf_release(&user);
+	miner_free(m);
+	return NULL;
+}

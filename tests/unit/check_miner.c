@@ -1,0 +1,297 @@
+/*
+ * check_miner.c — unit tests for analyzer/miner: ids and numbers do not split a template,
+ * different messages stay apart, determinism, classification without learning, limits, and
+ * persistence: a miner saved to SQLite and loaded again continues the same clusters.
+ */
+#include "core/common.h"
+#include "core/db.h"
+#include "analyzer/miner.h"
+
+#include <check.h>
+
+static long add(struct miner *m, const char *line)
+{
+	long id = miner_add(m, line, strlen(line));
+	ck_assert_int_gt(id, 0);
+	return id;
+}
+
+START_TEST(ids_do_not_split_a_group)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	long a = add(m, "Received block blk_-1608999687919862906 of size 91178 from /10.250.10.6");
+	long b = add(m, "Received block blk_7503483334202473044 of size 233217 from /10.251.71.16");
+	long c = add(m, "Received block blk_-3544583377289625738 of size 67108864 from /10.251.199.19");
+	ck_assert_int_eq(a, b);
+	ck_assert_int_eq(b, c);
+	ck_assert_str_eq(miner_template(m, a), "Received block blk_<ID> of size <NUM> from /<IP>");
+	ck_assert_uint_eq(miner_size(m, a), 3);
+	long d = add(m, "session 0x14ed93111f20027 expired after 3200ms for user 5f0c9f3e-1a2b-4c3d-9e8f-001122334455");
+	long e = add(m, "session 0x24ed93119420016 expired after 12s for user 6a0c9f3e-1a2b-4c3d-9e8f-001122334466");
+	ck_assert_int_eq(d, e);
+	ck_assert_int_ne(a, d);
+	miner_free(m);
+}
+END_TEST
+
+START_TEST(variable_words_become_wildcards)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	long a = add(m, "Invalid user admin from 1.2.3.4 port 22 on server alpha today");
+	long b = add(m, "Invalid user oracle from 5.6.7.8 port 22 on server alpha today");
+	ck_assert_int_eq(a, b);
+	ck_assert_str_eq(miner_template(m, a), "Invalid user <*> from <IP> port <NUM> on server alpha today");
+	miner_free(m);
+}
+END_TEST
+
+START_TEST(different_messages_stay_apart)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	long a = add(m, "Connection refused by 10.0.0.1:5432");
+	long b = add(m, "Connection reset by 10.0.0.1:5432");
+	long c = add(m, "Disk full on /var/lib/db");
+	long d = add(m, "Connection refused by 10.0.0.2:5433");
+	ck_assert_int_ne(a, b);
+	ck_assert_int_ne(a, c);
+	ck_assert_int_eq(a, d);
+	ck_assert_uint_eq(miner_count(m), 3);
+	ck_assert_int_eq(miner_match(m, "Connection reset by 10.9.9.9:1", 30), b);
+	ck_assert_int_eq(miner_match(m, "Totally new message here", 24), 0);
+	ck_assert_uint_eq(miner_count(m), 3); /* match does not learn */
+	ck_assert_ptr_null(miner_template(m, 0));
+	ck_assert_ptr_null(miner_template(m, 4));
+	miner_free(m);
+}
+END_TEST
+
+START_TEST(explains_why_a_line_joined)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	struct miner_info info;
+	char why[160];
+	const char *a = "Invalid user admin from 1.2.3.4 port 22";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_NEW);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "new template 1: no template with this token count and leading tokens");
+	a = "Invalid user oracle from 1.2.3.9 port 23";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_SIMILAR);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "template 1: 80% of the literal tokens agree (threshold 70%)");
+	a = "Invalid user oracle from 5.5.5.5 port 24";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 1);
+	ck_assert_int_eq(info.how, MINER_SAME_TEXT);
+	a = "Invalid user oracle to 5.5.5.5 via 24";
+	ck_assert_int_eq(miner_add_info(m, a, strlen(a), &info), 2);
+	miner_explain(&info, why, sizeof why);
+	ck_assert_str_eq(why, "new template 2: the closest one agrees on 50% of the literal tokens "
+			      "(threshold 70%)");
+	miner_free(m);
+}
+END_TEST
+
+START_TEST(different_constants_do_not_merge)
+{
+	struct miner *m = miner_new(NULL, NULL);
+	long a = add(m, "Job 12 entered state RUNNING now");
+	long b = add(m, "Job 13 entered state FAILED now");
+	long c = add(m, "Job 14 entered state RUNNING now");
+	ck_assert_int_ne(a, b); /* enum values: two situations */
+	ck_assert_int_eq(a, c);
+	long d = add(m, "Job 15 owned by alice today");
+	long e = add(m, "Job 16 owned by bob today");
+	ck_assert_int_eq(d, e); /* lower-case words may be variables */
+	ck_assert_str_eq(miner_template(m, d), "Job <NUM> owned by <*> today");
+	miner_free(m);
+}
+END_TEST
+
+START_TEST(mining_is_deterministic)
+{
+	static const char *lines[] = {
+		"User alice logged in from 10.0.0.1", "User bob logged in from 10.0.0.2",
+		"Job 12 finished in 30ms", "Job 13 finished in 31ms", "Cache miss for key abc",
+		"Cache miss for key def", "User carol logged out",
+	};
+	struct miner *m1 = miner_new(NULL, NULL), *m2 = miner_new(NULL, NULL);
+	for (size_t i = 0; i < AC_ARRAY_SIZE(lines); i++)
+		ck_assert_int_eq(add(m1, lines[i]), add(m2, lines[i]));
+	ck_assert_uint_eq(miner_count(m1), miner_count(m2));
+	for (size_t id = 1; id <= miner_count(m1); id++)
+		ck_assert_str_eq(miner_template(m1, (long)id), miner_template(m2, (long)id));
+	miner_free(m1);
+	miner_free(m2);
+}
+END_TEST
+
+START_TEST(config_is_validated_and_limits_hold)
+{
+	struct ac_error err = { 0 };
+	struct miner_config cfg;
+	miner_config_default(&cfg);
+	cfg.sim_threshold = 1.5;
+	ck_assert_ptr_null(miner_new(&cfg, &err));
+	ck_assert_int_eq(err.code, AC_EINVAL);
+	miner_config_default(&cfg);
+	cfg.masks = "nope";
+	ck_assert_ptr_null(miner_new(&cfg, &err));
+	miner_config_default(&cfg);
+	cfg.max_clusters = 2;
+	struct miner *m = miner_new(&cfg, &err);
+	add(m, "alpha beta");
+	add(m, "gamma delta epsilon");
+	ck_assert_int_eq(miner_add(m, "zeta", 4), AC_ETOOBIG);
+	ck_assert_int_eq(miner_add(m, "alpha beta", 10), 1);
+	/* empty and whitespace-only lines are one cluster, not a crash */
+	miner_free(m);
+	m = miner_new(NULL, NULL);
+	ck_assert_int_eq(miner_add(m, "", 0), miner_add(m, "  \n", 3));
+	miner_free(m);
+}
+END_TEST
+
+static const char *phase1[] = {
+	"Accepted password for root from 1.2.3.4 port 22 ssh2",
+	"Failed password for invalid user test from 5.6.7.8 port 4444 ssh2",
+	"Accepted password for admin from 1.2.3.9 port 23 ssh2",
+	"Connection closed by 9.9.9.9 [preauth]",
+};
+
+START_TEST(persistence_continues_the_same_clusters)
+{
+	char path[] = "/tmp/check_miner_XXXXXX";
+	int fd = mkstemp(path);
+	struct ac_error err = { 0 };
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+
+	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, &err);
+	ck_assert_msg(db != NULL, "%s", err.msg);
+	struct miner *m = miner_new(NULL, &err);
+	ck_assert_int_eq(miner_add_mask(m, "tenant=acme-[a-z]+", &err), 0);
+	long ids[AC_ARRAY_SIZE(phase1)];
+	for (size_t i = 0; i < AC_ARRAY_SIZE(phase1); i++)
+		ids[i] = add(m, phase1[i]);
+	ck_assert_int_eq(miner_save(m, db, &err), 0);
+	/* a second save after more lines only rewrites what changed */
+	add(m, "tenant acme-red over quota");
+	ck_assert_int_eq(miner_save(m, db, &err), 0);
+	size_t count = miner_count(m);
+	ac_db_close(db);
+
+	db = ac_db_open(path, AC_DB_WRITE, &err);
+	struct miner *r = miner_load(db, NULL, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	ck_assert_uint_eq(miner_count(r), count);
+	for (size_t id = 1; id <= count; id++) {
+		ck_assert_str_eq(miner_template(r, (long)id), miner_template(m, (long)id));
+		ck_assert_uint_eq(miner_size(r, (long)id), miner_size(m, (long)id));
+	}
+	/* new lines go where the original miner puts them */
+	const char *next[] = {
+		"Accepted password for guest from 7.7.7.7 port 99 ssh2",
+		"Connection closed by 8.8.8.8 [preauth]",
+		"tenant acme-green over quota",
+		"Something never seen before",
+	};
+	for (size_t i = 0; i < AC_ARRAY_SIZE(next); i++)
+		ck_assert_int_eq(add(r, next[i]), add(m, next[i]));
+	ck_assert_int_eq(add(r, next[0]), ids[0]);
+	miner_free(m);
+	miner_free(r);
+
+	/* an empty database gives an empty miner */
+	ck_assert_int_eq(ac_db_exec(db, "DELETE FROM templates; DELETE FROM miner_config", &err), 0);
+	r = miner_load(db, NULL, &err);
+	ck_assert_ptr_nonnull(r);
+	ck_assert_uint_eq(miner_count(r), 0);
+	miner_free(r);
+	/* a gap in the ids is reported, not guessed around */
+	ck_assert_int_eq(ac_db_exec(db, "INSERT INTO templates VALUES(2,'a b',2,1,NULL,0)", &err), 0);
+	ck_assert_ptr_null(miner_load(db, NULL, &err));
+	ck_assert_ptr_nonnull(strstr(err.msg, "expected id 1"));
+	ac_db_close(db);
+	unlink(path);
+}
+END_TEST
+
+static const char *merging[] = {
+	"open file alpha for reader beta", "open file gamma for reader delta",
+	"open file gamma for reader beta", "open file zeta for reader delta",
+	"open file eta for reader omega",
+};
+
+START_TEST(templates_differing_only_in_variables_merge)
+{
+	struct miner_config cfg;
+	struct ac_error err = { 0 };
+	long ids[AC_ARRAY_SIZE(merging)];
+	miner_config_default(&cfg);
+	cfg.no_merge = true;
+	struct miner *plain = miner_new(&cfg, NULL);
+	struct miner *m = miner_new(NULL, NULL);
+	struct miner_info info;
+	for (size_t i = 0; i < AC_ARRAY_SIZE(merging); i++) {
+		add(plain, merging[i]);
+		ids[i] = miner_add_info(m, merging[i], strlen(merging[i]), &info);
+	}
+	/* the last line made template 1 general enough to cover 2: the caller learns it */
+	ck_assert_int_eq(info.id, 1);
+	ck_assert_uint_eq(info.nfolded, 1);
+	ck_assert_int_eq(info.folded[0], 2);
+	/* without merging, two clusters cover the same template */
+	ck_assert_int_eq(miner_next(plain, miner_next(plain, 0)), 2);
+	ck_assert_int_eq(miner_next(m, 0), 1);
+	ck_assert_int_eq(miner_next(m, 1), 0); /* one live cluster */
+	ck_assert_uint_eq(miner_count(m), 2);  /* two ids handed out */
+	ck_assert_int_eq(miner_resolve(m, ids[1]), 1);
+	ck_assert_uint_eq(miner_size(m, 2), 5);
+	ck_assert_str_eq(miner_template(m, 2), "open file <*> for reader <*>");
+
+	/* the merge survives a restart */
+	char path[] = "/tmp/check_miner_merge_XXXXXX";
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, &err);
+	ck_assert_msg(db != NULL, "%s", err.msg);
+	ck_assert_int_eq(miner_save(m, db, &err), 0);
+	struct miner *r = miner_load(db, NULL, &err);
+	ck_assert_msg(r != NULL, "%s", err.msg);
+	ck_assert_int_eq(miner_resolve(r, 2), 1);
+	ck_assert_int_eq(miner_next(r, 1), 0);
+	ck_assert_int_eq(add(r, "open file kappa for reader lambda"), 1);
+	ck_assert_int_eq(add(m, "open file kappa for reader lambda"), 1);
+	miner_free(r);
+	ac_db_close(db);
+	unlink(path);
+	miner_free(m);
+	miner_free(plain);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("miner");
+	TCase *tc = tcase_create("miner");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, ids_do_not_split_a_group);
+	tcase_add_test(tc, variable_words_become_wildcards);
+	tcase_add_test(tc, different_messages_stay_apart);
+	tcase_add_test(tc, explains_why_a_line_joined);
+	tcase_add_test(tc, different_constants_do_not_merge);
+	tcase_add_test(tc, mining_is_deterministic);
+	tcase_add_test(tc, config_is_validated_and_limits_hold);
+	tcase_add_test(tc, persistence_continues_the_same_clusters);
+	tcase_add_test(tc, templates_differing_only_in_variables_merge);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
