@@ -6,7 +6,7 @@
 #
 # Build stage: the -dev packages the binary links against. Runtime stage: the same base with
 # the runtime libraries only, a non-root user, the database under /data (a volume), and a
-# HEALTHCHECK that uses a 20 kB libc-only probe instead of installing curl (see
+# HEALTHCHECK that uses a 15 kB libc-only probe instead of installing curl (see
 # generator/deploy/healthcheck.c). SIGTERM makes `autocoder serve` stop accepting, answer every
 # queued request after its commit, and exit.
 FROM debian:bookworm-slim AS build

@@ -144,6 +144,7 @@ bench-rules: $(BIN)
 .PHONY: bench-blueprint
 bench-blueprint: $(BIN)
 	@bench/blueprint.sh $(abspath $(BIN))
+
 # Generated systems: generation time, pipeline throughput, per-stage cost, todo API vs a
 # minimal libmicrohttpd handler, idle RSS (bench/generated.sh; figures in docs/BENCHMARKS.md).
 $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
@@ -151,10 +152,12 @@ $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
 
 bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref
 	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/generated.sh
+
 # --- deployments (deploy emitter) -------------------------------------------------------------
 # The container health probe's source is written into every generated system: embed it as a C
 # string literal (the root Dockerfile compiles the same file directly).
 $(BUILD)/generator/deploy_healthcheck.inc: generator/deploy/healthcheck.c
+	@mkdir -p $(dir $@)
 	sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $< > $@
 $(BUILD)/generator/deploy_docker.o: $(BUILD)/generator/deploy_healthcheck.inc
 

@@ -101,6 +101,8 @@ pipeline() { # NAME EXTRA_STAGE(0|1)
 		sleep 0.02
 	done
 	end=$(now_ms)
+	# CPU time (user + system) the whole process used, in ms: independent of other load
+	awk -v hz="$(getconf CLK_TCK)" '{ printf "%d\n", ($14 + $15) * 1000 / hz }' /proc/$p/stat >"$tmp/$1.cpu"
 	kill -TERM $p; wait $p
 	lines=$(wc -l <"$tmp/$1/out/sink.jsonl")
 	[ "$lines" -eq "$N" ] || { echo "bench-generated: sink wrote $lines of $N" >&2; exit 1; }
@@ -108,9 +110,17 @@ pipeline() { # NAME EXTRA_STAGE(0|1)
 }
 ms4=$(pipeline pipe4 0)
 ms5=$(pipeline pipe5 1)
+cpu4=$(cat "$tmp/pipe4.cpu")
+cpu5=$(cat "$tmp/pipe5.cpu")
+cores=$(nproc)
+load=$(cut -d' ' -f1 /proc/loadavg)
 rate=$(python3 -c "print(int($N / ($ms4 / 1000.0)))")
+cap=$(python3 -c "print(int($N / ($cpu4 / 1000.0 / $cores)))")
+cpu_us=$(python3 -c "print('%.2f' % ($cpu4 * 1000.0 / $N))")
 stage_us=$(python3 -c "print('%.2f' % max(0.0, ($ms5 - $ms4) * 1000.0 / $N))")
-echo "pipeline: $N messages in $ms4 ms = $rate msg/s; +1 stage: $ms5 ms => $stage_us us/message/stage"
+stage_cpu_us=$(python3 -c "print('%.2f' % max(0.0, ($cpu5 - $cpu4) * 1000.0 / $N))")
+echo "pipeline: $N messages in $ms4 ms = $rate msg/s (load average $load); CPU $cpu4 ms = $cpu_us us/message => $cap msg/s on $cores idle cores"
+echo "+1 stage: $ms5 ms wall => $stage_us us/message; CPU $cpu5 ms => $stage_cpu_us us CPU/message"
 
 # ---- 3. todo API GET by id vs minimal libmicrohttpd, and 4. RSS
 "$AUTOCODER" generate -q "$root/data/blueprints/todo_api.yaml" -o "$tmp/todo"
@@ -157,8 +167,10 @@ loopback only. Generated systems built with their own Makefile (cc -O2).
 | figure | value | target | |
 |---|---|---|---|
 | validate + generate a 50-component blueprint (median of 10) | ${gen_ms} ms | < 100 ms | $(verdict "$gen_ms < 100") |
-| Source → Transformer → Filter → Sink, $N messages | ${rate} msg/s (${ms4} ms) | ≥ 500,000 msg/s | $(verdict "$rate >= 500000") |
-| cost of one extra stage (passthrough Transformer) | ${stage_us} µs/message | ≤ 10 µs | $(verdict "$stage_us <= 10") |
+| Source → Transformer → Filter → Sink, $N messages, wall clock (load average ${load} on ${cores} cores) | ${rate} msg/s (${ms4} ms) | ≥ 500,000 msg/s | $(verdict "$rate >= 500000") |
+| same run: CPU time of the whole process (all 4 stages) per message | ${cpu_us} µs → ${cap} msg/s when ${cores} cores are free | | |
+| cost of one extra stage (passthrough Transformer), wall clock | ${stage_us} µs/message | ≤ 10 µs | $(verdict "$stage_us <= 10") |
+| cost of one extra stage, CPU time | ${stage_cpu_us} µs/message | | |
 | todo API GET /todos/{id}, ${CONNECTIONS} keep-alive connections | ${todo_rps} req/s, p99 $(p99 "$tmp/wrk-todo.txt") | | |
 | minimal libmicrohttpd handler, same threading, same run | ${ref_rps} req/s, p99 $(p99 "$tmp/wrk-ref.txt") | | |
 | todo API as a fraction of the minimal handler | ${pct}% | ≥ 60% | $(verdict "$pct >= 60") |
@@ -168,7 +180,9 @@ loopback only. Generated systems built with their own Makefile (cc -O2).
 Commands: \`make bench-generated\` (N=$N, DURATION=$DURATION, CONNECTIONS=$CONNECTIONS,
 wrk -t$WRK_THREADS --latency). The pipeline time runs from process start until the sink's
 \`autocoder_messages_in_total\` reaches N (polled every 20 ms), so it includes start-up; the
-per-stage cost is the difference between the 5-stage and the 4-stage run divided by N. The
+per-stage cost is the difference between the 5-stage and the 4-stage run divided by N. CPU
+time is utime + stime of the process from /proc/PID/stat, which does not depend on what else
+the machine runs; the wall-clock rate does (the load average is given). The
 todo API path is three thread hops (api → controller → store → api) and a SQLite read per
 request; the reference answers from a constant buffer.
 MD

@@ -5,8 +5,10 @@
  * binding (capacity qos.buffering) and one thread per component, then waits for SIGTERM or
  * SIGINT in the main thread (the signals are blocked everywhere else). Shutdown drains: ingress
  * stops (sources, HTTP endpoints answer 503), the main thread waits until every queue is empty
- * and no component is mid-message — or shutdown_timeout_ms passes — then stops the threads and
- * runs each component's fini (sinks flush, accumulators persist).
+ * and no component is mid-message, asks every component to flush what it holds (open
+ * aggregator batches, partial windows) from its own thread and waits again — all within
+ * shutdown_timeout_ms — then stops the threads and runs each component's fini (sinks write
+ * their last batch, accumulators persist).
  *
  * Delivery (rt_emit): for each binding leaving the port whose condition holds, the message is
  * pushed into the target's queue; the first target gets the original reference, others a deep
@@ -23,6 +25,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -75,16 +78,19 @@ void rt_iso_now(char *buf, size_t n)
 
 void rt_random_hex(char *out, size_t nbytes)
 {
+	static const char hex[] = "0123456789abcdef";
 	static __thread uint64_t s;
 	if (!s)
-		s = (uint64_t)rt_mono() * 1000003u ^ (uint64_t)pthread_self() ^ (uint64_t)getpid() << 32
-		    ^ (uint64_t)time(NULL);
+		s = ((uint64_t)(rt_mono() * 1e9) * 1000003u) ^ (uint64_t)pthread_self() ^
+		    (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL) ^ 0x9e3779b97f4a7c15ull;
 	for (size_t i = 0; i < nbytes; i++) {
 		s ^= s << 13;
 		s ^= s >> 7;
 		s ^= s << 17;
-		snprintf(out + 2 * i, 3, "%02x", (unsigned)(s & 0xff));
+		out[2 * i] = hex[(s >> 4) & 15];
+		out[2 * i + 1] = hex[s & 15];
 	}
+	out[2 * nbytes] = 0;
 }
 
 void rt_msg_init(struct rt_msg *m, json_t *data)
@@ -493,9 +499,8 @@ bool rt_crash_due(struct rt_component *c)
 
 /* ---------------------------------------------------------------- component threads */
 
-static void observe_result(struct rt_component *c, struct rt_msg *m, int rc, double t0)
+static void note_result(struct rt_component *c, int rc)
 {
-	rt_metrics_observe(c, rt_mono() - t0);
 	if (rc == 0) {
 		if (c->consecutive_errors >= 5)
 			rt_set_healthy(c);
@@ -505,24 +510,23 @@ static void observe_result(struct rt_component *c, struct rt_msg *m, int rc, dou
 	atomic_fetch_add(&c->errors, 1);
 	if (++c->consecutive_errors == 5)
 		rt_set_unhealthy(c, c->last_error);
-	(void)m;
 }
 
-/* Process one message with the binding's retry policy; releases m->data. */
-static void process_one(struct rt_component *c, struct rt_msg *m)
+/* Process one message with the binding's retry policy; releases m->data. Returns 0 when the
+ * first attempt succeeded (the caller times whole batches, see rt_queue_loop). */
+int rt_process_message(struct rt_component *c, struct rt_msg *m);
+int rt_process_message(struct rt_component *c, struct rt_msg *m)
 {
 	struct rt_queue *q = m->binding < rt_sys->nqueues ? &rt_sys->queues[m->binding] : NULL;
-	int attempts = 1, rc;
-	double t0;
+	int attempts = 1, rc = 0;
 
 	if (q && !strcmp(q->def->strategy, "retry"))
 		attempts += q->def->retry_count;
-	atomic_fetch_add(&c->msgs_in, 1);
+	atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
 	for (int a = 1; a <= attempts; a++) {
 		c->last_error[0] = 0;
-		t0 = rt_mono();
 		rc = c->def->process(c, m);
-		observe_result(c, m, rc, t0);
+		note_result(c, rc);
 		if (rc == 0)
 			break;
 		rt_log(c, a < attempts ? "warn" : "error", m, c->last_error[0] ? c->last_error :
@@ -536,6 +540,7 @@ static void process_one(struct rt_component *c, struct rt_msg *m)
 	}
 	json_decref(m->data);
 	m->data = NULL;
+	return rc;
 }
 
 /* Take up to n messages (round-robin over the incoming queues). Caller holds c->lock. */
@@ -561,15 +566,27 @@ static size_t take_batch(struct rt_component *c, struct rt_msg *out, size_t n)
 	return got;
 }
 
-static void queue_loop(struct rt_component *c)
+/* Exported (like rt_component_thread) so crash backtraces name it instead of an offset. */
+void rt_queue_loop(struct rt_component *c);
+void rt_queue_loop(struct rt_component *c)
 {
 	struct rt_msg batch[RT_BATCH];
 	double next_tick = rt_mono() + 0.1;
+	bool busy_streak = false;
 
 	for (;;) {
 		size_t n;
 		pthread_mutex_lock(&c->lock);
 		n = take_batch(c, batch, RT_BATCH);
+		if (!n && busy_streak) {
+			/* we just processed a batch: let the producer run once before sleeping, so the
+			 * next wake-up finds a batch rather than a single message (fewer futex calls) */
+			pthread_mutex_unlock(&c->lock);
+			sched_yield();
+			pthread_mutex_lock(&c->lock);
+			n = take_batch(c, batch, RT_BATCH);
+		}
+		busy_streak = n > 0;
 		while (!n && !atomic_load(&rt_sys->stopping)) {
 			struct timespec dl;
 			double wait = next_tick - rt_mono();
@@ -578,16 +595,32 @@ static void queue_loop(struct rt_component *c)
 			pthread_cond_timedwait(&c->nonempty, &c->lock, &dl);
 			c->receiver_waiting = false;
 			n = take_batch(c, batch, RT_BATCH);
-			if (!n && rt_mono() >= next_tick)
+			if (!n && (rt_mono() >= next_tick ||
+				   atomic_load(&rt_sys->flush_round) != atomic_load(&c->flushed_round)))
 				break;
 		}
 		if (n)
 			atomic_store(&c->busy, true);
 		pthread_mutex_unlock(&c->lock);
+		/* Two clock reads per batch, not per message: each message of the batch is
+		 * recorded with the batch's mean processing time (exact when the queue is short,
+		 * which is when latency matters). */
+		double t0 = rt_mono(), t1;
 		for (size_t i = 0; i < n; i++)
-			process_one(c, &batch[i]);
+			rt_process_message(c, &batch[i]);
+		t1 = rt_mono();
+		if (n)
+			rt_metrics_observe_n(c, (t1 - t0) / (double)n, (unsigned)n);
 		atomic_store(&c->busy, false);
-		if (rt_mono() >= next_tick) {
+		int fr = atomic_load(&rt_sys->flush_round);
+		if (fr != atomic_load(&c->flushed_round) && !n) {
+			atomic_store(&c->busy, true);
+			if (c->ops->flush)
+				c->ops->flush(c);
+			atomic_store(&c->flushed_round, fr);
+			atomic_store(&c->busy, false);
+		}
+		if (t1 >= next_tick) {
 			if (c->ops->tick)
 				c->ops->tick(c, rt_mono());
 			next_tick = rt_mono() + 0.1;
@@ -597,7 +630,8 @@ static void queue_loop(struct rt_component *c)
 	}
 }
 
-static void *component_main(void *arg)
+void *rt_component_thread(void *arg);
+void *rt_component_thread(void *arg)
 {
 	struct rt_component *c = arg;
 	char tname[16];
@@ -608,7 +642,8 @@ static void *component_main(void *arg)
 	if (c->ops->run)
 		c->ops->run(c);
 	else
-		queue_loop(c);
+		rt_queue_loop(c);
+	rt_crash_thread_fini();
 	return NULL;
 }
 
@@ -691,7 +726,9 @@ static int setup_system(struct rt_system *s, const struct rt_system_def *def, js
 
 	s->def = def;
 	s->config = cfg;
-	s->log_level = level_index((v = getenv("LOG_LEVEL")) ? v :
+	if (!(v = getenv("LOG_LEVEL")))
+		v = getenv("AUTOCODER_LOG_LEVEL");   /* the name the deployments' configmap uses */
+	s->log_level = level_index(v ? v :
 				   json_string_value(json_object_get(sys, "log_level")) ?
 				   json_string_value(json_object_get(sys, "log_level")) : "info");
 	s->shutdown_timeout_ms = (v = getenv("SHUTDOWN_TIMEOUT_MS")) ? (int)strtol(v, NULL, 10) :
@@ -811,25 +848,22 @@ static bool system_idle(struct rt_system *s)
 	return true;
 }
 
-static void drain_and_stop(struct rt_system *s)
+/* Wait until every queue is empty and no component is mid-message (three checks in a row),
+ * or the deadline passes. True when idle. */
+static bool wait_idle(struct rt_system *s, double deadline)
 {
-	double deadline = rt_mono() + s->shutdown_timeout_ms / 1000.0;
 	int idle_rounds = 0;
-
-	atomic_store(&s->draining, true);
-	for (size_t i = 0; i < s->ncomps; i++)
-		if (s->comps[i].ops->stop_ingress && s->comps[i].started)
-			s->comps[i].ops->stop_ingress(&s->comps[i]);
 	while (rt_mono() < deadline) {
 		idle_rounds = system_idle(s) ? idle_rounds + 1 : 0;
 		if (idle_rounds >= 3)
-			break;
+			return true;
 		usleep(20000);
 	}
-	if (idle_rounds < 3)
-		rt_log(NULL, "warn", NULL, "shutdown timeout: queues not empty, stopping anyway",
-		       json_pack("{s:i}", "shutdown_timeout_ms", s->shutdown_timeout_ms));
-	atomic_store(&s->stopping, true);
+	return false;
+}
+
+static void wake_all(struct rt_system *s)
+{
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
 		pthread_mutex_lock(&c->lock);
@@ -838,6 +872,46 @@ static void drain_and_stop(struct rt_system *s)
 			pthread_cond_broadcast(&c->inq[k]->nonfull);
 		pthread_mutex_unlock(&c->lock);
 	}
+}
+
+/* Ask every component to flush what it holds (open batches, partial windows) from its own
+ * thread, and wait for all of them; repeated so a batch flushed into a downstream aggregator
+ * is flushed there too. */
+static bool flush_round(struct rt_system *s, double deadline)
+{
+	int round = atomic_fetch_add(&s->flush_round, 1) + 1;
+	wake_all(s);
+	for (;;) {
+		bool done = true;
+		for (size_t i = 0; i < s->ncomps; i++)
+			if (s->comps[i].started && !s->comps[i].ops->run &&
+			    atomic_load(&s->comps[i].flushed_round) < round)
+				done = false;
+		if (done)
+			return wait_idle(s, deadline);
+		if (rt_mono() >= deadline)
+			return false;
+		usleep(5000);
+	}
+}
+
+static void drain_and_stop(struct rt_system *s)
+{
+	double deadline = rt_mono() + s->shutdown_timeout_ms / 1000.0;
+	bool idle;
+
+	atomic_store(&s->draining, true);
+	for (size_t i = 0; i < s->ncomps; i++)
+		if (s->comps[i].ops->stop_ingress && s->comps[i].started)
+			s->comps[i].ops->stop_ingress(&s->comps[i]);
+	idle = wait_idle(s, deadline);
+	for (int r = 0; idle && r < 3; r++)
+		idle = flush_round(s, deadline);
+	if (!idle)
+		rt_log(NULL, "warn", NULL, "shutdown timeout: queues not empty, stopping anyway",
+		       json_pack("{s:i}", "shutdown_timeout_ms", s->shutdown_timeout_ms));
+	atomic_store(&s->stopping, true);
+	wake_all(s);
 	for (size_t i = 0; i < s->ncomps; i++)
 		if (s->comps[i].started)
 			pthread_join(s->comps[i].thread, NULL);
@@ -956,7 +1030,7 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 		goto out_stop;
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
-		if (pthread_create(&c->thread, NULL, component_main, c)) {
+		if (pthread_create(&c->thread, NULL, rt_component_thread, c)) {
 			rt_log(c, "error", NULL, "cannot start thread", NULL);
 			goto out_stop;
 		}
@@ -976,5 +1050,6 @@ out_stop:
 	rt_log(NULL, "info", NULL, "system stopped", final_counts(s));
 out:
 	teardown(s);
+	rt_crash_thread_fini();
 	return rc;
 }

@@ -233,6 +233,16 @@ void rt_crash_thread_init(const char *name)
 	sigaltstack(&ss, NULL);
 }
 
+void rt_crash_thread_fini(void)
+{
+	stack_t ss = { .ss_flags = SS_DISABLE };
+	if (!tl_altstack)
+		return;
+	sigaltstack(&ss, NULL);
+	free(tl_altstack);
+	tl_altstack = NULL;
+}
+
 int rt_crash_init(struct rt_system *s)
 {
 	static const int sigs[] = { SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT };
@@ -348,7 +358,7 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 		if (!colon)
 			continue;
 		*colon = 0;
-		if (!strcmp(line, "exe"))
+		if (!strcmp(line, "exe"))   /* for in_app only; not a field of the report */
 			snprintf(exe, sizeof exe, "%s", colon + 2);
 		else if (!strcmp(line, "timestamp")) {
 			char iso[40];
@@ -382,6 +392,7 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 	json_decref(raw);
 	attach_files(frames, s);
 	json_object_set_new(rep, "frames", frames);
+	json_object_set_new(rep, "environment", json_string(s->environment));
 	return rep;
 }
 

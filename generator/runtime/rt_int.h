@@ -50,6 +50,7 @@ struct rt_type_ops {
 	void (*fini)(struct rt_component *c);
 	void (*run)(struct rt_component *c);
 	void (*stop_ingress)(struct rt_component *c);
+	void (*flush)(struct rt_component *c);   /* emit held state now (shutdown drain) */
 };
 
 struct rt_component {
@@ -82,6 +83,7 @@ struct rt_component {
 	char unhealthy_reason[256];
 
 	uint64_t crash_after, crash_count;
+	atomic_int flushed_round;   /* last shutdown flush round this component completed */
 };
 
 struct rt_route_stat {
@@ -109,6 +111,7 @@ struct rt_system {
 	atomic_bool draining;       /* SIGTERM seen: ingress stops, queues drain */
 	atomic_bool stopping;       /* threads leave their loops */
 	atomic_int ready_count;
+	atomic_int flush_round;     /* shutdown: incremented to ask components to flush */
 
 	pthread_mutex_t route_lock;
 	struct rt_route_stat routes[AC_RT_ROUTES];
@@ -147,6 +150,8 @@ void rt_random_hex(char *out, size_t nbytes);
 
 /* rt_metrics.c */
 void rt_metrics_observe(struct rt_component *c, double seconds);
+/* n observations of the same duration (a batch's mean). */
+void rt_metrics_observe_n(struct rt_component *c, double seconds, unsigned n);
 void rt_metrics_http(const char *route, int status);
 char *rt_metrics_render(size_t *len);   /* malloc'd Prometheus text */
 
@@ -174,6 +179,7 @@ void rt_shipper_stats(unsigned long long *sent, unsigned long long *dropped,
 /* rt_crash.c */
 int rt_crash_init(struct rt_system *s);
 void rt_crash_thread_init(const char *name);  /* per-thread alt stack + name */
+void rt_crash_thread_fini(void);             /* before a thread exits */
 void rt_crash_upload_spool(struct rt_system *s);
 
 /* type ops tables */

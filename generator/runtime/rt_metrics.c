@@ -21,14 +21,19 @@ static const unsigned lat_bounds_us[RT_LAT_BUCKETS] = {
 	1, 5, 10, 25, 50, 100, 250, 500, 1000, 5000, 25000, 100000,
 };
 
-void rt_metrics_observe(struct rt_component *c, double seconds)
+void rt_metrics_observe_n(struct rt_component *c, double seconds, unsigned n)
 {
 	double us = seconds * 1e6;
 	int b = 0;
 	while (b < RT_LAT_BUCKETS && us > lat_bounds_us[b])
 		b++;
-	atomic_fetch_add_explicit(&c->lat_bucket[b], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&c->lat_sum_us, (unsigned long long)us, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->lat_bucket[b], n, memory_order_relaxed);
+	atomic_fetch_add_explicit(&c->lat_sum_us, (unsigned long long)(us * n), memory_order_relaxed);
+}
+
+void rt_metrics_observe(struct rt_component *c, double seconds)
+{
+	rt_metrics_observe_n(c, seconds, 1);
 }
 
 void rt_metrics_http(const char *route, int status)
@@ -65,6 +70,14 @@ __attribute__((format(printf, 2, 3))) static void mb_printf(struct mbuf *b, cons
 	int n;
 	if (b->oom)
 		return;
+	if (!b->p) {
+		b->cap = 16384;
+		b->p = malloc(b->cap);
+		if (!b->p) {
+			b->oom = true;
+			return;
+		}
+	}
 	for (;;) {
 		va_start(ap, fmt);
 		n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);

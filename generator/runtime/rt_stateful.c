@@ -184,10 +184,17 @@ static void agg_tick(struct rt_component *c, double now)
 			agg_flush(c, i);
 }
 
+static void agg_flush_all(struct rt_component *c)
+{
+	struct agg_state *st = c->state;
+	while (st->ng)
+		agg_flush(c, st->ng - 1);
+}
+
 static void agg_fini(struct rt_component *c)
 {
 	struct agg_state *st = c->state;
-	/* threads are stopped: flushed batches cannot be delivered any more, so log them */
+	/* only when the drain ran out of time: threads are stopped, nothing can be delivered */
 	if (st->ng)
 		rt_log(c, "warn", NULL, "unfinished batches at shutdown discarded",
 		       json_pack("{s:i}", "groups", (int)st->ng));
@@ -202,7 +209,7 @@ static void agg_fini(struct rt_component *c)
 
 const struct rt_type_ops rt_aggregator_ops = {
 	.type_name = "Aggregator", .init = agg_init, .process = agg_process, .tick = agg_tick,
-	.fini = agg_fini,
+	.fini = agg_fini, .flush = agg_flush_all,
 };
 
 /* ================================================================ Accumulator */
@@ -528,6 +535,18 @@ static void sp_tick(struct rt_component *c, double now)
 	}
 }
 
+static void sp_flush(struct rt_component *c)
+{
+	struct sp_state *st = c->state;
+	if (st->v != SP_WINDOW)
+		return;
+	if (st->by_count)
+		window_emit(c, 0);
+	else if (st->win_start)
+		window_emit(c, wall());   /* a partial window ends now */
+	st->win_start = 0;
+}
+
 static void sp_fini(struct rt_component *c)
 {
 	struct sp_state *st = c->state;
@@ -545,5 +564,5 @@ static void sp_fini(struct rt_component *c)
 
 const struct rt_type_ops rt_stream_ops = {
 	.type_name = "StreamProcessor", .init = sp_init, .process = sp_process, .tick = sp_tick,
-	.fini = sp_fini,
+	.fini = sp_fini, .flush = sp_flush,
 };

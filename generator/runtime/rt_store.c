@@ -13,7 +13,8 @@
  * The Controller maps a request {method, path, resource, id, body, query} to a command:
  * POST -> create, GET /r/{id} -> get, GET /r -> list, PUT|PATCH -> update, DELETE -> delete;
  * it checks required_fields on create and answers 400/405 itself (rt_reply) without bothering
- * the store. A command that cannot be queued (after the binding's retries) is answered 503.
+ * the store. Queuing the command is tried 1 + max_retries times within `timeout` seconds, then
+ * the client is answered 503.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -425,12 +426,21 @@ static int controller_process(struct rt_component *c, struct rt_msg *m)
 						    json_integer(strtoll(json_string_value(off), NULL, 10)));
 		}
 	}
-	/* rt_emit waits and retries per the binding's error_handling (the front end carries
-	 * max_retries into it); a command that still cannot be queued is answered with 503 */
-	if (rt_emit(c, NULL, m, cmd) == 0)
-		return 0;
+	/* Queue the command: 1 + max_retries attempts sharing `timeout` seconds; a store that
+	 * stays overloaded that long gets the client a 503 instead of an unbounded wait. */
+	int attempts = 1 + (int)rt_cfg_num(c, "max_retries", 3);
+	int per_ms = (int)(rt_cfg_num(c, "timeout", 30) * 1000 / attempts);
+	for (int a = 1; a <= attempts; a++) {
+		if (rt_emit_timeout(c, m, json_incref(cmd), per_ms > 0 ? per_ms : 1) == 0) {
+			json_decref(cmd);
+			return 0;
+		}
+		if (atomic_load(&rt_sys->stopping))
+			break;
+	}
+	json_decref(cmd);
 	rt_reply(c, m, 503, json_pack("{s:s}", "error", "store unavailable"));
-	return rt_fail(c, "could not deliver the command to the store");
+	return rt_fail(c, "could not queue the command for the store in %d attempts", attempts);
 }
 
 const struct rt_type_ops rt_controller_ops = {

@@ -161,6 +161,14 @@ for (const w of workloads) {
       if (!mount || !claims.includes(mount.name))
         problem(w, `${stateMount} is not mounted from a volumeClaimTemplate (its data would be lost)`);
       if (w.spec.replicas !== 1) problem(w, "a SQLite-backed StatefulSet must run one replica");
+      // The runtime puts sqlite:///data/x.db (and relative paths) under DATA_DIR=/app/data;
+      // an absolute path elsewhere would live outside the volume.
+      for (const cmp of comps.filter((x) => x.type === "Store" || x.type === "Accumulator")) {
+        const url = cmp.config?.database_url || "";
+        const path = url.replace(/^sqlite:\/\/\/?/, "");
+        if (path.startsWith("/") && !path.startsWith("/app/data/"))
+          problem(w, `${cmp.type} '${cmp.name}' keeps its database at ${path}, outside the /app/data volume`);
+      }
       if (!w.spec.template.spec.securityContext?.fsGroup) problem(w, "no fsGroup: the non-root user cannot write the volume");
     }
   }

@@ -15,7 +15,10 @@ free_port() {
 gen_build() {
 	out=$TMPDIR_TEST/$2
 	"$AUTOCODER" generate -q "$1" -o "$out" >&2 || fail "generate $1"
-	make -s -C "$out" -j2 >&2 || fail "build $out"
+	# the generated system is built by its own Makefile with its own flags: drop what a
+	# parent `make sanitize` passes down (CC, CFLAGS via MAKEFLAGS)
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CC -u CFLAGS make -s -C "$out" -j2 >&2 ||
+		fail "build $out"
 	echo "$out"
 }
 

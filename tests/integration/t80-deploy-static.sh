@@ -9,7 +9,9 @@
 # against the Kubernetes schemas (kubernetes-models, pinned, installed into tests/deploy) with
 # unknown fields rejected; semantic checks of manifests and compose files against the
 # blueprint (tests/deploy/validate-k8s.mjs, check-compose.mjs); Dockerfile rules. Also the
-# project's own collector deployment (deployments/: compose files and k8s StatefulSet).
+# project's own collector deployment (deployments/: compose files and k8s StatefulSet). And
+# for each example, the manifest's probe paths answer 200 on the port its ConfigMap sets, in
+# the generated system built and started natively.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
 set -eu
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -83,6 +85,39 @@ for k in "$KUBECTL" $OTHER_KUBECTL; do
 		--readiness /health --state-mount /data || bad "deployments/k8s: checks ($k)"
 done
 
+# The probes of the manifest exist in the generated system: build it, start it with the
+# ConfigMap variable of the probe port set to a free port (every other port variable too), and
+# require 200 from the liveness and readiness paths there; then SIGTERM and exit 0.
+probe_native() {
+	local sys=$1 nm=$2 pp="" pid envs=() v p path ok rc f
+	eval "$(node "$root/tests/deploy/system-info.mjs" "$sys")"
+	[ -n "$PROBE_ENV" ] || { bad "$nm: no ConfigMap variable sets the probe port $PROBE_PORT"; return 0; }
+	env -u MAKEFLAGS -u MAKELEVEL make -C "$sys" >"$T/make-$nm.log" 2>&1 ||
+		{ bad "$nm: make failed: $(tail -n 3 "$T/make-$nm.log")"; return 0; }
+	for f in $INPUT_FILES; do mkdir -p "$sys/$(dirname "$f")"; : >"$sys/$f"; done
+	for v in $PORT_ENVS; do
+		p=$(dk_free_port)
+		envs+=("$v=$p")
+		if [ "$v" = "$PROBE_ENV" ]; then pp=$p; fi
+	done
+	[ -n "$pp" ] || { bad "$nm: probe variable $PROBE_ENV is not one of the system's ports"; return 0; }
+	(cd "$sys" && exec env "${envs[@]}" "./$NAME") >"$T/run-$nm.log" 2>&1 &
+	pid=$!
+	for path in "$LIVENESS_PATH" "$READINESS_PATH"; do
+		ok=0
+		for _ in $(seq 1 150); do
+			if curl -sf -o /dev/null -m 1 "http://127.0.0.1:$pp$path"; then ok=1; break; fi
+			sleep 0.1
+		done
+		[ $ok = 1 ] || bad "$nm: GET $path on $PROBE_ENV=$pp never answered 200 ($(tail -n 2 "$T/run-$nm.log"))"
+	done
+	kill -TERM "$pid"
+	rc=0; wait "$pid" || rc=$?
+	[ $rc = 0 ] || bad "$nm: exit status $rc after SIGTERM"
+	[ $ok = 1 ] && echo "probes: $nm answers $LIVENESS_PATH and $READINESS_PATH on $PROBE_ENV"
+	return 0
+}
+
 n=0
 for fx in "$root"/tests/golden/deploy/*.json; do
 	nm=$(basename "$fx" .json)
@@ -101,6 +136,7 @@ if ls "$root"/data/blueprints/*.yaml >/dev/null 2>&1; then
 		fi
 		[ -d "$sys/deployments" ] || { bad "$nm: autocoder generate wrote no deployments/"; continue; }
 		check_target "$nm" "$sys" "$sys/blueprint.yaml"
+		probe_native "$sys" "$nm"
 		n=$((n + 1))
 	done
 else
