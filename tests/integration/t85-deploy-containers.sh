@@ -145,6 +145,8 @@ run_system() {
 	echo "$nm: healthy after $(awk "BEGIN{printf \"%.1f\", $(dk_now) - $start}") s (limits ${MEM_LIMIT_MI}Mi, $CPU_LIMIT CPU)"
 	[ "$("$DOCKER" inspect -f '{{.HostConfig.Memory}}' "$c")" = $((MEM_LIMIT_MI * 1048576)) ] ||
 		die "$nm: memory limit not applied"
+	[ "$("$DOCKER" inspect -f '{{.HostConfig.NanoCpus}}' "$c")" = "$(awk "BEGIN{printf \"%.0f\", $CPU_LIMIT * 1e9}")" ] ||
+		die "$nm: CPU limit not applied"
 	[ "$("$DOCKER" exec "$c" id -u)" != 0 ] || die "$nm: runs as root"
 	[ "$(http "http://127.0.0.1:$health_port/ready")" = 200 ] || die "$nm: /ready"
 	[ "$(http "http://127.0.0.1:$health_port/metrics")" = 200 ] || die "$nm: /metrics"
