@@ -120,8 +120,14 @@ $(BUILD)/bench/mhd_minimal: bench/mhd_minimal.c core/common.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LDLIBS)
 
-bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal
-	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest.sh
+$(BUILD)/bench/jansson_floor: bench/jansson_floor.c $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal $(BUILD)/bench/jansson_floor
+	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) \
+	  JANSSON_FLOOR=$(abspath $(BUILD)/bench/jansson_floor) bench/ingest.sh
+
 # ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
 bench-analyzer: all
 	python3 bench/mining.py
@@ -156,3 +162,9 @@ $(BUILD)/generator/deploy_docker.o: $(BUILD)/generator/deploy_healthcheck.inc
 # healthy, idle memory of every self-contained example system. Needs the Docker engine.
 bench-deploy: $(BIN)
 	AUTOCODER=$(abspath $(BIN)) tests/deploy/bench-deploy.sh
+
+# Online clustering (an-clusters): latency from acknowledgement to clustered at 1,000 events/s
+# through `autocoder serve --rules rules`, and re-clustering throughput (analyze --rebuild).
+.PHONY: bench-online
+bench-online: $(BIN)
+	python3 bench/online.py --rate 1000 --seconds 20

@@ -5,17 +5,21 @@
 #   (a) bench/mhd_minimal (libmicrohttpd, same threading as the collector, answers 200) under
 #       the same single-event 1 KB POSTs as (b) — the reference;
 #   (b) POST /api/v1/events, one ~1 KB event per request, unique event_ids, keep-alive;
-#   (c) POST /api/v1/events, NDJSON batches of 100 such events.
+#   (c) POST /api/v1/events, NDJSON batches of 100 such events;
+#   (d) bench/jansson_floor: CPU of one jansson parse + one serialisation of the same event,
+#       the part of the collector's per-event cost that no server-side tuning removes.
 # Each run: wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION with bench/ingest.lua. After (b) and
 # (c) the stored events are counted in SQLite: every 2xx must be stored (stored may exceed the
 # 2xx count by at most the requests still in flight when wrk stopped). Peak RSS of the
 # collector is VmHWM from /proc. Exit status 1 if an acknowledged event is missing, a request
 # was not 2xx or wrk saw socket errors; missed performance targets are reported, not fatal.
 #
-# Environment: AUTOCODER, MHD_MINIMAL (binaries; set by the Makefile), DURATION (10s),
-# CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir).
+# Environment: AUTOCODER, MHD_MINIMAL, JANSSON_FLOOR (binaries; set by the Makefile),
+# DURATION (10s), CONNECTIONS (64), WRK_THREADS (2), BATCH (100), KEEP (1 = keep the temp dir),
+# SERVE_ARGS (extra `autocoder serve` options, e.g. "--rules rules" as `make run` uses: the
+# analyzer then clusters the new events in its own thread during the runs).
 set -eu
-: "${AUTOCODER:?set AUTOCODER}" "${MHD_MINIMAL:?set MHD_MINIMAL}"
+: "${AUTOCODER:?set AUTOCODER}" "${MHD_MINIMAL:?set MHD_MINIMAL}" "${JANSSON_FLOOR:?set JANSSON_FLOOR}"
 DURATION=${DURATION:-10s}
 CONNECTIONS=${CONNECTIONS:-64}
 WRK_THREADS=${WRK_THREADS:-2}
@@ -95,10 +99,11 @@ check_stored() {
 
 echo "bench-ingest on $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')), $(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "uptime: $(uptime)"
+echo "collector options: --listen 127.0.0.1:0 --db (fresh) --log-level warn ${SERVE_ARGS:-}"
 
 # (a) the reference
 "$MHD_MINIMAL" "$tmp/ref.port" & pid=$!
-port=$(wait_port "$tmp/ref.port" "$pid")
+port=$(wait_port "$tmp/ref.port" "$pid") || exit 1
 run minimal "$port" none ref 1
 ref=$result
 ref_ticks=$ticks
@@ -106,8 +111,8 @@ kill -TERM "$pid"; wait "$pid" || true; pid=
 
 # (b) and (c) on one collector, fresh database
 "$AUTOCODER" serve --listen 127.0.0.1:0 --db "$tmp/bench.db" --port-file "$tmp/ac.port" \
-	--log-level warn >"$tmp/serve.log" 2>&1 & pid=$!
-port=$(wait_port "$tmp/ac.port" "$pid")
+	--log-level warn ${SERVE_ARGS:-} >"$tmp/serve.log" 2>&1 & pid=$!
+port=$(wait_port "$tmp/ac.port" "$pid") || exit 1
 token=$("$AUTOCODER" keys create bench --db "$tmp/bench.db" --json |
 	sed -n 's/.*"token": *"\([^"]*\)".*/\1/p')
 [ -n "$token" ] || { echo "bench-ingest: keys create printed no token" >&2; exit 1; }
@@ -126,6 +131,8 @@ kill -TERM "$pid"
 if wait "$pid"; then :; else echo "   FAIL: collector exited $? after SIGTERM" >&2; failed=1; fi
 pid=
 echo "uptime: $(uptime)"
+floor=$("$JANSSON_FLOOR" 100000)
+echo "== jansson floor: $floor"
 
 ref_rate=$(rate "$ref" 1)
 single_rate=$(rate "$single" 1)
@@ -143,5 +150,6 @@ echo "|---|---|---|---|---|---|"
 echo "| (a) minimal libmicrohttpd handler, 1 KB POST | $ref_rate req/s | $(ms "$(field "$ref" p50_us)") ms | $(ms "$(field "$ref" p99_us)") ms | $(us_per "$ref_ticks" "$ref" 1) µs/req | reference |"
 echo "| (b) single 1 KB event per POST | $single_rate req/s = $pct% of (a) | $(ms "$(field "$single" p50_us)") ms | $(ms "$(field "$single" p99_us)") ms | $(us_per "$single_ticks" "$single" 1) µs | ≥ 70% of (a): $(verdict "$(awk -v p="$pct" 'BEGIN { print (p >= 70) }')") |"
 echo "| (c) NDJSON batches of $BATCH × 1 KB | $batch_rate events/s ($(rate "$batch" 1) req/s) | $(ms "$(field "$batch" p50_us)") ms | $(ms "$(field "$batch" p99_us)") ms | $(us_per "$batch_ticks" "$batch" "$BATCH") µs | ≥ 100000 events/s: $(verdict "$(awk -v r="$batch_rate" 'BEGIN { print (r >= 100000) }')") |"
+echo "| (d) jansson alone: parse + serialise the same $(field "$floor" bytes)-byte event | | | | $(field "$floor" parse_us) + $(field "$floor" dump_us) µs | floor under (b) and (c) |"
 echo "| collector peak RSS (VmHWM) | $((rss_kb / 1024)) MB ($rss_kb kB) | | | | ≤ 64 MB: $(verdict "$([ "$rss_kb" -le 65536 ] && echo 1 || echo 0)") |"
 exit $failed

@@ -32,6 +32,8 @@ static const struct command commands[] = {
 	{ "rules", cmd_rules, "check, test, list and try rule packs (rules/*.yaml)" },
 	{ "validate", cmd_validate, "check a blueprint and print its diagnostics" },
 	{ "generate", cmd_generate, "turn a blueprint into a buildable C system" },
+	{ "analyze", cmd_analyze, "cluster stored events (offline; --rebuild re-clusters all)" },
+	{ "guide", cmd_guide, "write the debugging guide (Markdown or HTML) from the clusters" },
 };
 
 static void print_usage(FILE *out)

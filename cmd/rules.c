@@ -442,9 +442,9 @@ out:
 
 /* --- bench ---------------------------------------------------------------------------------- */
 
+/* Lines to match: pointers into file buffers (data: the last file read) or the rules' examples. */
 struct corpus {
 	char *data;
-	size_t len;
 	const char **line;
 	size_t *linelen;
 	size_t n;
@@ -571,7 +571,7 @@ static int rules_bench(struct args *a)
 	struct rules *rs = NULL;
 	int problems, ret = 1;
 	struct corpus c = { 0 };
-	char *datas[64] = { 0 };
+	char *datas[AC_ARRAY_SIZE(a->inputs)] = { 0 };
 	if (a->ninputs == 0)
 		return usage_error(usage, "bench needs --input FILE...");
 	if (load_paths(a->paths, a->npaths, &rs, &problems))

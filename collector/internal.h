@@ -120,7 +120,11 @@ int otlp_parse_logs(const char *body, size_t len, const struct event_defaults *d
 enum metrics_route {
 	ROUTE_EVENTS_POST, ROUTE_LOGS_POST, ROUTE_CRASHES_POST, ROUTE_SENTRY_ENVELOPE,
 	ROUTE_SENTRY_STORE, ROUTE_OTLP_LOGS, ROUTE_EVENTS_GET, ROUTE_EVENT_GET, ROUTE_HEALTH,
-	ROUTE_METRICS, ROUTE_API_OTHER, ROUTE_STATIC, ROUTE_NOT_FOUND, ROUTE__COUNT
+	ROUTE_METRICS, ROUTE_API_OTHER, ROUTE_STATIC, ROUTE_NOT_FOUND,
+	/* an-clusters: api_clusters.c */
+	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
+	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
+	ROUTE__COUNT
 };
 struct metrics;
 struct metrics *metrics_new(void);
@@ -175,6 +179,9 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 int writer_submit(struct writer *w, struct write_job *job);
 unsigned writer_depth(struct writer *w);
 unsigned writer_capacity(struct writer *w);
+/* an-clusters: call fn(arg) in the writer thread after every successful commit (the
+ * analyzer's wake-up). fn must be cheap and must not call back into the writer. */
+void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 /* Stop taking jobs, commit everything queued, join the thread, close the database. */
 void writer_stop(struct writer *w);
 void writer_free(struct writer *w);
@@ -230,8 +237,19 @@ enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *c
 /* {"error": what, "detail": detail} with the status that fits code (AC_EINVAL 400, ...). */
 enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
 				const char *detail);
+/* an-clusters: the online analyzer (analyzer/analyzer.h), NULL when serve runs without
+ * --rules. Thread-safe; owned by the collector. */
+struct analyzer *req_analyzer(struct request *r);
 /* Authenticate per the route's auth kind (done by the server before POST handlers that
  * ingest; GET handlers call it first). 0 or an AC_E* code with err set. */
 int req_authenticate(struct request *r, struct ac_error *err);
+
+/* ---- api_clusters.c (an-clusters): the cluster and guide routes ---- */
+enum MHD_Result api_clusters_list(struct request *r);
+enum MHD_Result api_cluster_get(struct request *r);
+enum MHD_Result api_cluster_status(struct request *r);
+enum MHD_Result api_clusters_merge(struct request *r);
+enum MHD_Result api_cluster_split(struct request *r);
+enum MHD_Result api_guide(struct request *r);
 
 #endif

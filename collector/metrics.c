@@ -32,6 +32,12 @@ static const char *const route_names[ROUTE__COUNT] = {
 	[ROUTE_API_OTHER] = "/api/v1 (other)",
 	[ROUTE_STATIC] = "GET /web",
 	[ROUTE_NOT_FOUND] = "unmatched",
+	[ROUTE_CLUSTERS_GET] = "GET /api/v1/clusters",
+	[ROUTE_CLUSTER_GET] = "GET /api/v1/clusters/{id}",
+	[ROUTE_CLUSTER_STATUS] = "POST /api/v1/clusters/{id}/status",
+	[ROUTE_CLUSTERS_MERGE] = "POST /api/v1/clusters/merge",
+	[ROUTE_CLUSTER_SPLIT] = "POST /api/v1/clusters/{id}/split",
+	[ROUTE_GUIDE] = "GET /api/v1/guide",
 };
 
 struct metrics {

@@ -15,6 +15,7 @@
  */
 #include "core/common.h"
 #include "collector/internal.h"
+#include "analyzer/analyzer.h"
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -55,6 +56,7 @@ struct collector {
 	struct metrics *metrics;
 	struct key_cache *keys;
 	struct reader_pool *readers;
+	struct analyzer *analyzer;   /* an-clusters: clusters new events; NULL without --rules */
 	struct ingest_limits limits;
 	pthread_mutex_t rate_lock;
 	struct rate_bucket rate[RATE_SLOTS];
@@ -808,6 +810,7 @@ const struct collector_config *req_config(struct request *r) { return &r->c->cfg
 sqlite3 *req_reader(struct request *r) { return reader_pool_get(r->c->readers); }
 void req_reader_put(struct request *r, sqlite3 *db) { reader_pool_put(r->c->readers, db); }
 int req_authenticate(struct request *r, struct ac_error *err) { return authenticate(r, err); }
+struct analyzer *req_analyzer(struct request *r) { return r->c->analyzer; }
 
 const char *req_body(struct request *r, size_t *len)
 {
@@ -850,6 +853,13 @@ static const struct route routes[] = {
 	{ "GET", "/metrics", ROUTE_METRICS, AUTH_NONE, h_metrics },
 	{ "GET", "/", ROUTE_STATIC, AUTH_NONE, h_static },
 	{ "GET", "/web/*", ROUTE_STATIC, AUTH_NONE, h_static },
+	/* an-clusters (collector/api_clusters.c); mutations use AUTH_READ too (docs/API.md) */
+	{ "GET", "/api/v1/clusters", ROUTE_CLUSTERS_GET, AUTH_READ, api_clusters_list },
+	{ "POST", "/api/v1/clusters/merge", ROUTE_CLUSTERS_MERGE, AUTH_READ, api_clusters_merge },
+	{ "GET", "/api/v1/clusters/*", ROUTE_CLUSTER_GET, AUTH_READ, api_cluster_get },
+	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_READ, api_cluster_status },
+	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_READ, api_cluster_split },
+	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */
@@ -1116,6 +1126,13 @@ int collector_start(const struct collector_config *cfg, struct collector **out,
 		rc = AC_EDB;
 		goto fail;
 	}
+	/* an-clusters: with --rules, an analyzer thread clusters events after each commit */
+	if (cfg->rules_dir) {
+		if ((rc = analyzer_open(cfg->db_path, cfg->rules_dir, &c->analyzer, err)) ||
+		    (rc = analyzer_start(c->analyzer, err)))
+			goto fail;
+		writer_set_commit_hook(c->writer, analyzer_notify, c->analyzer);
+	}
 	if ((rc = open_listener(c, err)) || (rc = start_daemon(c, err)))
 		goto fail;
 	*out = c;
@@ -1149,6 +1166,7 @@ void collector_wait(struct collector *c)
 	ac_log(AC_LOG_INFO, "stopping: draining the write queue", NULL);
 	MHD_quiesce_daemon(c->daemon);
 	writer_stop(c->writer);
+	analyzer_stop(c->analyzer);  /* an-clusters: a last pass over the final commits */
 	/* give resumed connections time to send their replies */
 	deadline = ac_monotonic() + 5.0;
 	while (atomic_load(&c->active) > 0 && ac_monotonic() < deadline)
@@ -1166,6 +1184,7 @@ void collector_free(struct collector *c)
 	if (c->daemon)
 		MHD_stop_daemon(c->daemon);
 	writer_free(c->writer);
+	analyzer_close(c->analyzer);  /* an-clusters: after the writer, whose hook points here */
 	reader_pool_free(c->readers);
 	key_cache_free(c->keys);
 	metrics_free(c->metrics);

@@ -33,6 +33,8 @@ struct writer {
 	unsigned max_group;
 	bool stopping;
 	struct metrics *metrics;
+	void (*on_commit)(void *arg);  /* an-clusters: analyzer wake-up, under lock */
+	void *on_commit_arg;
 };
 
 static const char insert_sql[] =
@@ -312,6 +314,29 @@ static struct write_job *take_group(struct writer *w, unsigned *events)
 	return first;
 }
 
+/* With only a few events queued, wait up to LINGER_US for more before committing: every
+ * commit pays an fsync, and under concurrent load the next requests are microseconds away.
+ * Measured on 2 cores: 13-19 -> 27-30 events per commit, better rate and p99; a lone request
+ * waits at most 0.5 ms longer. Called with w->lock held. */
+#define LINGER_US 500
+#define LINGER_BELOW_EVENTS 32
+static void linger_for_company(struct writer *w)
+{
+	struct timespec until;
+
+	if (w->depth >= LINGER_BELOW_EVENTS || w->stopping)
+		return;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_nsec += LINGER_US * 1000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	while (w->depth < LINGER_BELOW_EVENTS && !w->stopping &&
+	       pthread_cond_timedwait(&w->wake, &w->lock, &until) == 0)
+		;
+}
+
 static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
@@ -329,6 +354,7 @@ static void *writer_main(void *arg)
 			pthread_mutex_unlock(&w->lock);
 			break;
 		}
+		linger_for_company(w);
 		jobs = take_group(w, &events);
 		pthread_mutex_unlock(&w->lock);
 
@@ -338,6 +364,8 @@ static void *writer_main(void *arg)
 		w->depth -= events;
 		w->commits++;
 		idle = w->head == NULL;
+		if (w->on_commit)
+			w->on_commit(w->on_commit_arg);
 		pthread_mutex_unlock(&w->lock);
 		for (struct write_job *j = jobs; j; j = next) {
 			next = j->next;
@@ -487,6 +515,14 @@ int writer_submit(struct writer *w, struct write_job *job)
 	}
 	pthread_mutex_unlock(&w->lock);
 	return rc;
+}
+
+void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg)
+{
+	pthread_mutex_lock(&w->lock);
+	w->on_commit = fn;
+	w->on_commit_arg = arg;
+	pthread_mutex_unlock(&w->lock);
 }
 
 unsigned writer_depth(struct writer *w)

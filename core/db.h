@@ -31,6 +31,35 @@
  *             -- ("NAME=PCRE" lines); the stored configuration wins when the state is loaded
  * -- end an-mining block
  *
+ * -- an-clusters block (clusters of events, analyzer/analyzer.h; version 3 on an-clusters)
+ *   clusters(id INTEGER PRIMARY KEY,
+ *            project_id     -- events.project_id (0 when NULL); clusters never span projects
+ *            kind           -- 'log'|'error'|'crash' (the events' kind)
+ *            fingerprint    -- grouping key within (project, kind): a fingerprint hash
+ *                              (32 hex), 'tpl:<templates.id>' for mined messages, or
+ *                              '<parent key>/<hash>' for a cluster made by a split
+ *            basis          -- in_app_frames|all_frames|type_message|message|custom|template
+ *            title, rule_id (first matching rule, or NULL), template (mined template or
+ *            masked "Type: value"), max_level (0 debug .. 4 fatal),
+ *            count, first_seen, last_seen (event timestamps, unix seconds),
+ *            status 'open'|'resolved'|'ignored', resolved_at (server clock),
+ *            regressed_at (an event received after resolved_at reopened it),
+ *            merged_into    -- cluster that now holds this one's events (NULL = live)
+ *            split          -- 1: events with this key are routed to children by a stricter
+ *                              key (the row stays as the routing parent, count 0)
+ *            split_from     -- the parent of a split child,
+ *            created_at, updated_at)
+ *            UNIQUE(project_id, kind, fingerprint)
+ *   cluster_dims(cluster_id, dim 'system'|'component'|'release'|'environment'|'level',
+ *                value, count)  PRIMARY KEY(cluster_id, dim, value)
+ *   cluster_hourly(cluster_id, hour (unix seconds / 3600, floor), count)
+ *   event_grouping(event (= events.id) PRIMARY KEY, cluster_id, basis, key, template_id,
+ *                  rule_id, captures (JSON object or NULL), explanation (human text))
+ *                  -- why each event joined its cluster
+ *   analyzer_state(key TEXT PRIMARY KEY, value TEXT)
+ *                  -- last_event_id (highest events.id clustered), rules_digest
+ * -- end an-clusters block
+ *
  * Connections: one writer connection (collector writer thread), any number of readers.
  * All connections use WAL, synchronous=FULL for the writer (a 2xx means durable), a busy
  * timeout, and foreign keys on.

@@ -5,7 +5,7 @@ set -eu
 
 PKGS="build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev
 libsqlite3-dev sqlite3 libyaml-dev libpcre2-dev zlib1g-dev check curl wrk nodejs npm
-docker.io docker-compose debootstrap"
+docker.io docker-compose debootstrap chromium"
 
 missing=""
 for p in $PKGS; do

@@ -3,8 +3,10 @@
 # binary under test) and a private temporary directory $TMPDIR_TEST. Fails on the first failure
 # and prints the failing test's output.
 set -u
-# Tests that run make (generated systems) must not inherit the outer make's jobserver.
-unset MAKEFLAGS MFLAGS MAKELEVEL
+# Tests that run make (generated systems) must not inherit the outer make's jobserver, nor
+# the compiler and flags of `make sanitize`: a generated system is built as its user builds it
+# (its own crash handler's sigaltstack and ASan's cannot both own a thread's signal stack).
+unset MAKEFLAGS MFLAGS MAKELEVEL CC CFLAGS LDFLAGS
 here=$(cd "$(dirname "$0")" && pwd)
 : "${AUTOCODER:?AUTOCODER must point at the binary}"
 export AUTOCODER

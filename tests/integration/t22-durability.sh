@@ -2,7 +2,8 @@
 # t22-durability.sh — "a 2xx means durable". A concurrent client (tests/clients/ingest_load.py:
 # 6 threads, single events and arrays of 10, unique event_ids) loads the server; the server is
 # killed with SIGKILL mid-run (twice, restarting on the same database in between), then
-# restarted: every event_id that got a 2xx must be stored exactly once. Acknowledged ids sent
+# restarted: every event_id that got a 2xx must be stored exactly once, every array request is
+# stored whole or not at all, and the database passes integrity_check. Acknowledged ids sent
 # again after the restart must be answered as duplicates and not stored twice. Then the SIGTERM
 # variant: SIGTERM mid-run must drain, exit 0, and keep every acknowledged event.
 set -u
@@ -73,6 +74,19 @@ for p in prefixes:
         print("  stored twice, e.g.", twice[:5]); ok = False
     if len(acked) < 300:
         print("  too few acknowledgements to mean anything"); ok = False
+    # A request is one transaction: an array of 10 (odd threads) is stored whole or not at all.
+    groups = {}
+    for eid in stored:
+        _, thread, seq = eid.rsplit("-", 2)
+        if int(thread) % 2 == 1:
+            key = (thread, int(seq) // 10)
+            groups[key] = groups.get(key, 0) + 1
+    partial = [k for k, n in groups.items() if n != 10]
+    print("  %d arrays of 10 stored, %d partially" % (len(groups), len(partial)))
+    if partial:
+        print("  partially stored arrays, e.g. thread/seq", partial[:5]); ok = False
+if con.execute("pragma integrity_check").fetchone()[0] != "ok":
+    print("database integrity_check failed"); ok = False
 sys.exit(0 if ok else 1)
 PY
 }

@@ -1,0 +1,95 @@
+/*
+ * guide.c — `autocoder guide`: write the debugging guide from a database's clusters
+ * (analyzer/guide.h) as Markdown or HTML, to stdout or a file.
+ */
+#include "core/common.h"
+#include "core/db.h"
+#include "cmd/cmds.h"
+#include "analyzer/guide.h"
+#include "analyzer/rules.h"
+
+#include <getopt.h>
+
+static const char guide_usage[] =
+	"usage: autocoder guide [--db PATH] [--rules DIR] [--format md|html] [-o FILE]\n"
+	"                       [--limit N] [--now TIME]\n"
+	"  --db PATH        SQLite database (default data/autocoder.db); cluster it first\n"
+	"                   (autocoder analyze, or autocoder serve --rules DIR)\n"
+	"  --rules DIR      rule packs whose causes and fix steps the guide quotes\n"
+	"  --format F       md (default) or html\n"
+	"  -o, --output F   write to F instead of stdout\n"
+	"  --limit N        clusters in the guide (default 25)\n"
+	"  --now TIME       end of the trend window, ISO-8601 or unix seconds (default: now)\n";
+
+static int write_output(const char *path, const char *text, size_t len)
+{
+	struct ac_error err;
+
+	if (!path)
+		return fwrite(text, 1, len, stdout) == len && fflush(stdout) == 0 ? 0 : -1;
+	if (ac_write_file(path, text, len, &err)) {
+		fprintf(stderr, "autocoder guide: %s\n", err.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int cmd_guide(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "db", required_argument, NULL, 'd' }, { "rules", required_argument, NULL, 'r' },
+		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
+		{ "limit", required_argument, NULL, 'l' }, { "now", required_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
+	};
+	struct guide_options go = { .format = GUIDE_MARKDOWN, .project = -1 };
+	const char *db_path = "data/autocoder.db", *rules_dir = NULL, *output = NULL;
+	struct rules *rules = NULL;
+	struct ac_error err;
+	sqlite3 *db = NULL;
+	char *text = NULL;
+	size_t len = 0;
+	int64_t limit;
+	int opt, ret = 1;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "ho:", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'd': db_path = optarg; break;
+		case 'r': rules_dir = optarg; break;
+		case 'o': output = optarg; break;
+		case 'f':
+			if (guide_parse_format(optarg, &go.format))
+				return usage_error(guide_usage, "--format: '%s' is not md or html", optarg);
+			break;
+		case 'l':
+			if (ac_parse_i64(optarg, &limit) || limit < 1 || limit > 10000)
+				return usage_error(guide_usage, "--limit: '%s' is not a count from 1 to 10000", optarg);
+			go.limit = (unsigned)limit;
+			break;
+		case 'n':
+			if (ac_parse_time(optarg, &go.now) || go.now <= 0)
+				return usage_error(guide_usage, "--now: '%s' is not an ISO-8601 time or unix seconds", optarg);
+			break;
+		case 'h': fputs(guide_usage, stdout); return 0;
+		default: return usage_error(guide_usage, "unknown option");
+		}
+	}
+	if (optind < argc)
+		return usage_error(guide_usage, "unexpected argument '%s'", argv[optind]);
+	if (rules_dir && rules_load_dir(rules_dir, &rules, &err)) {
+		fprintf(stderr, "autocoder guide: %s\n", err.msg);
+		goto out;
+	}
+	if (!(db = ac_db_open(db_path, AC_DB_READ, &err)) ||
+	    guide_render(db, rules, &go, &text, &len, &err)) {
+		fprintf(stderr, "autocoder guide: %s\n", err.msg);
+		goto out;
+	}
+	ret = write_output(output, text, len) ? 1 : 0;
+out:
+	free(text);
+	ac_db_close(db);
+	rules_free(rules);
+	return ret;
+}
