@@ -51,7 +51,9 @@ struct deploy_resources {
 /* Write the deployment files of the system described by model under outdir (created if
  * missing). Returns 0, AC_EINVAL when the model lacks what the files need (the message names
  * the missing or malformed field), AC_EIO/AC_ETOOBIG on write failures; err says which file.
- * Files already written stay; nothing else under outdir is touched. */
+ * On failure, files already written stay. Besides the files above it only removes
+ * deployments/k8s/{deployment,statefulset,hpa}.yaml when this model does not call for them
+ * (a regenerated system that changed shape). */
 int deploy_emit(const json_t *model, const char *outdir, struct ac_error *err);
 
 /* The pod's requests and limits for model, as the manifests and compose file declare them:

@@ -9,8 +9,8 @@
  *   (libc only, built in the build stage) instead. It reads the same port variable as the
  *   system, so a port moved at run time is probed where it is.
  * - Compose file format 2.4: docker-compose 1.29 applies `cpus`/`mem_limit` and
- *   `depends_on: condition: service_healthy` there, while 3.x ignores resource limits
- *   outside swarm. Resource limits are the pod limits of the Kubernetes manifests.
+ *   `depends_on: condition: service_healthy` there, while it ignores a 3.x file's
+ *   `deploy.resources` unless run with --compatibility. Resource limits are the pod limits of the Kubernetes manifests.
  * - Host networking (docker-compose.host.yml) for machines without a bridge: the same stack
  *   as a complete file (Compose 1.29 refuses published ports with network_mode host and an
  *   override cannot remove a base file's ports); every port variable is passed through so

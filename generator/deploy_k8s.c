@@ -276,6 +276,26 @@ static int write_kustomization(const struct dp_plan *p, const char *outdir, stru
 	return dp_out_write(&o, outdir, "deployments/k8s/kustomization.yaml", err);
 }
 
+/* A regenerated system may change kind (a Store added or removed) or drop autoscaling: remove
+ * the manifest this generation does not write, so k8s/ holds exactly what the kustomization
+ * lists. Only these emitter-owned names are touched. */
+static int remove_stale(const struct dp_plan *p, const char *outdir, struct ac_error *err)
+{
+	const char *stale[2];
+	size_t n = 0;
+	char path[4096];
+
+	stale[n++] = p->stateful ? "deployment.yaml" : "statefulset.yaml";
+	if (!p->autoscale)
+		stale[n++] = "hpa.yaml";
+	for (size_t i = 0; i < n; i++) {
+		snprintf(path, sizeof(path), "%s/deployments/k8s/%s", outdir, stale[i]);
+		if (unlink(path) < 0 && errno != ENOENT)
+			return ac_error_set(err, AC_EIO, "io", "%s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
 int dp_write_k8s(const struct dp_plan *p, const char *outdir, struct ac_error *err)
 {
 	int rc;
@@ -286,5 +306,5 @@ int dp_write_k8s(const struct dp_plan *p, const char *outdir, struct ac_error *e
 		return rc;
 	if (p->autoscale && (rc = write_hpa(p, outdir, err)) < 0)
 		return rc;
-	return 0;
+	return remove_stale(p, outdir, err);
 }

@@ -7,7 +7,7 @@
 // deploy emitter wrote, so the container runs with exactly the limits its manifest declares.
 // Prints NAME, IMAGE, HEALTH_ENV, HEALTH_PORT, PORT_ENVS ("ENV ENV ..."), STATEFUL (0/1),
 // HAS_API, API_RESOURCE, NEEDS_INPUT, INPUT_FILES, PROBE_PORT, PROBE_ENV, LIVENESS_PATH,
-// READINESS_PATH, HAS_STORE, HAS_CRUD, MEM_LIMIT_MI, CPU_LIMIT (cores), SHUTDOWN_S.
+// READINESS_PATH, CONTROLLER, HAS_STORE, HAS_CRUD, MEM_LIMIT_MI, CPU_LIMIT (cores), SHUTDOWN_S.
 import { readFileSync, existsSync } from "node:fs";
 import { parse } from "yaml";
 
@@ -46,6 +46,7 @@ const out = {
   PROBE_ENV: probeEnv,
   LIVENESS_PATH: live.path,
   READINESS_PATH: ready.path,
+  CONTROLLER: comps.find((x) => x.type === "Controller")?.name || "",
   HAS_STORE: comps.some((x) => x.type === "Store") ? 1 : 0,
   // REST CRUD: the APIEndpoint's requests go through a Controller to a Store.
   HAS_CRUD: api && comps.some((x) => x.type === "Controller") && comps.some((x) => x.type === "Store") ? 1 : 0,

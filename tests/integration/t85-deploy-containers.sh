@@ -10,7 +10,8 @@
 # require exit code 0. Finally the Compose stack of the Store system with host networking
 # (docker-compose.host.yml): collector + system, a bad request makes the system ship a warning event, found through
 # the collector's API and then in the collector volume's SQLite file; `down`, `up` again, and the
-# record created before is still served (the Store's volume kept it).
+# record created before is still served (the Store's volume kept it). Last, a crash forced in
+# the container is spooled on its volume and uploaded to the collector by the next start.
 # Skipped (exit 0 with a message) only when the Docker engine cannot start on this machine.
 # Everything talks to 127.0.0.1 on free ports.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -30,10 +31,12 @@ containers=""
 stack_dir=""
 
 collector_stack=0
+volumes=""
 cleanup() {
 	set +e
 	[ "$collector_stack" = 1 ] && proj_dc down -v >/dev/null 2>&1
 	for c in $containers; do "$DOCKER" rm -f -v "$c" >/dev/null 2>&1; done
+	for v in $volumes; do "$DOCKER" volume rm "$v" >/dev/null 2>&1; done
 	if [ -n "$stack_dir" ]; then
 		(cd "$stack_dir" && $DOCKER_COMPOSE -p $PROJECT -f docker-compose.yml \
 			-f docker-compose.host.yml down -v >/dev/null 2>&1)
@@ -142,6 +145,8 @@ run_system() {
 	echo "$nm: healthy after $(awk "BEGIN{printf \"%.1f\", $(dk_now) - $start}") s (limits ${MEM_LIMIT_MI}Mi, $CPU_LIMIT CPU)"
 	[ "$("$DOCKER" inspect -f '{{.HostConfig.Memory}}' "$c")" = $((MEM_LIMIT_MI * 1048576)) ] ||
 		die "$nm: memory limit not applied"
+	[ "$("$DOCKER" inspect -f '{{.HostConfig.NanoCpus}}' "$c")" = "$(awk "BEGIN{printf \"%.0f\", $CPU_LIMIT * 1e9}")" ] ||
+		die "$nm: CPU limit not applied"
 	[ "$("$DOCKER" exec "$c" id -u)" != 0 ] || die "$nm: runs as root"
 	[ "$(http "http://127.0.0.1:$health_port/ready")" = 200 ] || die "$nm: /ready"
 	[ "$(http "http://127.0.0.1:$health_port/metrics")" = 200 ] || die "$nm: /metrics"
@@ -207,4 +212,38 @@ code=$(http "http://127.0.0.1:$health_port/$API_RESOURCE/$id")
 [ "$code" = 200 ] && grep -q 'from t85' "$T/body" ||
 	die "record $id lost across down/up of the stack: $code $(cat "$T/body")"
 echo "ok: compose stack (host networking): error event stored by the collector; Store data survived down/up"
+
+# A crash inside the container: the crash hook makes the Controller fault on its first message;
+# the report lands in the spool on the data volume (written as the non-root user), and the next
+# container on the same volume uploads it to the stack's collector.
+crash_env="-e AUTOCODER_COLLECTOR_URL=http://127.0.0.1:$COLLECTOR_PORT -e AUTOCODER_KEY=$AUTOCODER_KEY"
+cport2=$(dk_free_port)
+containers="$containers t85-crash t85-crash2"
+volumes="act85crash"
+# shellcheck disable=SC2086
+"$DOCKER" run -d --name t85-crash --network host -v act85crash:/app/data -e "$HEALTH_ENV=$cport2" \
+	$crash_env -e AUTOCODER_CRASH_AFTER=1 -e AUTOCODER_CRASH_COMPONENT="$CONTROLLER" "$IMAGE" >/dev/null
+st=$(dk_wait_healthy t85-crash 90) || die "crash container not healthy: $st"
+http -X POST -H 'Content-Type: application/json' -d '{"title":"crash me"}' \
+	"http://127.0.0.1:$cport2/$API_RESOURCE" >/dev/null 2>&1 || true
+"$DOCKER" wait t85-crash >/dev/null
+code=$("$DOCKER" inspect -f '{{.State.ExitCode}}' t85-crash)
+[ "$code" != 0 ] || die "the crash hook did not crash the container"
+spool="$DK_DIR/data/volumes/act85crash/_data/crash_spool"
+ls "$spool"/crash-* >/dev/null 2>&1 || die "no crash report in the volume's spool ($spool)"
+# shellcheck disable=SC2086
+"$DOCKER" run -d --name t85-crash2 --network host -v act85crash:/app/data -e "$HEALTH_ENV=$cport2" \
+	$crash_env "$IMAGE" >/dev/null
+st=$(dk_wait_healthy t85-crash2 90) || die "container after the crash not healthy: $st"
+found=0
+for _ in $(seq 1 40); do
+	http -H "Authorization: Bearer $AUTOCODER_KEY" \
+		"http://127.0.0.1:$COLLECTOR_PORT/api/v1/events?system=$NAME&kind=crash&limit=5" >/dev/null
+	if node -e 'const b = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+		process.exit((b.events || []).some((e) => e.component === process.argv[2]) ? 0 : 1)' \
+		"$T/body" "$CONTROLLER" 2>/dev/null; then found=1; break; fi
+	sleep 0.5
+done
+[ $found = 1 ] || die "no crash report of component $CONTROLLER reached the collector: $(head -c 400 "$T/body")"
+echo "ok: crash in the container (exit $code): report spooled on the volume, uploaded by the next start"
 echo "t85: passed"

@@ -332,6 +332,34 @@ START_TEST(system_without_api_probes_metrics_port)
 }
 END_TEST
 
+START_TEST(regenerating_removes_manifests_of_the_old_shape)
+{
+	json_t *m = load_fixture("todo_api");
+	char *dir, *kust = emit_and_read(m, "deployments/k8s/kustomization.yaml", &dir);
+	json_t *comps = json_object_get(json_object_get(m, "system"), "components");
+	struct ac_error err = { 0 };
+	char path[4096];
+
+	free(kust);
+	/* The Store goes away and autoscaling applies: Deployment + HPA, no StatefulSet left. */
+	json_array_remove(comps, 2);
+	ck_assert_msg(deploy_emit(m, dir, &err) == 0, "%s", err.msg);
+	snprintf(path, sizeof(path), "%s/deployments/k8s/statefulset.yaml", dir);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/deployments/k8s/deployment.yaml", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	snprintf(path, sizeof(path), "%s/deployments/k8s/hpa.yaml", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+	/* Autoscaling off again: the HPA file goes too. */
+	json_object_set_new(json_object_get(json_object_get(json_object_get(m, "system"), "deployment"),
+					    "scaling"), "auto_scaling", json_false());
+	ck_assert_msg(deploy_emit(m, dir, &err) == 0, "%s", err.msg);
+	ck_assert_int_ne(access(path, F_OK), 0);
+	cleanup_dir(dir);
+	json_decref(m);
+}
+END_TEST
+
 static void expect_bad_model(const char *json, const char *needle)
 {
 	json_t *m = json_loads(json, 0, NULL);
@@ -378,6 +406,7 @@ static Suite *deploy_suite(void)
 	tcase_add_test(tc, state_means_statefulset_without_hpa);
 	tcase_add_test(tc, system_without_api_probes_metrics_port);
 	tcase_add_test(tc, malformed_models_are_named);
+	tcase_add_test(tc, regenerating_removes_manifests_of_the_old_shape);
 	suite_add_tcase(s, tc);
 	return s;
 }
