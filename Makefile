@@ -65,9 +65,10 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 	$(CC) $(ALL_CFLAGS) $(shell pkg-config --cflags check) -o $@ $< $(LIB) $(CHECK_LIBS) $(LDLIBS)
 
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh test
 
-run: deps
+run:
+	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	@mkdir -p data
 	$(BIN) serve --listen 127.0.0.1:8080 --db data/autocoder.db --open-read --web web --rules rules

@@ -1,11 +1,23 @@
 #!/bin/sh
 # deps.sh — install the Debian packages autocoder needs, only those missing, and say which.
 # Idempotent: prints "all dependencies present" and changes nothing when everything is there.
+#
+#   scripts/deps.sh run    what building and running autocoder needs (make run)
+#   scripts/deps.sh test   that plus what the tests and benchmarks drive: clang and its
+#                          sanitizer/fuzzer runtimes, Check, real SDK clients (node, npm), a
+#                          headless browser, a Docker engine with debootstrap, wrk (make test)
 set -eu
 
-PKGS="build-essential pkg-config clang libclang-rt-14-dev libmicrohttpd-dev libjansson-dev
-libsqlite3-dev sqlite3 libyaml-dev libpcre2-dev zlib1g-dev check curl wrk nodejs npm
-docker.io docker-compose debootstrap chromium"
+RUN_PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
+libyaml-dev libpcre2-dev zlib1g-dev"
+TEST_PKGS="clang libclang-rt-14-dev check curl wrk python3 nodejs npm docker.io docker-compose
+debootstrap chromium"
+
+case "${1:-test}" in
+run) PKGS=$RUN_PKGS ;;
+test) PKGS="$RUN_PKGS $TEST_PKGS" ;;
+*) echo "usage: scripts/deps.sh [run|test]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
