@@ -36,12 +36,18 @@ YAML
 dir=$(gen_build "$TMPDIR_TEST/hs.yaml" hs)
 python3 "$TMPDIR_TEST/receiver.py" "$rport" "$TMPDIR_TEST/received" &
 PIDS="$PIDS $!"
+# the receiver must listen before the sink's first POST (python starts slowly under load)
+i=0
+until curl -s -o /dev/null "http://127.0.0.1:$rport/"; do
+	i=$((i + 1)); [ $i -lt 200 ] || fail "receiver did not start"
+	sleep 0.05
+done
 mport=$(free_port)
 start "$dir" http_sink_test METRICS_PORT=$mport
 wait_http "http://127.0.0.1:$mport/health"
 i=0
 until [ "$(cat "$TMPDIR_TEST/received" 2>/dev/null | python3 -c 'import json,sys; print(sum(len(json.loads(l)) for l in sys.stdin))')" = 10 ]; do
-	i=$((i + 1)); [ $i -lt 50 ] || fail "receiver did not get 10 messages"
+	i=$((i + 1)); [ $i -lt 200 ] || fail "receiver did not get 10 messages"
 	sleep 0.1
 done
 python3 - "$TMPDIR_TEST/received" <<'PY' || fail "received batches"
