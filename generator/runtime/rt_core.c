@@ -529,6 +529,8 @@ int rt_process_message(struct rt_component *c, struct rt_msg *m)
 		note_result(c, rc);
 		if (rc == 0)
 			break;
+		if (atomic_load(&rt_sys->stopping))
+			attempts = a;   /* no more retries during shutdown: dead-letter it now */
 		rt_log(c, a < attempts ? "warn" : "error", m, c->last_error[0] ? c->last_error :
 		       "processing failed", json_pack("{s:i, s:i}", "attempt", a, "of", attempts));
 		if (a == attempts) {
@@ -576,6 +578,10 @@ void rt_queue_loop(struct rt_component *c)
 
 	for (;;) {
 		size_t n;
+		/* once stopping, the drain is over (done or timed out): what is still queued is
+		 * dead-lettered at teardown rather than processed late */
+		if (atomic_load(&rt_sys->stopping))
+			break;
 		pthread_mutex_lock(&c->lock);
 		n = take_batch(c, batch, RT_BATCH);
 		if (!n && busy_streak) {
@@ -942,8 +948,13 @@ static void teardown(struct rt_system *s)
 	rt_metrics_server_stop(s);
 	for (size_t i = 0; i < s->nqueues; i++) {
 		struct rt_queue *q = &s->queues[i];
-		for (size_t k = 0; k < q->count; k++)
-			json_decref(q->ring[(q->head + k) % q->cap].data);
+		for (size_t k = 0; k < q->count; k++) {
+			json_t *d = q->ring[(q->head + k) % q->cap].data;
+			/* left over when the drain timed out: kept, not silently lost */
+			if (strcmp(q->def->strategy, "ignore"))
+				rt_dead_letter(q, d, "not processed before shutdown", 0);
+			json_decref(d);
+		}
 		free(q->ring);
 		expr_free(q->cond);
 		pthread_cond_destroy(&q->nonfull);
