@@ -68,6 +68,7 @@ struct rt_component {
 	struct rt_queue **inq;
 	size_t ninq, rr;
 	atomic_bool busy;
+	atomic_size_t pending;    /* messages in all incoming queues (a lock-free hint) */
 
 	struct rt_queue **outq;   /* bindings leaving this component */
 	size_t noutq;
