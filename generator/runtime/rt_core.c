@@ -437,13 +437,13 @@ static int deliver(struct rt_component *c, struct rt_queue *q, struct rt_msg *m)
 
 int rt_emit(struct rt_component *c, const char *port, const struct rt_msg *parent, json_t *data)
 {
-	struct rt_queue *targets[32];
+	struct rt_queue *targets[RT_MAX_FANOUT];
 	size_t nt = 0;
 	int rc = 0;
 
 	if (!data)
 		return rt_fail(c, "out of memory building a message");
-	for (size_t i = 0; i < c->noutq && nt < 32; i++) {
+	for (size_t i = 0; i < c->noutq && nt < RT_MAX_FANOUT; i++) {
 		struct rt_queue *q = c->outq[i];
 		if (port && strcmp(q->def->from_port, port))
 			continue;
@@ -472,11 +472,11 @@ int rt_emit(struct rt_component *c, const char *port, const struct rt_msg *paren
 int rt_emit_timeout(struct rt_component *c, const struct rt_msg *parent, json_t *data,
 		    int timeout_ms)
 {
-	struct rt_queue *targets[32];
+	struct rt_queue *targets[RT_MAX_FANOUT];
 	size_t nt = 0;
 	int rc = 0;
 
-	for (size_t i = 0; i < c->noutq && nt < 32; i++)
+	for (size_t i = 0; i < c->noutq && nt < RT_MAX_FANOUT; i++)
 		if (!c->outq[i]->cond || expr_eval(c->outq[i]->cond, data))
 			targets[nt++] = c->outq[i];
 	for (size_t i = 0; i < nt; i++) {
@@ -846,6 +846,11 @@ static int setup_system(struct rt_system *s, const struct rt_system_def *def, js
 		}
 		from->outq[from->noutq++] = q;
 		to->inq[to->ninq++] = q;
+		if (from->noutq > RT_MAX_FANOUT) {
+			fprintf(stderr, "component %s: more than %d outgoing bindings\n", b->from,
+				RT_MAX_FANOUT);
+			return -1;
+		}
 	}
 	return 0;
 }
