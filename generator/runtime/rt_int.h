@@ -23,6 +23,7 @@
 
 #define RT_LAT_BUCKETS 12      /* latency histogram buckets (µs upper bounds in rt_metrics.c) */
 #define AC_RT_ROUTES 64        /* distinct (route, status) pairs counted */
+#define RT_MAX_FANOUT 64       /* outgoing bindings of one component (checked at start) */
 #define RT_BATCH 64            /* messages taken from the queues per lock */
 
 struct rt_system;
@@ -68,6 +69,7 @@ struct rt_component {
 	struct rt_queue **inq;
 	size_t ninq, rr;
 	atomic_bool busy;
+	atomic_size_t pending;    /* messages in all incoming queues (a lock-free hint) */
 
 	struct rt_queue **outq;   /* bindings leaving this component */
 	size_t noutq;

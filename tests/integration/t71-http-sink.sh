@@ -36,15 +36,14 @@ YAML
 dir=$(gen_build "$TMPDIR_TEST/hs.yaml" hs)
 python3 "$TMPDIR_TEST/receiver.py" "$rport" "$TMPDIR_TEST/received" &
 PIDS="$PIDS $!"
-# the receiver must listen before the sink's first POST (python starts slowly under load)
+# the receiver must listen before the sink's first POST
 i=0
-until curl -s -o /dev/null "http://127.0.0.1:$rport/"; do
-	i=$((i + 1)); [ $i -lt 200 ] || fail "receiver did not start"
-	sleep 0.05
+until python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 1)' "$rport" 2>/dev/null; do
+	i=$((i + 1)); [ $i -lt 100 ] || fail "receiver did not start"; sleep 0.1
 done
 mport=$(free_port)
 start "$dir" http_sink_test METRICS_PORT=$mport
-wait_http "http://127.0.0.1:$mport/health"
+wait_http "http://127.0.0.1:$mport/ready"
 i=0
 until [ "$(cat "$TMPDIR_TEST/received" 2>/dev/null | python3 -c 'import json,sys; print(sum(len(json.loads(l)) for l in sys.stdin))')" = 10 ]; do
 	i=$((i + 1)); [ $i -lt 200 ] || fail "receiver did not get 10 messages"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # t72 — backpressure reaches HTTP clients: a sink stuck on a receiver that never answers
 # stops draining its one-slot queue, the endpoint's push waits ingress_timeout_ms and then
-# answers 503 with Retry-After instead of queueing without bound; /metrics shows the full queue.
+# answers 503 with Retry-After instead of queueing without bound; /metrics shows the full queue;
+# on SIGTERM the stuck work is dead-lettered, not lost.
 . "$(dirname "$0")/gen-lib.sh"
 
 bport=$(free_port)
@@ -48,4 +49,13 @@ curl -s "$B/metrics" | grep -q 'autocoder_http_requests_total{route="/jobs",stat
 # the stuck sink still lets the system stop (the drain gives up after SHUTDOWN_TIMEOUT_MS)
 stop $SYS_PID
 grep -q 'shutdown timeout' "$SYS_LOG" || fail "no shutdown-timeout warning"
+# nothing accepted is lost silently: both accepted jobs are in the dead-letter file
+dl="$dir/data/dead_letter/intake.request-slow.input.jsonl"
+[ -s "$dl" ] || fail "no dead letters"
+python3 - "$dl" <<'PY' || fail "dead letters: $(cat "$dl")"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert sorted(r["message"]["n"] for r in rows) == [1, 2], rows
+assert any("not processed before shutdown" in r["error"] for r in rows), rows
+PY
 echo "t72 ok"
