@@ -73,10 +73,12 @@ void rt_iso_now(char *buf, size_t n)
 {
 	struct timespec ts;
 	struct tm tm;
+	char date[32];
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(buf, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	if (!strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%S", &tm))
+		date[0] = 0;
+	snprintf(buf, n, "%.24s.%03dZ", date, (int)(ts.tv_nsec / 1000000) % 1000);
 }
 
 void rt_random_hex(char *out, size_t nbytes)
