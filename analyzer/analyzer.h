@@ -35,6 +35,7 @@
 #ifndef AC_ANALYZER_H
 #define AC_ANALYZER_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -97,5 +98,10 @@ void analyzer_notify(void *analyzer);
 /* Cluster one last batch of new events (a larger backlog waits for the next start, which
  * continues from the stored last id) and join the thread. Safe when not started. */
 void analyzer_stop(struct analyzer *a);
+
+/* Append to b the text an event is recognised by (rules, miner, guide): its message, else
+ * "Type: value", else the type or the value. ev is a stored (normalised) event. */
+struct ac_buf;
+void analyzer_event_text(const json_t *ev, struct ac_buf *b);
 
 #endif

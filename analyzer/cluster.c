@@ -102,8 +102,7 @@ static const char *jstr(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* The text an event is recognised by: its message, else "Type: value", else the type. */
-static void event_text(const json_t *ev, struct ac_buf *b)
+void analyzer_event_text(const json_t *ev, struct ac_buf *b)
 {
 	const json_t *exc = json_object_get(ev, "exception");
 	const char *msg = jstr(ev, "message"), *type = jstr(exc, "type"), *value = jstr(exc, "value");
@@ -143,7 +142,7 @@ char *cl_strict_key(struct analyzer *a, const json_t *ev, char hex[17])
 	size_t i;
 
 	ac_buf_init(&text, MESSAGE_MAX + 1024);
-	event_text(ev, &text);
+	analyzer_event_text(ev, &text);
 	masked = mask_text(a->masker, text.data ? text.data : "", text.len);
 	if (!masked)
 		goto out;
@@ -537,7 +536,7 @@ static int key_by_fingerprint(struct analyzer *a, struct event_work *w, struct a
 	w->g.basis = fingerprint_basis_name(w->fp.basis);
 	w->title = dup_truncated(w->fp.title, TITLE_MAX);
 	ac_buf_init(&text, MESSAGE_MAX + 1024);
-	event_text(w->ev, &text);
+	analyzer_event_text(w->ev, &text);
 	w->tmpl = mask_text(a->masker, text.data ? text.data : "", text.len);
 	ac_buf_release(&text);
 	if (w->tmpl)
@@ -640,7 +639,7 @@ static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_e
 
 	ac_buf_init(&text, MESSAGE_MAX + 1024);
 	ac_buf_init(&why, 4096);
-	event_text(w->ev, &text);
+	analyzer_event_text(w->ev, &text);
 	id = miner_add_info(a->miner, text.data ? text.data : "", text.len, &info);
 	if (id < 0) {
 		/* the miner is full: group by the masked message's hash instead */

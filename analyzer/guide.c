@@ -8,6 +8,7 @@
  */
 #include "core/common.h"
 #include "core/db.h"
+#include "analyzer/analyzer.h"
 #include "analyzer/guide.h"
 #include "analyzer/clusters.h"
 #include "analyzer/rules.h"
@@ -446,21 +447,6 @@ static const char *jstr(const json_t *o, const char *k)
 	return json_string_value(json_object_get(o, k));
 }
 
-/* The text an event is known by (as the analyzer sees it). */
-static void event_text(const json_t *ev, struct ac_buf *b)
-{
-	const json_t *exc = json_object_get(ev, "exception");
-	const char *msg = jstr(ev, "message"), *type = jstr(exc, "type"), *value = jstr(exc, "value");
-
-	if (msg && *msg)
-		ac_buf_puts(b, msg);
-	else if (type && value && *value)
-		ac_buf_printf(b, "%s: %s", type, value);
-	else if (type)
-		ac_buf_puts(b, type);
-	else if (value)
-		ac_buf_puts(b, value);
-}
 
 /* Frames innermost (the crash site) first, as people read a backtrace. */
 static void stack_text(const json_t *ev, struct ac_buf *b)
@@ -504,7 +490,7 @@ static int examples(struct doc *d, sqlite3 *db, long long id, char **example)
 
 		ac_buf_init(&t, 1 << 20);
 		ac_buf_init(&stack, 1 << 20);
-		event_text(ev, &t);
+		analyzer_event_text(ev, &t);
 		stack_text(ev, &stack);
 		time_str(sqlite3_column_double(st, 1), when, sizeof when);
 		item_begin(d, false, ++i);
