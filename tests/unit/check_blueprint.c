@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 static json_t *load(const char *yaml, bool strict, struct bp_diags *d, int *rc)
 {
 	json_t *model = NULL;
@@ -205,8 +207,6 @@ int main(void)
 {
 	Suite *s = suite_create("blueprint");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, model_fills_defaults_ports_and_fanout);
@@ -216,9 +216,5 @@ int main(void)
 	tcase_add_test(tc, size_limit_is_enforced);
 	tcase_add_test(tc, fifty_components_load_fast);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 START_TEST(has_thirteen_well_formed_types)
 {
 	ck_assert_uint_eq(catalog_count(), 13);
@@ -77,17 +79,11 @@ int main(void)
 {
 	Suite *s = suite_create("catalog");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, has_thirteen_well_formed_types);
 	tcase_add_test(tc, finds_every_spelling);
 	tcase_add_test(tc, suggests_close_names_only);
 	tcase_add_test(tc, defaults_carry_the_component_name);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

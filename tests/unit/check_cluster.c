@@ -12,6 +12,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 struct fixture {
 	char path[64];
 	sqlite3 *db;           /* test's own connection, to insert events and inspect */
@@ -464,8 +466,6 @@ int main(void)
 {
 	Suite *s = suite_create("cluster");
 	TCase *tc = tcase_create("cluster");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, ids_and_numbers_do_not_split_a_group);
@@ -479,9 +479,5 @@ int main(void)
 	tcase_add_test(tc, two_analyzers_on_one_database_continue_each_other);
 	tcase_add_test(tc, templates_the_miner_folds_become_one_cluster);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

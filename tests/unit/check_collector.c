@@ -8,6 +8,8 @@
 #include "collector/internal.h"
 
 #include <check.h>
+
+#include "tests/unit/check_run.h"
 #include <zlib.h>
 
 static const struct ingest_limits lim = { 1 << 20, 20 << 20 };
@@ -369,8 +371,6 @@ int main(void)
 {
 	Suite *s = suite_create("collector");
 	TCase *tc = tcase_create("parsers");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, event_object_is_normalised);
 	tcase_add_test(tc, event_array_and_ndjson);
@@ -387,9 +387,5 @@ int main(void)
 	tcase_add_test(tc, gzip_and_deflate_bodies);
 	tcase_add_test(tc, gzip_bomb_is_too_large_not_oom);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

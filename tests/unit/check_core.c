@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 START_TEST(buf_respects_its_maximum)
 {
 	struct ac_buf b;
@@ -97,8 +99,6 @@ int main(void)
 {
 	Suite *s = suite_create("core");
 	TCase *tc = tcase_create("core");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, buf_respects_its_maximum);
 	tcase_add_test(tc, time_parses_rfc3339_and_epoch);
@@ -106,9 +106,5 @@ int main(void)
 	tcase_add_test(tc, sizes_accept_suffixes);
 	tcase_add_test(tc, db_migrates_a_new_file_to_current_version);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

@@ -12,6 +12,8 @@
 #include "generator/deploy.h"
 
 #include <check.h>
+
+#include "tests/unit/check_run.h"
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -413,11 +415,5 @@ static Suite *deploy_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(deploy_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return ac_check_run(deploy_suite());
 }

@@ -8,6 +8,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 /* Compile src (must succeed) and evaluate it against the JSON text msg. */
 static bool eval_on(const char *src, const char *msg)
 {
@@ -210,11 +212,5 @@ static Suite *expr_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(expr_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(expr_suite());
 }

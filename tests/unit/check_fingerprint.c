@@ -9,6 +9,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 static void fp_of(const char *json, struct fingerprint *fp)
 {
 	json_error_t jerr;
@@ -165,8 +167,6 @@ int main(void)
 {
 	Suite *s = suite_create("fingerprint");
 	TCase *tc = tcase_create("fingerprint");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, function_names_are_normalised);
 	tcase_add_test(tc, same_crash_site_groups_despite_addresses_and_lines);
@@ -175,9 +175,5 @@ int main(void)
 	tcase_add_test(tc, unsymbolised_frames_keep_their_offset);
 	tcase_add_test(tc, bad_input_is_an_error);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

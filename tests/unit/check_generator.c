@@ -10,6 +10,8 @@
 #include "generator/runtime_files.h"
 
 #include <check.h>
+
+#include "tests/unit/check_run.h"
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -188,8 +190,6 @@ int main(void)
 {
 	Suite *s = suite_create("generator");
 	TCase *tc = tcase_create("emit");
-	SRunner *sr;
-	int failed;
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_files_and_determinism);
@@ -197,9 +197,5 @@ int main(void)
 	tcase_add_test(tc, test_refuses_foreign_dir);
 	tcase_add_test(tc, test_bad_model);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

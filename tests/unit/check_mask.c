@@ -7,6 +7,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 static char out[4096];
 
 static const char *mask(struct masker *mk, const char *in)
@@ -136,8 +138,6 @@ int main(void)
 {
 	Suite *s = suite_create("mask");
 	TCase *tc = tcase_create("mask");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, masks_network_values);
 	tcase_add_test(tc, masks_ids_hashes_and_times);
@@ -147,9 +147,5 @@ int main(void)
 	tcase_add_test(tc, user_masks_run_first);
 	tcase_add_test(tc, output_is_bounded);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

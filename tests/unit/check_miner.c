@@ -9,6 +9,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 static long add(struct miner *m, const char *line)
 {
 	long id = miner_add(m, line, strlen(line));
@@ -276,8 +278,6 @@ int main(void)
 {
 	Suite *s = suite_create("miner");
 	TCase *tc = tcase_create("miner");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, ids_do_not_split_a_group);
 	tcase_add_test(tc, variable_words_become_wildcards);
@@ -289,9 +289,5 @@ int main(void)
 	tcase_add_test(tc, persistence_continues_the_same_clusters);
 	tcase_add_test(tc, templates_differing_only_in_variables_merge);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }

@@ -8,6 +8,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 /* A minimal valid rule with the given id, severity and match block (YAML, indented 4). */
 #define RULE(id, sev, match)                                                                 \
 	"  - id: " id "\n    title: t\n    category: c\n    severity: " sev "\n    match:\n" match \
@@ -527,9 +529,5 @@ static Suite *rules_suite(void)
 
 int main(void)
 {
-	SRunner *sr = srunner_create(rules_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(rules_suite());
 }

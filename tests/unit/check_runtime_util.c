@@ -8,6 +8,8 @@
 
 #include <check.h>
 
+#include "tests/unit/check_run.h"
+
 #include "generator/runtime/rt_util.c"
 
 START_TEST(test_websocket_accept)
@@ -75,15 +77,9 @@ int main(void)
 {
 	Suite *s = suite_create("runtime_util");
 	TCase *tc = tcase_create("util");
-	SRunner *sr;
-	int failed;
 	tcase_add_test(tc, test_websocket_accept);
 	tcase_add_test(tc, test_paths_and_templates);
 	tcase_add_test(tc, test_body_bound);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return ac_check_run(s);
 }
