@@ -134,7 +134,7 @@ bench-analyzer: all
 	python3 bench/mining.py
 # Rule matching speed: every shipped rule over >= 1M messages (the loghub development set,
 # cycled, plus the rules' own examples), against the same run without the literal prefilter.
-LOGHUB ?= $(firstword $(wildcard ../shared/loghub ../../shared/loghub /work/shared/loghub))
+LOGHUB ?= data/loghub
 .PHONY: bench-rules
 bench-rules: $(BIN)
 	@test -n "$(LOGHUB)" || { echo "set LOGHUB=path/to/loghub"; exit 2; }

@@ -7,7 +7,7 @@ groups (EventId per LineId) from X_2k.log_structured.csv and scores:
   GA  = share of lines whose predicted group holds exactly the lines of their true group;
   FGA = F1 over groups (a predicted group is correct when its line set equals a true group's).
 Usage: ga.py [--min-mean X] [--verbose] [-- extra cluster options]
-Environment: AUTOCODER (binary, default build/autocoder), LOGHUB (default ../shared/loghub).
+Environment: AUTOCODER (binary, default build/autocoder), LOGHUB (default data/loghub, a copy of the development set).
 Exit 1 when the mean GA is below --min-mean.
 """
 import collections, csv, os, subprocess, sys
@@ -49,9 +49,8 @@ def main():
     if "--min-mean" in args:
         min_mean = float(args[args.index("--min-mean") + 1])
     binary = os.environ.get("AUTOCODER", "build/autocoder")
-    loghub = os.environ.get("LOGHUB", "../shared/loghub")
-    if "LOGHUB" not in os.environ and not os.path.isdir(loghub):
-        loghub = "../../shared/loghub"  # a git worktree one level deeper
+    loghub = os.environ.get("LOGHUB") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "data", "loghub")
     if not os.path.isfile(os.path.join(loghub, "HDFS_2k.log")):
         sys.exit("loghub development set not found in %s (set LOGHUB)" % loghub)
     gas = []

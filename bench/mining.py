@@ -32,9 +32,8 @@ def best_of(binary, args, n=3):
 
 def main():
     binary = os.environ.get("AUTOCODER", "build/autocoder")
-    loghub = os.environ.get("LOGHUB", "../shared/loghub")
-    if "LOGHUB" not in os.environ and not os.path.isdir(loghub):
-        loghub = "../../shared/loghub"
+    loghub = os.environ.get("LOGHUB") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "data", "loghub")
     if not os.path.isfile(os.path.join(loghub, "HDFS_2k.log")):
         sys.exit("loghub development set not found in %s (set LOGHUB)" % loghub)
     with tempfile.TemporaryDirectory() as tmp:

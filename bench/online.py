@@ -12,7 +12,7 @@ Two measurements against a real server on 127.0.0.1 with a fresh database:
    `autocoder analyze --rebuild` re-clusters every stored event; events / CPU second and / wall
    second of that process.
 
-Events are lines of the loghub development set (../shared/loghub or $LOGHUB) as messages with
+Events are lines of the loghub development set (data/loghub or $LOGHUB) as messages with
 systems/components/levels, plus one crash report in 50 with one of 8 crash sites.
 Usage: python3 bench/online.py [--rate 1000] [--seconds 20] [--batch 20]
 """
@@ -24,9 +24,7 @@ BIN = os.path.join(ROOT, "build", "autocoder")
 
 
 def loghub_lines():
-    base = os.environ.get("LOGHUB") or next(
-        (p for p in (os.path.join(ROOT, "..", "shared", "loghub"), os.path.join(ROOT, "..", "..", "shared", "loghub"),
-                     "/work/shared/loghub") if os.path.isdir(p)), None)
+    base = os.environ.get("LOGHUB") or os.path.join(ROOT, "data", "loghub")
     lines = []
     if base:
         for name in ("HDFS_2k.log", "Hadoop_2k.log", "Zookeeper_2k.log", "OpenSSH_2k.log"):

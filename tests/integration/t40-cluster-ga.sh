@@ -4,8 +4,7 @@
 # GA 0.995 (HDFS 1.000, Hadoop 0.992, Zookeeper 0.995, OpenSSH 0.995); the floor leaves 0.02.
 set -eu
 here=$(cd "$(dirname "$0")/../.." && pwd)
-loghub=${LOGHUB:-$here/../shared/loghub}
-[ -d "$loghub" ] || loghub=$here/../../shared/loghub
+loghub=${LOGHUB:-$here/data/loghub}
 if [ ! -f "$loghub/HDFS_2k.log" ]; then
 	echo "loghub development set not found (set LOGHUB)"; exit 1
 fi
