@@ -35,6 +35,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "rt_util.h"
 #include "rt_int.h"
 
 struct rt_system *rt_sys;
@@ -181,23 +182,6 @@ void rt_sqlite_path(struct rt_component *c, const char *url, char *out, size_t n
 		snprintf(out, n, "%s/%s", c->sys->data_dir, p);
 }
 
-static int mkdir_p(const char *path)
-{
-	char tmp[512];
-	snprintf(tmp, sizeof tmp, "%s", path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = 0;
-		if (mkdir(tmp, 0755) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	if (mkdir(tmp, 0755) && errno != EEXIST)
-		return -1;
-	return 0;
-}
-
 /* ---------------------------------------------------------------- logging */
 
 static int level_index(const char *level)
@@ -340,7 +324,7 @@ void rt_dead_letter(struct rt_queue *q, json_t *data, const char *why, int attem
 		return;
 	snprintf(path, sizeof path, "%s/dead_letter", s->data_dir);
 	pthread_mutex_lock(&s->deadletter_lock);
-	mkdir_p(path);
+	rt_mkdirs(path);
 	snprintf(path, sizeof path, "%s/dead_letter/%s.%s-%s.%s.jsonl", s->data_dir, q->def->from,
 		 q->def->from_port, q->def->to, q->def->to_port);
 	f = fopen(path, "a");
@@ -780,7 +764,7 @@ static int setup_system(struct rt_system *s, const struct rt_system_def *def, js
 		 (v = getenv("AUTOCODER_ENVIRONMENT")) ? v :
 		 json_string_value(json_object_get(sys, "environment")) ?
 		 json_string_value(json_object_get(sys, "environment")) : "development");
-	if (mkdir_p(s->data_dir)) {
+	if (rt_mkdirs(s->data_dir)) {
 		fprintf(stderr, "cannot create data directory %s: %s\n", s->data_dir, strerror(errno));
 		return -1;
 	}
