@@ -204,6 +204,9 @@ static int normalize_time(json_t *out, const json_t *in, const char *what, struc
 		} else {
 			return wrong_type(what, "timestamp", "a string or number", v, err);
 		}
+		if (t >= AC_TIME_MAX)
+			return ac_error_set(err, AC_EINVAL, "invalid_field",
+					    "%s: field 'timestamp' is after the year 9999", what);
 	}
 	ac_format_iso8601(t, buf, sizeof buf);
 	json_object_set_new(out, "timestamp", json_string(buf));

@@ -330,3 +330,131 @@ out:
 	json_decref(crash);
 	return rc;
 }
+
+/* ------------------------------------------------------------ straight to rows (fast path) */
+
+struct rows_ctx {
+	struct write_job *job;
+	const char *source;
+	const struct event_defaults *d;
+	const struct ingest_limits *lim;
+	struct fast_clock clock;
+	bool general;   /* a document failed: redo the whole body on the general path */
+};
+
+/* Only JSON's whitespace: what may follow a document that jansson accepted. */
+static bool json_ws_only(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+			return false;
+	return true;
+}
+
+/* One document through the general path into the job; false when it fails. */
+static bool general_document(struct rows_ctx *c, const char *text, size_t n, const char *what)
+{
+	struct ac_error ignored;
+	json_t *doc = json_parse_checked(text, n, what, &ignored), *ev = NULL, *one = NULL;
+	bool ok = false;
+
+	if (doc && (ev = event_normalize(doc, c->source, c->d, c->lim, what, &ignored)) &&
+	    (one = json_array()) && !json_array_append(one, ev))
+		ok = writer_job_add_events(c->job, one, c->lim->max_event_bytes, &ignored) == 0;
+	json_decref(one);
+	json_decref(ev);
+	json_decref(doc);
+	return ok;
+}
+
+/* One document, fast when possible. The document must fill text[0..n) up to whitespace. */
+static int row_document(struct rows_ctx *c, const char *text, size_t n, const char *what)
+{
+	struct job_row *row = writer_job_add_row(c->job);
+	size_t used = 0;
+	int r;
+
+	if (!row)
+		return AC_ENOMEM;
+	r = event_fast_row(text, n, c->source, c->d, &c->clock, c->lim->max_event_bytes, row, &used);
+	if (r < 0)
+		return r;
+	if (r == 1 && json_ws_only(text + used, n - used))
+		return 0;
+	writer_job_drop_row(c->job);
+	if (!general_document(c, text, n, what))
+		c->general = true;
+	return c->general ? 1 : 0;
+}
+
+static int row_line(const char *line, size_t n, unsigned lineno, void *arg)
+{
+	struct rows_ctx *c = arg;
+	char what[32];
+
+	if (n > c->lim->max_event_bytes) {
+		c->general = true;
+		return 1;
+	}
+	snprintf(what, sizeof what, "line %u", lineno);
+	return row_document(c, line, n, what);
+}
+
+/* The events route's body: a single object, or NDJSON when more follows the first object.
+ * 0 done, 1 use the general path for the whole body, AC_ENOMEM. */
+static int event_body_rows(struct rows_ctx *c, const char *body, size_t len)
+{
+	const char *p = skip_space(body, body + len), *end = body + len;
+	struct job_row *row;
+	size_t used = 0;
+	int r;
+
+	if (p == end || *p != '{')
+		return 1;
+	if (!(row = writer_job_add_row(c->job)))
+		return AC_ENOMEM;
+	r = event_fast_row(body, len, c->source, c->d, &c->clock, c->lim->max_event_bytes, row,
+			   &used);
+	if (r < 0)
+		return r;
+	if (r == 1 && json_ws_only(body + used, len - used))
+		return len > c->lim->max_event_bytes ? 1 : 0;
+	writer_job_drop_row(c->job);
+	if (r == 0) {
+		/* not fast: only the general path can tell one odd document from NDJSON */
+		struct ac_error e;
+		json_t *doc = json_parse_checked(body, len, "body", &e);
+		json_decref(doc);
+		if (doc || strcmp(e.what, "invalid_json"))
+			return 1;
+	}
+	r = for_each_line(body, len, row_line, c);
+	return r < 0 ? r : c->general ? 1 : 0;
+}
+
+int ingest_rows(const char *body, size_t len, bool logs, const struct event_defaults *d,
+		const struct ingest_limits *lim, struct write_job *job, struct ac_error *err)
+{
+	struct rows_ctx c = { job, logs ? "log" : "native", d, lim, { 0, 0, "" }, false };
+	json_t *events;
+	int rc;
+
+	event_fast_clock(&c.clock);
+	if (logs)
+		rc = is_blank(body, len) ? 1 : for_each_line(body, len, row_line, &c);
+	else
+		rc = event_body_rows(&c, body, len);
+	if (rc < 0)
+		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+	if (rc == 0 && !c.general)
+		return 0;
+	/* the general path, whose results and error messages are the reference */
+	writer_job_release(job);
+	events = json_array();
+	rc = logs ? ingest_parse_logs(body, len, false, d, lim, events, err)
+		  : ingest_parse_events(body, len, d, lim, events, err);
+	if (!rc)
+		rc = writer_job_add_events(job, events, lim->max_event_bytes, err);
+	json_decref(events);
+	return rc;
+}

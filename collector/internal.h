@@ -45,6 +45,9 @@ struct ac_buf;
  * AC_EFORBID 403, AC_EBUSY 429, AC_ENOTFOUND 404, others 500/503. err->what is the JSON
  * "error" code, err->msg the "detail". */
 
+/* Timestamps from the year 10000 on are rejected: ISO-8601 has four year digits. */
+#define AC_TIME_MAX 253402300800.0
+
 struct ingest_limits {
 	size_t max_event_bytes;
 	size_t max_decoded_bytes;
@@ -82,6 +85,24 @@ json_t *event_normalize(const json_t *in, const char *source, const struct event
 /* Normalise a level name ("warn" -> "warning", "critical" -> "fatal", ...); NULL if unknown. */
 const char *event_level_name(const char *s);
 
+/* ---- event_fast.c ---- the fast path for native event documents (see the file's header) */
+struct job_row;
+/* One clock reading shared by the events of a request: "now" for events without a
+ * timestamp, and their received_at. */
+struct fast_clock {
+	double now, received_at;
+	char received_iso[40];
+};
+void event_fast_clock(struct fast_clock *c);
+/* Normalise the JSON object at the start of text[0..len) (after whitespace) straight into
+ * row, as event_normalize() + serialisation would. 1: done, *consumed = bytes up to the end
+ * of the object. 0: declined, row left empty — the document needs the general path, which
+ * stores the same event or reports its error (the fast path never reports errors). AC_ENOMEM.
+ * source is "native" or "log". */
+int event_fast_row(const char *text, size_t len, const char *source,
+		   const struct event_defaults *d, const struct fast_clock *clock,
+		   size_t max_event_bytes, struct job_row *row, size_t *consumed);
+
 /* ---- ingest.c ---- (each appends normalised events to `out`, an array; on error `out` may
  * hold partial results, which the caller discards) */
 int ingest_parse_events(const char *body, size_t len, const struct event_defaults *d,
@@ -89,6 +110,13 @@ int ingest_parse_events(const char *body, size_t len, const struct event_default
 /* text: true for text/plain bodies (one message per line), false for NDJSON. */
 int ingest_parse_logs(const char *body, size_t len, bool text, const struct event_defaults *d,
 		      const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+/* The events route (logs = false) and NDJSON logs (logs = true) straight into job->rows:
+ * documents take the fast path and fall back to the general path one by one; any error
+ * reruns the whole body through ingest_parse_events/_logs so the error is theirs. Same
+ * stored rows, replies and errors as those + writer_job_add_events. */
+struct write_job;
+int ingest_rows(const char *body, size_t len, bool logs, const struct event_defaults *d,
+		const struct ingest_limits *lim, struct write_job *job, struct ac_error *err);
 int ingest_parse_crash(const char *body, size_t len, const struct event_defaults *d,
 		       const struct ingest_limits *lim, json_t *out, struct ac_error *err);
 
@@ -152,8 +180,8 @@ struct job_row {
 	double timestamp, received_at;
 };
 struct write_job {
-	struct job_row *rows;      /* n_events rows, built by writer_job_prepare() */
-	unsigned n_events;
+	struct job_row *rows;      /* n_events rows (cap_rows allocated), see writer_job_add_* */
+	unsigned n_events, cap_rows;
 	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
 	long long project_id;
 	/* results, set by the writer before done() */
@@ -164,11 +192,15 @@ struct write_job {
 	void *arg;
 	struct write_job *next;
 };
-/* Build job->rows from normalised events (borrowed; may be freed afterwards): each event is
+/* Append normalised events (borrowed; may be freed afterwards) to job->rows: each event is
  * serialised once here, in the request thread, and checked against max_event_bytes.
  * 0, AC_ETOOBIG ("event 3: event is N bytes ...") or AC_ENOMEM, with err set. */
-int writer_job_prepare(struct write_job *job, const json_t *events, size_t max_event_bytes,
-		       struct ac_error *err);
+int writer_job_add_events(struct write_job *job, const json_t *events, size_t max_event_bytes,
+			  struct ac_error *err);
+/* Append a zeroed row to job->rows for the caller to fill (NULL: out of memory), and drop
+ * the last row again (freeing what it holds). */
+struct job_row *writer_job_add_row(struct write_job *job);
+void writer_job_drop_row(struct write_job *job);
 /* Free job->rows. Safe on a zeroed job. */
 void writer_job_release(struct write_job *job);
 struct writer;

@@ -356,26 +356,25 @@ static void job_done(struct write_job *job, void *arg)
 	MHD_resume_connection(r->conn);
 }
 
-/* Queue r->events (+ r->counts) for the writer and suspend until committed. */
+/* Queue r->job's rows (+ r->events, + r->counts) for the writer and suspend until committed. */
 static enum MHD_Result submit(struct request *r)
 {
-	unsigned n = (unsigned)json_array_size(r->events), wait;
+	unsigned wait;
 	struct ac_error err;
 	int rc;
 
-	wait = rate_check(r->c, r->project_id, n ? n : 1);
+	if ((rc = writer_job_add_events(&r->job, r->events, r->c->cfg.max_event_bytes, &err)))
+		return reply_error(r, &err);
+	wait = rate_check(r->c, r->project_id, r->job.n_events ? r->job.n_events : 1);
 	if (wait) {
 		metrics_rejected(r->c->metrics, "rate_limit");
 		return reply_error_retry(r, AC_EBUSY, "rate_limited",
 					 "this project is over its event rate limit; retry later", wait);
 	}
-	memset(&r->job, 0, sizeof r->job);
 	r->job.item_counts = r->counts && json_object_size(r->counts) ? r->counts : NULL;
 	r->job.project_id = r->project_id;
 	r->job.done = job_done;
 	r->job.arg = r;
-	if ((rc = writer_job_prepare(&r->job, r->events, r->c->cfg.max_event_bytes, &err)))
-		return reply_error(r, &err);
 	/* while suspended, hold only the rows: the body and the event trees can go */
 	json_decref(r->events);
 	r->events = NULL;
@@ -469,6 +468,8 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	if ((rc = decoded_body(r, &owned, &body, &len, &err)))
 		return reply_error(r, &err);
 	request_defaults(r, &d);
+	writer_job_release(&r->job);
+	memset(&r->job, 0, sizeof r->job);
 	r->events = json_array();
 	r->counts = json_object();
 	rc = parse(r, body, len, &d, &err);
@@ -492,7 +493,7 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 static int parse_events(struct request *r, const char *body, size_t len,
 			const struct event_defaults *d, struct ac_error *err)
 {
-	return ingest_parse_events(body, len, d, &r->c->limits, r->events, err);
+	return ingest_rows(body, len, false, d, &r->c->limits, &r->job, err);
 }
 
 static int parse_logs(struct request *r, const char *body, size_t len,
@@ -513,6 +514,8 @@ static int parse_logs(struct request *r, const char *body, size_t len,
 	while (p < body + len && (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t'))
 		p++;
 	text = !strcmp(ct, "text/plain") || (!*ct && (p == body + len || *p != '{'));
+	if (!text)
+		return ingest_rows(body, len, true, &dl, &r->c->limits, &r->job, err);
 	return ingest_parse_logs(body, len, text, &dl, &r->c->limits, r->events, err);
 }
 

@@ -105,33 +105,66 @@ static double json_time(const json_t *ev, const char *key)
 	return t;
 }
 
-int writer_job_prepare(struct write_job *job, const json_t *events, size_t max_event_bytes,
-		       struct ac_error *err)
+struct job_row *writer_job_add_row(struct write_job *job)
 {
-	size_t n = json_array_size(events);
-
-	job->rows = calloc(n ? n : 1, sizeof *job->rows);
-	if (!job->rows)
-		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
-	job->n_events = (unsigned)n;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *ev = json_array_get(events, i), *fp = json_object_get(ev, "fingerprint");
-		struct job_row *row = &job->rows[i];
-		char *fps = fp ? json_dumps(fp, JSON_COMPACT) : NULL;
-		int rc;
-
-		row->raw = json_dumps(ev, JSON_COMPACT);
-		rc = row->raw ? row_columns(row, ev, fps) : AC_ENOMEM;
-		free(fps);
-		if (rc)
-			return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
-		if (strlen(row->raw) > max_event_bytes)
-			return ac_error_set(err, AC_ETOOBIG, "event_too_large",
-					    "event %zu: event is %zu bytes, more than the limit of %zu",
-					    i, strlen(row->raw), max_event_bytes);
-		row->timestamp = json_time(ev, "timestamp");
-		row->received_at = json_time(ev, "received_at");
+	if (job->n_events == job->cap_rows) {
+		unsigned cap = job->cap_rows ? 2 * job->cap_rows : 8;
+		struct job_row *rows = realloc(job->rows, cap * sizeof *rows);
+		if (!rows)
+			return NULL;
+		job->rows = rows;
+		job->cap_rows = cap;
 	}
+	memset(&job->rows[job->n_events], 0, sizeof *job->rows);
+	return &job->rows[job->n_events++];
+}
+
+void writer_job_drop_row(struct write_job *job)
+{
+	struct job_row *row = &job->rows[--job->n_events];
+	free(row->raw);
+	free(row->cols);
+	memset(row, 0, sizeof *row);
+}
+
+/* One normalised event as the job's next row: serialised once, here, in the request thread. */
+static int add_event(struct write_job *job, const json_t *ev, size_t max_event_bytes,
+		     struct ac_error *err)
+{
+	const json_t *fp = json_object_get(ev, "fingerprint");
+	struct job_row *row = writer_job_add_row(job);
+	size_t index = job->n_events - 1, len;
+	char *fps;
+	int rc;
+
+	if (!row)
+		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+	fps = fp ? json_dumps(fp, JSON_COMPACT) : NULL;
+	row->raw = json_dumps(ev, JSON_COMPACT);
+	rc = row->raw ? row_columns(row, ev, fps) : AC_ENOMEM;
+	free(fps);
+	if (rc)
+		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
+	len = strlen(row->raw);
+	if (len > max_event_bytes)
+		return ac_error_set(err, AC_ETOOBIG, "event_too_large",
+				    "event %zu: event is %zu bytes, more than the limit of %zu",
+				    index, len, max_event_bytes);
+	row->timestamp = json_time(ev, "timestamp");
+	row->received_at = json_time(ev, "received_at");
+	return 0;
+}
+
+int writer_job_add_events(struct write_job *job, const json_t *events, size_t max_event_bytes,
+			  struct ac_error *err)
+{
+	size_t i;
+	const json_t *ev;
+	int rc;
+
+	json_array_foreach(events, i, ev)
+		if ((rc = add_event(job, ev, max_event_bytes, err)))
+			return rc;
 	return 0;
 }
 
@@ -145,6 +178,7 @@ void writer_job_release(struct write_job *job)
 	}
 	free(job->rows);
 	job->rows = NULL;
+	job->n_events = job->cap_rows = 0;
 }
 
 static void bind_col(sqlite3_stmt *st, int idx, const struct job_row *row, enum job_col c)

@@ -10,6 +10,7 @@
 #include <check.h>
 
 #include "tests/unit/check_run.h"
+#include "tests/common/fast_equiv.h"
 #include <zlib.h>
 
 static const struct ingest_limits lim = { 1 << 20, 20 << 20 };
@@ -367,6 +368,117 @@ START_TEST(gzip_bomb_is_too_large_not_oom)
 }
 END_TEST
 
+
+/* ---- the fast path (event_fast.c): taken for ordinary events, identical to the general path */
+
+static const char *const ordinary_events[] = {
+	"{\"event_id\":\"b-1-1\",\"level\":\"error\",\"kind\":\"error\",\"system\":\"checkout\","
+	"\"component\":\"payments\",\"release\":\"checkout@3.14.2\",\"environment\":\"production\","
+	"\"message\":\"card authorization failed\",\"exception\":{\"type\":\"GatewayError\","
+	"\"value\":\"upstream 502\",\"frames\":[{\"function\":\"main\",\"file\":\"src/main.c\","
+	"\"line\":88,\"in_app\":true},{\"function\":\"pay\",\"line\":12,\"vars\":{\"a\":1}}]},"
+	"\"tags\":{\"region\":\"eu\",\"n\":3,\"ok\":true},\"context\":{\"amount\":129.99}}",
+	"{\"message\":\"disk full on /var\",\"level\":\"warn\",\"ts\":1700000000123}",
+	"  {\n  \"msg\": \"caf\\u00e9 \\ud83d\\ude00 \\\"quoted\\\"\",\n  \"time\": \"2026-11-24T10:00:00+02:00\"\n}\n",
+	"{\"message\":\"x\",\"host\":\"web-7\",\"attempt\":2,\"context\":{\"a\":[1,{\"b\":null}]}}",
+	"{\"exception\":{\"type\":\"KeyError\",\"frames\":[]},\"fingerprint\":\"fp-1\"}",
+	"{\"message\":\"m\",\"event_id\":\"123E4567-E89B-12D3-A456-426614174000\",\"fingerprint\":[\"a\",2]}",
+};
+
+static const char *const unusual_events[] = {
+	"{\"message\":\"m\",\"tags\":{\"ratio\":1.5}}",            /* real tag: jansson prints it */
+	"{\"message\":\"m\",\"k\\u0065y\":1}",                     /* escaped key */
+	"{\"message\":\"m\",\"u\":1,\"context\":{\"extra\":2}}",  /* context.extra replaced */
+	"{\"message\":\"m\",\"n\":12345678901234567890}",          /* integer overflow */
+	"{\"message\":\"m\",\"x\":\"\\ud800\"}",                   /* lone surrogate */
+	"{\"message\":5}", "{\"message\":\"m\",\"level\":\"loud\"}", "{\"message\":\"m\",}",
+	"{\"message\":\"m\",\"message\":\"n\"}", "{\"level\":\"info\"}", "[{\"message\":\"m\"}]",
+};
+
+START_TEST(fast_path_takes_ordinary_events)
+{
+	struct fast_clock clock;
+	event_fast_clock(&clock);
+	for (size_t i = 0; i < AC_ARRAY_SIZE(ordinary_events); i++) {
+		struct job_row row;
+		size_t used;
+		const char *t = ordinary_events[i];
+		int r = event_fast_row(t, strlen(t), "native", &nodef, &clock, 1 << 20, &row, &used);
+		ck_assert_msg(r == 1, "fast path declined ordinary event %zu: %s", i, t);
+		free(row.raw);
+		free(row.cols);
+	}
+	for (size_t i = 0; i < AC_ARRAY_SIZE(unusual_events); i++) {
+		struct job_row row;
+		size_t used;
+		const char *t = unusual_events[i];
+		ck_assert_msg(event_fast_row(t, strlen(t), "native", &nodef, &clock, 1 << 20, &row,
+					     &used) == 0, "fast path took unusual event %zu: %s", i, t);
+	}
+}
+END_TEST
+
+START_TEST(fast_path_matches_general_path)
+{
+	static const struct ingest_limits small = { 600, 1 << 20 };
+	const struct event_defaults some = { "sys\"tem", "comp", "r1", NULL, "warning" };
+	const struct event_defaults *defs[] = { &nodef, &some };
+	const struct ingest_limits *lims[] = { &lim, &small };
+	char body[8192];
+
+	for (size_t i = 0; i < AC_ARRAY_SIZE(ordinary_events) + AC_ARRAY_SIZE(unusual_events); i++) {
+		const char *t = i < AC_ARRAY_SIZE(ordinary_events) ? ordinary_events[i]
+			: unusual_events[i - AC_ARRAY_SIZE(ordinary_events)];
+		/* alone, as NDJSON with an ordinary event around it, and with a blank line */
+		const char *bodies[3] = { t, body, body };
+		snprintf(body, sizeof body, "{\"message\":\"first\"}\n%s\r\n\n{\"message\":\"last\"}", t);
+		for (size_t b = 0; b < 2; b++)
+			for (size_t d = 0; d < 2; d++)
+				for (size_t l = 0; l < 2; l++)
+					for (int logs = 0; logs < 2; logs++) {
+						const char *why = fast_equiv_check(bodies[b], strlen(bodies[b]), logs,
+										   defs[d], lims[l]);
+						ck_assert_msg(!why, "body %zu/%zu (defaults %zu, limit %zu, logs %d): %s",
+							      i, b, d, l, logs, why);
+					}
+	}
+}
+END_TEST
+
+START_TEST(fast_path_stores_normalised_values)
+{
+	const char *body =
+		"{\"event_id\":\"123E4567-E89B-12D3-A456-426614174000\",\"msg\":\"a\\tb \\u00e9\","
+		"\"timestamp\":1700000000.5,\"host\":\"web-7\",\"fingerprint\":\"fp\","
+		"\"exception\":{\"type\":\"E\",\"extra\":1,\"frames\":[{\"function\":\"f\",\"x\":1}]}}\n"
+		"{\"message\":\"second\",\"level\":\"INFO\"}\n";
+	struct write_job job;
+	struct ac_error err;
+	json_t *ev;
+
+	memset(&job, 0, sizeof job);
+	ck_assert_int_eq(ingest_rows(body, strlen(body), false, &nodef, &lim, &job, &err), 0);
+	ck_assert_uint_eq(job.n_events, 2);
+	ck_assert_str_eq(job.rows[0].col[COL_EVENT_ID], "123e4567e89b12d3a456426614174000");
+	ck_assert_str_eq(job.rows[0].col[COL_MESSAGE], "a\tb \xc3\xa9");
+	ck_assert_str_eq(job.rows[0].col[COL_KIND], "error");
+	ck_assert_str_eq(job.rows[0].col[COL_FINGERPRINT], "[\"fp\"]");
+	ck_assert_str_eq(job.rows[0].col[COL_EXC_TYPE], "E");
+	ck_assert(job.rows[0].timestamp == 1700000000.5);
+	ev = json_loads(job.rows[0].raw, 0, NULL);
+	ck_assert_ptr_nonnull(ev);
+	ck_assert_str_eq(sget(ev, "timestamp"), "2023-11-14T22:13:20.500Z");
+	ck_assert_str_eq(sget(ev, "context.extra.host"), "web-7");
+	ck_assert_ptr_null(json_object_get(json_object_get(ev, "exception"), "extra"));
+	ck_assert_ptr_null(json_object_get(json_array_get(json_object_get(json_object_get(ev,
+		"exception"), "frames"), 0), "x"));
+	json_decref(ev);
+	ck_assert_str_eq(job.rows[1].col[COL_LEVEL], "info");
+	ck_assert_str_eq(job.rows[1].col[COL_KIND], "log");
+	writer_job_release(&job);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("collector");
@@ -386,6 +498,9 @@ int main(void)
 	tcase_add_test(tc, otlp_logs_map_resource_and_severity);
 	tcase_add_test(tc, gzip_and_deflate_bodies);
 	tcase_add_test(tc, gzip_bomb_is_too_large_not_oom);
+	tcase_add_test(tc, fast_path_takes_ordinary_events);
+	tcase_add_test(tc, fast_path_matches_general_path);
+	tcase_add_test(tc, fast_path_stores_normalised_values);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);
 }
