@@ -367,9 +367,11 @@ static bool general_document(struct rows_ctx *c, const char *text, size_t n, con
 	return ok;
 }
 
-/* One document, fast when possible. The document must fill text[0..n) up to whitespace. */
-static int row_document(struct rows_ctx *c, const char *text, size_t n, const char *what)
+/* One document, fast when possible. The document must fill text[0..n) up to whitespace.
+ * lineno names it for the general path ("line 3"). */
+static int row_document(struct rows_ctx *c, const char *text, size_t n, unsigned lineno)
 {
+	char what[32];
 	struct job_row *row = writer_job_add_row(c->job);
 	size_t used = 0;
 	int r;
@@ -382,6 +384,7 @@ static int row_document(struct rows_ctx *c, const char *text, size_t n, const ch
 	if (r == 1 && json_ws_only(text + used, n - used))
 		return 0;
 	writer_job_drop_row(c->job);
+	snprintf(what, sizeof what, "line %u", lineno);
 	if (!general_document(c, text, n, what))
 		c->general = true;
 	return c->general ? 1 : 0;
@@ -390,14 +393,12 @@ static int row_document(struct rows_ctx *c, const char *text, size_t n, const ch
 static int row_line(const char *line, size_t n, unsigned lineno, void *arg)
 {
 	struct rows_ctx *c = arg;
-	char what[32];
 
 	if (n > c->lim->max_event_bytes) {
 		c->general = true;
 		return 1;
 	}
-	snprintf(what, sizeof what, "line %u", lineno);
-	return row_document(c, line, n, what);
+	return row_document(c, line, n, lineno);
 }
 
 /* The events route's body: a single object, or NDJSON when more follows the first object.

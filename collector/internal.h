@@ -175,6 +175,7 @@ enum job_col {
 /* One event ready to insert: its compact JSON and the extracted column values. */
 struct job_row {
 	char *raw;                    /* owned */
+	size_t raw_len;
 	char *cols;                   /* owned block the col[] pointers point into */
 	const char *col[COL__COUNT];  /* NULL = SQL NULL */
 	double timestamp, received_at;
