@@ -586,7 +586,7 @@ static int field_of(struct span key)
 }
 
 /* The top-level object: every member valid JSON, classified. */
-static bool read_members(struct scan *s, struct fast_event *e)
+static bool read_members(struct scan *s, struct fast_event *e, int depth)
 {
 	s->p++;
 	skip_ws(s);
@@ -601,7 +601,7 @@ static bool read_members(struct scan *s, struct fast_event *e)
 		if (!scan_key(s, &key))
 			return false;
 		val.p = s->p;
-		if (!scan_value(s, 1))
+		if (!scan_value(s, depth))
 			return false;
 		val.n = (size_t)(s->p - val.p);
 		f = field_of(key);
@@ -1195,7 +1195,7 @@ void event_fast_clock(struct fast_clock *c)
 	ac_parse_time(c->received_iso, &c->received_at);
 }
 
-int event_fast_row(const char *text, size_t len, const char *source,
+int event_fast_row(const char *text, size_t len, int depth, const char *source,
 		   const struct event_defaults *d, const struct fast_clock *clock,
 		   size_t max_event_bytes, struct job_row *row, size_t *consumed)
 {
@@ -1208,7 +1208,7 @@ int event_fast_row(const char *text, size_t len, const char *source,
 	memset(&e, 0, sizeof e);
 	memset(row, 0, sizeof *row);
 	skip_ws(&s);
-	if (s.p >= s.end || *s.p != '{' || !read_members(&s, &e) ||
+	if (s.p >= s.end || *s.p != '{' || !read_members(&s, &e, depth + 1) ||
 	    !check_event(&e, source, d, clock->now))
 		return 0;
 	*consumed = (size_t)(s.p - text);

@@ -378,7 +378,8 @@ static int row_document(struct rows_ctx *c, const char *text, size_t n, unsigned
 
 	if (!row)
 		return AC_ENOMEM;
-	r = event_fast_row(text, n, c->source, c->d, &c->clock, c->lim->max_event_bytes, row, &used);
+	r = event_fast_row(text, n, 0, c->source, c->d, &c->clock, c->lim->max_event_bytes, row,
+			   &used);
 	if (r < 0)
 		return r;
 	if (r == 1 && json_ws_only(text + used, n - used))
@@ -401,8 +402,46 @@ static int row_line(const char *line, size_t n, unsigned lineno, void *arg)
 	return row_document(c, line, n, lineno);
 }
 
-/* The events route's body: a single object, or NDJSON when more follows the first object.
- * 0 done, 1 use the general path for the whole body, AC_ENOMEM. */
+/* JSON's whitespace from p on. */
+static const char *skip_json_ws(const char *p, const char *end)
+{
+	while (p < end && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+		p++;
+	return p;
+}
+
+/* A JSON array of event objects, every one fast; 1 (general path) at the first that is not. */
+static int event_array_rows(struct rows_ctx *c, const char *body, size_t len)
+{
+	const char *p = skip_json_ws(body, body + len), *end = body + len;
+
+	if (p == end || *p != '[')
+		return 1;
+	p = skip_json_ws(p + 1, end);
+	if (p < end && *p == ']')
+		return 1;  /* the general path's "empty array" error */
+	for (;;) {
+		struct job_row *row = writer_job_add_row(c->job);
+		size_t used = 0;
+		int r;
+
+		if (!row)
+			return AC_ENOMEM;
+		r = event_fast_row(p, (size_t)(end - p), 1, c->source, c->d, &c->clock,
+				   c->lim->max_event_bytes, row, &used);
+		if (r != 1)
+			return r < 0 ? r : 1;
+		p = skip_json_ws(p + used, end);
+		if (p < end && *p == ']')
+			return skip_json_ws(p + 1, end) == end ? 0 : 1;
+		if (p == end || *p != ',')
+			return 1;
+		p++;
+	}
+}
+
+/* The events route's body: a single object, or NDJSON when more follows the first object,
+ * or an array. 0 done, 1 use the general path for the whole body, AC_ENOMEM. */
 static int event_body_rows(struct rows_ctx *c, const char *body, size_t len)
 {
 	const char *p = skip_space(body, body + len), *end = body + len;
@@ -410,11 +449,13 @@ static int event_body_rows(struct rows_ctx *c, const char *body, size_t len)
 	size_t used = 0;
 	int r;
 
+	if (p < end && *p == '[')
+		return event_array_rows(c, body, len);
 	if (p == end || *p != '{')
 		return 1;
 	if (!(row = writer_job_add_row(c->job)))
 		return AC_ENOMEM;
-	r = event_fast_row(body, len, c->source, c->d, &c->clock, c->lim->max_event_bytes, row,
+	r = event_fast_row(body, len, 0, c->source, c->d, &c->clock, c->lim->max_event_bytes, row,
 			   &used);
 	if (r < 0)
 		return r;

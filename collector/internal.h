@@ -98,8 +98,9 @@ void event_fast_clock(struct fast_clock *c);
  * row, as event_normalize() + serialisation would. 1: done, *consumed = bytes up to the end
  * of the object. 0: declined, row left empty — the document needs the general path, which
  * stores the same event or reports its error (the fast path never reports errors). AC_ENOMEM.
- * source is "native" or "log". */
-int event_fast_row(const char *text, size_t len, const char *source,
+ * depth: containers around the object (0 for a document, 1 in an array); source is "native"
+ * or "log". */
+int event_fast_row(const char *text, size_t len, int depth, const char *source,
 		   const struct event_defaults *d, const struct fast_clock *clock,
 		   size_t max_event_bytes, struct job_row *row, size_t *consumed);
 

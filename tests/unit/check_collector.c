@@ -403,7 +403,7 @@ START_TEST(fast_path_takes_ordinary_events)
 		struct job_row row;
 		size_t used;
 		const char *t = ordinary_events[i];
-		int r = event_fast_row(t, strlen(t), "native", &nodef, &clock, 1 << 20, &row, &used);
+		int r = event_fast_row(t, strlen(t), 0, "native", &nodef, &clock, 1 << 20, &row, &used);
 		ck_assert_msg(r == 1, "fast path declined ordinary event %zu: %s", i, t);
 		free(row.raw);
 		free(row.cols);
@@ -412,7 +412,7 @@ START_TEST(fast_path_takes_ordinary_events)
 		struct job_row row;
 		size_t used;
 		const char *t = unusual_events[i];
-		ck_assert_msg(event_fast_row(t, strlen(t), "native", &nodef, &clock, 1 << 20, &row,
+		ck_assert_msg(event_fast_row(t, strlen(t), 0, "native", &nodef, &clock, 1 << 20, &row,
 					     &used) == 0, "fast path took unusual event %zu: %s", i, t);
 	}
 }
@@ -424,15 +424,16 @@ START_TEST(fast_path_matches_general_path)
 	const struct event_defaults some = { "sys\"tem", "comp", "r1", NULL, "warning" };
 	const struct event_defaults *defs[] = { &nodef, &some };
 	const struct ingest_limits *lims[] = { &lim, &small };
-	char body[8192];
+	char body[8192], array[8192];
 
 	for (size_t i = 0; i < AC_ARRAY_SIZE(ordinary_events) + AC_ARRAY_SIZE(unusual_events); i++) {
 		const char *t = i < AC_ARRAY_SIZE(ordinary_events) ? ordinary_events[i]
 			: unusual_events[i - AC_ARRAY_SIZE(ordinary_events)];
-		/* alone, as NDJSON with an ordinary event around it, and with a blank line */
-		const char *bodies[3] = { t, body, body };
+		/* alone, as NDJSON with ordinary events and a blank line around it, in an array */
+		const char *bodies[3] = { t, body, array };
 		snprintf(body, sizeof body, "{\"message\":\"first\"}\n%s\r\n\n{\"message\":\"last\"}", t);
-		for (size_t b = 0; b < 2; b++)
+		snprintf(array, sizeof array, " [ {\"message\":\"first\"} ,%s]\n", t);
+		for (size_t b = 0; b < 3; b++)
 			for (size_t d = 0; d < 2; d++)
 				for (size_t l = 0; l < 2; l++)
 					for (int logs = 0; logs < 2; logs++) {
@@ -442,6 +443,30 @@ START_TEST(fast_path_matches_general_path)
 							      i, b, d, l, logs, why);
 					}
 	}
+}
+END_TEST
+
+/* 64 levels are allowed in a document, so an event nested that deep is fine alone and too
+ * deep inside an array: the fast path must count the array's level too. */
+START_TEST(fast_path_counts_nesting_like_the_general_path)
+{
+	char one[1024], arr[2048];
+	size_t n = 0;
+
+	n += (size_t)snprintf(one + n, sizeof one - n, "{\"message\":\"m\",\"deep\":");
+	for (int i = 0; i < 63; i++)
+		one[n++] = '[';
+	one[n++] = '1';
+	for (int i = 0; i < 63; i++)
+		one[n++] = ']';
+	snprintf(one + n, sizeof one - n, "}");
+	snprintf(arr, sizeof arr, "[%s]", one);
+	for (int logs = 0; logs < 2; logs++) {
+		const char *why = fast_equiv_check(one, strlen(one), logs, &nodef, &lim);
+		ck_assert_msg(!why, "%s", why);
+	}
+	ck_assert_msg(!fast_equiv_check(arr, strlen(arr), false, &nodef, &lim), "%s", fast_equiv_msg);
+	parse_events_fails(arr, AC_EINVAL, "too_deep", "deeper than 64");
 }
 END_TEST
 
@@ -500,6 +525,7 @@ int main(void)
 	tcase_add_test(tc, gzip_bomb_is_too_large_not_oom);
 	tcase_add_test(tc, fast_path_takes_ordinary_events);
 	tcase_add_test(tc, fast_path_matches_general_path);
+	tcase_add_test(tc, fast_path_counts_nesting_like_the_general_path);
 	tcase_add_test(tc, fast_path_stores_normalised_values);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);
