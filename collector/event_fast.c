@@ -219,6 +219,35 @@ static bool scan_literal(struct scan *s, const char *word, size_t n)
 
 static bool scan_value(struct scan *s, int depth);
 
+/* Past the opening bracket at s->p; true when the container is empty (and now closed). */
+static bool open_container(struct scan *s, char close)
+{
+	s->p++;
+	skip_ws(s);
+	if (s->p < s->end && *s->p == close) {
+		s->p++;
+		return true;
+	}
+	return false;
+}
+
+/* After an element of an object or array: 1 at the closing bracket (consumed), 0 after a
+ * comma (the next element follows), -1 on anything else. */
+static int after_element(struct scan *s, char close)
+{
+	skip_ws(s);
+	if (s->p >= s->end)
+		return -1;
+	if (*s->p == close) {
+		s->p++;
+		return 1;
+	}
+	if (*s->p++ != ',')
+		return -1;
+	skip_ws(s);
+	return 0;
+}
+
 static bool span_eq(struct span a, struct span b)
 {
 	return a.n == b.n && !memcmp(a.p, b.p, a.n);
@@ -243,13 +272,10 @@ static bool scan_object(struct scan *s, int depth)
 {
 	struct span keys[FAST_MAX_KEYS];
 	unsigned n = 0;
+	int next;
 
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
+	if (open_container(s, '}'))
 		return true;
-	}
 	for (;;) {
 		if (n == FAST_MAX_KEYS || !scan_key(s, &keys[n]))
 			return false;
@@ -259,40 +285,21 @@ static bool scan_object(struct scan *s, int depth)
 		n++;
 		if (!scan_value(s, depth))
 			return false;
-		skip_ws(s);
-		if (s->p >= s->end)
-			return false;
-		if (*s->p == '}') {
-			s->p++;
-			return true;
-		}
-		if (*s->p++ != ',')
-			return false;
-		skip_ws(s);
+		if ((next = after_element(s, '}')) != 0)
+			return next > 0;
 	}
 }
 
 static bool scan_array(struct scan *s, int depth)
 {
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == ']') {
-		s->p++;
+	if (open_container(s, ']'))
 		return true;
-	}
 	for (;;) {
+		int next;
 		if (!scan_value(s, depth))
 			return false;
-		skip_ws(s);
-		if (s->p >= s->end)
-			return false;
-		if (*s->p == ']') {
-			s->p++;
-			return true;
-		}
-		if (*s->p++ != ',')
-			return false;
-		skip_ws(s);
+		if ((next = after_element(s, ']')) != 0)
+			return next > 0;
 	}
 }
 
@@ -588,12 +595,10 @@ static int field_of(struct span key)
 /* The top-level object: every member valid JSON, classified. */
 static bool read_members(struct scan *s, struct fast_event *e, int depth)
 {
-	s->p++;
-	skip_ws(s);
-	if (s->p < s->end && *s->p == '}') {
-		s->p++;
+	int next;
+
+	if (open_container(s, '}'))
 		return true;
-	}
 	for (;;) {
 		struct span key, val;
 		int f;
@@ -618,16 +623,8 @@ static bool read_members(struct scan *s, struct fast_event *e, int depth)
 			e->ukey[e->n_unknown] = key;
 			e->uval[e->n_unknown++] = val;
 		}
-		skip_ws(s);
-		if (s->p >= s->end)
-			return false;
-		if (*s->p == '}') {
-			s->p++;
-			return true;
-		}
-		if (*s->p++ != ',')
-			return false;
-		skip_ws(s);
+		if ((next = after_element(s, '}')) != 0)
+			return next > 0;
 	}
 }
 
