@@ -322,47 +322,109 @@ static bool scan_value(struct scan *s, int depth)
 	}
 }
 
-/* Iterates the members of an object span that scan_value() already accepted. */
+/* Is the quote at q escaped (an odd number of backslashes before it, after start)? */
+static bool escaped_quote(const char *start, const char *q)
+{
+	size_t n = 0;
+	while (q - n - 1 > start && q[-(ptrdiff_t)n - 1] == '\\')
+		n++;
+	return n % 2 == 1;
+}
+
+/* Past an accepted string (p at its opening quote): no validation the second time. */
+static const char *skip_accepted_string(const char *p, const char *end)
+{
+	const char *q = p + 1;
+
+	for (;;) {
+		q = memchr(q, '"', (size_t)(end - q));
+		if (!escaped_quote(p, q))
+			return q + 1;
+		q++;
+	}
+}
+
+/* Past an accepted value: strings skipped, brackets counted. */
+static const char *skip_accepted_value(const char *p, const char *end)
+{
+	int depth = 0;
+
+	if (*p == '"')
+		return skip_accepted_string(p, end);
+	if (*p != '{' && *p != '[') {
+		while (p < end && *p != ',' && *p != '}' && *p != ']' && *p != ' ' && *p != '\n' &&
+		       *p != '\r' && *p != '\t')
+			p++;
+		return p;
+	}
+	for (;;) {
+		if (*p == '"') {
+			p = skip_accepted_string(p, end);
+			continue;
+		}
+		if (*p == '{' || *p == '[')
+			depth++;
+		else if ((*p == '}' || *p == ']') && --depth == 0)
+			return p + 1;
+		p++;
+	}
+}
+
+/* Iterates the members of an object span (or the elements of an array span) that
+ * scan_value() already accepted, skipping rather than validating. */
 struct members {
-	struct scan s;
+	const char *p, *end;
 };
 
-static void members_init(struct members *m, struct span obj)
+static void members_init(struct members *m, struct span v)
 {
-	m->s.p = obj.p + 1;
-	m->s.end = obj.p + obj.n;
-	m->s.reals = 0;
+	m->p = v.p + 1;
+	m->end = v.p + v.n;
+}
+
+static void members_ws(struct members *m)
+{
+	while (*m->p == ' ' || *m->p == '\n' || *m->p == '\r' || *m->p == '\t')
+		m->p++;
+}
+
+/* Positions m->p at the next element; false at the closing bracket. */
+static bool members_more(struct members *m)
+{
+	members_ws(m);
+	if (*m->p == ',') {
+		m->p++;
+		members_ws(m);
+	}
+	return *m->p != '}' && *m->p != ']';
+}
+
+static void members_value(struct members *m, struct span *val)
+{
+	val->p = m->p;
+	m->p = skip_accepted_value(m->p, m->end);
+	val->n = (size_t)(m->p - val->p);
 }
 
 static bool members_next(struct members *m, struct span *key, struct span *val)
 {
-	skip_ws(&m->s);
-	if (*m->s.p == ',') {
-		m->s.p++;
-		skip_ws(&m->s);
-	}
-	if (*m->s.p == '}')
+	if (!members_more(m))
 		return false;
-	scan_key(&m->s, key);
-	val->p = m->s.p;
-	scan_value(&m->s, 1);
-	val->n = (size_t)(m->s.p - val->p);
+	key->p = m->p;
+	m->p = skip_accepted_string(m->p, m->end);
+	key->n = (size_t)(m->p - key->p);
+	members_ws(m);
+	m->p++;  /* ':' */
+	members_ws(m);
+	members_value(m, val);
 	return true;
 }
 
-/* Elements of an accepted array span, the same way. */
 static bool elements_next(struct members *m, struct span *val)
 {
-	skip_ws(&m->s);
-	if (*m->s.p == ',') {
-		m->s.p++;
-		skip_ws(&m->s);
-	}
-	if (*m->s.p == ']')
+	if (!members_more(m))
 		return false;
-	val->p = m->s.p;
-	scan_value(&m->s, 1);
-	val->n = (size_t)(m->s.p - val->p);
+	members_value(m, val);
 	return true;
 }
 
@@ -510,15 +572,6 @@ static void put_json_string(struct out *o, const char *s)
 		}
 	}
 	put(o, "\"", 1);
-}
-
-/* Is the quote at q escaped (an odd number of backslashes before it, after start)? */
-static bool escaped_quote(const char *start, const char *q)
-{
-	size_t n = 0;
-	while (q - n - 1 > start && q[-(ptrdiff_t)n - 1] == '\\')
-		n++;
-	return n % 2 == 1;
 }
 
 /* An accepted value span without insignificant whitespace. */
