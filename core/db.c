@@ -4,6 +4,8 @@
 #include "core/common.h"
 #include "core/db.h"
 
+#include <pthread.h>
+
 #include <stdio.h>
 
 /* Append-only: migrations[i] takes the database from version i to i+1. */
@@ -198,12 +200,21 @@ static int busy_wait(void *arg, int count)
 	return 1;
 }
 
+/* Before SQLite initialises: no memory statistics (nothing reads them), which takes a global
+ * mutex off every SQLite allocation — the writer thread allocates per inserted row. */
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err)
 {
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	sqlite3 *db = NULL;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int version = 0;
 
+	pthread_once(&once, configure_sqlite);
 	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
 		ac_db_error(db, err, path);
 		goto fail;
