@@ -85,6 +85,7 @@ struct rt_component {
 	char unhealthy_reason[256];
 
 	uint64_t crash_after, crash_count;
+	atomic_ullong store_writes;   /* Store: write statements run (rt_store.c readers) */
 	atomic_int flushed_round;   /* last shutdown flush round this component completed */
 };
 
@@ -149,6 +150,26 @@ void rt_sqlite_path(struct rt_component *c, const char *url, char *out, size_t n
 void rt_iso_now(char *buf, size_t n);
 /* 2*nbytes lowercase hex chars + NUL (not cryptographic: ids and trace ids). */
 void rt_random_hex(char *out, size_t nbytes);
+
+/* rt_store.c: read-only access to a Store's documents from other threads (the direct reads
+ * of an APIEndpoint). A reader is one SQLite connection meant for one thread; it keeps a read
+ * snapshot open between queries and renews it when the store has written since (so every
+ * write whose reply was sent is visible). */
+struct rt_store_reader;
+/* Open a reader on an initialised Store; NULL when store is no Store or SQLite fails. Free it
+ * with rt_store_reader_close (safe on NULL). */
+struct rt_store_reader *rt_store_reader_open(struct rt_component *store);
+void rt_store_reader_close(struct rt_store_reader *r);
+/* What the Store's `get` command reads: 0 with *doc a new reference, or NULL when the store
+ * would answer 404; -1 (nothing returned) when SQLite failed. */
+int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc);
+/* What the Store's `list` command reads for limit and offset (0: the defaults): 0 with *arr a
+ * new array, or -1 when SQLite failed. */
+int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
+			 json_t **arr);
+/* From another thread: end r's snapshot when it is outdated or older than max_age seconds
+ * (an open snapshot keeps the WAL file from being reset). Skips a reader in use. */
+void rt_store_reader_idle(struct rt_store_reader *r, double now, double max_age);
 
 /* rt_metrics.c */
 void rt_metrics_observe(struct rt_component *c, double seconds);
