@@ -52,13 +52,14 @@ struct api_req {
 	double deadline;
 	int status;
 	json_t *resp;
-	char route[300];
+	const char *route;        /* the route template (api_state strings) for metrics */
 };
 
 struct api_state {
 	struct MHD_Daemon *d;
 	struct rt_component *c;
 	char collection[256];     /* "/todos" */
+	char item_route[300];     /* "/todos/{id}" */
 	char endpoint[256];       /* endpoint_path when it differs from the collection */
 	json_t *methods;
 	size_t max_body;
@@ -337,16 +338,16 @@ static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connectio
 	int rc;
 
 	if (st->endpoint[0] && !strcmp(url, st->endpoint)) {
-		snprintf(r->route, sizeof r->route, "%s", st->endpoint);
+		r->route = st->endpoint;
 	} else if (!strncmp(url, st->collection, cl) && (url[cl] == 0 || url[cl] == '/')) {
 		if (url[cl] == '/' && url[cl + 1]) {
 			id = url + cl + 1;
 			if (strchr(id, '/'))
 				return rt_http_send_json(conn, 404, json_pack("{s:s}", "error",
 									      "not found"), "other");
-			snprintf(r->route, sizeof r->route, "%s/{id}", st->collection);
+			r->route = st->item_route;
 		} else {
-			snprintf(r->route, sizeof r->route, "%s", st->collection);
+			r->route = st->collection;
 		}
 	} else {
 		return rt_http_send_json(conn, 404, json_pack("{s:s}", "error", "not found"),
@@ -362,7 +363,7 @@ static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connectio
 	if (atomic_load(&rt_sys->draining))
 		return rt_http_send_json(conn, 503, json_pack("{s:s}", "error", "shutting down"),
 					 r->route);
-	if (st->store && !r->body->len && !strcmp(method, "GET") && strcmp(r->route, st->endpoint)) {
+	if (st->store && !r->body->len && !strcmp(method, "GET") && r->route != st->endpoint) {
 		enum MHD_Result res;
 		if (direct_read(st, conn, r, id, &res))
 			return res;
@@ -508,6 +509,7 @@ static int api_init(struct rt_component *c)
 	while (*resource == '/')
 		resource++;
 	snprintf(st->collection, sizeof st->collection, "/%s", resource);
+	snprintf(st->item_route, sizeof st->item_route, "%s/{id}", st->collection);
 	endpoint = rt_cfg_str(c, "endpoint_path", NULL);
 	if (endpoint && strcmp(endpoint, st->collection) && strcmp(endpoint, "/"))
 		snprintf(st->endpoint, sizeof st->endpoint, "%s", endpoint);

@@ -118,7 +118,7 @@ struct rt_system {
 
 	pthread_mutex_t route_lock;
 	struct rt_route_stat routes[AC_RT_ROUTES];
-	size_t nroutes;
+	atomic_size_t nroutes;      /* raised (release) after an entry is filled; see rt_metrics.c */
 
 	struct MHD_Daemon *metrics_daemon;  /* only when no APIEndpoint serves /metrics */
 	pthread_mutex_t deadletter_lock;
