@@ -203,11 +203,10 @@ each, CONNECTIONS=$CONNECTIONS, wrk -t$WRK_THREADS --latency). The pipeline time
 per-stage cost is the difference between the 5-stage and the 4-stage run divided by N. CPU
 time is utime + stime of the process from /proc/PID/stat, which does not depend on what else
 the machine runs; the wall-clock rate does (the load average is given). The
-todo API path is two queue hops (HTTP thread → controller → store; the store's thread
-completes the suspended request), a SQLite read and JSON both ways per request, on the same 2
-cores as wrk; the reference answers from a constant buffer. This ratio depends strongly on
-what else the shared machine runs: earlier runs of this benchmark during the session gave
-between 38% and 69%.
+todo API answers a GET by id in the HTTP thread (direct reads, docs/GENERATED.md: a
+per-thread SQLite reader whose snapshot is renewed after writes, the stored JSON parsed and
+serialised again), on the same 2 cores as wrk; the reference answers from a constant buffer.
+This ratio depends strongly on what else the shared machine runs.
 MD
 mkdir -p "$(dirname "$OUT")"
 [ -f "$OUT" ] || printf '# Benchmarks\n\n' >"$OUT"
