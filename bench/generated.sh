@@ -204,8 +204,9 @@ per-stage cost is the difference between the 5-stage and the 4-stage run divided
 time is utime + stime of the process from /proc/PID/stat, which does not depend on what else
 the machine runs; the wall-clock rate does (the load average is given). The
 todo API answers a GET by id in the HTTP thread (direct reads, docs/GENERATED.md: a
-per-thread SQLite reader whose snapshot is renewed after writes, the stored JSON parsed and
-serialised again), on the same 2 cores as wrk; the reference answers from a constant buffer.
+per-thread SQLite reader whose snapshot is renewed after writes; the benchmark's document is
+ASCII without reals, so its stored text is sent as it is), on the same 2 cores as wrk; the
+reference answers from a constant buffer.
 This ratio depends strongly on what else the shared machine runs.
 MD
 mkdir -p "$(dirname "$OUT")"

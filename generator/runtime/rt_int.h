@@ -161,8 +161,11 @@ struct rt_store_reader;
 struct rt_store_reader *rt_store_reader_open(struct rt_component *store);
 void rt_store_reader_close(struct rt_store_reader *r);
 /* What the Store's `get` command reads: 0 with *doc a new reference, or NULL when the store
- * would answer 404; -1 (nothing returned) when SQLite failed. */
-int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc);
+ * would answer 404; -1 (nothing returned) when SQLite failed. When text is non-NULL and the
+ * stored JSON is what serialising *doc would give (rt_json_canonical), *text gets a malloc'd
+ * copy of it (*len bytes, no NUL) instead and *doc stays NULL. */
+int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc, char **text,
+			size_t *len);
 /* What the Store's `list` command reads for limit and offset (0: the defaults): 0 with *arr a
  * new array, or -1 when SQLite failed. */
 int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
@@ -181,6 +184,10 @@ char *rt_metrics_render(size_t *len);   /* malloc'd Prometheus text */
 /* rt_http.c: shared HTTP helpers */
 enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_t *body,
 				  const char *route);
+/* The same with the body already serialised: text (malloc'd, len bytes; taken over) or NULL
+ * for an empty body. */
+enum MHD_Result rt_http_send_text(struct MHD_Connection *conn, int status, char *text,
+				  size_t len, const char *route);
 /* Serve /health /ready /metrics; returns MHD_NO when url is none of them (*handled false). */
 enum MHD_Result rt_http_builtin(struct MHD_Connection *conn, const char *url, bool *handled);
 int rt_metrics_server_start(struct rt_system *s, int port);

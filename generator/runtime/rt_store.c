@@ -484,21 +484,51 @@ struct rt_store_reader *rt_store_reader_open(struct rt_component *store)
 	return r;
 }
 
-int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc)
+/* Run the reader's GET for key: the stored text copied (when text is non-NULL and it is
+ * canonical, rt_json_canonical) or parsed into *doc, like row_doc. The step's result. */
+static int reader_read(struct rt_store_reader *r, const char *key, json_t **doc, char **text,
+		       size_t *len)
+{
+	sqlite3_stmt *s = r->get;
+	int rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		if (t && text && rt_json_canonical(t, n) && (*text = malloc(n ? n : 1))) {
+			memcpy(*text, t, n);
+			*len = n;
+		} else if (t) {
+			*doc = json_loads(t, 0, NULL);
+		}
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc, char **text,
+			size_t *len)
 {
 	char key[256];
 	int rc = -1, step;
 	*doc = NULL;
+	if (text)
+		*text = NULL;
 	snprintf(key, sizeof key, "%s", id);   /* the store's command keeps 255 bytes of an id */
 	pthread_mutex_lock(&r->lock);
 	if (reader_snapshot(r) == 0) {
-		*doc = read_doc(r->get, key, &step);
+		step = reader_read(r, key, doc, text, len);
 		rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
 	}
 	if (rc) {
 		reader_end(r);   /* start afresh next time */
 		json_decref(*doc);
 		*doc = NULL;
+		if (text) {
+			free(*text);
+			*text = NULL;
+		}
 	}
 	pthread_mutex_unlock(&r->lock);
 	return rc;
