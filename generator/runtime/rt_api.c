@@ -22,9 +22,9 @@
  * read-only connection to the store's SQLite file (WAL lets it read while the store writes).
  * That skips two thread hops, the suspend/resume and the reply queue; a document whose stored
  * text is already what serialising it would give (rt_json_canonical) is sent as stored,
- * without parsing it. The answer is what the
- * store would have answered (same status, body, counters: each of the three components counts
- * the request in and out, and the read time is observed in the store's latency histogram).
+ * without parsing it. The answer is what the store would have answered (same status, body,
+ * counters: each of the three components counts the request in and out, and the read time
+ * is observed in the store's latency histogram).
  * Writes still travel through the components, so their ordering, retries and dead letters
  * are unchanged, and a write's reply is sent after it committed, so a later GET sees it. A read
  * that SQLite fails (or a reader that cannot open) falls back to the component path.
@@ -81,7 +81,8 @@ struct api_state {
 /* One MHD worker thread's connection to the store; tl_reader finds it again. */
 struct api_reader {
 	struct api_state *owner;
-	struct rt_store_reader *rd;
+	struct rt_store_reader *rd;   /* NULL after a failed open, until retry_at */
+	double retry_at;
 	struct api_reader *next;
 };
 
@@ -236,26 +237,34 @@ static void direct_setup(struct api_state *st)
 	st->store = q2->to;
 }
 
-/* This thread's reader of the store, opened on first use; NULL when it cannot be opened. */
+/* This thread's reader of the store, opened on first use; NULL when it cannot be opened (the
+ * component path answers meanwhile; the open is tried again after a second). */
 static struct rt_store_reader *thread_reader(struct api_state *st)
 {
 	struct api_reader *ar = tl_reader;
-	if (ar && ar->owner == st)
-		return ar->rd;
-	ar = calloc(1, sizeof *ar);
-	if (!ar)
-		return NULL;
-	ar->rd = rt_store_reader_open(st->store);
-	if (!ar->rd) {
-		free(ar);
-		return NULL;
+	if (!ar || ar->owner != st) {
+		ar = calloc(1, sizeof *ar);
+		if (!ar)
+			return NULL;
+		ar->owner = st;
+		pthread_mutex_lock(&st->lock);
+		ar->next = st->readers;
+		st->readers = ar;
+		pthread_mutex_unlock(&st->lock);
+		tl_reader = ar;
 	}
-	ar->owner = st;
-	pthread_mutex_lock(&st->lock);
-	ar->next = st->readers;
-	st->readers = ar;
-	pthread_mutex_unlock(&st->lock);
-	tl_reader = ar;
+	if (!ar->rd && rt_mono() >= ar->retry_at) {
+		/* under the lock: api_tick walks the readers */
+		struct rt_store_reader *rd = rt_store_reader_open(st->store);
+		pthread_mutex_lock(&st->lock);
+		ar->rd = rd;
+		pthread_mutex_unlock(&st->lock);
+		if (!rd) {
+			ar->retry_at = rt_mono() + 1.0;
+			rt_log(st->c, "warn", NULL, "direct reads: cannot open the store, using the "
+			       "component path", json_pack("{s:s}", "store", st->store->def->name));
+		}
+	}
 	return ar->rd;
 }
 
@@ -556,7 +565,8 @@ static void api_tick(struct rt_component *c, double now)
 	struct api_state *st = c->state;
 	pthread_mutex_lock(&st->lock);
 	for (struct api_reader *ar = st->readers; ar; ar = ar->next)
-		rt_store_reader_idle(ar->rd, now, 0.1);
+		if (ar->rd)
+			rt_store_reader_idle(ar->rd, now, 0.1);
 	for (size_t i = st->npending; i-- > 0;) {
 		struct api_req *r = st->pending[i];
 		if (now >= r->deadline && r->suspended)
