@@ -9,6 +9,8 @@
  * APIEndpoint, which turns them into HTTP responses). Connections come from a small pool
  * (pool_size, opened lazily, each with its prepared statements) so a Store can be given more
  * worker threads later without changing its interface; the pool counts waits for /metrics.
+ * Readers (rt_store_reader_*, below) give other threads — an APIEndpoint's direct reads —
+ * their own read-only connections that see every write the store has acknowledged.
  *
  * The Controller maps a request {method, path, resource, id, body, query} to a command:
  * POST -> create, GET /r/{id} -> get, GET /r -> list, PUT|PATCH -> update, DELETE -> delete;
