@@ -22,7 +22,7 @@
  * read-only connection to the store's SQLite file (WAL lets it read while the store writes).
  * That skips two thread hops, the suspend/resume and the reply queue; a document whose stored
  * text is already what serialising it would give (rt_json_canonical) is sent as stored,
- * without parsing it. The answer is what the store would have answered (same status, body,
+ * without parsing it (a list page of such documents too). The answer is what the store would have answered (same status, body,
  * counters: each of the three components counts the request in and out, and the read time
  * is observed in the store's latency histogram).
  * Writes still travel through the components, so their ordering, retries and dead letters
@@ -324,7 +324,7 @@ static bool direct_read(struct api_state *st, struct MHD_Connection *conn, struc
 		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_page, &pa);
 	t1 = rt_mono();
 	rc = id ? rt_store_reader_get(rd, id, &doc, &text, &len) :
-		  rt_store_reader_list(rd, pa.limit, pa.offset, &doc);
+		  rt_store_reader_list(rd, pa.limit, pa.offset, &doc, &text, &len);
 	if (rc)
 		return false;
 	t2 = rt_mono();

@@ -167,9 +167,10 @@ void rt_store_reader_close(struct rt_store_reader *r);
 int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc, char **text,
 			size_t *len);
 /* What the Store's `list` command reads for limit and offset (0: the defaults): 0 with *arr a
- * new array, or -1 when SQLite failed. */
+ * new array, or -1 when SQLite failed. With text non-NULL and every document canonical, *text
+ * gets the serialised array instead (malloc'd, *len bytes) and *arr stays NULL. */
 int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
-			 json_t **arr);
+			 json_t **arr, char **text, size_t *len);
 /* From another thread: end r's snapshot when it is outdated or older than max_age seconds
  * (an open snapshot keeps the WAL file from being reset). Skips a reader in use. */
 void rt_store_reader_idle(struct rt_store_reader *r, double now, double max_age);

@@ -218,11 +218,16 @@ static json_t *do_get(struct store_conn *sc, const char *id)
 /* Run the prepared LIST statement s with the list command's limit (1..1000, default 100) and
  * offset (default 0): a new array of the documents read; *rc gets the last step's result
  * (SQLITE_DONE when the page is complete). */
+static void bind_page(sqlite3_stmt *s, json_int_t limit, json_int_t offset)
+{
+	sqlite3_bind_int64(s, 1, limit > 0 && limit <= 1000 ? limit : 100);
+	sqlite3_bind_int64(s, 2, offset > 0 ? offset : 0);
+}
+
 static json_t *read_page(sqlite3_stmt *s, json_int_t limit, json_int_t offset, int *rc)
 {
 	json_t *arr = json_array();
-	sqlite3_bind_int64(s, 1, limit > 0 && limit <= 1000 ? limit : 100);
-	sqlite3_bind_int64(s, 2, offset > 0 ? offset : 0);
+	bind_page(s, limit, offset);
 	while ((*rc = sqlite3_step(s)) == SQLITE_ROW) {
 		json_t *d = row_doc(s);
 		if (d)
@@ -536,15 +541,68 @@ int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc,
 	return rc;
 }
 
-int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
-			 json_t **arr)
+/* The page as "[" text "," text ... "]" of its stored texts — what serialising the parsed
+ * array gives when every row is canonical: 1 with *text (malloc'd) and *len, 0 when a row is
+ * not canonical (nothing returned), -1 when SQLite or memory failed. */
+static int read_page_text(sqlite3_stmt *s, json_int_t limit, json_int_t offset, char **text,
+			  size_t *len)
 {
-	int rc = -1, step;
+	size_t n = 1, cap = 1024;
+	char *b = malloc(cap);
+	int rc = 1, step;
+	if (!b)
+		return -1;
+	b[0] = '[';
+	bind_page(s, limit, offset);
+	while (rc == 1 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		size_t tn = (size_t)sqlite3_column_bytes(s, 0);
+		if (!t || !rt_json_canonical(t, tn)) {
+			rc = 0;
+		} else if (n + tn + 2 > cap) {
+			char *nb;
+			cap = (n + tn + 2) * 2;
+			nb = realloc(b, cap);
+			rc = nb ? 1 : -1;
+			b = nb ? nb : b;
+		}
+		if (rc == 1) {
+			if (n > 1)
+				b[n++] = ',';
+			memcpy(b + n, t, tn);
+			n += tn;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == 1 && step != SQLITE_DONE)
+		rc = -1;
+	if (rc != 1) {
+		free(b);
+		return rc;
+	}
+	b[n++] = ']';
+	*text = b;
+	*len = n;
+	return 1;
+}
+
+int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
+			 json_t **arr, char **text, size_t *len)
+{
+	int rc = -1, step, raw = 0;
 	*arr = NULL;
+	if (text)
+		*text = NULL;
 	pthread_mutex_lock(&r->lock);
 	if (reader_snapshot(r) == 0) {
-		*arr = read_page(r->list, limit, offset, &step);
-		rc = step == SQLITE_DONE ? 0 : -1;
+		/* the same snapshot serves the second pass when a row needs parsing */
+		raw = text ? read_page_text(r->list, limit, offset, text, len) : 0;
+		if (raw == 1) {
+			rc = 0;
+		} else if (raw == 0) {
+			*arr = read_page(r->list, limit, offset, &step);
+			rc = step == SQLITE_DONE ? 0 : -1;
+		}
 	}
 	if (rc) {
 		reader_end(r);
