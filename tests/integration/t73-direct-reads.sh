@@ -10,7 +10,8 @@
 #     with API_DIRECT_READS=false (every request through the components);
 #   - read-your-writes: a GET on another connection right after a write's reply sees it;
 #   - readers on several connections never see a document go back in time while it is
-#     updated, and all see the last update once the writer is done.
+#     updated, and all see the last update once the writer is done;
+#   - direct reads are off when AUTOCODER_CRASH_AFTER names one of the three components.
 . "$(dirname "$0")/gen-lib.sh"
 
 dir=$(gen_build "$BLUEPRINTS/todo_api.yaml" todo)
@@ -139,6 +140,15 @@ run direct
 run components API_DIRECT_READS=false
 grep -q '"direct_reads":true' "$TMPDIR_TEST/direct.listening" || fail "direct reads not on by default"
 grep -q '"direct_reads":false' "$TMPDIR_TEST/components.listening" || fail "API_DIRECT_READS=false ignored"
+
+# the crash hook counts the messages a component's own function sees: direct reads step aside
+port=$(free_port)
+DATA_DIR=$TMPDIR_TEST/data-hook start "$dir" todo_api API_PORT=$port AUTOCODER_CRASH_AFTER=1000 \
+	AUTOCODER_CRASH_COMPONENT=store
+wait_http "http://127.0.0.1:$port/health"
+grep -q '"msg":"api listening".*"direct_reads":false' "$SYS_LOG" ||
+	fail "direct reads on although the crash hook names the store"
+stop $SYS_PID
 
 grep -q '^GET /todos/t1 -> 200 application/json {"id":"t1","title":"one' "$TMPDIR_TEST/direct.txt" ||
 	fail "get by id: $(grep -m1 '^GET /todos/t1' "$TMPDIR_TEST/direct.txt")"
