@@ -149,6 +149,7 @@ bench-blueprint: $(BIN)
 # Generated systems: generation time, pipeline throughput, per-stage cost, todo API vs a
 # minimal libmicrohttpd handler, idle RSS (bench/generated.sh; figures in docs/BENCHMARKS.md).
 $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
+	@mkdir -p $(dir $@)
 	$(CC) -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -O2 $(PKG_CFLAGS) -o $@ $< $(LDLIBS)
 
 bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref

@@ -8,7 +8,8 @@
 #      from start until the sink has received all N (metrics polled every 20 ms); the same with
 #      one more Transformer stage gives the per-message cost of a stage;
 #   3. todo API: GET /todos/{id} at CONNECTIONS keep-alive connections with wrk, against
-#      bench/gen_mhd_ref (a minimal libmicrohttpd handler with the same threading), p99;
+#      bench/gen_mhd_ref (a minimal libmicrohttpd handler with the same threading), p99, and
+#      the CPU time each server spends per request (less dependent on other load);
 #   4. idle RSS of the running todo API (VmRSS after start-up, before load) and after load.
 #
 # Environment: AUTOCODER, MHD_REF (set by the Makefile), N (1000000), DURATION (5s per wrk run),
@@ -146,12 +147,21 @@ wait_http "http://127.0.0.1:$rport/x"
 rps() { awk '/^Requests\/sec/ { print int($2) }' "$1"; }
 p99() { awk '$1 == "99%" { print $2 }' "$1"; }
 errs() { awk '/Non-2xx|Socket errors/ { print }' "$1"; }
+# CPU time (utime + stime ticks) of a server process, and its CPU µs per request of a wrk run
+ticks() { awk '{ print $14 + $15 }' /proc/$1/stat; }
+cpu_per_req() { # TICKS_BEFORE TICKS_AFTER WRK_OUTPUT
+	python3 -c "print('%.1f' % (($2 - $1) * 1e6 / $(getconf CLK_TCK) / $(awk '/requests in/ { print $1 }' "$3")))"
+}
 r=1
 while [ $r -le "$ROUNDS" ]; do
+	c0=$(ticks $tp)
 	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$port/todos/$id" >"$tmp/wrk-todo-$r.txt"
+	cpu_per_req "$c0" "$(ticks $tp)" "$tmp/wrk-todo-$r.txt" >"$tmp/cpu-todo-$r.txt"
 	[ -z "$(errs "$tmp/wrk-todo-$r.txt")" ] || { echo "bench-generated: todo API errors:"; errs "$tmp/wrk-todo-$r.txt"; exit 1; }
+	c0=$(ticks $rp)
 	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "http://127.0.0.1:$rport/todos/$id" >"$tmp/wrk-ref-$r.txt"
-	echo "round $r: todo $(rps "$tmp/wrk-todo-$r.txt") req/s, reference $(rps "$tmp/wrk-ref-$r.txt") req/s"
+	cpu_per_req "$c0" "$(ticks $rp)" "$tmp/wrk-ref-$r.txt" >"$tmp/cpu-ref-$r.txt"
+	echo "round $r: todo $(rps "$tmp/wrk-todo-$r.txt") req/s ($(cat "$tmp/cpu-todo-$r.txt") µs CPU/request), reference $(rps "$tmp/wrk-ref-$r.txt") req/s ($(cat "$tmp/cpu-ref-$r.txt") µs CPU/request)"
 	r=$((r + 1))
 done
 rss_load=$(awk '/^VmHWM/ { print $2 }' /proc/$tp/status)
@@ -168,10 +178,14 @@ u = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 v = sorted(float(x.rstrip("mus")) * u[x[len(x.rstrip("mus")):]] for x in sys.stdin.read().split())
 print("%.2fms" % v[(len(v) - 1) // 2])'
 }
+fmedian() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+todo_cpu=$(cat "$tmp"/cpu-todo-*.txt | fmedian)
+ref_cpu=$(cat "$tmp"/cpu-ref-*.txt | fmedian)
 todo_p99=$(for f in "$tmp"/wrk-todo-*.txt; do p99 "$f"; done | ms_median)
 ref_p99=$(for f in "$tmp"/wrk-ref-*.txt; do p99 "$f"; done | ms_median)
 pct=$(python3 -c "print('%.0f' % (100.0 * $todo_rps / $ref_rps))")
 echo "todo API GET /todos/{id}: $todo_rps req/s (p99 $todo_p99) vs minimal MHD $ref_rps req/s (p99 $ref_p99) = $pct% (medians of $ROUNDS rounds)"
+echo "server CPU per request: todo API $todo_cpu µs, minimal MHD $ref_cpu µs (medians)"
 echo "todo API RSS: idle ${rss_idle} kB, peak under load ${rss_load} kB"
 
 # ---- write the section
@@ -194,6 +208,7 @@ loopback only. Generated systems built with their own Makefile (cc -O2).
 | todo API GET /todos/{id}, ${CONNECTIONS} keep-alive connections (median of ${ROUNDS} runs) | ${todo_rps} req/s, p99 ${todo_p99} | | |
 | minimal libmicrohttpd handler, same threading, alternating with it | ${ref_rps} req/s, p99 ${ref_p99} | | |
 | todo API as a fraction of the minimal handler | ${pct}% | ≥ 60% | $(verdict "$pct >= 60") |
+| server CPU time per request (utime + stime / requests, median of the rounds): todo API vs minimal handler | ${todo_cpu} µs vs ${ref_cpu} µs | | |
 | todo API idle RSS (VmRSS after start-up) | $((rss_idle / 1024)).$(( (rss_idle % 1024) * 10 / 1024 )) MB | ≤ 10 MB | $(verdict "$rss_idle <= 10240") |
 | todo API peak RSS under the load above (VmHWM) | $((rss_load / 1024)).$(( (rss_load % 1024) * 10 / 1024 )) MB | | |
 
@@ -203,11 +218,11 @@ each, CONNECTIONS=$CONNECTIONS, wrk -t$WRK_THREADS --latency). The pipeline time
 per-stage cost is the difference between the 5-stage and the 4-stage run divided by N. CPU
 time is utime + stime of the process from /proc/PID/stat, which does not depend on what else
 the machine runs; the wall-clock rate does (the load average is given). The
-todo API path is two queue hops (HTTP thread → controller → store; the store's thread
-completes the suspended request), a SQLite read and JSON both ways per request, on the same 2
-cores as wrk; the reference answers from a constant buffer. This ratio depends strongly on
-what else the shared machine runs: earlier runs of this benchmark during the session gave
-between 38% and 69%.
+todo API answers a GET by id in the HTTP thread (direct reads, docs/GENERATED.md: a
+per-thread SQLite reader whose snapshot is renewed after writes; the benchmark's document is
+ASCII without reals, so its stored text is sent as it is), on the same 2 cores as wrk; the
+reference answers from a constant buffer. This ratio depends strongly on what else the
+shared machine runs.
 MD
 mkdir -p "$(dirname "$OUT")"
 [ -f "$OUT" ] || printf '# Benchmarks\n\n' >"$OUT"

@@ -172,6 +172,7 @@ static const struct cat_key api_endpoint_keys[] = {
 	RANGE("ingress_timeout_ms", CAT_INT, "2000", 1, 600000, "503 when the queue stays full"),
 	RANGE("request_timeout_ms", CAT_INT, "30000", 1, 3600000, "504 when no reply comes"),
 	RANGE("threads", CAT_INT, "2", 1, 64, "HTTP worker threads"),
+	KEY("direct_reads", CAT_BOOL, "true", "GETs read the Store from the HTTP thread"),
 	END,
 };
 

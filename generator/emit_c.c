@@ -132,6 +132,19 @@ static int comment_text(struct ac_buf *b, const char *s)
 	return rc;
 }
 
+/* The three types an APIEndpoint's direct reads bypass (runtime/rt_api.c): say so where a
+ * user would add code that expects to see every request. */
+static const char *direct_reads_note(const struct gen_comp *gc)
+{
+	if (strcmp(gc->type, "APIEndpoint") && strcmp(gc->type, "Controller") &&
+	    strcmp(gc->type, "Store"))
+		return "";
+	return " * When an APIEndpoint is wired to a Store through a Controller (api -> controller ->\n"
+	       " * store -> api), its GET requests are answered from the store by the endpoint's HTTP\n"
+	       " * threads and do not reach the processing functions; set the endpoint's config\n"
+	       " * direct_reads to false to route them here like every other request.\n";
+}
+
 static int emit_instance(const struct gen_model *gm, const struct gen_comp *gc,
 			 struct gen_files *out, struct ac_error *err)
 {
@@ -154,7 +167,7 @@ static int emit_instance(const struct gen_model *gm, const struct gen_comp *gc,
 		" * config/system.json -> components.%s.config; scalar keys can be overridden with\n"
 		" * %s_<KEY> environment variables%s%s%s.\n"
 		" * %s_process() runs for every message in this component's own thread (named\n"
-		" * \"%.15s\"); put custom logic around rt_component_process().\n */\n"
+		" * \"%.15s\"); put custom logic around rt_component_process().\n%s */\n"
 		"#include \"runtime/rt.h\"\n#include \"src/components.h\"\n\n"
 		"/* Target of the AUTOCODER_CRASH_AFTER debug hook: a NULL write here makes crash\n"
 		" * reports name this component. */\n"
@@ -164,7 +177,8 @@ static int emit_instance(const struct gen_model *gm, const struct gen_comp *gc,
 		"\tif (rt_crash_due(c))\n\t\t%s_crash();\n"
 		"\treturn rt_component_process(c, m);\n}\n",
 		gc->type, gc->name, up, gc->port_env[0] ? "; the port with " : "",
-		gc->port_env, "", gc->ident, gc->name, gc->ident, gc->ident, gc->ident));
+		gc->port_env, "", gc->ident, gc->name, direct_reads_note(gc), gc->ident, gc->ident,
+		gc->ident));
 	rc = gen_add_buf(out, gc->file, &b, false);
 	if (rc)
 		rc = ac_error_set(err, AC_ENOMEM, NULL, "out of memory");

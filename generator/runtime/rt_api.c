@@ -14,6 +14,20 @@
  * that comes back before the handler has suspended is simply sent without suspending.
  * Requests that get no reply within request_timeout_ms are answered 504 from tick().
  * Without a bound `response` input, the request body itself is emitted and answered 202.
+ *
+ * Direct reads (config direct_reads, default true): when the endpoint is wired the usual way —
+ * its only output goes to a Controller whose only output goes to a Store whose only output is
+ * `response` back to this endpoint, no binding conditions, no crash hook on the three — a GET
+ * of /<resource>/{id} or /<resource> is answered in the HTTP thread from a per-thread
+ * read-only connection to the store's SQLite file (WAL lets it read while the store writes).
+ * That skips two thread hops, the suspend/resume and the reply queue; a document whose stored
+ * text is already what serialising it would give (rt_json_canonical) is sent as stored,
+ * without parsing it (a list page of such documents too). The answer is what the store would have answered (same status, body,
+ * counters: each of the three components counts the request in and out, and the read time
+ * is observed in the store's latency histogram).
+ * Writes still travel through the components, so their ordering, retries and dead letters
+ * are unchanged, and a write's reply is sent after it committed, so a later GET sees it. A read
+ * that SQLite fails (or a reader that cannot open) falls back to the component path.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -40,13 +54,14 @@ struct api_req {
 	double deadline;
 	int status;
 	json_t *resp;
-	char route[300];
+	const char *route;        /* the route template (api_state strings) for metrics */
 };
 
 struct api_state {
 	struct MHD_Daemon *d;
 	struct rt_component *c;
 	char collection[256];     /* "/todos" */
+	char item_route[300];     /* "/todos/{id}" */
 	char endpoint[256];       /* endpoint_path when it differs from the collection */
 	json_t *methods;
 	size_t max_body;
@@ -57,7 +72,21 @@ struct api_state {
 	struct api_req **pending;
 	size_t npending, cap;
 	atomic_ullong next_corr;
+
+	/* direct reads: the controller and store of the request loop, NULL when off */
+	struct rt_component *ctl, *store;
+	struct api_reader *readers;   /* every thread's reader, closed in fini (under lock) */
 };
+
+/* One MHD worker thread's connection to the store; tl_reader finds it again. */
+struct api_reader {
+	struct api_state *owner;
+	struct rt_store_reader *rd;   /* NULL after a failed open, until retry_at */
+	double retry_at;
+	struct api_reader *next;
+};
+
+static _Thread_local struct api_reader *tl_reader;
 
 static int pending_add(struct api_state *st, struct api_req *r)
 {
@@ -178,6 +207,141 @@ static enum MHD_Result send_done(struct MHD_Connection *conn, struct api_req *r)
 	return rt_http_send_json(conn, r->status, body, r->route);
 }
 
+/* ---------------------------------------------------------------- direct reads */
+
+/* The only binding leaving c, when it has no condition; else NULL. */
+static struct rt_queue *single_out(struct rt_component *c)
+{
+	return c->noutq == 1 && !c->outq[0]->cond ? c->outq[0] : NULL;
+}
+
+/* Decide at start-up whether GETs may be answered from the store directly (see the top). */
+static void direct_setup(struct api_state *st)
+{
+	struct rt_component *c = st->c;
+	struct rt_queue *q1 = single_out(c), *q2, *q3;
+
+	if (!st->wait_reply || !rt_cfg_bool(c, "direct_reads", true) || !q1 ||
+	    q1->to->def->type != RT_CONTROLLER)
+		return;
+	q2 = single_out(q1->to);
+	if (!q2 || q2->to->def->type != RT_STORE)
+		return;
+	q3 = single_out(q2->to);
+	if (!q3 || strcmp(q3->def->from_port, "response") || q3->to != c)
+		return;
+	/* the crash hook counts the messages a component's own function sees */
+	if (c->crash_after || q1->to->crash_after || q2->to->crash_after)
+		return;
+	st->ctl = q1->to;
+	st->store = q2->to;
+}
+
+/* This thread's reader of the store, opened on first use; NULL when it cannot be opened (the
+ * component path answers meanwhile; the open is tried again after a second). */
+static struct rt_store_reader *thread_reader(struct api_state *st)
+{
+	struct api_reader *ar = tl_reader;
+	if (!ar || ar->owner != st) {
+		ar = calloc(1, sizeof *ar);
+		if (!ar)
+			return NULL;
+		ar->owner = st;
+		pthread_mutex_lock(&st->lock);
+		ar->next = st->readers;
+		st->readers = ar;
+		pthread_mutex_unlock(&st->lock);
+		tl_reader = ar;
+	}
+	if (!ar->rd && rt_mono() >= ar->retry_at) {
+		/* under the lock: api_tick walks the readers */
+		struct rt_store_reader *rd = rt_store_reader_open(st->store);
+		pthread_mutex_lock(&st->lock);
+		ar->rd = rd;
+		pthread_mutex_unlock(&st->lock);
+		if (!rd) {
+			ar->retry_at = rt_mono() + 1.0;
+			rt_log(st->c, "warn", NULL, "direct reads: cannot open the store, using the "
+			       "component path", json_pack("{s:s}", "store", st->store->def->name));
+		}
+	}
+	return ar->rd;
+}
+
+/* The list command's limit and offset, taken from the query like the Controller does (the
+ * last occurrence of a key wins, a non-number is 0). */
+struct page_args {
+	json_int_t limit, offset;
+};
+
+static enum MHD_Result collect_page(void *cls, enum MHD_ValueKind kind, const char *key,
+				    const char *value)
+{
+	struct page_args *pa = cls;
+	(void)kind;
+	if (!strcmp(key, "limit"))
+		pa->limit = value ? strtoll(value, NULL, 10) : 0;
+	else if (!strcmp(key, "offset"))
+		pa->offset = value ? strtoll(value, NULL, 10) : 0;
+	return MHD_YES;
+}
+
+/* Count one request through controller and store as the component path would: the endpoint
+ * receives the request and the reply and emits once; controller and store take one message
+ * and emit one, each observing its part of the time. */
+static void direct_account(struct api_state *st, double t0, double t1, double t2)
+{
+	atomic_fetch_add_explicit(&st->c->msgs_in, 2, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->c->msgs_out, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->ctl->msgs_in, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->ctl->msgs_out, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->store->msgs_in, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->store->msgs_out, 1, memory_order_relaxed);
+	rt_metrics_observe(st->ctl, t1 - t0);
+	rt_metrics_observe(st->store, t2 - t1);
+}
+
+/* Answer GET /<resource>/{id} (id non-NULL) or GET /<resource> from the store. Returns true
+ * when the request was answered (*res set), false when the component path must answer it. */
+static bool direct_read(struct api_state *st, struct MHD_Connection *conn, struct api_req *r,
+			const char *id, enum MHD_Result *res)
+{
+	struct rt_store_reader *rd;
+	struct page_args pa = { 0, 0 };
+	json_t *doc;
+	char *text = NULL;
+	size_t len = 0;
+	double t0, t1, t2;
+	int rc;
+
+	if (!st->store || atomic_load(&rt_sys->ready_count) != (int)rt_sys->ncomps)
+		return false;
+	rd = thread_reader(st);
+	if (!rd)
+		return false;
+	t0 = rt_mono();
+	if (!id)
+		MHD_get_connection_values(conn, MHD_GET_ARGUMENT_KIND, collect_page, &pa);
+	t1 = rt_mono();
+	rc = id ? rt_store_reader_get(rd, id, &doc, &text, &len) :
+		  rt_store_reader_list(rd, pa.limit, pa.offset, &doc, &text, &len);
+	if (rc)
+		return false;
+	t2 = rt_mono();
+	direct_account(st, t0, t1, t2);
+	r->state = REQ_DONE;
+	if (text)   /* the stored text is exactly what serialising it again would give */
+		*res = rt_http_send_text(conn, 200, text, len, r->route);
+	else if (!doc)
+		*res = rt_http_send_json(conn, 404, json_pack("{s:s}", "error", "not found"),
+					 r->route);
+	else
+		*res = rt_http_send_json(conn, 200, doc, r->route);
+	return true;
+}
+
+/* ---------------------------------------------------------------- requests */
+
 static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connection *conn,
 				      struct api_req *r, const char *url, const char *method)
 {
@@ -189,16 +353,16 @@ static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connectio
 	int rc;
 
 	if (st->endpoint[0] && !strcmp(url, st->endpoint)) {
-		snprintf(r->route, sizeof r->route, "%s", st->endpoint);
+		r->route = st->endpoint;
 	} else if (!strncmp(url, st->collection, cl) && (url[cl] == 0 || url[cl] == '/')) {
 		if (url[cl] == '/' && url[cl + 1]) {
 			id = url + cl + 1;
 			if (strchr(id, '/'))
 				return rt_http_send_json(conn, 404, json_pack("{s:s}", "error",
 									      "not found"), "other");
-			snprintf(r->route, sizeof r->route, "%s/{id}", st->collection);
+			r->route = st->item_route;
 		} else {
-			snprintf(r->route, sizeof r->route, "%s", st->collection);
+			r->route = st->collection;
 		}
 	} else {
 		return rt_http_send_json(conn, 404, json_pack("{s:s}", "error", "not found"),
@@ -214,6 +378,11 @@ static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connectio
 	if (atomic_load(&rt_sys->draining))
 		return rt_http_send_json(conn, 503, json_pack("{s:s}", "error", "shutting down"),
 					 r->route);
+	if (st->store && !r->body->len && !strcmp(method, "GET") && r->route != st->endpoint) {
+		enum MHD_Result res;
+		if (direct_read(st, conn, r, id, &res))
+			return res;
+	}
 	if (r->body->len) {
 		json_error_t je;
 		body = json_loadb(r->body->data, r->body->len, 0, &je);
@@ -355,6 +524,7 @@ static int api_init(struct rt_component *c)
 	while (*resource == '/')
 		resource++;
 	snprintf(st->collection, sizeof st->collection, "/%s", resource);
+	snprintf(st->item_route, sizeof st->item_route, "%s/{id}", st->collection);
 	endpoint = rt_cfg_str(c, "endpoint_path", NULL);
 	if (endpoint && strcmp(endpoint, st->collection) && strcmp(endpoint, "/"))
 		snprintf(st->endpoint, sizeof st->endpoint, "%s", endpoint);
@@ -371,6 +541,7 @@ static int api_init(struct rt_component *c)
 	sa.sin_port = htons((uint16_t)port);
 	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
 		return rt_fail(c, "host '%s' is not an IPv4 address", host);
+	direct_setup(st);
 	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
 				 (uint16_t)port, NULL, NULL, api_handler, st,
@@ -382,16 +553,20 @@ static int api_init(struct rt_component *c)
 	if (!st->d)
 		return rt_fail(c, "cannot listen on %s:%d", host, port);
 	rt_log(c, "info", NULL, "api listening",
-	       json_pack("{s:s, s:i, s:s, s:b}", "host", host, "port", port, "resource",
-			 st->collection, "request_reply", st->wait_reply));
+	       json_pack("{s:s, s:i, s:s, s:b, s:b}", "host", host, "port", port, "resource",
+			 st->collection, "request_reply", st->wait_reply, "direct_reads",
+			 st->store != NULL));
 	return 0;
 }
 
-/* Answer requests that waited too long for a reply. */
+/* Answer requests that waited too long for a reply; end idle direct-read snapshots. */
 static void api_tick(struct rt_component *c, double now)
 {
 	struct api_state *st = c->state;
 	pthread_mutex_lock(&st->lock);
+	for (struct api_reader *ar = st->readers; ar; ar = ar->next)
+		if (ar->rd)
+			rt_store_reader_idle(ar->rd, now, 0.1);
 	for (size_t i = st->npending; i-- > 0;) {
 		struct api_req *r = st->pending[i];
 		if (now >= r->deadline && r->suspended)
@@ -417,6 +592,13 @@ static void api_fini(struct rt_component *c)
 	pthread_mutex_unlock(&st->lock);
 	if (st->d)
 		MHD_stop_daemon(st->d);
+	/* the worker threads are gone: their readers can be closed */
+	while (st->readers) {
+		struct api_reader *next = st->readers->next;
+		rt_store_reader_close(st->readers->rd);
+		free(st->readers);
+		st->readers = next;
+	}
 	free(st->pending);
 	pthread_mutex_destroy(&st->lock);
 	free(st);

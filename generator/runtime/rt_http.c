@@ -28,11 +28,16 @@ enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_
 				  const char *route)
 {
 	char *text = body ? json_dumps(body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
-	size_t len = text ? strlen(text) : 0;
+	json_decref(body);
+	return rt_http_send_text(conn, status, text, text ? strlen(text) : 0, route);
+}
+
+enum MHD_Result rt_http_send_text(struct MHD_Connection *conn, int status, char *text,
+				  size_t len, const char *route)
+{
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	json_decref(body);
 	r = MHD_create_response_from_buffer(len, text ? text : (char *)"", text ?
 					    MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
 	if (!r) {

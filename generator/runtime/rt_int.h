@@ -85,6 +85,7 @@ struct rt_component {
 	char unhealthy_reason[256];
 
 	uint64_t crash_after, crash_count;
+	atomic_ullong store_writes;   /* Store: write statements run (rt_store.c readers) */
 	atomic_int flushed_round;   /* last shutdown flush round this component completed */
 };
 
@@ -117,7 +118,7 @@ struct rt_system {
 
 	pthread_mutex_t route_lock;
 	struct rt_route_stat routes[AC_RT_ROUTES];
-	size_t nroutes;
+	atomic_size_t nroutes;      /* raised (release) after an entry is filled; see rt_metrics.c */
 
 	struct MHD_Daemon *metrics_daemon;  /* only when no APIEndpoint serves /metrics */
 	pthread_mutex_t deadletter_lock;
@@ -150,6 +151,30 @@ void rt_iso_now(char *buf, size_t n);
 /* 2*nbytes lowercase hex chars + NUL (not cryptographic: ids and trace ids). */
 void rt_random_hex(char *out, size_t nbytes);
 
+/* rt_store.c: read-only access to a Store's documents from other threads (the direct reads
+ * of an APIEndpoint). A reader is one SQLite connection meant for one thread; it keeps a read
+ * snapshot open between queries and renews it when the store has written since (so every
+ * write whose reply was sent is visible). */
+struct rt_store_reader;
+/* Open a reader on an initialised Store; NULL when store is no Store or SQLite fails. Free it
+ * with rt_store_reader_close (safe on NULL). */
+struct rt_store_reader *rt_store_reader_open(struct rt_component *store);
+void rt_store_reader_close(struct rt_store_reader *r);
+/* What the Store's `get` command reads: 0 with *doc a new reference, or NULL when the store
+ * would answer 404; -1 (nothing returned) when SQLite failed. When text is non-NULL and the
+ * stored JSON is what serialising *doc would give (rt_json_canonical), *text gets a malloc'd
+ * copy of it (*len bytes, no NUL) instead and *doc stays NULL. */
+int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc, char **text,
+			size_t *len);
+/* What the Store's `list` command reads for limit and offset (0: the defaults): 0 with *arr a
+ * new array, or -1 when SQLite failed. With text non-NULL and every document canonical, *text
+ * gets the serialised array instead (malloc'd, *len bytes) and *arr stays NULL. */
+int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
+			 json_t **arr, char **text, size_t *len);
+/* From another thread: end r's snapshot when it is outdated or older than max_age seconds
+ * (an open snapshot keeps the WAL file from being reset). Skips a reader in use. */
+void rt_store_reader_idle(struct rt_store_reader *r, double now, double max_age);
+
 /* rt_metrics.c */
 void rt_metrics_observe(struct rt_component *c, double seconds);
 /* n observations of the same duration (a batch's mean). */
@@ -160,6 +185,10 @@ char *rt_metrics_render(size_t *len);   /* malloc'd Prometheus text */
 /* rt_http.c: shared HTTP helpers */
 enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_t *body,
 				  const char *route);
+/* The same with the body already serialised: text (malloc'd, len bytes; taken over) or NULL
+ * for an empty body. */
+enum MHD_Result rt_http_send_text(struct MHD_Connection *conn, int status, char *text,
+				  size_t len, const char *route);
 /* Serve /health /ready /metrics; returns MHD_NO when url is none of them (*handled false). */
 enum MHD_Result rt_http_builtin(struct MHD_Connection *conn, const char *url, bool *handled);
 int rt_metrics_server_start(struct rt_system *s, int port);

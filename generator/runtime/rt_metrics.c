@@ -36,24 +36,40 @@ void rt_metrics_observe(struct rt_component *c, double seconds)
 	rt_metrics_observe_n(c, seconds, 1);
 }
 
+/* Index of (route, status) among the first n entries, or n. */
+static size_t route_find(struct rt_system *s, size_t n, const char *route, int status)
+{
+	size_t i;
+	for (i = 0; i < n; i++)
+		if (s->routes[i].status == status && !strncmp(s->routes[i].route, route,
+							       sizeof s->routes[i].route - 1))
+			break;
+	return i;
+}
+
 void rt_metrics_http(const char *route, int status)
 {
 	struct rt_system *s = rt_sys;
-	size_t i;
+	size_t n, i;
 	if (!s)
 		return;
-	pthread_mutex_lock(&s->route_lock);
-	for (i = 0; i < s->nroutes; i++)
-		if (s->routes[i].status == status && !strcmp(s->routes[i].route, route))
-			break;
-	if (i == s->nroutes && s->nroutes < AC_RT_ROUTES) {
-		snprintf(s->routes[i].route, sizeof s->routes[i].route, "%s", route);
-		s->routes[i].status = status;
-		s->nroutes++;
+	/* Entries are filled before nroutes is raised past them and never change after: known
+	 * pairs (every request but the first few) are counted without the lock. */
+	n = atomic_load_explicit(&s->nroutes, memory_order_acquire);
+	i = route_find(s, n, route, status);
+	if (i == n) {
+		pthread_mutex_lock(&s->route_lock);
+		n = atomic_load_explicit(&s->nroutes, memory_order_relaxed);
+		i = route_find(s, n, route, status);
+		if (i == n && n < AC_RT_ROUTES) {
+			snprintf(s->routes[i].route, sizeof s->routes[i].route, "%s", route);
+			s->routes[i].status = status;
+			atomic_store_explicit(&s->nroutes, n + 1, memory_order_release);
+		}
+		pthread_mutex_unlock(&s->route_lock);
 	}
-	pthread_mutex_unlock(&s->route_lock);
 	if (i < AC_RT_ROUTES)
-		atomic_fetch_add(&s->routes[i].count, 1);
+		atomic_fetch_add_explicit(&s->routes[i].count, 1, memory_order_relaxed);
 }
 
 /* Append printf output to a growing buffer (bounded by available memory only: the number of
@@ -179,7 +195,7 @@ char *rt_metrics_render(size_t *len)
 	mb_printf(&b, "# HELP autocoder_http_requests_total HTTP requests by route and status.\n"
 		  "# TYPE autocoder_http_requests_total counter\n");
 	pthread_mutex_lock(&s->route_lock);
-	for (size_t i = 0; i < s->nroutes; i++)
+	for (size_t i = 0; i < atomic_load(&s->nroutes); i++)
 		mb_printf(&b, "autocoder_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
 			  s->routes[i].route, s->routes[i].status, atomic_load(&s->routes[i].count));
 	pthread_mutex_unlock(&s->route_lock);

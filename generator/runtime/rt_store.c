@@ -9,6 +9,8 @@
  * APIEndpoint, which turns them into HTTP responses). Connections come from a small pool
  * (pool_size, opened lazily, each with its prepared statements) so a Store can be given more
  * worker threads later without changing its interface; the pool counts waits for /metrics.
+ * Readers (rt_store_reader_*, below) give other threads — an APIEndpoint's direct reads —
+ * their own read-only connections that see every write the store has acknowledged.
  *
  * The Controller maps a request {method, path, resource, id, body, query} to a command:
  * POST -> create, GET /r/{id} -> get, GET /r -> list, PUT|PATCH -> update, DELETE -> delete;
@@ -30,6 +32,10 @@
 #include "rt_util.h"
 
 enum { ST_INSERT, ST_GET, ST_UPDATE, ST_DELETE, ST_LIST, ST_COUNT };
+
+/* The two reads, shared by the store's own connections and the readers of APIEndpoints. */
+#define GET_SQL "SELECT data FROM \"%s\" WHERE id = ?1"
+#define LIST_SQL "SELECT data FROM \"%s\" ORDER BY rowid LIMIT ?1 OFFSET ?2"
 
 struct store_conn {
 	sqlite3 *db;
@@ -67,18 +73,15 @@ static int conn_open(struct rt_component *c, struct store_conn *sc)
 			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
 		return rt_fail(c, "cannot open %s: %s", st->path, sqlite3_errmsg(sc->db));
 	sqlite3_busy_timeout(sc->db, st->busy_timeout);
-	/* The system owns its store file: exclusive locking keeps the WAL index in memory and
-	 * saves two fcntl() lock calls per query (about 40% of a GET's store time). Only one
-	 * pool connection is open at a time while the store runs in one thread. */
-	sqlite3_exec(sc->db, "PRAGMA locking_mode=EXCLUSIVE", NULL, NULL, NULL);
+	/* Normal (not exclusive) locking: APIEndpoints read this file concurrently through
+	 * their own connections (rt_store_reader below); WAL keeps them from blocking writes. */
 	snprintf(sql[ST_INSERT], 256, "INSERT INTO \"%s\"(id, data, created_at, updated_at) "
 		 "VALUES (?1, ?2, ?3, ?3)", st->table);
-	snprintf(sql[ST_GET], 256, "SELECT data FROM \"%s\" WHERE id = ?1", st->table);
+	snprintf(sql[ST_GET], 256, GET_SQL, st->table);
 	snprintf(sql[ST_UPDATE], 256, "UPDATE \"%s\" SET data = ?2, updated_at = ?3 WHERE id = ?1",
 		 st->table);
 	snprintf(sql[ST_DELETE], 256, "DELETE FROM \"%s\" WHERE id = ?1", st->table);
-	snprintf(sql[ST_LIST], 256, "SELECT data FROM \"%s\" ORDER BY rowid LIMIT ?1 OFFSET ?2",
-		 st->table);
+	snprintf(sql[ST_LIST], 256, LIST_SQL, st->table);
 	for (int i = 0; i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(sc->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sc->st[i],
 				       NULL) != SQLITE_OK)
@@ -193,18 +196,55 @@ static json_t *row_doc(sqlite3_stmt *s)
 	return text ? json_loads(text, 0, NULL) : NULL;
 }
 
-static json_t *do_get(struct store_conn *sc, const char *id)
+/* Run the prepared GET statement s: the document (new reference) or NULL when there is none
+ * or its text does not parse; *rc gets the step's result (SQLITE_ROW, SQLITE_DONE or an error). */
+static json_t *read_doc(sqlite3_stmt *s, const char *id, int *rc)
 {
-	sqlite3_stmt *s = sc->st[ST_GET];
 	json_t *doc = NULL;
 	sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
+	*rc = sqlite3_step(s);
+	if (*rc == SQLITE_ROW)
 		doc = row_doc(s);
 	sqlite3_reset(s);
 	return doc;
 }
 
-static int write_doc(struct store_conn *sc, int which, const char *id, json_t *doc)
+static json_t *do_get(struct store_conn *sc, const char *id)
+{
+	int rc;
+	return read_doc(sc->st[ST_GET], id, &rc);
+}
+
+/* Run the prepared LIST statement s with the list command's limit (1..1000, default 100) and
+ * offset (default 0): a new array of the documents read; *rc gets the last step's result
+ * (SQLITE_DONE when the page is complete). */
+static void bind_page(sqlite3_stmt *s, json_int_t limit, json_int_t offset)
+{
+	sqlite3_bind_int64(s, 1, limit > 0 && limit <= 1000 ? limit : 100);
+	sqlite3_bind_int64(s, 2, offset > 0 ? offset : 0);
+}
+
+static json_t *read_page(sqlite3_stmt *s, json_int_t limit, json_int_t offset, int *rc)
+{
+	json_t *arr = json_array();
+	bind_page(s, limit, offset);
+	while ((*rc = sqlite3_step(s)) == SQLITE_ROW) {
+		json_t *d = row_doc(s);
+		if (d)
+			json_array_append_new(arr, d);
+	}
+	sqlite3_reset(s);
+	return arr;
+}
+
+/* After every write statement: direct readers take a new snapshot before their next read. */
+static void note_write(struct rt_component *c)
+{
+	atomic_fetch_add_explicit(&c->store_writes, 1, memory_order_release);
+}
+
+static int write_doc(struct rt_component *c, struct store_conn *sc, int which, const char *id,
+		     json_t *doc)
 {
 	sqlite3_stmt *s = sc->st[which];
 	char ts[40], *text = json_dumps(doc, JSON_COMPACT);
@@ -217,6 +257,7 @@ static int write_doc(struct store_conn *sc, int which, const char *id, json_t *d
 	sqlite3_bind_text(s, 3, ts, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	sqlite3_reset(s);
+	note_write(c);
 	free(text);
 	return rc;
 }
@@ -249,7 +290,7 @@ static json_t *store_command(struct rt_component *c, struct store_conn *sc, json
 		}
 		doc = json_deep_copy(data);
 		json_object_set_new(doc, "id", json_string(id));
-		rc = write_doc(sc, ST_INSERT, id, doc);
+		rc = write_doc(c, sc, ST_INSERT, id, doc);
 		if (rc == SQLITE_CONSTRAINT) {
 			json_decref(doc);
 			return reply(409, NULL, "a document with this id exists");
@@ -262,18 +303,9 @@ static json_t *store_command(struct rt_component *c, struct store_conn *sc, json
 		return reply(201, doc, NULL);
 	}
 	if (!strcmp(action, "list")) {
-		sqlite3_stmt *s = sc->st[ST_LIST];
-		json_t *arr = json_array();
-		json_int_t limit = json_integer_value(json_object_get(msg, "limit"));
-		json_int_t offset = json_integer_value(json_object_get(msg, "offset"));
-		sqlite3_bind_int64(s, 1, limit > 0 && limit <= 1000 ? limit : 100);
-		sqlite3_bind_int64(s, 2, offset > 0 ? offset : 0);
-		while (sqlite3_step(s) == SQLITE_ROW) {
-			json_t *d = row_doc(s);
-			if (d)
-				json_array_append_new(arr, d);
-		}
-		sqlite3_reset(s);
+		json_t *arr = read_page(sc->st[ST_LIST],
+					json_integer_value(json_object_get(msg, "limit")),
+					json_integer_value(json_object_get(msg, "offset")), &rc);
 		return reply(200, arr, NULL);
 	}
 	if (!id[0])
@@ -291,7 +323,7 @@ static json_t *store_command(struct rt_component *c, struct store_conn *sc, json
 			return reply(404, NULL, "not found");
 		json_object_update(doc, data);
 		json_object_set_new(doc, "id", json_string(id));
-		if (write_doc(sc, ST_UPDATE, id, doc) != SQLITE_DONE) {
+		if (write_doc(c, sc, ST_UPDATE, id, doc) != SQLITE_DONE) {
 			json_decref(doc);
 			rt_fail(c, "update failed: %s", sqlite3_errmsg(sc->db));
 			return NULL;
@@ -303,6 +335,7 @@ static json_t *store_command(struct rt_component *c, struct store_conn *sc, json
 		sqlite3_bind_text(s, 1, id, -1, SQLITE_STATIC);
 		rc = sqlite3_step(s);
 		sqlite3_reset(s);
+		note_write(c);
 		if (rc != SQLITE_DONE) {
 			rt_fail(c, "delete failed: %s", sqlite3_errmsg(sc->db));
 			return NULL;
@@ -356,6 +389,239 @@ static void store_fini(struct rt_component *c)
 const struct rt_type_ops rt_store_ops = {
 	.type_name = "Store", .init = store_init, .process = store_process, .fini = store_fini,
 };
+
+/* ================================================================ readers */
+
+/* A read-only connection to a Store's file for an APIEndpoint's direct reads (rt_int.h).
+ *
+ * Starting and ending an SQLite read transaction per query costs several fcntl() lock calls
+ * and WAL-index work — most of a GET by id. So a reader keeps its read transaction (its
+ * snapshot) open across queries and renews it only when the store has written since: the
+ * store counts its write statements (rt_component.store_writes, bumped after each statement
+ * completes and before the reply is emitted), and the reader compares that count with the one
+ * it saw before its snapshot began. A client that got a write's reply therefore always reads
+ * a snapshot that contains the write. WAL lets the store write while snapshots are open; an
+ * open snapshot only keeps the WAL from being reset, so rt_store_reader_idle() (called from
+ * the endpoint's tick, ~10 times a second) ends snapshots that are stale or older than
+ * max_age. The lock orders the reader's own thread against that call. */
+struct rt_store_reader {
+	sqlite3 *db;
+	sqlite3_stmt *get, *list, *begin, *end;
+	atomic_ullong *writes;      /* the store's write count */
+	unsigned long long gen;     /* its value before the open snapshot began */
+	double since;               /* when the snapshot began (rt_mono) */
+	bool open;                  /* a read transaction is open */
+	pthread_mutex_t lock;
+};
+
+static void reader_end(struct rt_store_reader *r)
+{
+	if (!r->open)
+		return;
+	sqlite3_step(r->end);
+	sqlite3_reset(r->end);
+	r->open = false;
+}
+
+/* Make sure an up-to-date read transaction is open. 0 or -1 (SQLite failed). */
+static int reader_snapshot(struct rt_store_reader *r)
+{
+	unsigned long long gen = atomic_load_explicit(r->writes, memory_order_acquire);
+	int rc;
+	if (r->open && gen == r->gen)
+		return 0;
+	reader_end(r);
+	/* BEGIN is deferred: the snapshot is taken by the first query, after gen was read */
+	rc = sqlite3_step(r->begin);
+	sqlite3_reset(r->begin);
+	if (rc != SQLITE_DONE)
+		return -1;
+	r->open = true;
+	r->gen = gen;
+	r->since = rt_mono();
+	return 0;
+}
+
+void rt_store_reader_close(struct rt_store_reader *r)
+{
+	if (!r)
+		return;
+	if (r->db)
+		reader_end(r);
+	sqlite3_finalize(r->get);
+	sqlite3_finalize(r->list);
+	sqlite3_finalize(r->begin);
+	sqlite3_finalize(r->end);
+	sqlite3_close(r->db);
+	pthread_mutex_destroy(&r->lock);
+	free(r);
+}
+
+static int reader_prepare(struct rt_store_reader *r, const char *sql, sqlite3_stmt **out)
+{
+	return sqlite3_prepare_v3(r->db, sql, -1, SQLITE_PREPARE_PERSISTENT, out, NULL);
+}
+
+struct rt_store_reader *rt_store_reader_open(struct rt_component *store)
+{
+	struct store_state *st = store->state;
+	struct rt_store_reader *r;
+	char sql[2][256];
+
+	if (!st || store->def->type != RT_STORE)
+		return NULL;
+	r = calloc(1, sizeof *r);
+	if (!r)
+		return NULL;
+	pthread_mutex_init(&r->lock, NULL);
+	r->writes = &store->store_writes;
+	snprintf(sql[0], sizeof sql[0], GET_SQL, st->table);
+	snprintf(sql[1], sizeof sql[1], LIST_SQL, st->table);
+	if (sqlite3_open_v2(st->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(r->db, st->busy_timeout) != SQLITE_OK ||
+	    sqlite3_exec(r->db, "PRAGMA query_only=1", NULL, NULL, NULL) != SQLITE_OK ||
+	    reader_prepare(r, sql[0], &r->get) != SQLITE_OK ||
+	    reader_prepare(r, sql[1], &r->list) != SQLITE_OK ||
+	    reader_prepare(r, "BEGIN", &r->begin) != SQLITE_OK ||
+	    reader_prepare(r, "COMMIT", &r->end) != SQLITE_OK) {
+		rt_store_reader_close(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* Run the reader's GET for key: the stored text copied (when text is non-NULL and it is
+ * canonical, rt_json_canonical) or parsed into *doc, like row_doc. The step's result. */
+static int reader_read(struct rt_store_reader *r, const char *key, json_t **doc, char **text,
+		       size_t *len)
+{
+	sqlite3_stmt *s = r->get;
+	int rc;
+	sqlite3_bind_text(s, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		size_t n = (size_t)sqlite3_column_bytes(s, 0);
+		if (t && text && rt_json_canonical(t, n) && (*text = malloc(n ? n : 1))) {
+			memcpy(*text, t, n);
+			*len = n;
+		} else if (t) {
+			*doc = json_loads(t, 0, NULL);
+		}
+	}
+	sqlite3_reset(s);
+	return rc;
+}
+
+int rt_store_reader_get(struct rt_store_reader *r, const char *id, json_t **doc, char **text,
+			size_t *len)
+{
+	char key[256];
+	int rc = -1, step;
+	*doc = NULL;
+	if (text)
+		*text = NULL;
+	snprintf(key, sizeof key, "%s", id);   /* the store's command keeps 255 bytes of an id */
+	pthread_mutex_lock(&r->lock);
+	if (reader_snapshot(r) == 0) {
+		step = reader_read(r, key, doc, text, len);
+		rc = step == SQLITE_ROW || step == SQLITE_DONE ? 0 : -1;
+	}
+	if (rc) {
+		reader_end(r);   /* start afresh next time */
+		json_decref(*doc);
+		*doc = NULL;
+		if (text) {
+			free(*text);
+			*text = NULL;
+		}
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* The page as "[" text "," text ... "]" of its stored texts — what serialising the parsed
+ * array gives when every row is canonical: 1 with *text (malloc'd) and *len, 0 when a row is
+ * not canonical (nothing returned), -1 when SQLite or memory failed. */
+static int read_page_text(sqlite3_stmt *s, json_int_t limit, json_int_t offset, char **text,
+			  size_t *len)
+{
+	size_t n = 1, cap = 1024;
+	char *b = malloc(cap);
+	int rc = 1, step;
+	if (!b)
+		return -1;
+	b[0] = '[';
+	bind_page(s, limit, offset);
+	while (rc == 1 && (step = sqlite3_step(s)) == SQLITE_ROW) {
+		const char *t = (const char *)sqlite3_column_text(s, 0);
+		size_t tn = (size_t)sqlite3_column_bytes(s, 0);
+		if (!t || !rt_json_canonical(t, tn)) {
+			rc = 0;
+		} else if (n + tn + 2 > cap) {
+			char *nb;
+			cap = (n + tn + 2) * 2;
+			nb = realloc(b, cap);
+			rc = nb ? 1 : -1;
+			b = nb ? nb : b;
+		}
+		if (rc == 1) {
+			if (n > 1)
+				b[n++] = ',';
+			memcpy(b + n, t, tn);
+			n += tn;
+		}
+	}
+	sqlite3_reset(s);
+	if (rc == 1 && step != SQLITE_DONE)
+		rc = -1;
+	if (rc != 1) {
+		free(b);
+		return rc;
+	}
+	b[n++] = ']';
+	*text = b;
+	*len = n;
+	return 1;
+}
+
+int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t offset,
+			 json_t **arr, char **text, size_t *len)
+{
+	int rc = -1, step, raw = 0;
+	*arr = NULL;
+	if (text)
+		*text = NULL;
+	pthread_mutex_lock(&r->lock);
+	if (reader_snapshot(r) == 0) {
+		/* the same snapshot serves the second pass when a row needs parsing */
+		raw = text ? read_page_text(r->list, limit, offset, text, len) : 0;
+		if (raw == 1) {
+			rc = 0;
+		} else if (raw == 0) {
+			*arr = read_page(r->list, limit, offset, &step);
+			rc = step == SQLITE_DONE ? 0 : -1;
+		}
+	}
+	if (rc) {
+		reader_end(r);
+		json_decref(*arr);
+		*arr = NULL;
+	}
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+void rt_store_reader_idle(struct rt_store_reader *r, double now, double max_age)
+{
+	if (pthread_mutex_trylock(&r->lock))
+		return;   /* in use right now: its thread renews the snapshot itself */
+	if (r->open && (now - r->since >= max_age ||
+			atomic_load_explicit(r->writes, memory_order_acquire) != r->gen))
+		reader_end(r);
+	pthread_mutex_unlock(&r->lock);
+}
 
 /* ================================================================ Controller */
 

@@ -58,6 +58,149 @@ void rt_body_free(struct rt_body *b)
 	free(b);
 }
 
+/* ---------------------------------------------------------------- canonical JSON text
+ *
+ * A recursive-descent check of the subset of JSON that jansson writes back unchanged: the
+ * escapes it produces itself (\" \\ \b \f \n \r \t; \u and \/ would be written differently),
+ * printable ASCII otherwise, integers without leading zeros or "-0", the three literals, no
+ * whitespace, no duplicate member names (jansson keeps the last one), no reals (their digits
+ * depend on the precision they are written with). */
+struct canon {
+	const char *p, *end;
+	int depth;
+};
+
+#define CANON_MAX_DEPTH 32
+#define CANON_MAX_MEMBERS 16
+
+static bool canon_value(struct canon *c);
+
+static bool canon_string(struct canon *c)
+{
+	if (c->p >= c->end || *c->p != '"')
+		return false;
+	c->p++;
+	while (c->p < c->end) {
+		unsigned char ch = (unsigned char)*c->p++;
+		if (ch == '"')
+			return true;
+		if (ch == '\\') {
+			if (c->p >= c->end || !*c->p || !strchr("\"\\bfnrt", *c->p))
+				return false;
+			c->p++;
+		} else if (ch < 0x20 || ch > 0x7e) {
+			return false;
+		}
+	}
+	return false;
+}
+
+static bool canon_integer(struct canon *c)
+{
+	bool neg = c->p < c->end && *c->p == '-';
+	const char *start = c->p += neg;
+	size_t n;
+	while (c->p < c->end && *c->p >= '0' && *c->p <= '9')
+		c->p++;
+	n = (size_t)(c->p - start);
+	/* "0" alone is fine; "01" is invalid JSON and "-0" would be written as "0" */
+	return n >= 1 && n <= 18 && (*start != '0' || (n == 1 && !neg));
+}
+
+static bool canon_literal(struct canon *c, const char *word, size_t n)
+{
+	if ((size_t)(c->end - c->p) < n || memcmp(c->p, word, n))
+		return false;
+	c->p += n;
+	return true;
+}
+
+static bool canon_object(struct canon *c)
+{
+	const char *key[CANON_MAX_MEMBERS];
+	size_t klen[CANON_MAX_MEMBERS];
+	int n = 0;
+	c->p++;
+	if (c->p < c->end && *c->p == '}') {
+		c->p++;
+		return true;
+	}
+	for (;;) {
+		const char *k = c->p;
+		if (n == CANON_MAX_MEMBERS || !canon_string(c))
+			return false;
+		key[n] = k;
+		klen[n] = (size_t)(c->p - k);
+		for (int i = 0; i < n; i++)
+			if (klen[i] == klen[n] && !memcmp(key[i], k, klen[n]))
+				return false;
+		n++;
+		if (c->p >= c->end || *c->p++ != ':' || !canon_value(c) || c->p >= c->end)
+			return false;
+		if (*c->p == '}') {
+			c->p++;
+			return true;
+		}
+		if (*c->p++ != ',')
+			return false;
+	}
+}
+
+static bool canon_array(struct canon *c)
+{
+	c->p++;
+	if (c->p < c->end && *c->p == ']') {
+		c->p++;
+		return true;
+	}
+	for (;;) {
+		if (!canon_value(c) || c->p >= c->end)
+			return false;
+		if (*c->p == ']') {
+			c->p++;
+			return true;
+		}
+		if (*c->p++ != ',')
+			return false;
+	}
+}
+
+static bool canon_value(struct canon *c)
+{
+	bool ok;
+	if (c->p >= c->end)
+		return false;
+	switch (*c->p) {
+	case '{':
+	case '[':
+		if (++c->depth > CANON_MAX_DEPTH)
+			return false;
+		ok = *c->p == '{' ? canon_object(c) : canon_array(c);
+		c->depth--;
+		return ok;
+	case '"':
+		return canon_string(c);
+	case 't':
+		return canon_literal(c, "true", 4);
+	case 'f':
+		return canon_literal(c, "false", 5);
+	case 'n':
+		return canon_literal(c, "null", 4);
+	default:
+		return canon_integer(c);
+	}
+}
+
+bool rt_json_canonical(const char *text, size_t len)
+{
+	struct canon c = { text, text + len, 0 };
+	if (!len || text[0] != '{')
+		return false;
+	return canon_value(&c) && c.p == c.end;
+}
+
+/* ---------------------------------------------------------------- field paths */
+
 json_t *rt_path_get(json_t *obj, const char *path)
 {
 	char key[256];

@@ -22,6 +22,13 @@ struct rt_body *rt_body_new(size_t max);
 void rt_body_append(struct rt_body *b, const char *p, size_t n);
 void rt_body_free(struct rt_body *b);
 
+/* True when text[0..len) is a JSON object that json_loads() accepts and that
+ * json_dumps(JSON_COMPACT | JSON_REAL_PRECISION(15)) of the result reproduces byte for byte,
+ * so it can be sent as it is instead of being parsed and serialised again. Conservative: false
+ * for anything with real numbers, \u escapes or bytes outside printable ASCII, objects with
+ * more than 16 members, nesting deeper than 32, or integers longer than 18 digits. */
+bool rt_json_canonical(const char *text, size_t len);
+
 /* The value at "a.b.c" in obj (borrowed), or NULL. */
 json_t *rt_path_get(json_t *obj, const char *path);
 /* Set "a.b.c" in obj (creating objects on the way), stealing v. */
