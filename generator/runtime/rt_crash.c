@@ -55,6 +55,7 @@ static char build_id[80] = "unknown";
 static char system_name[128];
 static char release[64];
 static char exe_path[PATH_MAX];
+static char load_base[24] = "0x0";   /* where the executable was mapped: frames -> file offsets */
 static __thread char tl_name[64] = "main";
 static __thread void *tl_altstack;
 
@@ -165,6 +166,7 @@ void rt_crash_handler(int sig, siginfo_t *si, void *uctx)
 		fmt_unsigned(num, (unsigned long long)ts.tv_sec, 10);
 		put_kv(fd, "timestamp", num);
 		put_kv(fd, "exe", exe_path);
+		put_kv(fd, "load_base", load_base);
 		put(fd, "backtrace:\n");
 		n = backtrace(frames, 64);
 		backtrace_symbols_fd(frames, n, fd);
@@ -178,8 +180,10 @@ void rt_crash_handler(int sig, siginfo_t *si, void *uctx)
 
 static int find_build_id(struct dl_phdr_info *info, size_t size, void *data)
 {
+	int *objects = data;
 	(void)size;
-	(void)data;
+	if ((*objects)++ == 0)
+		snprintf(load_base, sizeof load_base, "0x%lx", (unsigned long)info->dlpi_addr);
 	/* the first object is the executable itself */
 	for (int i = 0; i < info->dlpi_phnum; i++) {
 		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -255,7 +259,8 @@ int rt_crash_init(struct rt_system *s)
 	snprintf(release, sizeof release, "%s", s->release);
 	n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
 	exe_path[n > 0 ? n : 0] = 0;
-	dl_iterate_phdr(find_build_id, NULL);
+	int objects = 0;
+	dl_iterate_phdr(find_build_id, &objects);
 	snprintf(s->build_id, sizeof s->build_id, "%s", build_id);
 	mkdirs(spool_dir);
 	backtrace(warm, 4);   /* loads libgcc_s now, not inside the handler */
@@ -332,10 +337,100 @@ static void attach_files(json_t *frames, struct rt_system *s)
 	}
 }
 
+/* Does frame f belong to the executable exe (its module is exe's file name)? */
+static bool frame_in_exe(json_t *f, const char *exe)
+{
+	const char *mod = json_string_value(json_object_get(f, "module"));
+	const char *base = strrchr(exe, '/') ? strrchr(exe, '/') + 1 : exe;
+	return mod && json_is_string(json_object_get(f, "address")) && !strcmp(mod, base);
+}
+
+/* loc relative to the deepest directory above the executable that contains it (the
+ * system's directory, where it was built): the stored frames name "src/x.c". */
+static const char *relative_to_exe(const char *loc, const char *exe)
+{
+	char dir[PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof dir, "%s", exe);
+	while ((slash = strrchr(dir, '/')) && slash != dir) {
+		size_t n;
+		*slash = 0;
+		n = strlen(dir);
+		if (!strncmp(loc, dir, n) && loc[n] == '/')
+			return loc + n + 1;
+	}
+	return loc;
+}
+
+/* One "file:line" answer of addr2line onto frame f. */
+static void set_file_line(json_t *f, const char *fn, char *loc, const char *exe)
+{
+	char *colon;
+	long line;
+
+	loc[strcspn(loc, " \n")] = 0;   /* drop " (discriminator N)" */
+	colon = strrchr(loc, ':');
+	if (!colon || !strncmp(loc, "??", 2))
+		return;
+	*colon = 0;
+	line = strtol(colon + 1, NULL, 10);
+	if (line <= 0)
+		return;
+	loc = (char *)relative_to_exe(loc, exe);
+	json_object_set_new(f, "file", json_string(loc));
+	json_object_set_new(f, "line", json_integer(line));
+	/* an unexported function was named "module+0x..." by backtrace_symbols: name it now */
+	const char *cur = json_string_value(json_object_get(f, "function"));
+	if (fn[0] && strcmp(fn, "??") && cur && strchr(cur, '+'))
+		json_object_set_new(f, "function", json_string(fn));
+}
+
+/* File and line of each frame in the executable, from its debug information, with binutils'
+ * addr2line when it is installed (a development machine; the runtime image has no binutils,
+ * and frames then keep function names only). Only for the binary that crashed: after a
+ * rebuild (another build id) the addresses would point into different code. */
+static void symbolize_frames(json_t *frames, const char *exe, unsigned long long base,
+			     const char *report_build_id)
+{
+	char cmd[PATH_MAX + 2048], fn[512], loc[PATH_MAX + 64];
+	size_t i, len, n = 0;
+	json_t *f;
+	FILE *p;
+
+	if (!exe[0] || strchr(exe, '\'') || !report_build_id || strcmp(report_build_id, build_id))
+		return;
+	len = (size_t)snprintf(cmd, sizeof cmd, "addr2line -f -e '%s'", exe);
+	json_array_foreach(frames, i, f) {
+		unsigned long long a;
+		if (!frame_in_exe(f, exe) || len + 24 >= sizeof cmd)
+			continue;
+		/* a return address: the call is the instruction before it */
+		a = strtoull(json_string_value(json_object_get(f, "address")), NULL, 16) - base - 1;
+		len += (size_t)snprintf(cmd + len, sizeof cmd - len, " 0x%llx", a);
+		n++;
+	}
+	if (!n || len + 20 >= sizeof cmd)
+		return;
+	snprintf(cmd + len, sizeof cmd - len, " 2>/dev/null");
+	if (!(p = popen(cmd, "r")))
+		return;
+	json_array_foreach(frames, i, f) {
+		if (!frame_in_exe(f, exe))
+			continue;
+		if (!fgets(fn, sizeof fn, p) || !fgets(loc, sizeof loc, p))
+			break;
+		fn[strcspn(fn, "\n")] = 0;
+		set_file_line(f, fn, loc, exe);
+	}
+	pclose(p);
+}
+
 static json_t *parse_report(const char *path, struct rt_system *s)
 {
 	FILE *f = fopen(path, "r");
 	char line[2048], exe[PATH_MAX] = "";
+	unsigned long long base = 0;
 	json_t *rep, *raw = json_array();
 	bool in_bt = false;
 
@@ -360,6 +455,8 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 		*colon = 0;
 		if (!strcmp(line, "exe"))   /* for in_app only; not a field of the report */
 			snprintf(exe, sizeof exe, "%s", colon + 2);
+		else if (!strcmp(line, "load_base"))   /* for symbolisation only */
+			base = strtoull(colon + 2, NULL, 16);
 		else if (!strcmp(line, "timestamp")) {
 			char iso[40];
 			time_t t = (time_t)strtoll(colon + 2, NULL, 10);
@@ -391,6 +488,8 @@ static json_t *parse_report(const char *path, struct rt_system *s)
 	}
 	json_decref(raw);
 	attach_files(frames, s);
+	symbolize_frames(frames, exe, base,
+			 json_string_value(json_object_get(rep, "build_id")));
 	json_object_set_new(rep, "frames", frames);
 	json_object_set_new(rep, "environment", json_string(s->environment));
 	return rep;

@@ -45,7 +45,9 @@ while [ -f "$report" ]; do
 done
 stop $SYS_PID
 events "kind=crash&system=event_pipeline" >"$TMPDIR_TEST/crashes" || fail "query"
-python3 - "$TMPDIR_TEST/crashes" <<'PY' || fail "stored crash"
+# With binutils' addr2line (installed with the compiler) the uploader adds file and line.
+have_addr2line=0; command -v addr2line >/dev/null && have_addr2line=1
+python3 - "$TMPDIR_TEST/crashes" "$have_addr2line" "$dir/src/enrich.c" <<'PY' || fail "stored crash"
 import json, sys
 evs = json.load(open(sys.argv[1]))["events"]
 assert len(evs) == 1, evs
@@ -58,6 +60,14 @@ fns = [f.get("function") for f in exc["frames"]]
 assert fns[-1] == "enrich_crash" and fns[-2] == "enrich_process", fns
 last = exc["frames"][-1]
 assert last["in_app"] is True and last["file"] == "src/enrich.c", last
-print("stored crash frames:", fns)
+if sys.argv[2] == "1":
+    # the faulting line of enrich_crash and the call in enrich_process, in src/enrich.c
+    src = open(sys.argv[3]).read().split("\n")
+    crash, call = exc["frames"][-1], exc["frames"][-2]
+    assert crash["file"] == "src/enrich.c" and call["file"] == "src/enrich.c", (crash, call)
+    assert src[crash["line"] - 1].strip() == "*p = 1;", (crash, src[crash["line"] - 1])
+    assert "enrich_crash()" in src[call["line"] - 1], (call, src[call["line"] - 1])
+    print("faulting line:", crash["line"], src[crash["line"] - 1].strip())
+print("stored crash frames:", [(f.get("function"), f.get("file"), f.get("line")) for f in exc["frames"]])
 PY
 echo "t69 ok"
