@@ -75,6 +75,7 @@ run:
 
 # The README's test command: everything CI runs.
 test: deps
+	@$(MAKE) --no-print-directory test-runner-check
 	@$(MAKE) --no-print-directory test-only
 	@$(MAKE) --no-print-directory sanitize
 	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
@@ -83,10 +84,25 @@ test-only: all $(UNIT_BIN)
 	@$(MAKE) --no-print-directory unit integration
 
 unit: $(UNIT_BIN)
+	@test -z "$$AC_UPDATE_GOLDEN" || { echo "AC_UPDATE_GOLDEN is set: only make update-golden rewrites goldens"; exit 2; }
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; CK_FORK=yes $$t; done
 
 integration: $(BIN)
 	@AUTOCODER=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-integration.sh
+
+# The runner checks itself: every integration test must fail with AUTOCODER=/bin/false.
+.PHONY: test-runner-check update-golden
+test-runner-check:
+	@tests/run-integration.sh --self-check
+
+# The only way to rewrite goldens (t46 guide, t50 validate/normalize, check_deploy): review
+# `git diff tests/golden` before committing. CI refuses AC_UPDATE_GOLDEN (.ci/run).
+update-golden: $(BIN) $(BUILD)/tests/check_deploy
+	@set -e; t=$$(mktemp -d); for s in t46-analyze-guide t50-validate-golden; do \
+	  mkdir -p $$t/$$s; AC_UPDATE_GOLDEN=1 AUTOCODER=$(abspath $(BIN)) TMPDIR_TEST=$$t/$$s \
+	  sh tests/integration/$$s.sh >$$t/$$s.log 2>&1 || { cat $$t/$$s.log; exit 1; }; done; \
+	  AC_UPDATE_GOLDEN=1 CK_FORK=yes $(BUILD)/tests/check_deploy; rm -rf $$t
+	@git status --short tests/golden; echo "goldens rewritten: review git diff tests/golden"
 
 sanitize:
 	@AC_SANITIZE_RUN=1 $(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \

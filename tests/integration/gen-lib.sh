@@ -40,8 +40,18 @@ stop() {
 	[ "$st" -eq 0 ] || fail "system exited with status $st after SIGTERM"
 }
 
+# At exit: after a failure, kill what is left; after a pass, whatever still runs is stopped
+# with SIGTERM and must exit 0 (a sanitizer report at shutdown fails the test, never hidden).
 cleanup() {
-	for p in $PIDS; do kill -KILL "$p" 2>/dev/null || true; done
+	rc=$?
+	for p in $PIDS; do
+		kill -0 "$p" 2>/dev/null || continue
+		if [ "$rc" -ne 0 ]; then kill -KILL "$p" 2>/dev/null; continue; fi
+		kill -TERM "$p" 2>/dev/null
+		st=0; wait "$p" || st=$?
+		[ "$st" -eq 0 ] || { echo "FAIL: process $p exited with $st after SIGTERM at the end" >&2; rc=1; }
+	done
+	exit "$rc"
 }
 trap cleanup EXIT
 
@@ -86,6 +96,14 @@ start_collector() {
 		sleep 0.1
 	done
 	COLLECTOR_URL=http://127.0.0.1:$(cat "$TMPDIR_TEST/collector.port")
+}
+
+# stop_collector: SIGTERM, and the collector must exit 0 (under the sanitizers a report or a
+# leak makes the exit status non-zero: that fails the test).
+stop_collector() {
+	kill -TERM "$COLLECTOR_PID" 2>/dev/null || fail "collector already gone"
+	st=0; wait "$COLLECTOR_PID" || st=$?
+	[ "$st" -eq 0 ] || { tail -n 30 "$TMPDIR_TEST/collector.log" >&2; fail "collector exited with $st after SIGTERM"; }
 }
 
 # events QUERY: the collector's stored events matching the query string, as JSON.

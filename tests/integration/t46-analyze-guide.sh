@@ -2,7 +2,7 @@
 # Offline analysis and the guide's golden files: fixed events (fixed timestamps) are stored by
 # the server, clustered by `autocoder analyze`, and `autocoder guide --now ...` must print
 # exactly tests/golden/guide/guide.md (and guide.html); `analyze --rebuild` gives the same
-# clusters and the same guide. UPDATE_GOLDEN=1 rewrites the golden files (review the diff).
+# clusters and the same guide. `make update-golden` (AC_UPDATE_GOLDEN=1) rewrites the golden files (review the diff).
 . "$(dirname "$0")/../lib.sh"
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -37,7 +37,7 @@ guide() { # format output
 	(cd "$ROOT" && "$AUTOCODER" guide --db "$DB" --rules tests/golden/guide/rules --now "$NOW" --format "$1" -o "$2") || fail "guide --format $1"
 }
 check_golden() { # produced golden-name
-	if [ "${UPDATE_GOLDEN:-}" = 1 ]; then
+	if [ "${AC_UPDATE_GOLDEN:-}" = 1 ]; then
 		cp "$1" "$GOLD/$2"
 	fi
 	diff -u "$GOLD/$2" "$1" || fail "guide differs from tests/golden/guide/$2"

@@ -6,7 +6,8 @@
 # NAME.expected ("exit: N" then the diagnostics). A mismatch prints a unified diff.
 # tests/golden/normalize/GROUP/*.yaml are valid blueprints in different dialects: each must
 # validate (exit 0) and print, with --print-normalized, exactly tests/golden/normalize/GROUP.json.
-# UPDATE=1 rewrites the expected files from the current output (review the diff before committing).
+# `make update-golden` (AC_UPDATE_GOLDEN=1) rewrites the expected files from the current output
+# (review the diff before committing); nothing else does (a generic UPDATE=1 is ignored).
 set -u
 : "${AUTOCODER:?}"
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -22,7 +23,7 @@ for f in *.yaml; do
 	rc=$?
 	{ echo "exit: $rc"; cat "$tmp/stderr"; } >"$tmp/$name.actual"
 	count=$((count + 1))
-	if [ "${UPDATE:-}" = 1 ]; then
+	if [ "${AC_UPDATE_GOLDEN:-}" = 1 ]; then
 		cp "$tmp/$name.actual" "$name.expected"
 	elif ! diff -u "$name.expected" "$tmp/$name.actual"; then
 		echo "FAIL validate/$name"
@@ -41,7 +42,7 @@ for group in */; do
 			fail=1
 			continue
 		fi
-		if [ "${UPDATE:-}" = 1 ] && [ ! -e "$group.json" ]; then
+		if [ "${AC_UPDATE_GOLDEN:-}" = 1 ] && [ ! -e "$group.json" ]; then
 			cp "$tmp/model.json" "$group.json"
 		elif ! diff -u "$group.json" "$tmp/model.json"; then
 			echo "FAIL normalize/$f differs from $group.json"

@@ -34,7 +34,7 @@ curl -s "$B/metrics" | grep -q 'autocoder_shipper_events_total{outcome="sent"} [
 stop $SYS_PID
 
 # a collector that is down never blocks the system: requests still answer, drops are counted
-kill -TERM $COLLECTOR_PID; wait $COLLECTOR_PID || true
+stop_collector
 start "$dir" todo_api API_PORT=$port AUTOCODER_COLLECTOR_URL="$COLLECTOR_URL" AUTOCODER_KEY=x
 wait_http "$B/health"
 for n in 1 2 3 4 5; do

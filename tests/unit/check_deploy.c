@@ -5,7 +5,8 @@
  * directory and every file is compared byte for byte with tests/golden/deploy/NAME/ (the same
  * set of files, no more, no less; deployments/healthcheck.c, a verbatim copy of
  * generator/deploy/healthcheck.c, is compared with that source instead of a golden copy).
- * AC_UPDATE_GOLDEN=1 rewrites the golden files instead; review the diff before committing it.
+ * `make update-golden` (AC_UPDATE_GOLDEN=1) rewrites the golden files instead; review the diff
+ * before committing it.
  * Then the rules a user relies on: sizing (table, policy caps, the 2000m/4096Mi cap), StatefulSet for state, HPA only when possible, and clear errors for
  * malformed models.
  */
