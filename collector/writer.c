@@ -37,6 +37,7 @@ struct writer {
 	struct metrics *metrics;
 	void (*on_commit)(void *arg);  /* an-clusters: analyzer wake-up, under lock */
 	void *on_commit_arg;
+	unsigned test_commit_delay_ms; /* AC_TEST_COMMIT_DELAY_MS, test-only (see test_delay_commit) */
 };
 
 static const char insert_sql[] =
@@ -247,8 +248,12 @@ static int count_items(struct writer *w, struct write_job *job)
 
 /* Run one of the prepared control statements (transactions and savepoints are prepared
  * once: compiling them per job showed in profiles). */
+static void test_delay_commit(struct writer *w);
+
 static int ctl(struct writer *w, int which)
 {
+	if (which == CTL_COMMIT && w->test_commit_delay_ms)
+		test_delay_commit(w);
 	int rc = sqlite3_step(w->ctl[which]);
 	sqlite3_reset(w->ctl[which]);
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
@@ -508,6 +513,39 @@ static void writer_close_db(struct writer *w)
 	w->db = NULL;
 }
 
+/* Test-only hook (tests/integration/t23-durability-order.sh): AC_TEST_COMMIT_DELAY_MS=N makes
+ * the writer log "test hook: delaying COMMIT" and sleep N ms before every COMMIT, so a test can
+ * prove that no reply leaves while the transaction is still open. Never set it in production:
+ * every write waits N ms. */
+static void test_delay_commit(struct writer *w)
+{
+	char ms[16];
+
+	snprintf(ms, sizeof ms, "%u", w->test_commit_delay_ms);
+	ac_log(AC_LOG_WARN, "test hook: delaying COMMIT", "ms", ms, NULL);
+	usleep(w->test_commit_delay_ms * 1000u);
+}
+
+/* Says how durable a commit is, read back from the writer's own connection (not from the
+ * PRAGMA the code meant to set): t23 requires synchronous=2 (FULL) and journal_mode=wal. */
+static void log_durability(struct writer *w)
+{
+	sqlite3_stmt *st;
+	char sync[16] = "?", journal[16] = "?";
+
+	if (sqlite3_prepare_v2(w->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(sync, sizeof sync, "%d", sqlite3_column_int(st, 0));
+		sqlite3_finalize(st);
+	}
+	if (sqlite3_prepare_v2(w->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
+		if (sqlite3_step(st) == SQLITE_ROW)
+			snprintf(journal, sizeof journal, "%s", (const char *)sqlite3_column_text(st, 0));
+		sqlite3_finalize(st);
+	}
+	ac_log(AC_LOG_INFO, "writer durability", "synchronous", sync, "journal_mode", journal, NULL);
+}
+
 int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		 struct metrics *m, struct writer **out, struct ac_error *err)
 {
@@ -540,6 +578,9 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		}
 	if ((rc = ac_db_exec(w->db, "PRAGMA wal_autocheckpoint=0", err)))
 		goto fail;
+	log_durability(w);
+	if (getenv("AC_TEST_COMMIT_DELAY_MS"))
+		w->test_commit_delay_ms = (unsigned)strtoul(getenv("AC_TEST_COMMIT_DELAY_MS"), NULL, 10);
 	if (pthread_create(&w->checkpointer, NULL, checkpointer_main, w) != 0) {
 		rc = ac_error_set(err, AC_EIO, "internal", "cannot start checkpoint thread");
 		goto fail;

@@ -20,12 +20,22 @@ fail() {
 	exit 1
 }
 
+# After a failure the server is killed; after a pass a server still running is stopped with
+# SIGTERM and must exit 0 (a sanitizer report at shutdown fails the test).
 cleanup() {
+	rc=$?
 	if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
-		kill -KILL "$SERVER_PID" 2>/dev/null
-		wait "$SERVER_PID" 2>/dev/null
+		if [ "$rc" -ne 0 ]; then
+			kill -KILL "$SERVER_PID" 2>/dev/null
+			wait "$SERVER_PID" 2>/dev/null
+		else
+			kill -TERM "$SERVER_PID" 2>/dev/null
+			st=0; wait "$SERVER_PID" || st=$?
+			[ "$st" -eq 0 ] || { tail -n 30 "$SERVER_LOG" >&2; echo "FAIL: server exited with $st after SIGTERM" >&2; rc=1; }
+		fi
 	fi
 	SERVER_PID=
+	exit "$rc"
 }
 
 # start_server DB [extra serve options...] — fresh port each time; the log goes to
