@@ -95,6 +95,12 @@ integration: $(BIN)
 test-runner-check:
 	@tests/run-integration.sh --self-check
 
+# Plants known bugs one at a time in a scratch copy (tests/mutations.sh) and fails unless the
+# suite catches each; run by .ci/run after make test (a few minutes).
+.PHONY: test-mutations
+test-mutations:
+	@tests/mutations.sh
+
 # The only way to rewrite goldens (t46 guide, t50 validate/normalize, check_deploy): review
 # `git diff tests/golden` before committing. CI refuses AC_UPDATE_GOLDEN (.ci/run).
 update-golden: $(BIN) $(BUILD)/tests/check_deploy
