@@ -16,7 +16,15 @@ until grep -q 'autocoder_messages_in_total{system="event_pipeline",component="ke
 	sleep 0.1
 done
 out=$dir/out/events.jsonl
-sleep 0.5   # flush_interval 0.2 s
+# the filter's out-counter and the sink lag its in-counter: wait until the sink has written
+# every message the filter let through (flush_interval 0.2 s), with a fresh snapshot each time
+fout() { sed -n 's/^autocoder_messages_out_total{system="event_pipeline",component="keep_even",type="Filter"} //p' "$TMPDIR_TEST/m"; }
+i=0
+until [ -n "$(fout)" ] && [ "$(fout)" -gt 0 ] && [ "$(cat "$out" 2>/dev/null | wc -l)" -eq "$(fout)" ]; do
+	i=$((i + 1)); [ $i -lt 300 ] || fail "sink has $(cat "$out" 2>/dev/null | wc -l) lines, filter passed $(fout)"
+	sleep 0.1
+	curl -s "http://127.0.0.1:$mport/metrics" >"$TMPDIR_TEST/m"
+done
 stop $SYS_PID
 python3 - "$out" <<'PY' || fail "sink content"
 import json, sys

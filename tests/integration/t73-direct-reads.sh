@@ -126,10 +126,26 @@ run() {
 	wait_http "http://127.0.0.1:$port/health"
 	python3 "$TMPDIR_TEST/script.py" "$port" script >"$TMPDIR_TEST/$mode.txt" ||
 		fail "$mode: script failed: $(tail -5 "$TMPDIR_TEST/$mode.txt")"
-	sleep 0.5   # the components record a batch's latency after its replies went out
-	curl -s "http://127.0.0.1:$port/metrics" |
-		grep -E '^autocoder_(messages_(in|out)_total|errors_total|http_requests_total|processing_seconds_count)' |
-		sort >"$TMPDIR_TEST/$mode.metrics"
+	# the components record a batch's latency after its replies went out: wait until the
+	# counters stop moving (three equal snapshots in a row), not for a fixed time
+	snap() {
+		curl -s "http://127.0.0.1:$port/metrics" |
+			grep -E '^autocoder_(messages_(in|out)_total|errors_total|http_requests_total|processing_seconds_count)' |
+			grep -v 'route="/metrics"' | sort   # the scrapes themselves are counted
+	}
+	snap >"$TMPDIR_TEST/$mode.metrics"
+	same=0 i=0
+	while [ $same -lt 2 ]; do
+		i=$((i + 1)); [ $i -lt 300 ] || fail "$mode: metrics still moving after 60 s"
+		sleep 0.2
+		snap >"$TMPDIR_TEST/$mode.metrics.next"
+		if cmp -s "$TMPDIR_TEST/$mode.metrics" "$TMPDIR_TEST/$mode.metrics.next"; then
+			same=$((same + 1))
+		else
+			same=0
+		fi
+		mv "$TMPDIR_TEST/$mode.metrics.next" "$TMPDIR_TEST/$mode.metrics"
+	done
 	python3 "$TMPDIR_TEST/script.py" "$port" concurrent >"$TMPDIR_TEST/$mode-concurrent.txt" ||
 		fail "$mode: concurrent readers: $(tail -5 "$TMPDIR_TEST/$mode-concurrent.txt")"
 	grep -q '"msg":"api listening"' "$SYS_LOG" || fail "$mode: no listening line"

@@ -55,6 +55,26 @@ static const char fanout[] =
 	"    - {from: route.risky, to: [a.input, b.input], condition: 'amount > 1'}\n"
 	"    - {from: route.fine, to: b}\n";
 
+/* The 50-component timing check measures this thread's CPU time and is off under ASan. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SANITIZED 1
+#endif
+#endif
+#ifndef SANITIZED
+#define SANITIZED 0
+#endif
+
+static double thread_cpu_seconds(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
 START_TEST(model_fills_defaults_ports_and_fanout)
 {
 	struct bp_diags d;
@@ -192,9 +212,13 @@ START_TEST(fifty_components_load_fast)
 		ac_buf_printf(&b, "    - {from: c%d.output, to: c%d.input, condition: 'x > %d'}\n",
 			      i - 1, i, i);
 	bp_diags_init(&d);
-	t0 = ac_monotonic();
+	t0 = thread_cpu_seconds();
 	ck_assert_int_eq(blueprint_load_buffer("big.yaml", b.data, b.len, false, &m, &d, &err), 0);
-	ck_assert_msg(ac_monotonic() - t0 < 0.1, "took %.3f s", ac_monotonic() - t0);
+	/* CPU time of this thread, not wall clock (the machine may be loaded); and not under the
+	 * sanitizers, which multiply it — the plain build holds the documented < 100 ms */
+	if (!SANITIZED)
+		ck_assert_msg(thread_cpu_seconds() - t0 < 0.1, "took %.3f s of CPU",
+			      thread_cpu_seconds() - t0);
 	ck_assert_uint_eq(json_array_size(json_object_get(json_object_get(m, "system"),
 							  "bindings")), 49);
 	json_decref(m);
