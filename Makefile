@@ -7,6 +7,7 @@
 #   make sanitize   unit + integration tests under ASan+UBSan only
 #   make fuzz       libFuzzer targets for the parsers (FUZZ_SECONDS each)
 #   make bench-*    benchmarks (not part of make test); figures go to docs/BENCHMARKS.md
+#                   only with WRITE=1; make bench-all runs them all and prints one table
 #
 # Sources are found by wildcard: every core/ collector/ analyzer/ generator/ .c file is
 # part of the library, cmd/*.c are the subcommands, tests/unit/check_*.c are Check suites.
@@ -125,11 +126,18 @@ build-fuzz/%: tests/fuzz/%.c $(LIB_SRC)
 	clang -std=c11 -D_GNU_SOURCE -I. $(PKG_CFLAGS) -O1 -g -fsanitize=fuzzer,address,undefined \
 	  -o $@ $< build-fuzz/libautocoder.a $(LDLIBS)
 
+# Artifacts (crash-*, leak-*, timeout-*, slow-unit-*) go to build-fuzz/artifacts-NAME/, never
+# to the tree; an input slower than FUZZ_SLOW_SECONDS (a slow-unit file) fails the run too.
+FUZZ_SLOW_SECONDS ?= 10
 fuzz: $(FUZZ_BIN)
-	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); mkdir -p build-fuzz/corpus-$$n; \
+	@set -e; for f in $(FUZZ_BIN); do n=$$(basename $$f); a=build-fuzz/artifacts-$$n; \
+	  mkdir -p build-fuzz/corpus-$$n $$a; rm -f $$a/slow-unit-*; \
 	  echo "== $$n ($(FUZZ_SECONDS)s)"; \
-	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 build-fuzz/corpus-$$n tests/fuzz/seeds/$$n \
+	  if ! $$f -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -artifact_prefix=$$a/ \
+	      -report_slow_units=$(FUZZ_SLOW_SECONDS) build-fuzz/corpus-$$n tests/fuzz/seeds/$$n \
 	      > build-fuzz/$$n.log 2>&1; then tail -n 40 build-fuzz/$$n.log; exit 1; fi; \
+	  if ls $$a/slow-unit-* >/dev/null 2>&1; then grep -i 'slow' build-fuzz/$$n.log | tail -n 5; \
+	    echo "FAIL $$n: inputs slower than $(FUZZ_SLOW_SECONDS) s: $$(ls $$a/slow-unit-*)"; exit 1; fi; \
 	  tail -n 1 build-fuzz/$$n.log; done
 
 clean:
@@ -192,6 +200,11 @@ bench-deploy: $(BIN)
 
 # Online clustering (an-clusters): latency from acknowledgement to clustered at 1,000 events/s
 # through `autocoder serve --rules rules`, and re-clustering throughput (analyze --rebuild).
+# Every bench-* in sequence and one summary table (bench/all.py); BENCHES="bench-x ..." picks.
+.PHONY: bench-all
+bench-all: $(BIN)
+	@BUILD=$(BUILD) python3 bench/all.py
+
 .PHONY: bench-online
 bench-online: $(BIN)
 	python3 bench/online.py --rate 1000 --seconds 20

@@ -1,7 +1,8 @@
 #!/bin/sh
 # generated.sh — `make bench-generated`: how fast generation is and how fast generated systems
-# run, on loopback, all measured in one run. Figures go to docs/BENCHMARKS.md under
-# "## Generated systems" (the section is replaced, the rest of the file kept).
+# run, on loopback, all measured in one run. The section "## Generated systems" is printed;
+# with WRITE=1 it replaces that section of docs/BENCHMARKS.md (the rest of the file kept) —
+# never otherwise: a benchmark does not rewrite tracked files unless asked.
 #
 #   1. generation: validate + generate a 50-component blueprint (median of 10 runs, ms);
 #   2. pipeline: Source -> Transformer -> Filter -> Sink with N messages (data_delay 0), time
@@ -194,7 +195,8 @@ section=$tmp/section.md
 cat >"$section" <<MD
 ## Generated systems
 
-Measured by \`make bench-generated\` (bench/generated.sh) on $(date -u +%Y-%m-%d), $(nproc) cores
+Measured by \`make bench-generated\` (bench/generated.sh) on $(date -u +%Y-%m-%d) at commit
+$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)$(git -C "$root" diff --quiet HEAD 2>/dev/null || echo ' (with uncommitted changes)'), $(nproc) cores
 ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')), shared with other work,
 loopback only. Generated systems built with their own Makefile (cc -O2).
 
@@ -224,6 +226,11 @@ ASCII without reals, so its stored text is sent as it is), on the same 2 cores a
 reference answers from a constant buffer. This ratio depends strongly on what else the
 shared machine runs.
 MD
+if [ "${WRITE:-0}" != 1 ]; then
+	echo "---- section (not written; WRITE=1 writes it to $OUT):"
+	cat "$section"
+	exit 0
+fi
 mkdir -p "$(dirname "$OUT")"
 [ -f "$OUT" ] || printf '# Benchmarks\n\n' >"$OUT"
 python3 - "$OUT" "$section" <<'PY'
