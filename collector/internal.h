@@ -223,10 +223,14 @@ void writer_free(struct writer *w);
 /* ---- keys.c ---- */
 struct key_cache;
 struct key_cache *key_cache_new(const char *db_path);
+/* Hash plaintext tokens an older version left in keys (see keys.c). 0 or AC_EDB. */
+int keys_upgrade_legacy(const char *db_path, struct ac_error *err);
 void key_cache_free(struct key_cache *kc);
-/* Resolve a public key or token to its project. 0, AC_EAUTH (unknown or revoked), AC_EDB. */
+/* Resolve a public key or token to its project and role (enum collector_role). Answers
+ * are cached for at most 1 s, so a revocation takes effect within a second.
+ * 0, AC_EAUTH (unknown or revoked), AC_EDB. */
 int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_id,
-		     char *project_name, size_t name_len);
+		     char *project_name, size_t name_len, int *role);
 
 /* ---- query.c ---- */
 struct reader_pool;

@@ -30,7 +30,10 @@
 #include <sys/syscall.h>
 #include <sys/stat.h>
 
-enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ };
+/* Who may call a route (docs/API.md, "Keys and roles"): anyone; any key of the project (a DSN
+ * key too); a Sentry key; a read or admin token; an admin token. With --open-read, READ needs
+ * no token and ADMIN accepts a same-origin JSON request from the served UI instead. */
+enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ, AUTH_ADMIN };
 
 struct request;
 typedef enum MHD_Result (*route_fn)(struct request *r);
@@ -75,6 +78,8 @@ struct request {
 	const struct route *route;
 	char arg[160];             /* the path segment matched by '*' */
 	bool method_mismatch;
+	bool preflight;            /* OPTIONS on an ingest route */
+	char allow[64];            /* methods the path supports, for 405 */
 	struct ac_buf body;
 	bool body_too_large;
 	enum req_state state;
@@ -83,7 +88,11 @@ struct request {
 	char reply_id[65];
 	long long project_id;      /* -1: all projects (open read) */
 	char project[128];
+	int role;                  /* enum collector_role of the key used, 0 before auth */
 };
+
+static int split_listen(const char *listen, char *host, size_t hn, char *port, size_t pn,
+			struct ac_error *err);
 
 static struct collector *volatile signal_target;
 static _Thread_local bool lowered_priority;
@@ -102,7 +111,9 @@ static enum MHD_Result reply_raw(struct request *r, unsigned status, const char 
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", ctype);
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	/* browser SDKs post events from any origin; nothing else is readable cross-origin */
+	if (r->route && (r->route->auth == AUTH_INGEST || r->route->auth == AUTH_SENTRY))
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 	for (size_t i = 0; headers && headers[i]; i += 2)
 		MHD_add_response_header(resp, headers[i], headers[i + 1]);
 	ret = MHD_queue_response(r->conn, status, resp);
@@ -243,7 +254,8 @@ static int authenticate_key(struct request *r, const char *key, struct ac_error 
 				    is_sentry_route(r)
 					    ? "missing sentry_key: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header"
 					    : "missing key: send 'Authorization: Bearer <token>' (create one with 'autocoder keys create NAME')");
-	rc = key_cache_lookup(r->c->keys, key, &r->project_id, r->project, sizeof r->project);
+	rc = key_cache_lookup(r->c->keys, key, &r->project_id, r->project, sizeof r->project,
+			      &r->role);
 	if (rc == AC_EAUTH)
 		return ac_error_set(err, AC_EAUTH, "unauthorized", "unknown or revoked key");
 	if (rc)
@@ -287,9 +299,30 @@ static int authenticate_sentry(struct request *r, const char *k, struct ac_error
 	return 0;
 }
 
+/* A request the served UI made: JSON body and an Origin equal to this server's (browsers
+ * send Origin on every POST; a cross-site form or text/plain POST cannot pass both). */
+static bool same_origin_json(struct request *r)
+{
+	const char *origin = header(r, "Origin"), *host = header(r, "Host");
+	char ct[64];
+
+	content_type(r, ct, sizeof ct);
+	if (strcmp(ct, "application/json") || !origin || !host || strncmp(origin, "http://", 7))
+		return false;
+	return !strcmp(origin + 7, host);
+}
+
+static int check_project_param(struct request *r, struct ac_error *err)
+{
+	const char *want = query_arg(r, "project");
+	if (want && *want && r->project_id > 0 && strcmp(want, r->project))
+		return ac_error_set(err, AC_EFORBID, "forbidden",
+				    "this key belongs to project '%s', not '%s'", r->project, want);
+	return 0;
+}
+
 static int authenticate(struct request *r, struct ac_error *err)
 {
-	const char *want;
 	int rc;
 
 	switch (r->route->auth) {
@@ -297,19 +330,28 @@ static int authenticate(struct request *r, struct ac_error *err)
 	case AUTH_SENTRY:
 		return 0;
 	case AUTH_READ:
+	case AUTH_ADMIN:
 		if (r->c->cfg.open_read && !bearer_token(r)) {
+			if (r->route->auth == AUTH_ADMIN && !same_origin_json(r))
+				return ac_error_set(err, AC_EFORBID, "forbidden",
+						    "changes need an admin token, or a same-origin application/json request from the web UI");
 			r->project_id = -1;
 			return 0;
 		}
-		/* fall through */
+		if ((rc = authenticate_key(r, bearer_token(r), err)))
+			return rc;
+		if (r->role < COLLECTOR_ROLE_READ)
+			return ac_error_set(err, AC_EFORBID, "forbidden",
+					    "a DSN key may only send events; reading needs a token ('autocoder keys create' prints one)");
+		if (r->route->auth == AUTH_ADMIN && r->role < COLLECTOR_ROLE_ADMIN)
+			return ac_error_set(err, AC_EFORBID, "forbidden",
+					    "changing clusters needs an admin token ('autocoder keys token %s --role admin')",
+					    r->project);
+		return check_project_param(r, err);
 	case AUTH_INGEST:
 		if ((rc = authenticate_key(r, bearer_token(r), err)))
 			return rc;
-		want = query_arg(r, "project");
-		if (want && *want && strcmp(want, r->project))
-			return ac_error_set(err, AC_EFORBID, "forbidden",
-					    "this key belongs to project '%s', not '%s'", r->project, want);
-		return 0;
+		return check_project_param(r, err);
 	}
 	return 0;
 }
@@ -781,6 +823,18 @@ static const char *mime_of(const char *path)
 	return "application/octet-stream";
 }
 
+/* path resolves (symlinks followed) to a file under web_dir: a link pointing out is refused */
+static bool inside_web_dir(const char *web_dir, const char *path)
+{
+	char *root = realpath(web_dir, NULL), *real = realpath(path, NULL);
+	size_t n = root ? strlen(root) : 0;
+	bool ok = root && real && !strncmp(real, root, n) && real[n] == '/';
+
+	free(root);
+	free(real);
+	return ok;
+}
+
 static enum MHD_Result h_static(struct request *r)
 {
 	char path[1024];
@@ -791,9 +845,11 @@ static enum MHD_Result h_static(struct request *r)
 
 	if (!r->c->cfg.web_dir)
 		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no web UI configured (--web DIR)");
-	if (strstr(r->arg, "..") || strchr(r->arg, '\\'))
+	if (strstr(r->arg, "..") || strchr(r->arg, '\\') || r->arg[0] == '.')
 		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no such file");
 	snprintf(path, sizeof path, "%s/%s", r->c->cfg.web_dir, *r->arg ? r->arg : "index.html");
+	if (!inside_web_dir(r->c->cfg.web_dir, path))
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no such file");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
@@ -816,7 +872,8 @@ static enum MHD_Result h_static(struct request *r)
 static enum MHD_Result h_options(struct request *r)
 {
 	static const char *const headers[] = {
-		"Access-Control-Allow-Methods", "GET, POST, OPTIONS",
+		"Access-Control-Allow-Origin", "*",
+		"Access-Control-Allow-Methods", "POST, OPTIONS",
 		"Access-Control-Allow-Headers",
 		"Content-Type, Content-Encoding, Authorization, X-Sentry-Auth, X-Autocoder-Key",
 		"Access-Control-Max-Age", "86400", NULL,
@@ -878,12 +935,12 @@ static const struct route routes[] = {
 	{ "GET", "/metrics", ROUTE_METRICS, AUTH_NONE, h_metrics },
 	{ "GET", "/", ROUTE_STATIC, AUTH_NONE, h_static },
 	{ "GET", "/web/*", ROUTE_STATIC, AUTH_NONE, h_static },
-	/* an-clusters (collector/api_clusters.c); mutations use AUTH_READ too (docs/API.md) */
+	/* an-clusters (collector/api_clusters.c); mutations need an admin token (docs/API.md) */
 	{ "GET", "/api/v1/clusters", ROUTE_CLUSTERS_GET, AUTH_READ, api_clusters_list },
-	{ "POST", "/api/v1/clusters/merge", ROUTE_CLUSTERS_MERGE, AUTH_READ, api_clusters_merge },
+	{ "POST", "/api/v1/clusters/merge", ROUTE_CLUSTERS_MERGE, AUTH_ADMIN, api_clusters_merge },
 	{ "GET", "/api/v1/clusters/*", ROUTE_CLUSTER_GET, AUTH_READ, api_cluster_get },
-	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_READ, api_cluster_status },
-	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_READ, api_cluster_split },
+	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_ADMIN, api_cluster_status },
+	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_ADMIN, api_cluster_split },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
 };
 
@@ -909,24 +966,60 @@ static bool path_match(const char *pat, const char *url, char *arg, size_t argle
 	return !*pat && !*url;
 }
 
+/* Find the route for method and url. HEAD is served as GET (libmicrohttpd sends no body);
+ * a known path with another method gets 405 with Allow; OPTIONS (CORS preflight) is
+ * answered only on ingest routes. */
 static void route_request(struct request *r, const char *method, const char *url)
 {
-	bool path_known = false;
+	bool head = !strcmp(method, "HEAD"), options = !strcmp(method, "OPTIONS");
 
+	r->allow[0] = '\0';
 	for (size_t i = 0; i < AC_ARRAY_SIZE(routes); i++) {
 		char arg[sizeof r->arg] = "";
 		if (!path_match(routes[i].path, url, arg, sizeof arg))
 			continue;
-		path_known = true;
-		if (!strcmp(method, routes[i].method)) {
+		if (options && (routes[i].auth == AUTH_INGEST || routes[i].auth == AUTH_SENTRY)) {
+			r->preflight = true;
+			return;
+		}
+		if (!strcmp(method, routes[i].method) || (head && !strcmp(routes[i].method, "GET"))) {
 			r->route = &routes[i];
 			memcpy(r->arg, arg, sizeof arg);
 			return;
 		}
+		if (!strstr(r->allow, routes[i].method)) {
+			size_t n = strlen(r->allow);
+			snprintf(r->allow + n, sizeof r->allow - n, "%s%s%s", n ? ", " : "",
+				 routes[i].method, strcmp(routes[i].method, "GET") ? "" : ", HEAD");
+		}
 	}
-	if (!strncmp(url, "/web/", 5) || !strcmp(url, "/"))
-		path_known = true;
-	r->method_mismatch = path_known;
+	if (!r->allow[0] && (!strncmp(url, "/web/", 5) || !strcmp(url, "/")))
+		snprintf(r->allow, sizeof r->allow, "GET, HEAD");
+	r->method_mismatch = r->allow[0] != '\0';
+}
+
+/* With --open-read the API answers without a token, so a page whose DNS name was rebound to
+ * 127.0.0.1 must not reach it: only loopback names and the listening address are accepted. */
+static bool host_allowed(struct collector *c, const char *host)
+{
+	char name[256], lhost[256], lport[16];
+	size_t n;
+
+	if (!c->cfg.open_read)
+		return true;
+	if (!host || !*host)
+		return false;
+	if (host[0] == '[') {
+		n = strcspn(host, "]");
+		snprintf(name, sizeof name, "%.*s", (int)(n > 0 ? n - 1 : 0), host + 1);
+	} else {
+		n = strcspn(host, ":");
+		snprintf(name, sizeof name, "%.*s", (int)n, host);
+	}
+	if (!strcasecmp(name, "localhost") || !strcmp(name, "::1") || !strncmp(name, "127.", 4))
+		return true;
+	return split_listen(c->cfg.listen, lhost, sizeof lhost, lport, sizeof lport, NULL) == 0 &&
+	       *lhost && !strcasecmp(name, lhost);
 }
 
 /* ---------------------------------------------------------------- MHD callbacks */
@@ -957,8 +1050,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ac_buf_init(&r->body, c->cfg.max_body_bytes);
 		atomic_fetch_add(&c->active, 1);
 		*con_cls = r;
-		if (strcmp(method, "OPTIONS"))
-			route_request(r, method, url);
+		route_request(r, method, url);
 		return MHD_YES;
 	}
 	if (*upload_size) {
@@ -971,14 +1063,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply_stored(r);
 	if (r->state == REQ_WAITING)
 		return MHD_YES; /* spurious wake-up while suspended */
-	if (!strcmp(method, "OPTIONS"))
+	if (!host_allowed(c, header(r, "Host")))
+		return reply_simple_error(r, AC_EFORBID, "forbidden_host",
+					  "Host is not a loopback name or the listening address (DNS rebinding "
+					  "protection of --open-read); use http://127.0.0.1:PORT or localhost");
+	if (r->preflight)
 		return h_options(r);
 	if (!r->route) {
-		char detail[300];
-		snprintf(detail, sizeof detail, "%s %.200s is not an endpoint of this server", method, url);
-		return reply_simple_error(r, r->method_mismatch ? AC_EINVAL : AC_ENOTFOUND,
-					  r->method_mismatch ? "method_not_allowed" : "not_found", detail)
-			== MHD_YES ? MHD_YES : MHD_NO;
+		char detail[400];
+		const char *allow[] = { "Allow", r->allow, NULL };
+		snprintf(detail, sizeof detail, "%s %.200s is not an endpoint of this server%s%s", method,
+			 url, r->method_mismatch ? "; allowed: " : "", r->method_mismatch ? r->allow : "");
+		if (r->method_mismatch)
+			return reply_json_h(r, 405, json_pack("{s:s,s:s}", "error", "method_not_allowed",
+							      "detail", detail), allow);
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", detail);
 	}
 	if (r->body_too_large) {
 		struct ac_error err;
@@ -1145,7 +1244,8 @@ int collector_start(const struct collector_config *cfg, struct collector **out,
 		goto fail;
 	}
 	if ((rc = writer_start(cfg->db_path, cfg->queue_events, cfg->max_group_events, c->metrics,
-			       &c->writer, err)))
+			       &c->writer, err)) ||
+	    (rc = keys_upgrade_legacy(cfg->db_path, err)))
 		goto fail;
 	if (!(c->readers = reader_pool_new(cfg->db_path, cfg->threads + 2, err))) {
 		rc = AC_EDB;
