@@ -220,6 +220,12 @@ void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 void writer_stop(struct writer *w);
 void writer_free(struct writer *w);
 
+/* ---- event_id.c ---- */
+enum { EVENT_ID_EMPTY = 1, EVENT_ID_TOO_LONG, EVENT_ID_BAD_CHAR };
+/* A client's event id s[0..n) as stored: kept as sent, except the Sentry form (32 hex or a
+ * dashed UUID) which is lower-cased without dashes. 0, or an EVENT_ID_* reason. */
+int event_id_canonical(const char *s, size_t n, char out[65]);
+
 /* ---- keys.c ---- */
 struct key_cache;
 struct key_cache *key_cache_new(const char *db_path);
@@ -244,6 +250,10 @@ struct event_query {
 	double since, until;         /* 0 = unbounded */
 	long long before_id;         /* paging cursor: rows with id < before_id; 0 = newest */
 	long long project_id;        /* -1 = all projects */
+	const char *project;         /* ?project=NAME (open read), NULL = any */
+	long long cluster_id;        /* ?cluster=ID, 0 = any */
+	char tag_path[160];          /* ?tag=KEY:VALUE as the JSON path $.tags."KEY", "" = none */
+	const char *tag_value;
 	unsigned limit;
 };
 /* Run a query; *out is a new object {"events": [...], "next": cursor|null}. */

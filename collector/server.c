@@ -714,6 +714,68 @@ static int time_param(struct request *r, const char *name, double *out, struct a
 	return 0;
 }
 
+static const char *const event_params[] = { "system", "component", "level", "kind", "release",
+					   "environment", "q", "since", "until", "limit", "before",
+					   "cluster", "project", "tag", NULL };
+
+struct param_check {
+	const char *const *known;
+	const char *bad;
+};
+
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct param_check *pc = cls;
+	(void)kind;
+	(void)value;
+	for (size_t i = 0; pc->known[i]; i++)
+		if (!strcmp(key, pc->known[i]))
+			return MHD_YES;
+	pc->bad = key;
+	return MHD_NO;
+}
+
+/* docs/API.md promises 400 for a parameter the route does not know (a typo must not
+ * silently widen a query). */
+static int unknown_param(struct request *r, const char *const *known, struct ac_error *err)
+{
+	struct param_check pc = { known, NULL };
+	char list[256] = "";
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
+	if (!pc.bad)
+		return 0;
+	for (size_t i = 0; known[i]; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
+	return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+			    "unknown query parameter '%.40s'; this route takes %s", pc.bad, list);
+}
+
+/* ?cluster=ID, ?project=NAME, ?tag=KEY:VALUE */
+static int event_filters(struct request *r, struct event_query *q, struct ac_error *err)
+{
+	const char *v = query_arg(r, "cluster"), *colon;
+	int64_t n;
+
+	if (v && (ac_parse_i64(v, &n) || n < 1))
+		return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+				    "cluster must be a positive cluster id, got '%.40s'", v);
+	q->cluster_id = v ? n : 0;
+	v = query_arg(r, "project");
+	q->project = v && *v ? v : NULL;
+	v = query_arg(r, "tag");
+	if (!v)
+		return 0;
+	colon = strchr(v, ':');
+	if (!colon || colon == v || strlen(v) > 120 || strpbrk(v, "\"\\"))
+		return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+				    "tag must be KEY:VALUE (like region:eu), got '%.40s'", v);
+	snprintf(q->tag_path, sizeof q->tag_path, "$.tags.\"%.*s\"", (int)(colon - v), v);
+	q->tag_value = colon + 1;
+	return 0;
+}
+
 static enum MHD_Result h_events_get(struct request *r)
 {
 	struct ac_error err;
@@ -737,6 +799,8 @@ static enum MHD_Result h_events_get(struct request *r)
 	q.q = query_arg(r, "q");
 	q.project_id = r->project_id;
 	q.limit = 50;
+	if (unknown_param(r, event_params, &err) || event_filters(r, &q, &err))
+		return reply_error(r, &err);
 	if (q.level && *q.level) {
 		q.level = event_level_name(q.level);
 		if (!q.level)

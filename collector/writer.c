@@ -42,7 +42,7 @@ struct writer {
 static const char insert_sql[] =
 	"INSERT INTO events(event_id, project_id, received_at, timestamp, level, kind, system,"
 	" component, release, environment, message, exc_type, exc_value, fingerprint, source, raw)"
-	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(event_id) DO NOTHING";
+	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(project_id, event_id) DO NOTHING";
 enum { CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK };
 static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" };
 

@@ -134,6 +134,38 @@ static const char *const migrations[] = {
 	"  SELECT project_id, 'read', ac_sha256(token), substr(token, 1, 8), created_at, revoked"
 	"  FROM keys WHERE token LIKE 'act!_%' ESCAPE '!';"
 	"UPDATE keys SET token = 'dsn:' || public_key, scope = 'ingest';",
+	/* events: event_id unique per project, not across projects (one project's ids must
+	 * neither drop nor reveal another's). SQLite cannot drop a column's UNIQUE, so the table
+	 * is rebuilt; SELECT * fails loudly (rolling the migration back) should the table have
+	 * gained columns this statement does not know. */
+	"CREATE TABLE events_new("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_id TEXT NOT NULL,"
+	"  project_id INTEGER,"
+	"  received_at REAL NOT NULL,"
+	"  timestamp REAL NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  system TEXT,"
+	"  component TEXT,"
+	"  release TEXT,"
+	"  environment TEXT,"
+	"  message TEXT,"
+	"  exc_type TEXT,"
+	"  exc_value TEXT,"
+	"  fingerprint TEXT,"
+	"  source TEXT NOT NULL,"
+	"  raw TEXT NOT NULL,"
+	"  cluster_id INTEGER,"
+	"  UNIQUE(project_id, event_id));"
+	"INSERT INTO events_new SELECT * FROM events;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_new RENAME TO events;"
+	"CREATE INDEX events_ts ON events(timestamp);"
+	"CREATE INDEX events_system_ts ON events(system, timestamp);"
+	"CREATE INDEX events_kind_ts ON events(kind, timestamp);"
+	"CREATE INDEX events_cluster ON events(cluster_id) WHERE cluster_id IS NOT NULL;"
+	"CREATE INDEX events_event_id ON events(event_id);",
 	/* ---- end trust ---- */
 };
 
