@@ -36,6 +36,11 @@ struct collector_config {
 	double rate_limit;           /* per-project events/s, 0 = unlimited */
 	double rate_burst;           /* per-project bucket size (default max(rate, 1) * 2) */
 	unsigned max_group_events;   /* events per group commit (default 5000) */
+	size_t max_inflight_bytes;   /* all request bodies being received together (default 256 MiB);
+				      * past it: 503 with Retry-After */
+	size_t max_unauth_bytes;     /* a Sentry envelope whose key is only in its body (default 1 MiB) */
+	unsigned max_conn_per_ip;    /* connections from one address (default 256 of 4000) */
+	unsigned max_batch_events;   /* events in one request; past it 413 (default 100000) */
 };
 
 void collector_config_defaults(struct collector_config *cfg);

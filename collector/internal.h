@@ -184,6 +184,8 @@ struct job_row {
 struct write_job {
 	struct job_row *rows;      /* n_events rows (cap_rows allocated), see writer_job_add_* */
 	unsigned n_events, cap_rows;
+	unsigned max_rows;         /* 0 = unbounded; past it add_row fails and sets too_many */
+	bool too_many;
 	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
 	long long project_id;
 	/* results, set by the writer before done() */

@@ -29,6 +29,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <malloc.h>
 
 /* Who may call a route (docs/API.md, "Keys and roles"): anyone; any key of the project (a DSN
  * key too); a Sentry key; a read or admin token; an admin token. With --open-read, READ needs
@@ -67,6 +68,7 @@ struct collector {
 	unsigned port;
 	int stop_pipe[2];
 	atomic_int active;
+	atomic_size_t inflight;      /* body bytes held by requests being received */
 	bool stopped;
 };
 
@@ -81,6 +83,10 @@ struct request {
 	bool preflight;            /* OPTIONS on an ingest route */
 	char allow[64];            /* methods the path supports, for 405 */
 	struct ac_buf body;
+	size_t charged;            /* bytes of body counted in c->inflight */
+	bool over_budget;          /* the collector's body budget ran out: 503 */
+	bool authed;               /* authenticated from the headers at the first callback */
+	bool big;                  /* the body passed 1 MiB */
 	bool body_too_large;
 	enum req_state state;
 	struct write_job job;
@@ -360,7 +366,7 @@ static int authenticate(struct request *r, struct ac_error *err)
 static unsigned rate_check(struct collector *c, long long project_id, unsigned n)
 {
 	struct rate_bucket *b = NULL;
-	double now = ac_monotonic(), rate = c->cfg.rate_limit, burst = c->cfg.rate_burst;
+	double now = ac_monotonic(), rate = c->cfg.rate_limit, burst = c->cfg.rate_burst, need;
 	unsigned wait = 0;
 
 	if (rate <= 0)
@@ -380,15 +386,41 @@ static unsigned rate_check(struct collector *c, long long project_id, unsigned n
 	}
 	b->tokens = fmin(burst, b->tokens + (now - b->updated) * rate);
 	b->updated = now;
-	if (b->tokens >= n)
+	/* a batch larger than the burst is admitted once the bucket is full and borrows the rest
+	 * (the balance goes negative and the next requests wait until it is repaid): otherwise
+	 * it would be refused forever (an OTLP exporter's 512-record batch at burst 200) */
+	need = fmin((double)n, burst);
+	if (b->tokens >= need)
 		b->tokens -= n;
 	else
-		wait = (unsigned)ceil((n - b->tokens) / rate);
+		wait = (unsigned)ceil((need - b->tokens) / rate);
 	pthread_mutex_unlock(&c->rate_lock);
 	return wait;
 }
 
 /* ---------------------------------------------------------------- storing */
+
+/* Give r's body bytes back to the collector's budget (the body is freed or about to be). */
+static void uncharge(struct request *r)
+{
+	if (r->charged) {
+		atomic_fetch_sub(&r->c->inflight, r->charged);
+		r->charged = 0;
+	}
+}
+
+/* Take n more body bytes from the budget; false when that would pass --max-inflight. */
+static bool charge(struct request *r, size_t n)
+{
+	size_t before = atomic_fetch_add(&r->c->inflight, n);
+
+	if (before + n > r->c->cfg.max_inflight_bytes) {
+		atomic_fetch_sub(&r->c->inflight, n);
+		return false;
+	}
+	r->charged += n;
+	return true;
+}
 
 static void job_done(struct write_job *job, void *arg)
 {
@@ -421,6 +453,7 @@ static enum MHD_Result submit(struct request *r)
 	json_decref(r->events);
 	r->events = NULL;
 	ac_buf_release(&r->body);
+	uncharge(r);
 	r->state = REQ_WAITING;
 	MHD_suspend_connection(r->conn);
 	rc = writer_submit(r->c->writer, &r->job);
@@ -518,7 +551,7 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	enum MHD_Result ret;
 
 	ac_error_clear(&err);
-	if (r->route->auth != AUTH_SENTRY && (rc = authenticate(r, &err)))
+	if (r->route->auth != AUTH_SENTRY && !r->authed && (rc = authenticate(r, &err)))
 		return reply_error(r, &err);
 	content_type(r, ct, sizeof ct);
 	if (types && !type_in(ct, types)) {
@@ -534,10 +567,20 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	request_defaults(r, &d);
 	writer_job_release(&r->job);
 	memset(&r->job, 0, sizeof r->job);
+	r->job.max_rows = r->c->cfg.max_batch_events;
 	r->events = json_array();
 	r->counts = json_object();
 	rc = parse(r, body, len, &d, &err);
 	free(owned);
+	if (!rc && r->c->cfg.max_batch_events &&
+	    r->job.n_events + json_array_size(r->events) > r->c->cfg.max_batch_events)
+		r->job.too_many = true;
+	if (r->job.too_many) {
+		ac_error_set(&err, AC_ETOOBIG, "too_many_events",
+			     "more than %u events in one request (--max-batch); split the batch",
+			     r->c->cfg.max_batch_events);
+		return reply_error(r, &err);
+	}
 	if (rc) {
 		if (r->route->auth == AUTH_SENTRY && r->project_id <= 0 && rc != AC_EAUTH &&
 		    rc != AC_EFORBID) {
@@ -853,10 +896,12 @@ static enum MHD_Result h_health(struct request *r)
 	int ok = sqlite3_exec(db, "SELECT 1 FROM events LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
 	reader_pool_put(r->c->readers, db);
 	return reply_json(r, ok ? 200 : 503,
-			  json_pack("{s:s,s:s,s:i,s:i}", "status", ok ? "ok" : "unavailable",
+			  json_pack("{s:s,s:s,s:i,s:i,s:I,s:I}", "status", ok ? "ok" : "unavailable",
 				    "database", ok ? "ok" : "error", "queue_depth",
 				    (int)writer_depth(r->c->writer), "queue_capacity",
-				    (int)writer_capacity(r->c->writer)));
+				    (int)writer_capacity(r->c->writer), "bodies_in_flight_bytes",
+				    (json_int_t)atomic_load(&r->c->inflight), "bodies_in_flight_limit",
+				    (json_int_t)r->c->cfg.max_inflight_bytes));
 }
 
 static enum MHD_Result h_metrics(struct request *r)
@@ -1088,6 +1133,63 @@ static bool host_allowed(struct collector *c, const char *host)
 
 /* ---------------------------------------------------------------- MHD callbacks */
 
+static enum MHD_Result reply_over_budget(struct request *r)
+{
+	static const char *const headers[] = { "Retry-After", "1", NULL };
+
+	metrics_rejected(r->c->metrics, "memory_budget");
+	return reply_json_h(r, 503, json_pack("{s:s,s:s}", "error", "over_capacity", "detail",
+					      "the collector is receiving too much data at once "
+					      "(--max-inflight); retry later"), headers);
+}
+
+/* Before any body byte is read: refuse a request whose key is missing or wrong, whose
+ * Content-Length is over the limit or over what the memory budget has left. Only a Sentry
+ * envelope with its key solely inside (the dsn header) is read unauthenticated, up to
+ * max_unauth_bytes. A reply queued here makes libmicrohttpd close the connection without
+ * reading the body. */
+static enum MHD_Result first_checks(struct request *r)
+{
+	const char *cl = header(r, "Content-Length");
+	struct sentry_auth a;
+	struct ac_error err;
+	int64_t len = -1;
+
+	if (!r->route || (r->route->auth != AUTH_INGEST && r->route->auth != AUTH_SENTRY))
+		return MHD_YES;
+	if (!host_allowed(r->c, header(r, "Host")))
+		return MHD_YES;  /* answered 403 once the request is complete */
+	ac_error_clear(&err);
+	if (r->route->auth == AUTH_INGEST) {
+		if (authenticate(r, &err))
+			return reply_error(r, &err);
+		r->authed = true;
+	} else {
+		const char *key = sentry_key_outside(r, &a);
+		bool envelope = r->route->metric == ROUTE_SENTRY_ENVELOPE;
+		if (key || !envelope) {
+			if (authenticate_sentry(r, key, &err))
+				return reply_error(r, &err);
+		} else {
+			r->body.max = r->c->cfg.max_unauth_bytes;
+		}
+	}
+	if (cl && !ac_parse_i64(cl, &len) && len > 0) {
+		if ((uint64_t)len > r->body.max) {
+			ac_error_set(&err, AC_ETOOBIG, "body_too_large",
+				     "request body of %lld bytes is larger than the limit of %zu bytes%s",
+				     (long long)len, r->body.max,
+				     r->body.max == r->c->cfg.max_unauth_bytes && r->route->auth == AUTH_SENTRY
+					     ? " for an envelope whose key is only inside it (send X-Sentry-Auth or ?sentry_key=)"
+					     : "");
+			return reply_error(r, &err);
+		}
+		if (atomic_load(&r->c->inflight) + (size_t)len > r->c->cfg.max_inflight_bytes)
+			return reply_over_budget(r);
+	}
+	return MHD_YES;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
 				  size_t *upload_size, void **con_cls)
@@ -1115,11 +1217,21 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		atomic_fetch_add(&c->active, 1);
 		*con_cls = r;
 		route_request(r, method, url);
-		return MHD_YES;
+		return first_checks(r);
 	}
 	if (*upload_size) {
-		if (!r->body_too_large && ac_buf_append(&r->body, upload, *upload_size))
+		if (r->body_too_large || r->over_budget)
+			;  /* discard: the reply is already decided */
+		else if (!charge(r, *upload_size))
+			r->over_budget = true;
+		else if (ac_buf_append(&r->body, upload, *upload_size))
 			r->body_too_large = true;
+		if (r->body.len > (1 << 20))
+			r->big = true;
+		if (r->over_budget || r->body_too_large) {
+			ac_buf_release(&r->body);
+			uncharge(r);
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -1143,10 +1255,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 							      "detail", detail), allow);
 		return reply_simple_error(r, AC_ENOTFOUND, "not_found", detail);
 	}
+	if (r->over_budget)
+		return reply_over_budget(r);
 	if (r->body_too_large) {
 		struct ac_error err;
 		ac_error_set(&err, AC_ETOOBIG, "body_too_large",
-			     "request body is larger than the limit of %zu bytes", c->cfg.max_body_bytes);
+			     "request body is larger than the limit of %zu bytes", r->body.max);
 		return reply_error(r, &err);
 	}
 	return r->route->handle(r);
@@ -1166,6 +1280,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	json_decref(r->events);
 	json_decref(r->counts);
 	ac_buf_release(&r->body);
+	uncharge(r);
+	/* after a burst of large bodies, give the freed heap back to the system */
+	if (r->big && atomic_load(&c->inflight) == 0)
+		malloc_trim(0);
 	free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&c->active, 1);
@@ -1186,6 +1304,10 @@ void collector_config_defaults(struct collector_config *cfg)
 	cfg->queue_events = 20000;
 	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
 	cfg->max_group_events = 5000;
+	cfg->max_inflight_bytes = (size_t)256 << 20;
+	cfg->max_unauth_bytes = 1 << 20;
+	cfg->max_conn_per_ip = 256;
+	cfg->max_batch_events = 100000;
 }
 
 /* Split "host:port", "[v6]:port" or ":port". */
@@ -1277,6 +1399,8 @@ static int start_daemon(struct collector *c, struct ac_error *err)
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+		/* one address cannot take every connection (slowloris): the rest stay for others */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->cfg.max_conn_per_ip ? c->cfg.max_conn_per_ip : 256,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_END);
 	if (!c->daemon)

@@ -109,6 +109,10 @@ static double json_time(const json_t *ev, const char *key)
 
 struct job_row *writer_job_add_row(struct write_job *job)
 {
+	if (job->max_rows && job->n_events >= job->max_rows) {
+		job->too_many = true;
+		return NULL;
+	}
 	if (job->n_events == job->cap_rows) {
 		unsigned cap = job->cap_rows ? 2 * job->cap_rows : 8;
 		struct job_row *rows = realloc(job->rows, cap * sizeof *rows);
