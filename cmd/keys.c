@@ -18,11 +18,12 @@ static const char keys_usage[] =
 	"       autocoder keys token NAME --role read|admin [--db PATH] [--json]\n"
 	"       autocoder keys list [--db PATH] [--json]\n"
 	"       autocoder keys revoke KEY|TOKEN [--db PATH]\n"
+	"       autocoder keys privacy NAME [--scrub-user on|off] [--db PATH]\n"
 	"roles: the DSN key may only ingest; a read token ingests and reads; an admin token\n"
 	"also changes clusters (status, merge, split)\n";
 
 struct keys_opts {
-	const char *db, *url, *arg, *role;
+	const char *db, *url, *arg, *role, *scrub_user;
 	bool json;
 };
 
@@ -32,12 +33,15 @@ static int parse_keys_opts(int argc, char **argv, struct keys_opts *o)
 	o->url = "http://127.0.0.1:8080";
 	o->arg = NULL;
 	o->role = NULL;
+	o->scrub_user = NULL;
 	o->json = false;
 	for (int i = 2; i < argc; i++) {
 		if (!strcmp(argv[i], "--db") && i + 1 < argc)
 			o->db = argv[++i];
 		else if (!strcmp(argv[i], "--url") && i + 1 < argc)
 			o->url = argv[++i];
+		else if (!strcmp(argv[i], "--scrub-user") && i + 1 < argc)
+			o->scrub_user = argv[++i];
 		else if (!strcmp(argv[i], "--role") && i + 1 < argc)
 			o->role = argv[++i];
 		else if (!strcmp(argv[i], "--json"))
@@ -164,6 +168,21 @@ int cmd_keys(int argc, char **argv)
 			json_decref(arr);
 		}
 		return rc ? fail_with(&err) : 0;
+	}
+	if (!strcmp(argv[1], "privacy")) {
+		int want = -1;
+		bool now = false;
+		if (!o.arg)
+			return usage_error(keys_usage, "keys privacy needs a project NAME");
+		if (o.scrub_user && strcmp(o.scrub_user, "on") && strcmp(o.scrub_user, "off"))
+			return usage_error(keys_usage, "--scrub-user must be on or off, not '%s'", o.scrub_user);
+		if (o.scrub_user)
+			want = !strcmp(o.scrub_user, "on");
+		if (collector_project_privacy(o.db, o.arg, want, &now, &err))
+			return fail_with(&err);
+		printf("project %s: user.email and user.ip_address are %s\n", o.arg,
+		       now ? "filtered before storage" : "kept");
+		return 0;
 	}
 	if (!strcmp(argv[1], "revoke")) {
 		if (!o.arg)

@@ -92,6 +92,10 @@ int collector_token_create(const char *db_path, const char *name, const char *ro
 int collector_key_list(const char *db_path,
 		       void (*fn)(const struct collector_key *k, void *arg), void *arg,
 		       struct ac_error *err);
+/* A project's privacy setting: scrub_user 1 = user.email and user.ip_address are filtered
+ * before storage, 0 = kept (the default), -1 = only read it. *now gets the setting. */
+int collector_project_privacy(const char *db_path, const char *name, int scrub_user,
+			      bool *now, struct ac_error *err);
 /* Revoke a DSN key by its public key, or a token by its secret. AC_ENOTFOUND when none. */
 int collector_key_revoke(const char *db_path, const char *key, struct ac_error *err);
 

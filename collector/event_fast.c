@@ -1163,6 +1163,8 @@ static int fill_columns(struct job_row *row, const struct fast_event *e, const c
 			n = has_escape(col[c]) ? unescape(col[c], p) : col[c].n - 2;
 			if (!has_escape(col[c]))
 				memcpy(p, col[c].p + 1, n);
+			else
+				writer_col_denul(p, n);
 		} else {
 			continue;
 		}

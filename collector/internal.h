@@ -205,6 +205,10 @@ int writer_job_add_events(struct write_job *job, const json_t *events, size_t ma
  * the last row again (freeing what it holds). */
 struct job_row *writer_job_add_row(struct write_job *job);
 void writer_job_drop_row(struct write_job *job);
+/* Replace a row's JSON and columns by ev's (the scrubber's rewrite); times are kept. */
+int writer_row_rebuild(struct job_row *row, const json_t *ev);
+/* Column text is searched with LIKE: a NUL inside would cut it; it becomes a space. */
+void writer_col_denul(char *s, size_t n);
 /* Free job->rows. Safe on a zeroed job. */
 void writer_job_release(struct write_job *job);
 struct writer;
@@ -222,6 +226,11 @@ void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 void writer_stop(struct writer *w);
 void writer_free(struct writer *w);
 
+/* ---- scrub.c ---- */
+/* Filter secrets and card numbers (and with scrub_user, user.email/ip_address) out of the
+ * job's rows before they are stored; see scrub.c. 0 or AC_ENOMEM. */
+int scrub_job(struct write_job *job, bool scrub_user);
+
 /* ---- event_id.c ---- */
 enum { EVENT_ID_EMPTY = 1, EVENT_ID_TOO_LONG, EVENT_ID_BAD_CHAR };
 /* A client's event id s[0..n) as stored: kept as sent, except the Sentry form (32 hex or a
@@ -238,7 +247,7 @@ void key_cache_free(struct key_cache *kc);
  * are cached for at most 1 s, so a revocation takes effect within a second.
  * 0, AC_EAUTH (unknown or revoked), AC_EDB. */
 int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_id,
-		     char *project_name, size_t name_len, int *role);
+		     char *project_name, size_t name_len, int *role, bool *scrub_user);
 
 /* ---- query.c ---- */
 struct reader_pool;

@@ -251,6 +251,49 @@ out:
 	return rc;
 }
 
+int collector_project_privacy(const char *db_path, const char *name, int scrub_user,
+			      bool *now, struct ac_error *err)
+{
+	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	if (!db)
+		return AC_EDB;
+	if (scrub_user >= 0) {
+		if (sqlite3_prepare_v2(db, "UPDATE projects SET scrub_user = ?2 WHERE name = ?1", -1, &st,
+				       NULL) != SQLITE_OK) {
+			rc = ac_db_error(db, err, "changing project");
+			goto out;
+		}
+		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+		sqlite3_bind_int(st, 2, scrub_user);
+		if (sqlite3_step(st) != SQLITE_DONE) {
+			rc = ac_db_error(db, err, "changing project");
+			goto out;
+		}
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (sqlite3_prepare_v2(db, "SELECT scrub_user FROM projects WHERE name = ?1", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = ac_db_error(db, err, "reading project");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*now = sqlite3_column_int(st, 0) != 0;
+	else if (step == SQLITE_DONE)
+		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no project '%s'", name);
+	else
+		rc = ac_db_error(db, err, "reading project");
+out:
+	sqlite3_finalize(st);
+	ac_db_close(db);
+	return rc;
+}
+
 /* Plaintext tokens left in keys.token (a database from before tokens were hashed, or a row an
  * older binary added since) move to the tokens table as read tokens, hashed. The schema
  * migration does the same once; this runs at every server start. */
@@ -283,6 +326,7 @@ struct cache_entry {
 	bool used;
 	long long project_id;     /* 0 = known not to exist (negative entry) */
 	int role;
+	bool scrub_user;
 	char project[128];
 	double checked_at;
 };
@@ -328,9 +372,10 @@ static int key_lookup_db(const char *db_path, const char *key, struct cache_entr
 	if (!db)
 		return AC_EDB;
 	ac_sha256_hex(key, strlen(key), hex);
-	if (sqlite3_prepare_v2(db, token ? "SELECT p.id, p.name, t.role FROM tokens t JOIN projects p"
-					   " ON p.id = t.project_id WHERE t.hash = ?1 AND t.revoked = 0"
-					 : "SELECT p.id, p.name, 'ingest' FROM keys k JOIN projects p"
+	if (sqlite3_prepare_v2(db, token ? "SELECT p.id, p.name, t.role, p.scrub_user FROM tokens t"
+					   " JOIN projects p ON p.id = t.project_id WHERE t.hash = ?1"
+					   " AND t.revoked = 0"
+					 : "SELECT p.id, p.name, 'ingest', p.scrub_user FROM keys k JOIN projects p"
 					   " ON p.id = k.project_id WHERE k.public_key = ?1 AND k.revoked = 0",
 			       -1, &st, NULL) != SQLITE_OK) {
 		rc = AC_EDB;
@@ -341,6 +386,7 @@ static int key_lookup_db(const char *db_path, const char *key, struct cache_entr
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		const char *role = (const char *)sqlite3_column_text(st, 2);
 		e->project_id = sqlite3_column_int64(st, 0);
+		e->scrub_user = sqlite3_column_int(st, 3) != 0;
 		snprintf(e->project, sizeof e->project, "%s", (const char *)sqlite3_column_text(st, 1));
 		e->role = !strcmp(role, "admin") ? COLLECTOR_ROLE_ADMIN
 			: !strcmp(role, "read") ? COLLECTOR_ROLE_READ : COLLECTOR_ROLE_INGEST;
@@ -352,7 +398,7 @@ out:
 }
 
 int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_id,
-		     char *project_name, size_t name_len, int *role)
+		     char *project_name, size_t name_len, int *role, bool *scrub_user)
 {
 	unsigned char digest[AC_SHA256_LEN];
 	struct cache_entry *e, fresh;
@@ -390,5 +436,7 @@ found:
 		snprintf(project_name, name_len, "%s", fresh.project);
 	if (role)
 		*role = fresh.role;
+	if (scrub_user)
+		*scrub_user = fresh.scrub_user;
 	return 0;
 }

@@ -77,7 +77,7 @@ void reader_pool_put(struct reader_pool *p, sqlite3 *db)
 static json_t *row_event(sqlite3_stmt *st)
 {
 	json_error_t je;
-	json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, &je);
+	json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), JSON_ALLOW_NUL, &je);
 
 	if (!ev)
 		ev = json_object();

@@ -95,6 +95,7 @@ struct request {
 	long long project_id;      /* -1: all projects (open read) */
 	char project[128];
 	int role;                  /* enum collector_role of the key used, 0 before auth */
+	bool scrub_user;           /* the project filters user.email / user.ip_address */
 };
 
 static int split_listen(const char *listen, char *host, size_t hn, char *port, size_t pn,
@@ -261,7 +262,7 @@ static int authenticate_key(struct request *r, const char *key, struct ac_error 
 					    ? "missing sentry_key: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header"
 					    : "missing key: send 'Authorization: Bearer <token>' (create one with 'autocoder keys create NAME')");
 	rc = key_cache_lookup(r->c->keys, key, &r->project_id, r->project, sizeof r->project,
-			      &r->role);
+			      &r->role, &r->scrub_user);
 	if (rc == AC_EAUTH)
 		return ac_error_set(err, AC_EAUTH, "unauthorized", "unknown or revoked key");
 	if (rc)
@@ -439,6 +440,9 @@ static enum MHD_Result submit(struct request *r)
 
 	if ((rc = writer_job_add_events(&r->job, r->events, r->c->cfg.max_event_bytes, &err)))
 		return reply_error(r, &err);
+	/* privacy: the one place every stored event passes, whatever route or format */
+	if (scrub_job(&r->job, r->scrub_user))
+		return reply_simple_error(r, AC_ENOMEM, "internal", "out of memory while scrubbing");
 	wait = rate_check(r->c, r->project_id, r->job.n_events ? r->job.n_events : 1);
 	if (wait) {
 		metrics_rejected(r->c->metrics, "rate_limit");

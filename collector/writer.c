@@ -93,11 +93,39 @@ static int row_columns(struct job_row *row, const json_t *ev, char *fingerprint)
 		if (!val[c])
 			continue;
 		memcpy(p, val[c], len[c]);
+		writer_col_denul(p, len[c]);
 		p[len[c]] = '\0';
 		row->col[c] = p;
 		p += len[c] + 1;
 	}
 	return 0;
+}
+
+void writer_col_denul(char *s, size_t n)
+{
+	for (char *z; n && (z = memchr(s, '\0', n)); n -= (size_t)(z + 1 - s), s = z + 1)
+		*z = ' ';
+}
+
+int writer_row_rebuild(struct job_row *row, const json_t *ev)
+{
+	const json_t *fp = json_object_get(ev, "fingerprint");
+	char *fps = fp ? json_dumps(fp, JSON_COMPACT) : NULL;
+	char *raw = json_dumps(ev, JSON_COMPACT);
+	int rc;
+
+	if (!raw) {
+		free(fps);
+		return AC_ENOMEM;
+	}
+	free(row->raw);
+	free(row->cols);
+	row->cols = NULL;
+	row->raw = raw;
+	row->raw_len = strlen(raw);
+	rc = row_columns(row, ev, fps);
+	free(fps);
+	return rc;
 }
 
 static double json_time(const json_t *ev, const char *key)

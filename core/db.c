@@ -166,6 +166,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_kind_ts ON events(kind, timestamp);"
 	"CREATE INDEX events_cluster ON events(cluster_id) WHERE cluster_id IS NOT NULL;"
 	"CREATE INDEX events_event_id ON events(event_id);",
+	/* projects.scrub_user: 1 = user.email and user.ip_address become [Filtered] before storage
+	 * (collector/scrub.c); 0 = kept, Sentry's default. `autocoder keys privacy` sets it. */
+	"ALTER TABLE projects ADD COLUMN scrub_user INTEGER NOT NULL DEFAULT 0;",
 	/* ---- end trust ---- */
 };
 

@@ -1,0 +1,219 @@
+/*
+ * scrub.c — the data scrubber: personal data and secrets become "[Filtered]" before an event
+ * is stored, as Sentry's server-side data scrubber does (docs/API.md, "Privacy scrubbing").
+ *
+ *   - the value (any type, whole subtree) of every key, at any depth, whose name contains
+ *     password, passwd, secret, api_key, apikey, token, auth, credential, cookie, session or
+ *     private_key (case-insensitive; "authorization" and "set-cookie" match too);
+ *   - card numbers (13-19 digits, single spaces or dashes between, passing the Luhn check)
+ *     inside any string value, messages included;
+ *   - with the project's "scrub user" setting on: user.email and user.ip_address.
+ *
+ * It works on the job's rows, after every ingest path has produced them (server.c calls
+ * scrub_job() in submit(), the one place all stored events pass). A row is parsed only when
+ * a quick scan of its JSON text finds a sensitive key stem or a long digit run, so clean
+ * events cost one pass over their bytes; a scrubbed event's JSON and columns are rebuilt.
+ */
+#include "core/common.h"
+#include "collector/internal.h"
+
+#include <ctype.h>
+#include <strings.h>
+
+static const char *const key_stems[] = {
+	"password", "passwd", "secret", "api_key", "apikey", "token", "auth", "credential",
+	"cookie", "session", "private_key", "privatekey", NULL,
+};
+
+static const char FILTERED[] = "[Filtered]";
+
+static bool key_sensitive(const char *key)
+{
+	for (size_t i = 0; key_stems[i]; i++)
+		if (strcasestr(key, key_stems[i]))
+			return true;
+	return false;
+}
+
+/* ---- the quick scan ---- */
+
+static bool stem_at(const char *p, const char *end, bool user)
+{
+	static const char *const user_stems[] = { "email", "ip_address", NULL };
+	for (size_t i = 0; key_stems[i]; i++) {
+		size_t n = strlen(key_stems[i]);
+		if ((size_t)(end - p) >= n && !strncasecmp(p, key_stems[i], n))
+			return true;
+	}
+	for (size_t i = 0; user && user_stems[i]; i++) {
+		size_t n = strlen(user_stems[i]);
+		if ((size_t)(end - p) >= n && !strncasecmp(p, user_stems[i], n))
+			return true;
+	}
+	return false;
+}
+
+/* Could the event text hold something to scrub? (false positives only cost a parse) */
+static bool scrub_candidate(const char *s, size_t len, bool user)
+{
+	const char *end = s + len;
+	unsigned digits = 0;
+
+	for (const char *p = s; p < end; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= '0' && c <= '9') {
+			if (++digits >= 13)
+				return true;
+			continue;
+		}
+		if (!((c == ' ' || c == '-') && digits))
+			digits = 0;
+		switch (c | 0x20) {
+		case 'p': case 's': case 'a': case 't': case 'c': case 'e': case 'i':
+			if (stem_at(p, end, user))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
+}
+
+/* ---- card numbers ---- */
+
+static bool luhn_ok(const char *digits, size_t n)
+{
+	unsigned sum = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned d = (unsigned)(digits[n - 1 - i] - '0');
+		if (i % 2) {
+			d *= 2;
+			if (d > 9)
+				d -= 9;
+		}
+		sum += d;
+	}
+	return sum % 10 == 0;
+}
+
+/* A card number starting at s: its length in bytes (digits and separators), or 0. */
+static size_t card_at(const char *s, const char *end)
+{
+	char digits[20];
+	size_t n = 0, best = 0;
+	const char *p = s;
+
+	while (p < end && n < 19) {
+		if (*p >= '0' && *p <= '9') {
+			digits[n++] = *p++;
+			if (n >= 13 && luhn_ok(digits, n) && (p == end || *p < '0' || *p > '9'))
+				best = (size_t)(p - s);
+		} else if ((*p == ' ' || *p == '-') && n && p + 1 < end && p[1] >= '0' && p[1] <= '9') {
+			p++;
+		} else {
+			break;
+		}
+	}
+	return best;
+}
+
+/* s with card numbers replaced; NULL when s has none. */
+static char *filter_cards(const char *s, size_t len)
+{
+	struct ac_buf b;
+	const char *p = s, *end = s + len, *copied = s;
+	bool found = false;
+
+	ac_buf_init(&b, len + 64 + len / 2);
+	while (p < end) {
+		size_t n;
+		if (*p >= '0' && *p <= '9' && (p == s || p[-1] < '0' || p[-1] > '9') &&
+		    (n = card_at(p, end))) {
+			ac_buf_append(&b, copied, (size_t)(p - copied));
+			ac_buf_append(&b, FILTERED, sizeof FILTERED - 1);
+			p += n;
+			copied = p;
+			found = true;
+			continue;
+		}
+		p++;
+	}
+	if (!found) {
+		ac_buf_release(&b);
+		return NULL;
+	}
+	ac_buf_append(&b, copied, (size_t)(end - copied));
+	return ac_buf_detach(&b, NULL);
+}
+
+/* ---- the tree ---- */
+
+static bool scrub_value(json_t *v, bool user, bool in_user);
+
+/* Scrub one member's value in place; true when something changed. */
+static bool scrub_member(json_t *obj, const char *key, json_t *v, bool user, bool in_user)
+{
+	if (key_sensitive(key) ||
+	    (in_user && user && (!strcasecmp(key, "email") || !strcasecmp(key, "ip_address")))) {
+		if (json_is_string(v) && !strcmp(json_string_value(v), FILTERED))
+			return false;
+		json_object_set_new(obj, key, json_string(FILTERED));
+		return true;
+	}
+	if (!strcmp(key, "event_id"))
+		return false;
+	return scrub_value(v, user, !strcasecmp(key, "user"));
+}
+
+static bool scrub_string(json_t *v)
+{
+	char *f = filter_cards(json_string_value(v), json_string_length(v));
+	if (!f)
+		return false;
+	json_string_set(v, f);
+	free(f);
+	return true;
+}
+
+static bool scrub_value(json_t *v, bool user, bool in_user)
+{
+	bool changed = false;
+	const char *key;
+	json_t *child;
+	void *tmp;
+	size_t i;
+
+	if (json_is_object(v)) {
+		json_object_foreach_safe(v, tmp, key, child)
+			changed |= scrub_member(v, key, child, user, in_user);
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, child)
+			changed |= scrub_value(child, user, false);
+	} else if (json_is_string(v)) {
+		changed = scrub_string(v);
+	}
+	return changed;
+}
+
+int scrub_job(struct write_job *job, bool scrub_user)
+{
+	for (unsigned i = 0; i < job->n_events; i++) {
+		struct job_row *row = &job->rows[i];
+		json_error_t je;
+		json_t *ev;
+		int rc;
+
+		if (!scrub_candidate(row->raw, row->raw_len, scrub_user))
+			continue;
+		ev = json_loadb(row->raw, row->raw_len, JSON_ALLOW_NUL, &je);
+		if (!ev)
+			continue;  /* the writer produced it: cannot happen */
+		if (scrub_value(ev, scrub_user, false) && (rc = writer_row_rebuild(row, ev))) {
+			json_decref(ev);
+			return rc;
+		}
+		json_decref(ev);
+	}
+	return 0;
+}
