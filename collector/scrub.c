@@ -53,6 +53,14 @@ static bool stem_at(const char *p, const char *end, bool user)
 	return false;
 }
 
+/* Is p inside an object key, i.e. does the string it is in end with '":'? (A stem inside a
+ * message value, "card authorization failed", does not make the event a candidate.) */
+static bool in_key(const char *p, const char *end)
+{
+	const char *q = memchr(p, '"', (size_t)(end - p));
+	return q && q + 1 < end && q[1] == ':';
+}
+
 /* Could the event text hold something to scrub? (false positives only cost a parse) */
 static bool scrub_candidate(const char *s, size_t len, bool user)
 {
@@ -70,7 +78,7 @@ static bool scrub_candidate(const char *s, size_t len, bool user)
 			digits = 0;
 		switch (c | 0x20) {
 		case 'p': case 's': case 'a': case 't': case 'c': case 'e': case 'i':
-			if (stem_at(p, end, user))
+			if (stem_at(p, end, user) && in_key(p, end))
 				return true;
 			break;
 		default:
