@@ -219,6 +219,10 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 int writer_submit(struct writer *w, struct write_job *job);
 unsigned writer_depth(struct writer *w);
 unsigned writer_capacity(struct writer *w);
+/* true (and why) when the last transaction failed and none has succeeded since. */
+bool writer_failing(struct writer *w, char *why, size_t n);
+/* Bytes free next to the database (-1 unknown); *read_only for a read-only mount. */
+long long writer_free_bytes(const char *db_path, bool *read_only);
 /* an-clusters: call fn(arg) in the writer thread after every group commit (the
  * analyzer's wake-up). fn must be cheap and must not call back into the writer. */
 void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);

@@ -193,7 +193,8 @@ int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t 
 	/* ids are unique per project: with --open-read (project_id -1) the newest one */
 	if (sqlite3_prepare_v2(db, "SELECT e.id, e.raw, e.cluster_id, e.project_id, p.name FROM events e"
 				   " LEFT JOIN projects p ON p.id = e.project_id WHERE e.event_id = ?1"
-				   " AND (?2 < 0 OR e.project_id = ?2) ORDER BY e.id DESC LIMIT 1",
+				   " AND e.project_id IN (SELECT id FROM projects WHERE ?2 < 0 OR id = ?2)"
+				   " ORDER BY e.id DESC LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return ac_db_error(db, err, "reading event");
 	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);

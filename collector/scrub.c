@@ -37,55 +37,71 @@ static bool key_sensitive(const char *key)
 
 /* ---- the quick scan ---- */
 
-static bool stem_at(const char *p, const char *end, bool user)
+static size_t card_at(const char *s, const char *end);
+
+/* A digit run of 13+ digits in [run, stop): does a card number start anywhere filter_cards
+ * would look (a digit not preceded by a digit)? */
+static bool run_has_card(const char *s, const char *run, const char *stop, const char *end)
 {
-	static const char *const user_stems[] = { "email", "ip_address", NULL };
-	for (size_t i = 0; key_stems[i]; i++) {
-		size_t n = strlen(key_stems[i]);
-		if ((size_t)(end - p) >= n && !strncasecmp(p, key_stems[i], n))
+	for (const char *q = run; q < stop; q++)
+		if (*q >= '0' && *q <= '9' && (q == s || q[-1] < '0' || q[-1] > '9') && card_at(q, end))
 			return true;
-	}
-	for (size_t i = 0; user && user_stems[i]; i++) {
-		size_t n = strlen(user_stems[i]);
-		if ((size_t)(end - p) >= n && !strncasecmp(p, user_stems[i], n))
-			return true;
-	}
 	return false;
 }
 
-/* Is p inside an object key, i.e. does the string it is in end with '":'? (A stem inside a
- * message value, "card authorization failed", does not make the event a candidate.) */
-static bool in_key(const char *p, const char *end)
+/* Does the key text k[0..n) contain a sensitive stem (or, with user, email/ip_address)? */
+static bool key_text_sensitive(const char *k, size_t n, bool user)
 {
-	const char *q = memchr(p, '"', (size_t)(end - p));
-	return q && q + 1 < end && q[1] == ':';
+	char low[64];
+
+	if (n < 4)
+		return false;
+	if (n >= sizeof low)
+		return true;  /* a long key: let the parser look */
+	for (size_t i = 0; i < n; i++)
+		low[i] = (char)((k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 32 : k[i]);
+	low[n] = '\0';
+	for (size_t i = 0; key_stems[i]; i++)
+		if (strstr(low, key_stems[i]))
+			return true;
+	return user && (strstr(low, "email") || strstr(low, "ip_address"));
 }
 
-/* Could the event text hold something to scrub? (false positives only cost a parse) */
+/* Could the event's compact JSON hold something to scrub? Only object keys (a string followed
+ * by ':') are checked against the stems, and digit runs of 13 or more (spaces or dashes
+ * between) may be card numbers. An escaped quote makes it a candidate (the parser decides).
+ * False positives only cost a parse; this pass is what every clean event pays. */
 static bool scrub_candidate(const char *s, size_t len, bool user)
 {
-	const char *end = s + len;
+	const char *end = s + len, *open = NULL, *run = NULL;
 	unsigned digits = 0;
 
 	for (const char *p = s; p < end; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c >= '0' && c <= '9') {
-			if (++digits >= 13)
-				return true;
+			if (!digits++)
+				run = p;
 			continue;
 		}
-		if (!((c == ' ' || c == '-') && digits))
-			digits = 0;
-		switch (c | 0x20) {
-		case 'p': case 's': case 'a': case 't': case 'c': case 'e': case 'i':
-			if (stem_at(p, end, user) && in_key(p, end))
-				return true;
-			break;
-		default:
-			break;
+		if ((c == ' ' || c == '-') && digits)
+			continue;
+		if (digits >= 13 && run_has_card(s, run, p, end))
+			return true;
+		digits = 0;
+		if (c != '"')
+			continue;
+		if (p[-1] == '\\')
+			return true;
+		if (!open) {
+			open = p;
+			continue;
 		}
+		if (p + 1 < end && p[1] == ':' &&
+		    key_text_sensitive(open + 1, (size_t)(p - open - 1), user))
+			return true;
+		open = NULL;
 	}
-	return false;
+	return digits >= 13 && run_has_card(s, run, end, end);
 }
 
 /* ---- card numbers ---- */

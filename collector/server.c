@@ -642,6 +642,25 @@ static int parse_otlp(struct request *r, const char *body, size_t len,
 	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, err);
 }
 
+/* The Sentry protocol allows one event per envelope; items without their own event_id take
+ * the envelope's, so several would collapse into one id and all but the first be dropped as
+ * duplicates behind a 200. Refuse that; events with distinct ids are each stored. */
+static int one_id_per_event(const json_t *events, struct ac_error *err)
+{
+	size_t n = json_array_size(events);
+
+	for (size_t i = 1; i < n && i < 1000; i++)
+		for (size_t j = 0; j < i; j++) {
+			const char *a = json_string_value(json_object_get(json_array_get(events, i), "event_id"));
+			const char *b = json_string_value(json_object_get(json_array_get(events, j), "event_id"));
+			if (a && b && !strcmp(a, b))
+				return ac_error_set(err, AC_EINVAL, "duplicate_event_items",
+						    "envelope items %zu and %zu are both event '%.64s': send one "
+						    "event per envelope (or give each its own event_id)", j, i, a);
+		}
+	return 0;
+}
+
 static int parse_sentry(struct request *r, const char *body, size_t len,
 			const struct event_defaults *d, struct ac_error *err, bool envelope)
 {
@@ -682,6 +701,8 @@ static int parse_sentry(struct request *r, const char *body, size_t len,
 			if (!json_object_get(ev, "system"))
 				json_object_set_new(ev, "system", json_string(r->project));
 	}
+	if (envelope && (rc = one_id_per_event(r->events, err)))
+		return rc;
 	if (event_id[0])
 		snprintf(r->reply_id, sizeof r->reply_id, "%s", event_id);
 	else if (json_array_size(r->events))
@@ -894,18 +915,36 @@ static enum MHD_Result h_event_get(struct request *r)
 	return reply_json(r, 200, out);
 }
 
+/* 200 only when an event sent now could be stored: the database answers, the last write
+ * did not fail, the disk has room and is writable. Otherwise 503 with the reason. */
 static enum MHD_Result h_health(struct request *r)
 {
 	sqlite3 *db = reader_pool_get(r->c->readers);
 	int ok = sqlite3_exec(db, "SELECT 1 FROM events LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
+	char why[300] = "";
+	bool ro = false;
+	long long free_bytes = writer_free_bytes(r->c->cfg.db_path, &ro);
+	json_t *out;
+
 	reader_pool_put(r->c->readers, db);
-	return reply_json(r, ok ? 200 : 503,
-			  json_pack("{s:s,s:s,s:i,s:i,s:I,s:I}", "status", ok ? "ok" : "unavailable",
-				    "database", ok ? "ok" : "error", "queue_depth",
-				    (int)writer_depth(r->c->writer), "queue_capacity",
-				    (int)writer_capacity(r->c->writer), "bodies_in_flight_bytes",
-				    (json_int_t)atomic_load(&r->c->inflight), "bodies_in_flight_limit",
-				    (json_int_t)r->c->cfg.max_inflight_bytes));
+	if (!ok)
+		snprintf(why, sizeof why, "the database cannot be read");
+	else if (ro)
+		snprintf(why, sizeof why, "the database's file system is read-only");
+	else if (free_bytes >= 0 && free_bytes < 65536)
+		snprintf(why, sizeof why, "disk full: %lld bytes free next to the database", free_bytes);
+	else
+		writer_failing(r->c->writer, why, sizeof why);
+	out = json_pack("{s:s,s:s,s:i,s:i,s:I,s:I,s:I}", "status", why[0] ? "unavailable" : "ok",
+			"database", why[0] ? "error" : "ok", "queue_depth",
+			(int)writer_depth(r->c->writer), "queue_capacity",
+			(int)writer_capacity(r->c->writer), "bodies_in_flight_bytes",
+			(json_int_t)atomic_load(&r->c->inflight), "bodies_in_flight_limit",
+			(json_int_t)r->c->cfg.max_inflight_bytes, "disk_free_bytes",
+			(json_int_t)free_bytes);
+	if (why[0])
+		json_object_set_new(out, "reason", json_string(why));
+	return reply_json(r, why[0] ? 503 : 200, out);
 }
 
 static enum MHD_Result h_metrics(struct request *r)

@@ -137,7 +137,8 @@ static const char *const migrations[] = {
 	/* events: event_id unique per project, not across projects (one project's ids must
 	 * neither drop nor reveal another's). SQLite cannot drop a column's UNIQUE, so the table
 	 * is rebuilt; SELECT * fails loudly (rolling the migration back) should the table have
-	 * gained columns this statement does not know. */
+	 * gained columns this statement does not know. No index on event_id alone: lookups
+	 * without a project go through the projects (collector/query.c). */
 	"CREATE TABLE events_new("
 	"  id INTEGER PRIMARY KEY,"
 	"  event_id TEXT NOT NULL,"
@@ -164,8 +165,7 @@ static const char *const migrations[] = {
 	"CREATE INDEX events_ts ON events(timestamp);"
 	"CREATE INDEX events_system_ts ON events(system, timestamp);"
 	"CREATE INDEX events_kind_ts ON events(kind, timestamp);"
-	"CREATE INDEX events_cluster ON events(cluster_id) WHERE cluster_id IS NOT NULL;"
-	"CREATE INDEX events_event_id ON events(event_id);",
+	"CREATE INDEX events_cluster ON events(cluster_id) WHERE cluster_id IS NOT NULL;",
 	/* projects.scrub_user: 1 = user.email and user.ip_address become [Filtered] before storage
 	 * (collector/scrub.c); 0 = kept, Sentry's default. `autocoder keys privacy` sets it. */
 	"ALTER TABLE projects ADD COLUMN scrub_user INTEGER NOT NULL DEFAULT 0;",
