@@ -49,22 +49,61 @@ static bool run_has_card(const char *s, const char *run, const char *stop, const
 	return false;
 }
 
-/* Does the key text k[0..n) contain a sensitive stem (or, with user, email/ip_address)? */
+static bool stem_here(const char *k, const char *end, const char *stem, size_t n)
+{
+	if ((size_t)(end - k) < n)
+		return false;
+	for (size_t i = 1; i < n; i++) {   /* the first letter matched already */
+		char c = k[i] >= 'A' && k[i] <= 'Z' ? (char)(k[i] + 32) : k[i];
+		if (c != stem[i])
+			return false;
+	}
+	return true;
+}
+
+/* Does the key text k[0..n) contain a sensitive stem (or, with user, email/ip_address)?
+ * Keys are short: one pass, comparing only where a stem's first letter is. */
 static bool key_text_sensitive(const char *k, size_t n, bool user)
 {
-	char low[64];
+	const char *end = k + n;
 
-	if (n < 4)
-		return false;
-	if (n >= sizeof low)
-		return true;  /* a long key: let the parser look */
-	for (size_t i = 0; i < n; i++)
-		low[i] = (char)((k[i] >= 'A' && k[i] <= 'Z') ? k[i] + 32 : k[i]);
-	low[n] = '\0';
-	for (size_t i = 0; key_stems[i]; i++)
-		if (strstr(low, key_stems[i]))
-			return true;
-	return user && (strstr(low, "email") || strstr(low, "ip_address"));
+	for (const char *p = k; p + 4 <= end; p++) {
+		switch (*p | 0x20) {
+		case 'p':
+			if (stem_here(p, end, "passw", 5) || stem_here(p, end, "private_key", 11) ||
+			    stem_here(p, end, "privatekey", 10))
+				return true;
+			break;
+		case 's':
+			if (stem_here(p, end, "secret", 6) || stem_here(p, end, "session", 7))
+				return true;
+			break;
+		case 'a':
+			if (stem_here(p, end, "auth", 4) || stem_here(p, end, "api_key", 7) ||
+			    stem_here(p, end, "apikey", 6))
+				return true;
+			break;
+		case 't':
+			if (stem_here(p, end, "token", 5))
+				return true;
+			break;
+		case 'c':
+			if (stem_here(p, end, "credential", 10) || stem_here(p, end, "cookie", 6))
+				return true;
+			break;
+		case 'e':
+			if (user && stem_here(p, end, "email", 5))
+				return true;
+			break;
+		case 'i':
+			if (user && stem_here(p, end, "ip_address", 10))
+				return true;
+			break;
+		default:
+			break;
+		}
+	}
+	return false;
 }
 
 /* Could the event's compact JSON hold something to scrub? Only object keys (a string followed
@@ -77,7 +116,13 @@ static bool scrub_candidate(const char *s, size_t len, bool user)
 	unsigned digits = 0;
 
 	for (const char *p = s; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
+		unsigned char c;
+		if (!digits)
+			while (p < end && *p != '"' && (*p < '0' || *p > '9'))
+				p++;
+		if (p == end)
+			break;
+		c = (unsigned char)*p;
 		if (c >= '0' && c <= '9') {
 			if (!digits++)
 				run = p;
@@ -220,6 +265,7 @@ static bool scrub_value(json_t *v, bool user, bool in_user)
 	return changed;
 }
 
+/* rows[i].raw is NUL-terminated (json_dumps, event_fast_row) */
 int scrub_job(struct write_job *job, bool scrub_user)
 {
 	for (unsigned i = 0; i < job->n_events; i++) {
