@@ -46,7 +46,7 @@ static void text(struct doc *d, const char *s)
 		return;
 	}
 	for (; *s; s++) {
-		if (strchr("\\`*_[]<>#|", *s))
+		if (strchr("\\`*_[]<>#|~", *s))
 			ac_buf_append(&d->b, "\\", 1);
 		ac_buf_append(&d->b, *s == '\n' ? " " : s, 1);
 	}
@@ -63,8 +63,21 @@ static void textf(struct doc *d, const char *fmt, ...)
 	text(d, buf);
 }
 
-/* Inline code. Markdown: a backtick fence longer than any run inside; '|' escaped so it can
- * sit in a table cell; newlines become spaces. */
+/* The longest run of c in s. */
+static size_t longest_run(const char *s, char c)
+{
+	size_t best = 0, n = 0;
+	for (; *s; s++) {
+		n = *s == c ? n + 1 : 0;
+		if (n > best)
+			best = n;
+	}
+	return best;
+}
+
+/* Inline code. Markdown: a backtick fence longer than any run inside (event text cannot
+ * close the span early and become markup); '|' escaped so it can sit in a table cell;
+ * newlines become spaces. */
 static void code(struct doc *d, const char *s)
 {
 	if (d->fmt == GUIDE_HTML) {
@@ -73,15 +86,22 @@ static void code(struct doc *d, const char *s)
 		ac_buf_puts(&d->b, "</code>");
 		return;
 	}
-	bool tick = strchr(s, '`') != NULL;
-	ac_buf_puts(&d->b, tick ? "`` " : "`");
+	size_t run = longest_run(s, '`');
+	bool tick = run > 0;
+	for (size_t i = 0; i <= run; i++)
+		ac_buf_puts(&d->b, "`");
+	if (tick)
+		ac_buf_puts(&d->b, " ");
 	for (; *s; s++) {
 		if (*s == '|')
 			ac_buf_puts(&d->b, "\\|");
 		else
 			ac_buf_append(&d->b, *s == '\n' ? " " : s, 1);
 	}
-	ac_buf_puts(&d->b, tick ? " ``" : "`");
+	if (tick)
+		ac_buf_puts(&d->b, " ");
+	for (size_t i = 0; i <= run; i++)
+		ac_buf_puts(&d->b, "`");
 }
 
 static void raw(struct doc *d, const char *s)
@@ -142,11 +162,26 @@ static void pre(struct doc *d, const char *lang, const char *body, int indent)
 		raw(d, "</pre>\n");
 		return;
 	}
-	const char *fence = strstr(body, "```") ? "~~~~" : "```";
+	/* a backtick fence longer than any backtick run in the body: no line of event text can
+	 * close it (a closing fence needs at least as many backticks) */
+	char fence[72];
+	size_t flen = longest_run(body, '`') + 1;
+	if (flen < 3)
+		flen = 3;
+	if (flen >= sizeof fence)
+		flen = sizeof fence - 1;   /* runs that long: body cut below keeps them shorter */
+	memset(fence, '`', flen);
+	fence[flen] = '\0';
 	if (indent)   /* inside a list item: the block starts on its own line */
 		raw(d, "\n");
 	ac_buf_printf(&d->b, "%*s%s%s\n%*s", indent, "", fence, lang, indent, "");
-	for (const char *s = body; *s; s++) {
+	for (const char *s = body, *run_start = NULL; *s; s++) {
+		/* a backtick run as long as the (capped) fence is broken with a space */
+		run_start = *s == '`' ? (run_start ? run_start : s) : NULL;
+		if (run_start && (size_t)(s - run_start) + 1 >= flen && flen == sizeof fence - 1) {
+			raw(d, " ");
+			run_start = s;
+		}
 		ac_buf_append(&d->b, s, 1);
 		if (*s == '\n' && s[1])
 			ac_buf_printf(&d->b, "%*s", indent, "");

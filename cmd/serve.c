@@ -21,7 +21,11 @@ static const char serve_usage[] =
 	"  --group EVENTS         events per group commit (default 5000)\n"
 	"  --threads N            HTTP threads (default: CPUs)\n"
 	"  --rate-limit N         per-project events per second, 0 = unlimited (default 0)\n"
-	"  --rate-burst N         per-project burst (default 2 x rate)\n"
+	"  --rate-burst N         per-project burst (default 2 x rate); a larger batch is admitted\n"
+	"                         when the bucket is full and repaid before the next one\n"
+	"  --max-inflight SIZE    all request bodies being received at once (default 256M); past it 503\n"
+	"  --max-conn-per-ip N    connections from one address (default 256, of 4000)\n"
+	"  --max-batch N          events in one request, past it 413 (default 100000)\n"
 	"  --port-file PATH       write the bound port to PATH once listening\n"
 	"  --log-level LEVEL      debug, info, warn or error (default info)\n";
 
@@ -68,6 +72,9 @@ int cmd_serve(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "rate-limit", required_argument, NULL, 'R' },
 		{ "rate-burst", required_argument, NULL, 'b' }, { "port-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "max-inflight", required_argument, NULL, 'I' },
+		{ "max-conn-per-ip", required_argument, NULL, 'C' },
+		{ "max-batch", required_argument, NULL, 'M' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct collector_config cfg;
@@ -103,6 +110,9 @@ int cmd_serve(int argc, char **argv)
 			else
 				cfg.rate_burst = d;
 			break;
+		case 'I': if (parse_size_opt("--max-inflight", optarg, &cfg.max_inflight_bytes)) return 2; break;
+		case 'C': if (parse_uint_opt("--max-conn-per-ip", optarg, &cfg.max_conn_per_ip, false)) return 2; break;
+		case 'M': if (parse_uint_opt("--max-batch", optarg, &cfg.max_batch_events, false)) return 2; break;
 		case 'p': port_file = optarg; break;
 		case 'L':
 			if (ac_log_parse_level(optarg, &lvl))

@@ -36,6 +36,11 @@ struct collector_config {
 	double rate_limit;           /* per-project events/s, 0 = unlimited */
 	double rate_burst;           /* per-project bucket size (default max(rate, 1) * 2) */
 	unsigned max_group_events;   /* events per group commit (default 5000) */
+	size_t max_inflight_bytes;   /* all request bodies being received together (default 256 MiB);
+				      * past it: 503 with Retry-After */
+	size_t max_unauth_bytes;     /* a Sentry envelope whose key is only in its body (default 1 MiB) */
+	unsigned max_conn_per_ip;    /* connections from one address (default 256 of 4000) */
+	unsigned max_batch_events;   /* events in one request; past it 413 (default 100000) */
 };
 
 void collector_config_defaults(struct collector_config *cfg);
@@ -57,24 +62,41 @@ void collector_handle_signals(struct collector *c);
 /* Free everything. Safe on NULL. The collector must be stopped (collector_wait returned). */
 void collector_free(struct collector *c);
 
-/* Projects and keys (autocoder keys). A key has a public part (used in the Sentry DSN) and a
- * secret token (Authorization: Bearer). Both authorise ingest and reads for their project. */
+/* Projects, keys and tokens (autocoder keys). Roles (docs/API.md, "Keys and roles"):
+ *   DSN public key (32 hex, public by design: browser SDKs embed it)  ingest only
+ *   read token ("act_" + 40 hex, Authorization: Bearer)                 ingest and reads
+ *   admin token                                                         that plus mutations
+ * Tokens are stored as SHA-256 hashes; a secret is shown once, when it is created. */
+enum collector_role { COLLECTOR_ROLE_INGEST = 1, COLLECTOR_ROLE_READ, COLLECTOR_ROLE_ADMIN };
+
 struct collector_key {
 	long long project_id;
 	char project[128];
-	char public_key[33];
-	char token[48];
+	char public_key[33];     /* the DSN key ("" for a token in a listing) */
+	char token[48];          /* created: the new read token; listed token: its first 8 chars */
+	char admin_token[48];    /* created with an admin token: the secret, else "" */
+	const char *kind;        /* listing: "dsn" or "token" */
+	const char *role;        /* listing: "ingest", "read" or "admin" */
 	double created_at;
 	bool revoked;
 };
-/* Create project `name` if missing and a new key for it. 0 or negative with err set. */
-int collector_key_create(const char *db_path, const char *name, struct collector_key *out,
-			 struct ac_error *err);
-/* Call fn for every key (revoked too). 0 or negative with err set. */
+/* Create project `name` if missing with a new DSN key and read token (and an admin token
+ * when admin is true). 0 or negative with err set. */
+int collector_key_create(const char *db_path, const char *name, bool admin,
+			 struct collector_key *out, struct ac_error *err);
+/* A new token with role "read" or "admin" for the existing project `name`; the secret is
+ * returned in out->token. */
+int collector_token_create(const char *db_path, const char *name, const char *role,
+			   struct collector_key *out, struct ac_error *err);
+/* Call fn for every DSN key and token (revoked too); never hands out secrets. */
 int collector_key_list(const char *db_path,
 		       void (*fn)(const struct collector_key *k, void *arg), void *arg,
 		       struct ac_error *err);
-/* Revoke a key by its public key or token. AC_ENOTFOUND when there is no such key. */
+/* A project's privacy setting: scrub_user 1 = user.email and user.ip_address are filtered
+ * before storage, 0 = kept (the default), -1 = only read it. *now gets the setting. */
+int collector_project_privacy(const char *db_path, const char *name, int scrub_user,
+			      bool *now, struct ac_error *err);
+/* Revoke a DSN key by its public key, or a token by its secret. AC_ENOTFOUND when none. */
 int collector_key_revoke(const char *db_path, const char *key, struct ac_error *err);
 
 #endif

@@ -143,13 +143,13 @@ static void set_default(json_t *out, const char *key, const char *value)
 		json_object_set_new(out, key, json_string(value));
 }
 
-/* Accept a client event id; UUIDs lose their dashes and are lowercased. */
+/* Accept a client event id (event_id_canonical: kept as sent, Sentry's hex form lowercased). */
 static int normalize_event_id(json_t *out, const json_t *in, const char *what,
 			      struct ac_error *err)
 {
 	const json_t *v = json_object_get(in, "event_id");
 	char id[65];
-	size_t n = 0;
+	int bad;
 
 	if (!v || json_is_null(v)) {
 		char hex[33];
@@ -159,21 +159,15 @@ static int normalize_event_id(json_t *out, const json_t *in, const char *what,
 	}
 	if (!json_is_string(v))
 		return wrong_type(what, "event_id", "a string", v, err);
-	for (const char *p = json_string_value(v); *p; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c == '-' && json_string_length(v) == 36)
-			continue;
-		if (!isalnum(c) && c != '_' && c != '-' && c != '.' && c != ':')
-			return ac_error_set(err, AC_EINVAL, "invalid_field",
-					    "%s: field 'event_id' may only hold letters, digits and - _ . :", what);
-		if (n >= 64)
-			return ac_error_set(err, AC_EINVAL, "invalid_field",
-					    "%s: field 'event_id' is longer than 64 characters", what);
-		id[n++] = (char)tolower(c);
-	}
-	if (n == 0)
+	bad = event_id_canonical(json_string_value(v), json_string_length(v), id);
+	if (bad == EVENT_ID_BAD_CHAR)
+		return ac_error_set(err, AC_EINVAL, "invalid_field",
+				    "%s: field 'event_id' may only hold letters, digits and - _ . :", what);
+	if (bad == EVENT_ID_TOO_LONG)
+		return ac_error_set(err, AC_EINVAL, "invalid_field",
+				    "%s: field 'event_id' is longer than 64 characters", what);
+	if (bad)
 		return ac_error_set(err, AC_EINVAL, "invalid_field", "%s: field 'event_id' is empty", what);
-	id[n] = '\0';
 	json_object_set_new(out, "event_id", json_string(id));
 	return 0;
 }

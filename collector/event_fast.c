@@ -694,7 +694,6 @@ static bool plain_string(struct span v, char *buf, size_t size)
 static bool derive_event_id(struct fast_event *e)
 {
 	struct span v = e->f[F_EVENT_ID];
-	size_t n = 0;
 
 	if (is_null(v)) {
 		ac_uuid_hex(e->event_id);
@@ -702,17 +701,7 @@ static bool derive_event_id(struct fast_event *e)
 	}
 	if (!is_string(v) || has_escape(v) || v.n - 2 > 100)
 		return false;
-	for (size_t i = 1; i + 1 < v.n; i++) {
-		unsigned char c = (unsigned char)v.p[i];
-		if (c == '-' && v.n - 2 == 36)
-			continue;
-		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      c == '_' || c == '-' || c == '.' || c == ':') || n >= 64)
-			return false;
-		e->event_id[n++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-	}
-	e->event_id[n] = '\0';
-	return n > 0;
+	return event_id_canonical(v.p + 1, v.n - 2, e->event_id) == 0;
 }
 
 static bool derive_timestamp(struct fast_event *e, double now)
@@ -1174,6 +1163,8 @@ static int fill_columns(struct job_row *row, const struct fast_event *e, const c
 			n = has_escape(col[c]) ? unescape(col[c], p) : col[c].n - 2;
 			if (!has_escape(col[c]))
 				memcpy(p, col[c].p + 1, n);
+			else
+				writer_col_denul(p, n);
 		} else {
 			continue;
 		}

@@ -184,6 +184,8 @@ struct job_row {
 struct write_job {
 	struct job_row *rows;      /* n_events rows (cap_rows allocated), see writer_job_add_* */
 	unsigned n_events, cap_rows;
+	unsigned max_rows;         /* 0 = unbounded; past it add_row fails and sets too_many */
+	bool too_many;
 	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
 	long long project_id;
 	/* results, set by the writer before done() */
@@ -203,6 +205,10 @@ int writer_job_add_events(struct write_job *job, const json_t *events, size_t ma
  * the last row again (freeing what it holds). */
 struct job_row *writer_job_add_row(struct write_job *job);
 void writer_job_drop_row(struct write_job *job);
+/* Replace a row's JSON and columns by ev's (the scrubber's rewrite); times are kept. */
+int writer_row_rebuild(struct job_row *row, const json_t *ev);
+/* Column text is searched with LIKE: a NUL inside would cut it; it becomes a space. */
+void writer_col_denul(char *s, size_t n);
 /* Free job->rows. Safe on a zeroed job. */
 void writer_job_release(struct write_job *job);
 struct writer;
@@ -213,6 +219,10 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 int writer_submit(struct writer *w, struct write_job *job);
 unsigned writer_depth(struct writer *w);
 unsigned writer_capacity(struct writer *w);
+/* true (and why) when the last transaction failed and none has succeeded since. */
+bool writer_failing(struct writer *w, char *why, size_t n);
+/* Bytes free next to the database (-1 unknown); *read_only for a read-only mount. */
+long long writer_free_bytes(const char *db_path, bool *read_only);
 /* an-clusters: call fn(arg) in the writer thread after every group commit (the
  * analyzer's wake-up). fn must be cheap and must not call back into the writer. */
 void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
@@ -220,13 +230,28 @@ void writer_set_commit_hook(struct writer *w, void (*fn)(void *arg), void *arg);
 void writer_stop(struct writer *w);
 void writer_free(struct writer *w);
 
+/* ---- scrub.c ---- */
+/* Filter secrets and card numbers (and with scrub_user, user.email/ip_address) out of the
+ * job's rows before they are stored; see scrub.c. 0 or AC_ENOMEM. */
+int scrub_job(struct write_job *job, bool scrub_user);
+
+/* ---- event_id.c ---- */
+enum { EVENT_ID_EMPTY = 1, EVENT_ID_TOO_LONG, EVENT_ID_BAD_CHAR };
+/* A client's event id s[0..n) as stored: kept as sent, except the Sentry form (32 hex or a
+ * dashed UUID) which is lower-cased without dashes. 0, or an EVENT_ID_* reason. */
+int event_id_canonical(const char *s, size_t n, char out[65]);
+
 /* ---- keys.c ---- */
 struct key_cache;
 struct key_cache *key_cache_new(const char *db_path);
+/* Hash plaintext tokens an older version left in keys (see keys.c). 0 or AC_EDB. */
+int keys_upgrade_legacy(const char *db_path, struct ac_error *err);
 void key_cache_free(struct key_cache *kc);
-/* Resolve a public key or token to its project. 0, AC_EAUTH (unknown or revoked), AC_EDB. */
+/* Resolve a public key or token to its project and role (enum collector_role). Answers
+ * are cached for at most 1 s, so a revocation takes effect within a second.
+ * 0, AC_EAUTH (unknown or revoked), AC_EDB. */
 int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_id,
-		     char *project_name, size_t name_len);
+		     char *project_name, size_t name_len, int *role, bool *scrub_user);
 
 /* ---- query.c ---- */
 struct reader_pool;
@@ -240,6 +265,10 @@ struct event_query {
 	double since, until;         /* 0 = unbounded */
 	long long before_id;         /* paging cursor: rows with id < before_id; 0 = newest */
 	long long project_id;        /* -1 = all projects */
+	const char *project;         /* ?project=NAME (open read), NULL = any */
+	long long cluster_id;        /* ?cluster=ID, 0 = any */
+	char tag_path[160];          /* ?tag=KEY:VALUE as the JSON path $.tags."KEY", "" = none */
+	const char *tag_value;
 	unsigned limit;
 };
 /* Run a query; *out is a new object {"events": [...], "next": cursor|null}. */

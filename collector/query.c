@@ -72,18 +72,38 @@ void reader_pool_put(struct reader_pool *p, sqlite3 *db)
 	pthread_mutex_unlock(&p->lock);
 }
 
-/* Turn one row (id, raw, cluster_id) into the API's event object. */
+/* Turn one row (id, raw, cluster_id, project_id, project name) into the API's event object;
+ * every event carries its project, so an --open-read listing of all projects tells them apart. */
 static json_t *row_event(sqlite3_stmt *st)
 {
 	json_error_t je;
-	json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, &je);
+	json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), JSON_ALLOW_NUL, &je);
 
 	if (!ev)
 		ev = json_object();
 	json_object_set_new(ev, "id", json_integer(sqlite3_column_int64(st, 0)));
 	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
 		json_object_set_new(ev, "cluster_id", json_integer(sqlite3_column_int64(st, 2)));
+	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
+		json_object_set_new(ev, "project_id", json_integer(sqlite3_column_int64(st, 3)));
+	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
+		json_object_set_new(ev, "project", json_string((const char *)sqlite3_column_text(st, 4)));
 	return ev;
+}
+
+/* "%" + s with LIKE's wildcards (% _) and the escape character itself escaped + "%". */
+static void like_pattern(const char *s, char *out, size_t n)
+{
+	size_t o = 0;
+
+	out[o++] = '%';
+	for (; *s && o + 4 < n; s++) {
+		if (*s == '%' || *s == '_' || *s == '\\')
+			out[o++] = '\\';
+		out[o++] = *s;
+	}
+	out[o++] = '%';
+	out[o] = '\0';
 }
 
 static void add_text_filter(struct ac_buf *sql, const char *col, const char *val, int *n,
@@ -98,7 +118,7 @@ static void add_text_filter(struct ac_buf *sql, const char *col, const char *val
 int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct ac_error *err)
 {
 	struct ac_buf sql;
-	const char *binds[16];
+	const char *binds[20];
 	char like[600];
 	int n = 0, rc = 0, step;
 	sqlite3_stmt *st = NULL;
@@ -107,28 +127,37 @@ int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct 
 	unsigned limit = q->limit ? q->limit : 50, count = 0;
 
 	ac_buf_init(&sql, 4096);
-	ac_buf_puts(&sql, "SELECT id, raw, cluster_id FROM events WHERE 1");
-	add_text_filter(&sql, "system", q->system, &n, binds);
-	add_text_filter(&sql, "component", q->component, &n, binds);
-	add_text_filter(&sql, "level", q->level, &n, binds);
-	add_text_filter(&sql, "kind", q->kind, &n, binds);
-	add_text_filter(&sql, "release", q->release, &n, binds);
-	add_text_filter(&sql, "environment", q->environment, &n, binds);
+	ac_buf_puts(&sql, "SELECT e.id, e.raw, e.cluster_id, e.project_id, p.name FROM events e"
+			  " LEFT JOIN projects p ON p.id = e.project_id WHERE 1");
+	add_text_filter(&sql, "e.system", q->system, &n, binds);
+	add_text_filter(&sql, "e.component", q->component, &n, binds);
+	add_text_filter(&sql, "e.level", q->level, &n, binds);
+	add_text_filter(&sql, "e.kind", q->kind, &n, binds);
+	add_text_filter(&sql, "e.release", q->release, &n, binds);
+	add_text_filter(&sql, "e.environment", q->environment, &n, binds);
+	add_text_filter(&sql, "p.name", q->project, &n, binds);
 	if (q->q && *q->q) {
-		snprintf(like, sizeof like, "%%%s%%", q->q);
-		ac_buf_printf(&sql, " AND (message LIKE ?%d OR exc_type LIKE ?%d OR exc_value LIKE ?%d)",
-			      n + 1, n + 1, n + 1);
+		like_pattern(q->q, like, sizeof like);
+		ac_buf_printf(&sql, " AND (e.message LIKE ?%d ESCAPE '\\' OR e.exc_type LIKE ?%d ESCAPE '\\'"
+			      " OR e.exc_value LIKE ?%d ESCAPE '\\')", n + 1, n + 1, n + 1);
 		binds[n++] = like;
 	}
+	if (q->tag_path[0] && q->tag_value) {
+		ac_buf_printf(&sql, " AND json_extract(e.raw, ?%d) = ?%d", n + 1, n + 2);
+		binds[n++] = q->tag_path;
+		binds[n++] = q->tag_value;
+	}
+	if (q->cluster_id > 0)
+		ac_buf_printf(&sql, " AND e.cluster_id = %lld", q->cluster_id);
 	if (q->since > 0)
-		ac_buf_printf(&sql, " AND timestamp >= %.6f", q->since);
+		ac_buf_printf(&sql, " AND e.timestamp >= %.6f", q->since);
 	if (q->until > 0)
-		ac_buf_printf(&sql, " AND timestamp < %.6f", q->until);
+		ac_buf_printf(&sql, " AND e.timestamp < %.6f", q->until);
 	if (q->before_id > 0)
-		ac_buf_printf(&sql, " AND id < %lld", q->before_id);
+		ac_buf_printf(&sql, " AND e.id < %lld", q->before_id);
 	if (q->project_id >= 0)
-		ac_buf_printf(&sql, " AND project_id = %lld", q->project_id);
-	ac_buf_printf(&sql, " ORDER BY id DESC LIMIT %u", limit + 1);
+		ac_buf_printf(&sql, " AND e.project_id = %lld", q->project_id);
+	ac_buf_printf(&sql, " ORDER BY e.id DESC LIMIT %u", limit + 1);
 	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
 		rc = ac_db_error(db, err, "querying events");
 		goto out;
@@ -161,13 +190,17 @@ int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t 
 	sqlite3_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT id, raw, cluster_id, project_id FROM events WHERE event_id = ?",
+	/* ids are unique per project: with --open-read (project_id -1) the newest one */
+	if (sqlite3_prepare_v2(db, "SELECT e.id, e.raw, e.cluster_id, e.project_id, p.name FROM events e"
+				   " LEFT JOIN projects p ON p.id = e.project_id WHERE e.event_id = ?1"
+				   " AND e.project_id IN (SELECT id FROM projects WHERE ?2 < 0 OR id = ?2)"
+				   " ORDER BY e.id DESC LIMIT 1",
 			       -1, &st, NULL) != SQLITE_OK)
 		return ac_db_error(db, err, "reading event");
 	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, project_id);
 	step = sqlite3_step(st);
-	if (step == SQLITE_ROW &&
-	    (project_id < 0 || sqlite3_column_int64(st, 3) == project_id)) {
+	if (step == SQLITE_ROW) {
 		*out = row_event(st);
 	} else if (step == SQLITE_ROW || step == SQLITE_DONE) {
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no event with id '%.64s'", event_id);

@@ -29,8 +29,12 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/stat.h>
+#include <malloc.h>
 
-enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ };
+/* Who may call a route (docs/API.md, "Keys and roles"): anyone; any key of the project (a DSN
+ * key too); a Sentry key; a read or admin token; an admin token. With --open-read, READ needs
+ * no token and ADMIN accepts a same-origin JSON request from the served UI instead. */
+enum auth_kind { AUTH_NONE, AUTH_INGEST, AUTH_SENTRY, AUTH_READ, AUTH_ADMIN };
 
 struct request;
 typedef enum MHD_Result (*route_fn)(struct request *r);
@@ -64,6 +68,7 @@ struct collector {
 	unsigned port;
 	int stop_pipe[2];
 	atomic_int active;
+	atomic_size_t inflight;      /* body bytes held by requests being received */
 	bool stopped;
 };
 
@@ -75,7 +80,13 @@ struct request {
 	const struct route *route;
 	char arg[160];             /* the path segment matched by '*' */
 	bool method_mismatch;
+	bool preflight;            /* OPTIONS on an ingest route */
+	char allow[64];            /* methods the path supports, for 405 */
 	struct ac_buf body;
+	size_t charged;            /* bytes of body counted in c->inflight */
+	bool over_budget;          /* the collector's body budget ran out: 503 */
+	bool authed;               /* authenticated from the headers at the first callback */
+	bool big;                  /* the body passed 1 MiB */
 	bool body_too_large;
 	enum req_state state;
 	struct write_job job;
@@ -83,7 +94,12 @@ struct request {
 	char reply_id[65];
 	long long project_id;      /* -1: all projects (open read) */
 	char project[128];
+	int role;                  /* enum collector_role of the key used, 0 before auth */
+	bool scrub_user;           /* the project filters user.email / user.ip_address */
 };
+
+static int split_listen(const char *listen, char *host, size_t hn, char *port, size_t pn,
+			struct ac_error *err);
 
 static struct collector *volatile signal_target;
 static _Thread_local bool lowered_priority;
@@ -102,7 +118,9 @@ static enum MHD_Result reply_raw(struct request *r, unsigned status, const char 
 		return MHD_NO;
 	}
 	MHD_add_response_header(resp, "Content-Type", ctype);
-	MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
+	/* browser SDKs post events from any origin; nothing else is readable cross-origin */
+	if (r->route && (r->route->auth == AUTH_INGEST || r->route->auth == AUTH_SENTRY))
+		MHD_add_response_header(resp, "Access-Control-Allow-Origin", "*");
 	for (size_t i = 0; headers && headers[i]; i += 2)
 		MHD_add_response_header(resp, headers[i], headers[i + 1]);
 	ret = MHD_queue_response(r->conn, status, resp);
@@ -243,7 +261,8 @@ static int authenticate_key(struct request *r, const char *key, struct ac_error 
 				    is_sentry_route(r)
 					    ? "missing sentry_key: send X-Sentry-Auth, ?sentry_key= or a dsn in the envelope header"
 					    : "missing key: send 'Authorization: Bearer <token>' (create one with 'autocoder keys create NAME')");
-	rc = key_cache_lookup(r->c->keys, key, &r->project_id, r->project, sizeof r->project);
+	rc = key_cache_lookup(r->c->keys, key, &r->project_id, r->project, sizeof r->project,
+			      &r->role, &r->scrub_user);
 	if (rc == AC_EAUTH)
 		return ac_error_set(err, AC_EAUTH, "unauthorized", "unknown or revoked key");
 	if (rc)
@@ -287,9 +306,30 @@ static int authenticate_sentry(struct request *r, const char *k, struct ac_error
 	return 0;
 }
 
+/* A request the served UI made: JSON body and an Origin equal to this server's (browsers
+ * send Origin on every POST; a cross-site form or text/plain POST cannot pass both). */
+static bool same_origin_json(struct request *r)
+{
+	const char *origin = header(r, "Origin"), *host = header(r, "Host");
+	char ct[64];
+
+	content_type(r, ct, sizeof ct);
+	if (strcmp(ct, "application/json") || !origin || !host || strncmp(origin, "http://", 7))
+		return false;
+	return !strcmp(origin + 7, host);
+}
+
+static int check_project_param(struct request *r, struct ac_error *err)
+{
+	const char *want = query_arg(r, "project");
+	if (want && *want && r->project_id > 0 && strcmp(want, r->project))
+		return ac_error_set(err, AC_EFORBID, "forbidden",
+				    "this key belongs to project '%s', not '%s'", r->project, want);
+	return 0;
+}
+
 static int authenticate(struct request *r, struct ac_error *err)
 {
-	const char *want;
 	int rc;
 
 	switch (r->route->auth) {
@@ -297,19 +337,28 @@ static int authenticate(struct request *r, struct ac_error *err)
 	case AUTH_SENTRY:
 		return 0;
 	case AUTH_READ:
+	case AUTH_ADMIN:
 		if (r->c->cfg.open_read && !bearer_token(r)) {
+			if (r->route->auth == AUTH_ADMIN && !same_origin_json(r))
+				return ac_error_set(err, AC_EFORBID, "forbidden",
+						    "changes need an admin token, or a same-origin application/json request from the web UI");
 			r->project_id = -1;
 			return 0;
 		}
-		/* fall through */
+		if ((rc = authenticate_key(r, bearer_token(r), err)))
+			return rc;
+		if (r->role < COLLECTOR_ROLE_READ)
+			return ac_error_set(err, AC_EFORBID, "forbidden",
+					    "a DSN key may only send events; reading needs a token ('autocoder keys create' prints one)");
+		if (r->route->auth == AUTH_ADMIN && r->role < COLLECTOR_ROLE_ADMIN)
+			return ac_error_set(err, AC_EFORBID, "forbidden",
+					    "changing clusters needs an admin token ('autocoder keys token %s --role admin')",
+					    r->project);
+		return check_project_param(r, err);
 	case AUTH_INGEST:
 		if ((rc = authenticate_key(r, bearer_token(r), err)))
 			return rc;
-		want = query_arg(r, "project");
-		if (want && *want && strcmp(want, r->project))
-			return ac_error_set(err, AC_EFORBID, "forbidden",
-					    "this key belongs to project '%s', not '%s'", r->project, want);
-		return 0;
+		return check_project_param(r, err);
 	}
 	return 0;
 }
@@ -318,7 +367,7 @@ static int authenticate(struct request *r, struct ac_error *err)
 static unsigned rate_check(struct collector *c, long long project_id, unsigned n)
 {
 	struct rate_bucket *b = NULL;
-	double now = ac_monotonic(), rate = c->cfg.rate_limit, burst = c->cfg.rate_burst;
+	double now = ac_monotonic(), rate = c->cfg.rate_limit, burst = c->cfg.rate_burst, need;
 	unsigned wait = 0;
 
 	if (rate <= 0)
@@ -338,15 +387,41 @@ static unsigned rate_check(struct collector *c, long long project_id, unsigned n
 	}
 	b->tokens = fmin(burst, b->tokens + (now - b->updated) * rate);
 	b->updated = now;
-	if (b->tokens >= n)
+	/* a batch larger than the burst is admitted once the bucket is full and borrows the rest
+	 * (the balance goes negative and the next requests wait until it is repaid): otherwise
+	 * it would be refused forever (an OTLP exporter's 512-record batch at burst 200) */
+	need = fmin((double)n, burst);
+	if (b->tokens >= need)
 		b->tokens -= n;
 	else
-		wait = (unsigned)ceil((n - b->tokens) / rate);
+		wait = (unsigned)ceil((need - b->tokens) / rate);
 	pthread_mutex_unlock(&c->rate_lock);
 	return wait;
 }
 
 /* ---------------------------------------------------------------- storing */
+
+/* Give r's body bytes back to the collector's budget (the body is freed or about to be). */
+static void uncharge(struct request *r)
+{
+	if (r->charged) {
+		atomic_fetch_sub(&r->c->inflight, r->charged);
+		r->charged = 0;
+	}
+}
+
+/* Take n more body bytes from the budget; false when that would pass --max-inflight. */
+static bool charge(struct request *r, size_t n)
+{
+	size_t before = atomic_fetch_add(&r->c->inflight, n);
+
+	if (before + n > r->c->cfg.max_inflight_bytes) {
+		atomic_fetch_sub(&r->c->inflight, n);
+		return false;
+	}
+	r->charged += n;
+	return true;
+}
 
 static void job_done(struct write_job *job, void *arg)
 {
@@ -365,6 +440,9 @@ static enum MHD_Result submit(struct request *r)
 
 	if ((rc = writer_job_add_events(&r->job, r->events, r->c->cfg.max_event_bytes, &err)))
 		return reply_error(r, &err);
+	/* privacy: the one place every stored event passes, whatever route or format */
+	if (scrub_job(&r->job, r->scrub_user))
+		return reply_simple_error(r, AC_ENOMEM, "internal", "out of memory while scrubbing");
 	wait = rate_check(r->c, r->project_id, r->job.n_events ? r->job.n_events : 1);
 	if (wait) {
 		metrics_rejected(r->c->metrics, "rate_limit");
@@ -379,6 +457,7 @@ static enum MHD_Result submit(struct request *r)
 	json_decref(r->events);
 	r->events = NULL;
 	ac_buf_release(&r->body);
+	uncharge(r);
 	r->state = REQ_WAITING;
 	MHD_suspend_connection(r->conn);
 	rc = writer_submit(r->c->writer, &r->job);
@@ -476,7 +555,7 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	enum MHD_Result ret;
 
 	ac_error_clear(&err);
-	if (r->route->auth != AUTH_SENTRY && (rc = authenticate(r, &err)))
+	if (r->route->auth != AUTH_SENTRY && !r->authed && (rc = authenticate(r, &err)))
 		return reply_error(r, &err);
 	content_type(r, ct, sizeof ct);
 	if (types && !type_in(ct, types)) {
@@ -492,10 +571,20 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 	request_defaults(r, &d);
 	writer_job_release(&r->job);
 	memset(&r->job, 0, sizeof r->job);
+	r->job.max_rows = r->c->cfg.max_batch_events;
 	r->events = json_array();
 	r->counts = json_object();
 	rc = parse(r, body, len, &d, &err);
 	free(owned);
+	if (!rc && r->c->cfg.max_batch_events &&
+	    r->job.n_events + json_array_size(r->events) > r->c->cfg.max_batch_events)
+		r->job.too_many = true;
+	if (r->job.too_many) {
+		ac_error_set(&err, AC_ETOOBIG, "too_many_events",
+			     "more than %u events in one request (--max-batch); split the batch",
+			     r->c->cfg.max_batch_events);
+		return reply_error(r, &err);
+	}
 	if (rc) {
 		if (r->route->auth == AUTH_SENTRY && r->project_id <= 0 && rc != AC_EAUTH &&
 		    rc != AC_EFORBID) {
@@ -553,6 +642,25 @@ static int parse_otlp(struct request *r, const char *body, size_t len,
 	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, err);
 }
 
+/* The Sentry protocol allows one event per envelope; items without their own event_id take
+ * the envelope's, so several would collapse into one id and all but the first be dropped as
+ * duplicates behind a 200. Refuse that; events with distinct ids are each stored. */
+static int one_id_per_event(const json_t *events, struct ac_error *err)
+{
+	size_t n = json_array_size(events);
+
+	for (size_t i = 1; i < n && i < 1000; i++)
+		for (size_t j = 0; j < i; j++) {
+			const char *a = json_string_value(json_object_get(json_array_get(events, i), "event_id"));
+			const char *b = json_string_value(json_object_get(json_array_get(events, j), "event_id"));
+			if (a && b && !strcmp(a, b))
+				return ac_error_set(err, AC_EINVAL, "duplicate_event_items",
+						    "envelope items %zu and %zu are both event '%.64s': send one "
+						    "event per envelope (or give each its own event_id)", j, i, a);
+		}
+	return 0;
+}
+
 static int parse_sentry(struct request *r, const char *body, size_t len,
 			const struct event_defaults *d, struct ac_error *err, bool envelope)
 {
@@ -593,6 +701,8 @@ static int parse_sentry(struct request *r, const char *body, size_t len,
 			if (!json_object_get(ev, "system"))
 				json_object_set_new(ev, "system", json_string(r->project));
 	}
+	if (envelope && (rc = one_id_per_event(r->events, err)))
+		return rc;
 	if (event_id[0])
 		snprintf(r->reply_id, sizeof r->reply_id, "%s", event_id);
 	else if (json_array_size(r->events))
@@ -672,6 +782,68 @@ static int time_param(struct request *r, const char *name, double *out, struct a
 	return 0;
 }
 
+static const char *const event_params[] = { "system", "component", "level", "kind", "release",
+					   "environment", "q", "since", "until", "limit", "before",
+					   "cluster", "project", "tag", NULL };
+
+struct param_check {
+	const char *const *known;
+	const char *bad;
+};
+
+static enum MHD_Result check_param(void *cls, enum MHD_ValueKind kind, const char *key,
+				   const char *value)
+{
+	struct param_check *pc = cls;
+	(void)kind;
+	(void)value;
+	for (size_t i = 0; pc->known[i]; i++)
+		if (!strcmp(key, pc->known[i]))
+			return MHD_YES;
+	pc->bad = key;
+	return MHD_NO;
+}
+
+/* docs/API.md promises 400 for a parameter the route does not know (a typo must not
+ * silently widen a query). */
+static int unknown_param(struct request *r, const char *const *known, struct ac_error *err)
+{
+	struct param_check pc = { known, NULL };
+	char list[256] = "";
+
+	MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, check_param, &pc);
+	if (!pc.bad)
+		return 0;
+	for (size_t i = 0; known[i]; i++)
+		snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", known[i]);
+	return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+			    "unknown query parameter '%.40s'; this route takes %s", pc.bad, list);
+}
+
+/* ?cluster=ID, ?project=NAME, ?tag=KEY:VALUE */
+static int event_filters(struct request *r, struct event_query *q, struct ac_error *err)
+{
+	const char *v = query_arg(r, "cluster"), *colon;
+	int64_t n;
+
+	if (v && (ac_parse_i64(v, &n) || n < 1))
+		return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+				    "cluster must be a positive cluster id, got '%.40s'", v);
+	q->cluster_id = v ? n : 0;
+	v = query_arg(r, "project");
+	q->project = v && *v ? v : NULL;
+	v = query_arg(r, "tag");
+	if (!v)
+		return 0;
+	colon = strchr(v, ':');
+	if (!colon || colon == v || strlen(v) > 120 || strpbrk(v, "\"\\"))
+		return ac_error_set(err, AC_EINVAL, "invalid_parameter",
+				    "tag must be KEY:VALUE (like region:eu), got '%.40s'", v);
+	snprintf(q->tag_path, sizeof q->tag_path, "$.tags.\"%.*s\"", (int)(colon - v), v);
+	q->tag_value = colon + 1;
+	return 0;
+}
+
 static enum MHD_Result h_events_get(struct request *r)
 {
 	struct ac_error err;
@@ -695,6 +867,8 @@ static enum MHD_Result h_events_get(struct request *r)
 	q.q = query_arg(r, "q");
 	q.project_id = r->project_id;
 	q.limit = 50;
+	if (unknown_param(r, event_params, &err) || event_filters(r, &q, &err))
+		return reply_error(r, &err);
 	if (q.level && *q.level) {
 		q.level = event_level_name(q.level);
 		if (!q.level)
@@ -741,16 +915,36 @@ static enum MHD_Result h_event_get(struct request *r)
 	return reply_json(r, 200, out);
 }
 
+/* 200 only when an event sent now could be stored: the database answers, the last write
+ * did not fail, the disk has room and is writable. Otherwise 503 with the reason. */
 static enum MHD_Result h_health(struct request *r)
 {
 	sqlite3 *db = reader_pool_get(r->c->readers);
 	int ok = sqlite3_exec(db, "SELECT 1 FROM events LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
+	char why[300] = "";
+	bool ro = false;
+	long long free_bytes = writer_free_bytes(r->c->cfg.db_path, &ro);
+	json_t *out;
+
 	reader_pool_put(r->c->readers, db);
-	return reply_json(r, ok ? 200 : 503,
-			  json_pack("{s:s,s:s,s:i,s:i}", "status", ok ? "ok" : "unavailable",
-				    "database", ok ? "ok" : "error", "queue_depth",
-				    (int)writer_depth(r->c->writer), "queue_capacity",
-				    (int)writer_capacity(r->c->writer)));
+	if (!ok)
+		snprintf(why, sizeof why, "the database cannot be read");
+	else if (ro)
+		snprintf(why, sizeof why, "the database's file system is read-only");
+	else if (free_bytes >= 0 && free_bytes < 65536)
+		snprintf(why, sizeof why, "disk full: %lld bytes free next to the database", free_bytes);
+	else
+		writer_failing(r->c->writer, why, sizeof why);
+	out = json_pack("{s:s,s:s,s:i,s:i,s:I,s:I,s:I}", "status", why[0] ? "unavailable" : "ok",
+			"database", why[0] ? "error" : "ok", "queue_depth",
+			(int)writer_depth(r->c->writer), "queue_capacity",
+			(int)writer_capacity(r->c->writer), "bodies_in_flight_bytes",
+			(json_int_t)atomic_load(&r->c->inflight), "bodies_in_flight_limit",
+			(json_int_t)r->c->cfg.max_inflight_bytes, "disk_free_bytes",
+			(json_int_t)free_bytes);
+	if (why[0])
+		json_object_set_new(out, "reason", json_string(why));
+	return reply_json(r, why[0] ? 503 : 200, out);
 }
 
 static enum MHD_Result h_metrics(struct request *r)
@@ -781,6 +975,18 @@ static const char *mime_of(const char *path)
 	return "application/octet-stream";
 }
 
+/* path resolves (symlinks followed) to a file under web_dir: a link pointing out is refused */
+static bool inside_web_dir(const char *web_dir, const char *path)
+{
+	char *root = realpath(web_dir, NULL), *real = realpath(path, NULL);
+	size_t n = root ? strlen(root) : 0;
+	bool ok = root && real && !strncmp(real, root, n) && real[n] == '/';
+
+	free(root);
+	free(real);
+	return ok;
+}
+
 static enum MHD_Result h_static(struct request *r)
 {
 	char path[1024];
@@ -791,9 +997,11 @@ static enum MHD_Result h_static(struct request *r)
 
 	if (!r->c->cfg.web_dir)
 		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no web UI configured (--web DIR)");
-	if (strstr(r->arg, "..") || strchr(r->arg, '\\'))
+	if (strstr(r->arg, "..") || strchr(r->arg, '\\') || r->arg[0] == '.')
 		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no such file");
 	snprintf(path, sizeof path, "%s/%s", r->c->cfg.web_dir, *r->arg ? r->arg : "index.html");
+	if (!inside_web_dir(r->c->cfg.web_dir, path))
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", "no such file");
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		if (fd >= 0)
@@ -816,7 +1024,8 @@ static enum MHD_Result h_static(struct request *r)
 static enum MHD_Result h_options(struct request *r)
 {
 	static const char *const headers[] = {
-		"Access-Control-Allow-Methods", "GET, POST, OPTIONS",
+		"Access-Control-Allow-Origin", "*",
+		"Access-Control-Allow-Methods", "POST, OPTIONS",
 		"Access-Control-Allow-Headers",
 		"Content-Type, Content-Encoding, Authorization, X-Sentry-Auth, X-Autocoder-Key",
 		"Access-Control-Max-Age", "86400", NULL,
@@ -878,12 +1087,12 @@ static const struct route routes[] = {
 	{ "GET", "/metrics", ROUTE_METRICS, AUTH_NONE, h_metrics },
 	{ "GET", "/", ROUTE_STATIC, AUTH_NONE, h_static },
 	{ "GET", "/web/*", ROUTE_STATIC, AUTH_NONE, h_static },
-	/* an-clusters (collector/api_clusters.c); mutations use AUTH_READ too (docs/API.md) */
+	/* an-clusters (collector/api_clusters.c); mutations need an admin token (docs/API.md) */
 	{ "GET", "/api/v1/clusters", ROUTE_CLUSTERS_GET, AUTH_READ, api_clusters_list },
-	{ "POST", "/api/v1/clusters/merge", ROUTE_CLUSTERS_MERGE, AUTH_READ, api_clusters_merge },
+	{ "POST", "/api/v1/clusters/merge", ROUTE_CLUSTERS_MERGE, AUTH_ADMIN, api_clusters_merge },
 	{ "GET", "/api/v1/clusters/*", ROUTE_CLUSTER_GET, AUTH_READ, api_cluster_get },
-	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_READ, api_cluster_status },
-	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_READ, api_cluster_split },
+	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_ADMIN, api_cluster_status },
+	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_ADMIN, api_cluster_split },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
 };
 
@@ -909,27 +1118,120 @@ static bool path_match(const char *pat, const char *url, char *arg, size_t argle
 	return !*pat && !*url;
 }
 
+/* Find the route for method and url. HEAD is served as GET (libmicrohttpd sends no body);
+ * a known path with another method gets 405 with Allow; OPTIONS (CORS preflight) is
+ * answered only on ingest routes. */
 static void route_request(struct request *r, const char *method, const char *url)
 {
-	bool path_known = false;
+	bool head = !strcmp(method, "HEAD"), options = !strcmp(method, "OPTIONS");
 
+	r->allow[0] = '\0';
 	for (size_t i = 0; i < AC_ARRAY_SIZE(routes); i++) {
 		char arg[sizeof r->arg] = "";
 		if (!path_match(routes[i].path, url, arg, sizeof arg))
 			continue;
-		path_known = true;
-		if (!strcmp(method, routes[i].method)) {
+		if (options && (routes[i].auth == AUTH_INGEST || routes[i].auth == AUTH_SENTRY)) {
+			r->preflight = true;
+			return;
+		}
+		if (!strcmp(method, routes[i].method) || (head && !strcmp(routes[i].method, "GET"))) {
 			r->route = &routes[i];
 			memcpy(r->arg, arg, sizeof arg);
 			return;
 		}
+		if (!strstr(r->allow, routes[i].method)) {
+			size_t n = strlen(r->allow);
+			snprintf(r->allow + n, sizeof r->allow - n, "%s%s%s", n ? ", " : "",
+				 routes[i].method, strcmp(routes[i].method, "GET") ? "" : ", HEAD");
+		}
 	}
-	if (!strncmp(url, "/web/", 5) || !strcmp(url, "/"))
-		path_known = true;
-	r->method_mismatch = path_known;
+	if (!r->allow[0] && (!strncmp(url, "/web/", 5) || !strcmp(url, "/")))
+		snprintf(r->allow, sizeof r->allow, "GET, HEAD");
+	r->method_mismatch = r->allow[0] != '\0';
+}
+
+/* With --open-read the API answers without a token, so a page whose DNS name was rebound to
+ * 127.0.0.1 must not reach it: only loopback names and the listening address are accepted. */
+static bool host_allowed(struct collector *c, const char *host)
+{
+	char name[256], lhost[256], lport[16];
+	size_t n;
+
+	if (!c->cfg.open_read)
+		return true;
+	if (!host || !*host)
+		return false;
+	if (host[0] == '[') {
+		n = strcspn(host, "]");
+		snprintf(name, sizeof name, "%.*s", (int)(n > 0 ? n - 1 : 0), host + 1);
+	} else {
+		n = strcspn(host, ":");
+		snprintf(name, sizeof name, "%.*s", (int)n, host);
+	}
+	if (!strcasecmp(name, "localhost") || !strcmp(name, "::1") || !strncmp(name, "127.", 4))
+		return true;
+	return split_listen(c->cfg.listen, lhost, sizeof lhost, lport, sizeof lport, NULL) == 0 &&
+	       *lhost && !strcasecmp(name, lhost);
 }
 
 /* ---------------------------------------------------------------- MHD callbacks */
+
+static enum MHD_Result reply_over_budget(struct request *r)
+{
+	static const char *const headers[] = { "Retry-After", "1", NULL };
+
+	metrics_rejected(r->c->metrics, "memory_budget");
+	return reply_json_h(r, 503, json_pack("{s:s,s:s}", "error", "over_capacity", "detail",
+					      "the collector is receiving too much data at once "
+					      "(--max-inflight); retry later"), headers);
+}
+
+/* Before any body byte is read: refuse a request whose key is missing or wrong, whose
+ * Content-Length is over the limit or over what the memory budget has left. Only a Sentry
+ * envelope with its key solely inside (the dsn header) is read unauthenticated, up to
+ * max_unauth_bytes. A reply queued here makes libmicrohttpd close the connection without
+ * reading the body. */
+static enum MHD_Result first_checks(struct request *r)
+{
+	const char *cl = header(r, "Content-Length");
+	struct sentry_auth a;
+	struct ac_error err;
+	int64_t len = -1;
+
+	if (!r->route || (r->route->auth != AUTH_INGEST && r->route->auth != AUTH_SENTRY))
+		return MHD_YES;
+	if (!host_allowed(r->c, header(r, "Host")))
+		return MHD_YES;  /* answered 403 once the request is complete */
+	ac_error_clear(&err);
+	if (r->route->auth == AUTH_INGEST) {
+		if (authenticate(r, &err))
+			return reply_error(r, &err);
+		r->authed = true;
+	} else {
+		const char *key = sentry_key_outside(r, &a);
+		bool envelope = r->route->metric == ROUTE_SENTRY_ENVELOPE;
+		if (key || !envelope) {
+			if (authenticate_sentry(r, key, &err))
+				return reply_error(r, &err);
+		} else {
+			r->body.max = r->c->cfg.max_unauth_bytes;
+		}
+	}
+	if (cl && !ac_parse_i64(cl, &len) && len > 0) {
+		if ((uint64_t)len > r->body.max) {
+			ac_error_set(&err, AC_ETOOBIG, "body_too_large",
+				     "request body of %lld bytes is larger than the limit of %zu bytes%s",
+				     (long long)len, r->body.max,
+				     r->body.max == r->c->cfg.max_unauth_bytes && r->route->auth == AUTH_SENTRY
+					     ? " for an envelope whose key is only inside it (send X-Sentry-Auth or ?sentry_key=)"
+					     : "");
+			return reply_error(r, &err);
+		}
+		if (atomic_load(&r->c->inflight) + (size_t)len > r->c->cfg.max_inflight_bytes)
+			return reply_over_budget(r);
+	}
+	return MHD_YES;
+}
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
 				  const char *method, const char *version, const char *upload,
@@ -957,13 +1259,22 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ac_buf_init(&r->body, c->cfg.max_body_bytes);
 		atomic_fetch_add(&c->active, 1);
 		*con_cls = r;
-		if (strcmp(method, "OPTIONS"))
-			route_request(r, method, url);
-		return MHD_YES;
+		route_request(r, method, url);
+		return first_checks(r);
 	}
 	if (*upload_size) {
-		if (!r->body_too_large && ac_buf_append(&r->body, upload, *upload_size))
+		if (r->body_too_large || r->over_budget)
+			;  /* discard: the reply is already decided */
+		else if (!charge(r, *upload_size))
+			r->over_budget = true;
+		else if (ac_buf_append(&r->body, upload, *upload_size))
 			r->body_too_large = true;
+		if (r->body.len > (1 << 20))
+			r->big = true;
+		if (r->over_budget || r->body_too_large) {
+			ac_buf_release(&r->body);
+			uncharge(r);
+		}
 		*upload_size = 0;
 		return MHD_YES;
 	}
@@ -971,19 +1282,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return reply_stored(r);
 	if (r->state == REQ_WAITING)
 		return MHD_YES; /* spurious wake-up while suspended */
-	if (!strcmp(method, "OPTIONS"))
+	if (!host_allowed(c, header(r, "Host")))
+		return reply_simple_error(r, AC_EFORBID, "forbidden_host",
+					  "Host is not a loopback name or the listening address (DNS rebinding "
+					  "protection of --open-read); use http://127.0.0.1:PORT or localhost");
+	if (r->preflight)
 		return h_options(r);
 	if (!r->route) {
-		char detail[300];
-		snprintf(detail, sizeof detail, "%s %.200s is not an endpoint of this server", method, url);
-		return reply_simple_error(r, r->method_mismatch ? AC_EINVAL : AC_ENOTFOUND,
-					  r->method_mismatch ? "method_not_allowed" : "not_found", detail)
-			== MHD_YES ? MHD_YES : MHD_NO;
+		char detail[400];
+		const char *allow[] = { "Allow", r->allow, NULL };
+		snprintf(detail, sizeof detail, "%s %.200s is not an endpoint of this server%s%s", method,
+			 url, r->method_mismatch ? "; allowed: " : "", r->method_mismatch ? r->allow : "");
+		if (r->method_mismatch)
+			return reply_json_h(r, 405, json_pack("{s:s,s:s}", "error", "method_not_allowed",
+							      "detail", detail), allow);
+		return reply_simple_error(r, AC_ENOTFOUND, "not_found", detail);
 	}
+	if (r->over_budget)
+		return reply_over_budget(r);
 	if (r->body_too_large) {
 		struct ac_error err;
 		ac_error_set(&err, AC_ETOOBIG, "body_too_large",
-			     "request body is larger than the limit of %zu bytes", c->cfg.max_body_bytes);
+			     "request body is larger than the limit of %zu bytes", r->body.max);
 		return reply_error(r, &err);
 	}
 	return r->route->handle(r);
@@ -1003,6 +1323,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	json_decref(r->events);
 	json_decref(r->counts);
 	ac_buf_release(&r->body);
+	uncharge(r);
+	/* after a burst of large bodies, give the freed heap back to the system */
+	if (r->big && atomic_load(&c->inflight) == 0)
+		malloc_trim(0);
 	free(r);
 	*con_cls = NULL;
 	atomic_fetch_sub(&c->active, 1);
@@ -1023,6 +1347,10 @@ void collector_config_defaults(struct collector_config *cfg)
 	cfg->queue_events = 20000;
 	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
 	cfg->max_group_events = 5000;
+	cfg->max_inflight_bytes = (size_t)256 << 20;
+	cfg->max_unauth_bytes = 1 << 20;
+	cfg->max_conn_per_ip = 256;
+	cfg->max_batch_events = 100000;
 }
 
 /* Split "host:port", "[v6]:port" or ":port". */
@@ -1114,6 +1442,8 @@ static int start_daemon(struct collector *c, struct ac_error *err)
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
 		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
+		/* one address cannot take every connection (slowloris): the rest stay for others */
+		MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->cfg.max_conn_per_ip ? c->cfg.max_conn_per_ip : 256,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
 		MHD_OPTION_END);
 	if (!c->daemon)
@@ -1145,7 +1475,8 @@ int collector_start(const struct collector_config *cfg, struct collector **out,
 		goto fail;
 	}
 	if ((rc = writer_start(cfg->db_path, cfg->queue_events, cfg->max_group_events, c->metrics,
-			       &c->writer, err)))
+			       &c->writer, err)) ||
+	    (rc = keys_upgrade_legacy(cfg->db_path, err)))
 		goto fail;
 	if (!(c->readers = reader_pool_new(cfg->db_path, cfg->threads + 2, err))) {
 		rc = AC_EDB;

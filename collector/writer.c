@@ -14,8 +14,10 @@
 #include "core/db.h"
 #include "collector/internal.h"
 
+#include <libgen.h>
 #include <malloc.h>
 #include <pthread.h>
+#include <sys/statvfs.h>
 
 struct writer {
 	sqlite3 *db;
@@ -35,6 +37,10 @@ struct writer {
 	bool lingering;        /* the writer waits for company: wake it only when it has some */
 	bool wal_behind;       /* the checkpointer fell behind the writer (see top_up_checkpoint) */
 	struct metrics *metrics;
+	int fail_rc;               /* the failing statement's extended code (before ROLLBACK) */
+	char fail_msg[200];        /* ... and its message */
+	bool failing;              /* the last transaction failed (for /health); guarded by lock */
+	char failing_why[256];
 	void (*on_commit)(void *arg);  /* an-clusters: analyzer wake-up, under lock */
 	void *on_commit_arg;
 	unsigned test_commit_delay_ms; /* AC_TEST_COMMIT_DELAY_MS, test-only (see test_delay_commit) */
@@ -43,7 +49,7 @@ struct writer {
 static const char insert_sql[] =
 	"INSERT INTO events(event_id, project_id, received_at, timestamp, level, kind, system,"
 	" component, release, environment, message, exc_type, exc_value, fingerprint, source, raw)"
-	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(event_id) DO NOTHING";
+	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(project_id, event_id) DO NOTHING";
 enum { CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK };
 static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" };
 
@@ -94,11 +100,39 @@ static int row_columns(struct job_row *row, const json_t *ev, char *fingerprint)
 		if (!val[c])
 			continue;
 		memcpy(p, val[c], len[c]);
+		writer_col_denul(p, len[c]);
 		p[len[c]] = '\0';
 		row->col[c] = p;
 		p += len[c] + 1;
 	}
 	return 0;
+}
+
+void writer_col_denul(char *s, size_t n)
+{
+	for (char *z; n && (z = memchr(s, '\0', n)); n -= (size_t)(z + 1 - s), s = z + 1)
+		*z = ' ';
+}
+
+int writer_row_rebuild(struct job_row *row, const json_t *ev)
+{
+	const json_t *fp = json_object_get(ev, "fingerprint");
+	char *fps = fp ? json_dumps(fp, JSON_COMPACT) : NULL;
+	char *raw = json_dumps(ev, JSON_COMPACT);
+	int rc;
+
+	if (!raw) {
+		free(fps);
+		return AC_ENOMEM;
+	}
+	free(row->raw);
+	free(row->cols);
+	row->cols = NULL;
+	row->raw = raw;
+	row->raw_len = strlen(raw);
+	rc = row_columns(row, ev, fps);
+	free(fps);
+	return rc;
 }
 
 static double json_time(const json_t *ev, const char *key)
@@ -110,6 +144,10 @@ static double json_time(const json_t *ev, const char *key)
 
 struct job_row *writer_job_add_row(struct write_job *job)
 {
+	if (job->max_rows && job->n_events >= job->max_rows) {
+		job->too_many = true;
+		return NULL;
+	}
 	if (job->n_events == job->cap_rows) {
 		unsigned cap = job->cap_rows ? 2 * job->cap_rows : 8;
 		struct job_row *rows = realloc(job->rows, cap * sizeof *rows);
@@ -285,21 +323,66 @@ static int exec_retry(struct writer *w, int which)
 	}
 }
 
+/* Remember why the current transaction failed, before ROLLBACK replaces the message
+ * ("cannot rollback - no transaction is active" after SQLite rolled back a full disk). */
+static void note_failure(struct writer *w)
+{
+	w->fail_rc = sqlite3_extended_errcode(w->db);
+	snprintf(w->fail_msg, sizeof w->fail_msg, "%s", sqlite3_errmsg(w->db));
+}
+
+/* Bytes free for unprivileged writes in the database's directory; -1 if unknown. */
+long long writer_free_bytes(const char *db_path, bool *read_only)
+{
+	char *copy = strdup(db_path);
+	struct statvfs sv;
+	long long n = -1;
+
+	*read_only = false;
+	if (copy && statvfs(dirname(copy), &sv) == 0) {
+		n = (long long)sv.f_bavail * (long long)sv.f_frsize;
+		*read_only = (sv.f_flag & ST_RDONLY) != 0;
+	}
+	free(copy);
+	return n;
+}
+
+/* The cause of the last failure in words an operator can act on. */
+static void failure_text(struct writer *w, const char *what, char *out, size_t n)
+{
+	bool ro;
+	long long free_bytes = writer_free_bytes(w->db_path, &ro);
+
+	if ((w->fail_rc & 0xff) == SQLITE_FULL || (free_bytes >= 0 && free_bytes < 65536))
+		snprintf(out, n, "%s: disk full (%lld bytes free next to %s)", what, free_bytes,
+			 w->db_path);
+	else if ((w->fail_rc & 0xff) == SQLITE_READONLY || ro)
+		snprintf(out, n, "%s: the database is read-only (%s)", what, w->fail_msg);
+	else
+		snprintf(out, n, "%s: %s", what, w->fail_msg[0] ? w->fail_msg : sqlite3_errmsg(w->db));
+}
+
 /* One transaction for the given jobs. SQLITE_OK, or an error after ROLLBACK with
  * *failed pointing at the job whose insert failed (NULL when BEGIN/COMMIT failed). */
 static int run_transaction(struct writer *w, struct write_job *jobs, struct write_job *end,
 			   struct write_job **failed)
 {
 	*failed = NULL;
-	if (exec_retry(w, CTL_BEGIN) != SQLITE_OK)
+	w->fail_rc = 0;
+	w->fail_msg[0] = '\0';
+	if (exec_retry(w, CTL_BEGIN) != SQLITE_OK) {
+		note_failure(w);
 		return SQLITE_ERROR;
+	}
 	for (struct write_job *j = jobs; j != end; j = j->next)
 		if (write_job(w, j) != SQLITE_DONE) {
 			*failed = j;
+			note_failure(w);
 			ctl(w, CTL_ROLLBACK);
 			return SQLITE_ERROR;
 		}
 	if (exec_retry(w, CTL_COMMIT) != SQLITE_OK) {
+		note_failure(w);
 		ctl(w, CTL_ROLLBACK);
 		return SQLITE_ERROR;
 	}
@@ -309,8 +392,12 @@ static int run_transaction(struct writer *w, struct write_job *jobs, struct writ
 static void mark_failed(struct writer *w, struct write_job *j, const char *what)
 {
 	j->status = AC_EDB;
-	snprintf(j->detail, sizeof j->detail, "%s: %s", what, sqlite3_errmsg(w->db));
+	failure_text(w, what, j->detail, sizeof j->detail);
 	j->stored = j->duplicates = 0;
+	pthread_mutex_lock(&w->lock);
+	w->failing = true;
+	snprintf(w->failing_why, sizeof w->failing_why, "%s", j->detail);
+	pthread_mutex_unlock(&w->lock);
 }
 
 /* All queued jobs in one transaction (group commit). Savepoints per job were measurable
@@ -321,8 +408,19 @@ static void commit_group(struct writer *w, struct write_job *jobs, unsigned even
 	double t0 = ac_monotonic();
 	unsigned long stored = 0, dups = 0;
 	struct write_job *failed;
+	bool was_failing;
 
-	if (run_transaction(w, jobs, NULL, &failed) != SQLITE_OK) {
+	pthread_mutex_lock(&w->lock);
+	was_failing = w->failing;
+	pthread_mutex_unlock(&w->lock);
+	if (run_transaction(w, jobs, NULL, &failed) == SQLITE_OK && was_failing) {
+		/* recovered (space freed): give the WAL's grown file back too */
+		sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		pthread_mutex_lock(&w->lock);
+		w->failing = false;
+		pthread_mutex_unlock(&w->lock);
+		ac_log(AC_LOG_INFO, "writes succeed again", NULL);
+	} else if (w->fail_rc || failed) {
 		ac_log(AC_LOG_WARN, "group commit failed; retrying jobs one by one", "detail",
 		       sqlite3_errmsg(w->db), NULL);
 		for (struct write_job *j = jobs; j; j = j->next)
@@ -332,6 +430,11 @@ static void commit_group(struct writer *w, struct write_job *jobs, unsigned even
 	for (struct write_job *j = jobs; j; j = j->next) {
 		stored += j->stored;
 		dups += j->duplicates;
+	}
+	if (stored || dups) {
+		pthread_mutex_lock(&w->lock);
+		w->failing = false;
+		pthread_mutex_unlock(&w->lock);
 	}
 	metrics_commit(w->metrics, ac_monotonic() - t0, events);
 	metrics_events_stored(w->metrics, stored, dups);
@@ -563,7 +666,19 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 	w->metrics = m;
 	w->db = ac_db_open(db_path, AC_DB_WRITE, err);
 	if (!w->db) {
+		bool ro;
 		rc = err ? err->code : AC_EDB;
+		writer_free_bytes(db_path, &ro);
+		if (ro || (access(db_path, F_OK) == 0 && access(db_path, W_OK) != 0))
+			rc = ac_error_set(err, AC_EDB, "read_only",
+					  "database %s is read-only (file permissions or a read-only "
+					  "mount): serve must be able to write it", db_path);
+		goto fail;
+	}
+	if (sqlite3_db_readonly(w->db, "main") == 1) {
+		rc = ac_error_set(err, AC_EDB, "read_only",
+				  "database %s is read-only (file permissions or a read-only mount): "
+				  "serve must be able to write it", db_path);
 		goto fail;
 	}
 	if (sqlite3_prepare_v2(w->db, insert_sql, -1, &w->insert, NULL) != SQLITE_OK ||
@@ -651,6 +766,16 @@ unsigned writer_depth(struct writer *w)
 	d = w->depth;
 	pthread_mutex_unlock(&w->lock);
 	return d;
+}
+
+bool writer_failing(struct writer *w, char *why, size_t n)
+{
+	bool f;
+	pthread_mutex_lock(&w->lock);
+	f = w->failing;
+	snprintf(why, n, "%s", f ? w->failing_why : "");
+	pthread_mutex_unlock(&w->lock);
+	return f;
 }
 
 unsigned writer_capacity(struct writer *w)

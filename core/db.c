@@ -3,6 +3,7 @@
  */
 #include "core/common.h"
 #include "core/db.h"
+#include "core/sha256.h"
 
 #include <pthread.h>
 
@@ -116,6 +117,59 @@ static const char *const migrations[] = {
 	"  key TEXT PRIMARY KEY,"
 	"  value TEXT NOT NULL);",
 	/* ---- end an-clusters ---- */
+	/* ---- trust: tokens with roles, stored hashed (collector/keys.c) ---- */
+	/* tokens: read or admin bearer tokens of a project, stored as SHA-256 hex (ac_sha256() is
+	 * registered on every connection by ac_db_open). The keys' old plaintext tokens move here
+	 * as read tokens (they keep ingesting and reading; mutations now need an admin token) and
+	 * keys.token keeps only a non-secret placeholder. */
+	"CREATE TABLE tokens("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER NOT NULL REFERENCES projects(id),"
+	"  role TEXT NOT NULL CHECK(role IN ('read','admin')),"
+	"  hash TEXT NOT NULL UNIQUE,"
+	"  hint TEXT NOT NULL,"
+	"  created_at REAL NOT NULL,"
+	"  revoked INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO tokens(project_id, role, hash, hint, created_at, revoked)"
+	"  SELECT project_id, 'read', ac_sha256(token), substr(token, 1, 8), created_at, revoked"
+	"  FROM keys WHERE token LIKE 'act!_%' ESCAPE '!';"
+	"UPDATE keys SET token = 'dsn:' || public_key, scope = 'ingest';",
+	/* events: event_id unique per project, not across projects (one project's ids must
+	 * neither drop nor reveal another's). SQLite cannot drop a column's UNIQUE, so the table
+	 * is rebuilt; SELECT * fails loudly (rolling the migration back) should the table have
+	 * gained columns this statement does not know. No index on event_id alone: lookups
+	 * without a project go through the projects (collector/query.c). */
+	"CREATE TABLE events_new("
+	"  id INTEGER PRIMARY KEY,"
+	"  event_id TEXT NOT NULL,"
+	"  project_id INTEGER,"
+	"  received_at REAL NOT NULL,"
+	"  timestamp REAL NOT NULL,"
+	"  level TEXT NOT NULL,"
+	"  kind TEXT NOT NULL,"
+	"  system TEXT,"
+	"  component TEXT,"
+	"  release TEXT,"
+	"  environment TEXT,"
+	"  message TEXT,"
+	"  exc_type TEXT,"
+	"  exc_value TEXT,"
+	"  fingerprint TEXT,"
+	"  source TEXT NOT NULL,"
+	"  raw TEXT NOT NULL,"
+	"  cluster_id INTEGER,"
+	"  UNIQUE(project_id, event_id));"
+	"INSERT INTO events_new SELECT * FROM events;"
+	"DROP TABLE events;"
+	"ALTER TABLE events_new RENAME TO events;"
+	"CREATE INDEX events_ts ON events(timestamp);"
+	"CREATE INDEX events_system_ts ON events(system, timestamp);"
+	"CREATE INDEX events_kind_ts ON events(kind, timestamp);"
+	"CREATE INDEX events_cluster ON events(cluster_id) WHERE cluster_id IS NOT NULL;",
+	/* projects.scrub_user: 1 = user.email and user.ip_address become [Filtered] before storage
+	 * (collector/scrub.c); 0 = kept, Sentry's default. `autocoder keys privacy` sets it. */
+	"ALTER TABLE projects ADD COLUMN scrub_user INTEGER NOT NULL DEFAULT 0;",
+	/* ---- end trust ---- */
 };
 
 int ac_db_schema_version(void)
@@ -207,6 +261,21 @@ static void configure_sqlite(void)
 	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
+/* SQL function ac_sha256(text) -> 64 hex: lets the migration above hash existing tokens. */
+static void sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	char hex[2 * AC_SHA256_LEN + 1];
+	const unsigned char *s = sqlite3_value_text(argv[0]);
+
+	(void)argc;
+	if (!s) {
+		sqlite3_result_null(ctx);
+		return;
+	}
+	ac_sha256_hex(s, (size_t)sqlite3_value_bytes(argv[0]), hex);
+	sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
+}
+
 sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
@@ -220,6 +289,8 @@ sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err
 		goto fail;
 	}
 	sqlite3_busy_handler(db, busy_wait, NULL);
+	sqlite3_create_function(db, "ac_sha256", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+				sql_sha256, NULL, NULL);
 	/* 8 KiB pages (set while the file is still empty; ignored afterwards): an event row is
 	 * 1-2 KiB, and against 4 KiB pages the writer spent 15 % less CPU per batched event */
 	if (ac_db_exec(db, "PRAGMA page_size=8192", err) ||

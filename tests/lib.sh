@@ -2,7 +2,8 @@
 #
 #   start_server [serve options...]   starts `autocoder serve` on a free loopback port with a
 #                                     fresh database $DB; sets $PORT, $BASE, $SERVER_PID
-#   create_key NAME                   sets $TOKEN, $DSN, $PUBKEY, $PROJECT_ID
+#   create_key NAME [--role admin]    sets $TOKEN (read token), $DSN, $PUBKEY (ingest only),
+#                                     $PROJECT_ID, and $ADMIN_TOKEN with --role admin
 #   req METHOD PATH [curl args...]    HTTP request; sets $STATUS and $BODY (and $HEADERS)
 #   expect_status N "what"            fails unless $STATUS is N
 #   expect_body "needle" "what"       fails unless $BODY contains needle
@@ -50,8 +51,9 @@ start_server() {
 }
 
 create_key() {
-	out=$("$AUTOCODER" keys create "$1" --db "$DB" --url "http://127.0.0.1:${PORT:-8080}") || fail "keys create $1"
+	out=$("$AUTOCODER" keys create "$@" --db "$DB" --url "http://127.0.0.1:${PORT:-8080}") || fail "keys create $1"
 	TOKEN=$(printf '%s\n' "$out" | awk '/^token:/{print $2}')
+	ADMIN_TOKEN=$(printf '%s\n' "$out" | awk '/^admin_token:/{print $2}')
 	DSN=$(printf '%s\n' "$out" | awk '/^dsn:/{print $2}')
 	PUBKEY=$(printf '%s\n' "$DSN" | sed 's#^[a-z]*://\([^@]*\)@.*#\1#')
 	PROJECT_ID=$(printf '%s\n' "$DSN" | sed 's#.*/##')

@@ -67,7 +67,9 @@ async function request(method, path, { params, body, text, signal } = {}) {
 	const token = getToken();
 	if (token)
 		headers.Authorization = `Bearer ${token}`;
-	if (body !== undefined)
+	/* every change is JSON, also a split without a body: with --open-read the server accepts
+	 * a change without an admin token only as a same-origin application/json request */
+	if (body !== undefined || method !== 'GET')
 		headers['Content-Type'] = 'application/json';
 	let res;
 	try {

@@ -1,6 +1,8 @@
 /*
- * events.js — the events explorer (#/events?q=&system=&component=&level=&kind=&release=
- * &environment=&since=&until=&limit=&before=) and one event (#/events/<event_id>).
+ * events.js — the events explorer (#/events?q=&project=&system=&component=&level=&kind=
+ * &release=&environment=&since=&until=&limit=&before=) and one event (#/events/<event_id>).
+ * With --open-read the server lists every project's events, each carrying its project; the
+ * Project field narrows the list to one (a token sees only its own project anyway).
  *
  * GET /api/v1/events pages by cursor: newest first, and `next` is the `before` of the
  * following page, so a page stays the same while new events arrive. The hash keeps `before`,
@@ -12,7 +14,7 @@ import {
 	clusterLink,
 } from './dom.js';
 
-const FIELDS = ['q', 'system', 'component', 'level', 'kind', 'release', 'environment', 'since',
+const FIELDS = ['q', 'project', 'system', 'component', 'level', 'kind', 'release', 'environment', 'since',
 	'until', 'limit', 'before'];
 
 function paramsOf(params) {
@@ -38,6 +40,7 @@ function filterForm(p, ctx) {
 		field('ev-q', 'q', 'Search', p.q, { wide: true, placeholder: 'message or exception' }),
 		choice('ev-level', 'level', 'Level', p.level, ['', 'debug', 'info', 'warning', 'error', 'fatal']),
 		choice('ev-kind', 'kind', 'Kind', p.kind, ['', 'log', 'error', 'crash']),
+		field('ev-project', 'project', 'Project', p.project, { placeholder: 'all projects' }),
 		field('ev-system', 'system', 'System', p.system),
 		field('ev-component', 'component', 'Component', p.component),
 		field('ev-release', 'release', 'Release', p.release),
@@ -59,7 +62,7 @@ function row(ev) {
 		h('td', null, timeEl(ev.timestamp)),
 		h('td', null, levelBadge(ev.level)),
 		h('td', null, ev.kind),
-		h('td', null, [ev.system, ev.component].filter(Boolean).join(' / ') || h('span', { class: 'muted' }, '–')),
+		h('td', null, [ev.project && `[${ev.project}]`, ev.system, ev.component].filter(Boolean).join(' / ') || h('span', { class: 'muted' }, '–')),
 		h('td', { class: 'msg' }, h('a', { href: hashLink(`events/${ev.event_id}`) }, eventSummary(ev))),
 		h('td', { class: 'num' }, ev.cluster_id ? clusterLink(ev.cluster_id) : h('span', { class: 'muted', title: 'not clustered yet' }, '–')));
 }
@@ -128,7 +131,7 @@ export async function renderDetail(main, ctx) {
 		h('div', { class: 'badges' }, levelBadge(ev.level), badge(ev.kind, 'kind'), badge(ev.source || '?', 'kind', 'source')),
 		h('section', { class: 'card', 'aria-labelledby': 'ev-facts-h' }, h('h2', { id: 'ev-facts-h' }, 'Event'),
 			defList([
-				['Event id', h('code', null, ev.event_id)], ['Time', fmtUtc(ev.timestamp)],
+				['Event id', h('code', null, ev.event_id)], ['Project', ev.project], ['Time', fmtUtc(ev.timestamp)],
 				['Received', fmtUtc(ev.received_at)], ['Cluster', ev.cluster_id ? clusterLink(ev.cluster_id) : 'not clustered yet'],
 				['System', ev.system], ['Component', ev.component], ['Release', ev.release],
 				['Environment', ev.environment], ['Logger', ev.logger], ['Platform', ev.platform],

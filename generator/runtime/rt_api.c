@@ -549,7 +549,8 @@ static int api_init(struct rt_component *c)
 				 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 1),
 				 MHD_OPTION_NOTIFY_COMPLETED, api_completed, st,
 				 MHD_OPTION_CONNECTION_TIMEOUT, 60u,
-				 MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_END);
+				 MHD_OPTION_CONNECTION_LIMIT, 4096u,
+				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT, MHD_OPTION_END);
 	if (!st->d)
 		return rt_fail(c, "cannot listen on %s:%d", host, port);
 	rt_log(c, "info", NULL, "api listening",

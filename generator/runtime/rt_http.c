@@ -122,7 +122,9 @@ int rt_metrics_server_start(struct rt_system *s, int port)
 {
 	s->metrics_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 					     (uint16_t)port, NULL, NULL, metrics_handler, NULL,
-					     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+					     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+					     MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT,
+					     MHD_OPTION_END);
 	if (!s->metrics_daemon) {
 		rt_log(NULL, "error", NULL, "cannot listen for /metrics",
 		       json_pack("{s:i}", "port", port));

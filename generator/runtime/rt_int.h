@@ -183,6 +183,10 @@ void rt_metrics_http(const char *route, int status);
 char *rt_metrics_render(size_t *len);   /* malloc'd Prometheus text */
 
 /* rt_http.c: shared HTTP helpers */
+/* Connections one client address may hold on any HTTP listener of a generated system: idle
+ * half-sent connections from one address (slowloris) cannot take every slot. Pass it as
+ * MHD_OPTION_PER_IP_CONNECTION_LIMIT to every MHD_start_daemon. */
+#define RT_HTTP_PER_IP_LIMIT 256u
 enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_t *body,
 				  const char *route);
 /* The same with the body already serialised: text (malloc'd, len bytes; taken over) or NULL

@@ -228,7 +228,9 @@ static int source_init(struct rt_component *c)
 		st->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 					    (uint16_t)port, NULL, NULL, source_http, c,
 					    MHD_OPTION_NOTIFY_COMPLETED, source_completed, c,
-					    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+					    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+					    MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT,
+					    MHD_OPTION_END);
 		if (!st->http)
 			return rt_fail(c, "cannot listen on port %d", port);
 		rt_log(c, "info", NULL, "source listening", json_pack("{s:i}", "port", port));

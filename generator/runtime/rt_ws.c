@@ -189,7 +189,8 @@ static int ws_init(struct rt_component *c)
 		return rt_fail(c, "out of memory");
 	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE,
 				 (uint16_t)port, NULL, NULL, ws_handler, st,
-				 MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_END);
+				 MHD_OPTION_CONNECTION_TIMEOUT, 60u,
+				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT, MHD_OPTION_END);
 	if (!st->d)
 		return rt_fail(c, "cannot listen on port %d", port);
 	rt_log(c, "info", NULL, "websocket listening", json_pack("{s:i}", "port", port));

@@ -72,6 +72,7 @@ def worker(w):
             with urllib.request.urlopen(r, timeout=10) as resp:
                 if resp.status == 200:
                     with lock: acked.append(eid)
+                    if len(acked) == 1: open(out + ".first", "w").close()
         except Exception:
             return
 ts = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
@@ -79,7 +80,9 @@ ts = [threading.Thread(target=worker, args=(w,)) for w in range(4)]
 open(out, "w").write("\n".join(acked) + "\n")
 PY
 CLIENT=$!
-sleep 1.5
+# SIGTERM once the clients are under way (python may take seconds to start on a loaded machine)
+for _ in $(seq 1 600); do [ -e "$TMPDIR_TEST/acked.first" ] && break; sleep 0.1; done
+sleep 0.3
 kill -TERM "$SERVER_PID"
 wait "$SERVER_PID"; rc=$?
 SERVER_PID=""

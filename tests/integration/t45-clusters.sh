@@ -7,8 +7,9 @@
 
 RULES=$(cd "$(dirname "$0")/../.." && pwd)/rules
 start_server --open-read --rules "$RULES"
-create_key shop
+create_key shop --role admin
 AUTH="Authorization: Bearer $TOKEN"
+ADMIN="Authorization: Bearer $ADMIN_TOKEN"   # cluster changes need an admin token
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -69,20 +70,20 @@ req GET "/api/v1/clusters/$PAY?events=2"
 printf '%s' "$BODY" | json 'd["events"][0]["explanation"]' | grep -q "message template" || fail "event explanation: $BODY"
 
 # --- status: resolve, then a new event reopens it as a regression
-req POST "/api/v1/clusters/$PAY/status" -d '{"status":"resolved"}'
+req POST "/api/v1/clusters/$PAY/status" -H "$ADMIN" -d '{"status":"resolved"}'
 expect_status 200 "resolve"
 [ "$(printf '%s' "$BODY" | json 'd["status"]')" = resolved ] || fail "not resolved: $BODY"
 req POST /api/v1/events -H "$AUTH" -d '{"message":"payment 0b7a3c4e-1a2b-4c3d-9e8f-001122334455 for order 99 failed after 5ms","level":"error","system":"shop"}'
 wait_clustered
 req GET "/api/v1/clusters/$PAY"
 [ "$(printf '%s' "$BODY" | json 'd["status"], d["regressed_at"] is not None, d["count"]')" = "open True 7" ] || fail "no regression: $BODY"
-req POST "/api/v1/clusters/$PORTC/status" -d '{"status":"ignored"}'
+req POST "/api/v1/clusters/$PORTC/status" -H "$ADMIN" -d '{"status":"ignored"}'
 expect_status 200 "ignore"
 req GET "/api/v1/clusters?status=ignored"
 [ "$(printf '%s' "$BODY" | json 'd["total"]')" = 1 ] || fail "status filter: $BODY"
 
 # --- merge the two crash sites, then split them apart again
-req POST /api/v1/clusters/merge -d "{\"into\":$HDR,\"from\":[$BODYC]}"
+req POST /api/v1/clusters/merge -H "$ADMIN" -d "{\"into\":$HDR,\"from\":[$BODYC]}"
 expect_status 200 "merge"
 [ "$(printf '%s' "$BODY" | json 'd["count"]')" = 3 ] || fail "merged count: $BODY"
 req GET "/api/v1/clusters/$BODYC"
@@ -91,7 +92,7 @@ crash parse_body 0x99 edge3
 wait_clustered
 req GET "/api/v1/clusters/$HDR"
 [ "$(printf '%s' "$BODY" | json 'd["count"]')" = 4 ] || fail "a merged key's new event did not go to the target: $BODY"
-req POST "/api/v1/clusters/$HDR/split"
+req POST "/api/v1/clusters/$HDR/split" -H "$ADMIN"
 expect_status 200 "split"
 [ "$(printf '%s' "$BODY" | json 'len(d["children"])')" -ge 2 ] || fail "split children: $BODY"
 req GET "/api/v1/clusters?kind=crash"
@@ -116,12 +117,12 @@ req GET /api/v1/clusters/999;                 expect_status 404 "missing";      
 req GET "/api/v1/clusters?sort=loudest";      expect_status 400 "bad sort";     expect_body "loudest" "bad sort"
 req GET "/api/v1/clusters?level=loud";        expect_status 400 "bad level"
 req GET "/api/v1/guide?format=pdf";           expect_status 400 "bad format"
-req POST "/api/v1/clusters/$PAY/status" -d '{"status":"closed"}'; expect_status 400 "bad status"; expect_body "resolved" "bad status"
-req POST "/api/v1/clusters/$PAY/status" -d 'nope';               expect_status 400 "bad json"
-req POST /api/v1/clusters/merge -d '{"into":1}';                 expect_status 400 "merge without from"; expect_body "from" "merge"
-req POST /api/v1/clusters/merge -d "{\"into\":$PAY,\"from\":[$PAY]}"; expect_status 400 "merge into itself"
-req POST /api/v1/clusters/merge -d "{\"into\":$PAY,\"from\":[$BODYC]}"; expect_status 400 "merge a merged cluster"; expect_body "merged into" "merged"
-req POST "/api/v1/clusters/$PORTC/split";     expect_status 400 "nothing to split"; expect_body "cannot be split" "split"
+req POST "/api/v1/clusters/$PAY/status" -H "$ADMIN" -d '{"status":"closed"}'; expect_status 400 "bad status"; expect_body "resolved" "bad status"
+req POST "/api/v1/clusters/$PAY/status" -H "$ADMIN" -d 'nope';               expect_status 400 "bad json"
+req POST /api/v1/clusters/merge -H "$ADMIN" -d '{"into":1}';                 expect_status 400 "merge without from"; expect_body "from" "merge"
+req POST /api/v1/clusters/merge -H "$ADMIN" -d "{\"into\":$PAY,\"from\":[$PAY]}"; expect_status 400 "merge into itself"
+req POST /api/v1/clusters/merge -H "$ADMIN" -d "{\"into\":$PAY,\"from\":[$BODYC]}"; expect_status 400 "merge a merged cluster"; expect_body "merged into" "merged"
+req POST "/api/v1/clusters/$PORTC/split" -H "$ADMIN";     expect_status 400 "nothing to split"; expect_body "cannot be split" "split"
 
 # --- a token sees only its project; without --open-read a token is required
 create_key other
