@@ -71,6 +71,14 @@ struct event_defaults {
 int decode_body(const char *encoding, const char *in, size_t len, size_t max, char **out,
 		size_t *out_len, struct ac_error *err);
 
+/* Legacy Sentry /store/ bodies sent without Content-Encoding: a body not starting with '{'
+ * that is gzip/zlib data, or base64 text of gzip/zlib/raw deflate data (or of JSON), is
+ * decoded into *out (NUL-terminated, caller frees), inflated output bounded by max. *out is
+ * NULL when the body is JSON (or blank) and passes through. 0, AC_EINVAL (names the form),
+ * AC_ETOOBIG, AC_ENOMEM. */
+int decode_sniff_legacy(const char *in, size_t len, size_t max, char **out, size_t *out_len,
+			struct ac_error *err);
+
 /* ---- event.c ---- */
 /* Check that body[0..len) is valid UTF-8 with JSON nesting <= 64; AC_EINVAL naming the
  * offset otherwise. `what` names the document in the message ("body", "line 3"). */
@@ -140,6 +148,12 @@ int sentry_parse_store(const char *body, size_t len, const struct event_defaults
 		       const struct ingest_limits *lim, json_t *out, struct ac_error *err);
 /* Convert one Sentry event object to a native event object (new reference). */
 json_t *sentry_event_to_native(const json_t *sev, const char *what, struct ac_error *err);
+
+/* ---- logentry.c ---- */
+/* Format a Sentry logentry template with its params (array or object; %-style or brace
+ * style, see logentry.c). New string of at most max bytes, NULL when it would be longer or
+ * tmpl is NULL. */
+char *logentry_format(const char *tmpl, const json_t *params, size_t max);
 
 /* ---- otlp.c ---- */
 int otlp_parse_logs(const char *body, size_t len, const struct event_defaults *d,
