@@ -155,9 +155,50 @@ json_t *sentry_event_to_native(const json_t *sev, const char *what, struct ac_er
  * tmpl is NULL. */
 char *logentry_format(const char *tmpl, const json_t *params, size_t max);
 
-/* ---- otlp.c ---- */
+/* ---- otlp.c / otlp_pb.c ---- */
+/* One log record as both encodings decode it (see otlp.c). */
+struct otlp_rec {
+	json_t *attrs;            /* typed attributes object (owned by the decoder) */
+	json_t *body;             /* typed body or NULL (owned by the decoder) */
+	const char *severity_text;
+	long long severity_number;
+	double time;              /* unix seconds; 0 = absent */
+	char trace_id[33], span_id[17];   /* lowercase hex, "" = absent */
+	const char *event_name;
+};
+struct otlp_scope {
+	const json_t *resource;   /* typed resource attributes */
+	const char *scope_name;
+};
+/* Records rejected alone (partial success) and the first reason. */
+struct otlp_result {
+	unsigned long rejected;
+	char first_error[512];
+};
+/* Normalise one record into out. 0 or an AC_E* code with err set. */
+int otlp_emit(struct otlp_rec *rec, const struct otlp_scope *sc, const struct event_defaults *d,
+	      const struct ingest_limits *lim, json_t *out, const char *what, struct ac_error *err);
+/* rc from a record: AC_EINVAL is counted as rejected (returns 0), others returned. */
+int otlp_reject(struct otlp_result *res, int rc, const struct ac_error *err);
+/* OTLP/JSON ExportLogsServiceRequest. */
 int otlp_parse_logs(const char *body, size_t len, const struct event_defaults *d,
-		    const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+		    const struct ingest_limits *lim, json_t *out, struct otlp_result *res,
+		    struct ac_error *err);
+/* OTLP protobuf ExportLogsServiceRequest (protobuf-c; nesting bounded before decoding). */
+int otlp_parse_logs_pb(const char *body, size_t len, const struct event_defaults *d,
+		       const struct ingest_limits *lim, json_t *out, struct otlp_result *res,
+		       struct ac_error *err);
+/* The ExportLogsServiceResponse for res: protobuf bytes (malloc'd, possibly 0 bytes long)
+ * or the OTLP/JSON object. */
+char *otlp_response_pb(const struct otlp_result *res, size_t *len);
+json_t *otlp_response_json(const struct otlp_result *res);
+
+/* ---- stacktrace.c ---- */
+/* Parse the text of a stack trace (Python, Java/JVM with "Caused by:", JavaScript/V8, Go
+ * panics, .NET) into frames in the stored shape, outermost first (Sentry order); NULL when
+ * no line is a frame. type (capacity cap) receives the exception type named by the text,
+ * "" if none. */
+json_t *stacktrace_parse(const char *text, char *type, size_t cap);
 
 /* ---- metrics.c ---- */
 enum metrics_route {

@@ -81,6 +81,8 @@ struct request {
 	struct write_job job;
 	json_t *events, *counts;
 	char reply_id[65];
+	bool otlp_pb;              /* /v1/logs in protobuf: answer in protobuf */
+	struct otlp_result otlp;   /* /v1/logs: records rejected alone */
 	long long project_id;      /* -1: all projects (open read) */
 	char project[128];
 };
@@ -434,8 +436,13 @@ static enum MHD_Result reply_stored(struct request *r)
 	metrics_items_counted(r->c->metrics, r->counts ? json_object_size(r->counts) : 0);
 	if (is_sentry_route(r))
 		return reply_json(r, 200, json_pack("{s:s}", "id", r->reply_id));
+	if (r->route->metric == ROUTE_OTLP_LOGS && r->otlp_pb) {
+		size_t n;
+		char *pb = otlp_response_pb(&r->otlp, &n);
+		return pb ? reply_raw(r, 200, "application/x-protobuf", pb, n, NULL) : MHD_NO;
+	}
 	if (r->route->metric == ROUTE_OTLP_LOGS)
-		return reply_json(r, 200, json_pack("{s:{}}", "partialSuccess"));
+		return reply_json(r, 200, otlp_response_json(&r->otlp));
 	return reply_ids(r);
 }
 
@@ -483,7 +490,7 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 		ac_error_set(&err, AC_EUNSUPP, "unsupported_media_type",
 			     "Content-Type '%s' is not accepted here; send application/json%s", ct,
 			     r->route->metric == ROUTE_LOGS_POST ? ", application/x-ndjson or text/plain"
-			     : r->route->metric == ROUTE_OTLP_LOGS ? " (OTLP/HTTP JSON)"
+			     : r->route->metric == ROUTE_OTLP_LOGS ? " or application/x-protobuf (OTLP/HTTP)"
 								    : " or application/x-ndjson");
 		return reply_error(r, &err);
 	}
@@ -550,7 +557,13 @@ static int parse_crash(struct request *r, const char *body, size_t len,
 static int parse_otlp(struct request *r, const char *body, size_t len,
 		      const struct event_defaults *d, struct ac_error *err)
 {
-	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, err);
+	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, &r->otlp, err);
+}
+
+static int parse_otlp_pb(struct request *r, const char *body, size_t len,
+			 const struct event_defaults *d, struct ac_error *err)
+{
+	return otlp_parse_logs_pb(body, len, d, &r->c->limits, r->events, &r->otlp, err);
 }
 
 static int parse_sentry(struct request *r, const char *body, size_t len,
@@ -624,6 +637,7 @@ static const char *const log_types[] = { "application/json", "application/x-ndjs
 					 "application/octet-stream",
 					 "application/x-www-form-urlencoded", NULL };
 static const char *const otlp_types[] = { "application/json", NULL };
+static const char *const otlp_pb_types[] = { "application/x-protobuf", "application/protobuf", NULL };
 
 static enum MHD_Result h_events_post(struct request *r)
 {
@@ -654,9 +668,9 @@ static enum MHD_Result h_otlp(struct request *r)
 {
 	char ct[64];
 	content_type(r, ct, sizeof ct);
-	if (!strcmp(ct, "application/x-protobuf"))
-		return reply_simple_error(r, AC_EUNSUPP, "unsupported_media_type",
-					  "OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON");
+	r->otlp_pb = type_in(ct, otlp_pb_types) && *ct;
+	if (r->otlp_pb)
+		return ingest(r, otlp_pb_types, parse_otlp_pb);
 	return ingest(r, otlp_types, parse_otlp);
 }
 

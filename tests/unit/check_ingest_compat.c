@@ -7,6 +7,7 @@
 #include "core/common.h"
 #include "collector/internal.h"
 #include "analyzer/fingerprint.h"
+#include "proto/otlp_logs.pb-c.h"
 
 #include <check.h>
 #include <zlib.h>
@@ -237,6 +238,310 @@ START_TEST(synthetic_exception_without_type_stays_a_message)
 }
 END_TEST
 
+
+/* ---- OTLP protobuf ---- */
+
+static Acotlp__AnyValue *av_str(const char *s)
+{
+	Acotlp__AnyValue *v = calloc(1, sizeof *v);
+	acotlp__any_value__init(v);
+	v->value_case = ACOTLP__ANY_VALUE__VALUE_STRING_VALUE;
+	v->string_value = (char *)s;
+	return v;
+}
+
+static Acotlp__KeyValue *kv(const char *k, Acotlp__AnyValue *v)
+{
+	Acotlp__KeyValue *p = calloc(1, sizeof *p);
+	acotlp__key_value__init(p);
+	p->key = (char *)k;
+	p->value = v;
+	return p;
+}
+
+static void free_kv(Acotlp__KeyValue *p)
+{
+	Acotlp__AnyValue *v = p->value;
+	if (v->value_case == ACOTLP__ANY_VALUE__VALUE_ARRAY_VALUE) {
+		for (size_t i = 0; i < v->array_value->n_values; i++)
+			free(v->array_value->values[i]);
+		free(v->array_value->values);
+		free(v->array_value);
+	} else if (v->value_case == ACOTLP__ANY_VALUE__VALUE_KVLIST_VALUE) {
+		for (size_t i = 0; i < v->kvlist_value->n_values; i++)
+			free_kv(v->kvlist_value->values[i]);
+		free(v->kvlist_value->values);
+		free(v->kvlist_value);
+	}
+	free(v);
+	free(p);
+}
+
+/* One resource (service checkout 2.0.1 prod) + scope "payments" + the given records. */
+static uint8_t *pack_request(Acotlp__LogRecord **recs, size_t n, size_t *len)
+{
+	Acotlp__KeyValue *rattrs[3] = { kv("service.name", av_str("checkout")),
+					kv("service.version", av_str("2.0.1")),
+					kv("deployment.environment.name", av_str("prod")) };
+	Acotlp__Resource res = ACOTLP__RESOURCE__INIT;
+	Acotlp__InstrumentationScope scope = ACOTLP__INSTRUMENTATION_SCOPE__INIT;
+	Acotlp__ScopeLogs sl = ACOTLP__SCOPE_LOGS__INIT, *slp = &sl;
+	Acotlp__ResourceLogs rl = ACOTLP__RESOURCE_LOGS__INIT, *rlp = &rl;
+	Acotlp__ExportLogsServiceRequest req = ACOTLP__EXPORT_LOGS_SERVICE_REQUEST__INIT;
+	uint8_t *buf;
+
+	res.attributes = rattrs;
+	res.n_attributes = 3;
+	scope.name = "payments";
+	sl.scope = &scope;
+	sl.log_records = recs;
+	sl.n_log_records = n;
+	rl.resource = &res;
+	rl.scope_logs = &slp;
+	rl.n_scope_logs = 1;
+	req.resource_logs = &rlp;
+	req.n_resource_logs = 1;
+	*len = acotlp__export_logs_service_request__get_packed_size(&req);
+	buf = malloc(*len);
+	acotlp__export_logs_service_request__pack(&req, buf);
+	for (int i = 0; i < 3; i++)
+		free_kv(rattrs[i]);
+	return buf;
+}
+
+START_TEST(otlp_protobuf_records_keep_types)
+{
+	static const uint8_t trace[16] = { 0x0a, 0xf7, 0x65, 0x19, 0x16, 0xcd, 0x43, 0xdd,
+					   0x84, 0x48, 0xeb, 0x21, 0x1c, 0x80, 0x31, 0x9c };
+	Acotlp__LogRecord r1 = ACOTLP__LOG_RECORD__INIT, r2 = ACOTLP__LOG_RECORD__INIT;
+	Acotlp__LogRecord *recs[2] = { &r1, &r2 };
+	Acotlp__AnyValue vi = ACOTLP__ANY_VALUE__INIT, vd = ACOTLP__ANY_VALUE__INIT,
+			 vb = ACOTLP__ANY_VALUE__INIT;
+	vi.value_case = ACOTLP__ANY_VALUE__VALUE_INT_VALUE;
+	vi.int_value = 9007199254740993LL;
+	vd.value_case = ACOTLP__ANY_VALUE__VALUE_DOUBLE_VALUE;
+	vd.double_value = 0.25;
+	vb.value_case = ACOTLP__ANY_VALUE__VALUE_BOOL_VALUE;
+	vb.bool_value = 1;
+	Acotlp__AnyValue *arr_items[2] = { &vi, av_str("x") };
+	Acotlp__ArrayValue arr = ACOTLP__ARRAY_VALUE__INIT;
+	arr.values = arr_items;
+	arr.n_values = 2;
+	Acotlp__AnyValue varr = ACOTLP__ANY_VALUE__INIT;
+	varr.value_case = ACOTLP__ANY_VALUE__VALUE_ARRAY_VALUE;
+	varr.array_value = &arr;
+	Acotlp__KeyValue *inner[1] = { kv("ok", &vb) };
+	Acotlp__KeyValueList kvl = ACOTLP__KEY_VALUE_LIST__INIT;
+	kvl.values = inner;
+	kvl.n_values = 1;
+	Acotlp__AnyValue vkv = ACOTLP__ANY_VALUE__INIT;
+	vkv.value_case = ACOTLP__ANY_VALUE__VALUE_KVLIST_VALUE;
+	vkv.kvlist_value = &kvl;
+	Acotlp__KeyValue *attrs[7] = {
+		kv("exception.type", av_str("ValueError")),
+		kv("exception.message", av_str("bad amount")),
+		kv("exception.stacktrace", av_str("Traceback (most recent call last):\n"
+						  "  File \"/app/pay.py\", line 5, in charge\n"
+						  "ValueError: bad amount\n")),
+		kv("n", &vi), kv("ratio", &vd), kv("list", &varr), kv("obj", &vkv) };
+	r1.time_unix_nano = 1795561501500000000ULL;
+	r1.severity_number = 17;
+	r1.body = av_str("card declined");
+	r1.attributes = attrs;
+	r1.n_attributes = 7;
+	r1.trace_id.data = (uint8_t *)trace;
+	r1.trace_id.len = 16;
+	r2.severity_text = "WARN";
+	r2.body = av_str("slow");
+
+	size_t len;
+	uint8_t *body = pack_request(recs, 2, &len);
+	struct ac_error err;
+	struct otlp_result res;
+	json_t *out = json_array();
+	ck_assert_msg(otlp_parse_logs_pb((char *)body, len, &nodef, &lim, out, &res, &err) == 0, "%s", err.msg);
+	ck_assert_uint_eq(json_array_size(out), 2);
+	ck_assert_uint_eq(res.rejected, 0);
+	ck_assert_str_eq(sget(json_array_get(out, 1), "level"), "warning");
+	ck_assert_str_eq(sget(json_array_get(out, 1), "kind"), "log");
+	json_t *ev = json_array_get(out, 0), *a = json_object_get(json_object_get(ev, "context"), "attributes");
+	ck_assert_str_eq(sget(ev, "system"), "checkout");
+	ck_assert_str_eq(sget(ev, "release"), "2.0.1");
+	ck_assert_str_eq(sget(ev, "environment"), "prod");
+	ck_assert_str_eq(sget(ev, "component"), "payments");
+	ck_assert_str_eq(sget(ev, "level"), "error");
+	ck_assert_str_eq(sget(ev, "kind"), "error");
+	ck_assert_str_eq(sget(ev, "message"), "card declined");
+	ck_assert_str_eq(sget(ev, "timestamp"), "2026-11-24T23:05:01.500Z");
+	ck_assert_str_eq(sget(ev, "exception.type"), "ValueError");
+	ck_assert_str_eq(sget(ev, "exception.value"), "bad amount");
+	ck_assert_str_eq(sget(json_array_get(json_object_get(json_object_get(ev, "exception"), "frames"), 0),
+			      "function"), "charge");
+	ck_assert_str_eq(sget(ev, "context.trace_id"), "0af7651916cd43dd8448eb211c80319c");
+	ck_assert(json_integer_value(json_object_get(a, "n")) == 9007199254740993LL);
+	ck_assert(json_is_real(json_object_get(a, "ratio")) && json_real_value(json_object_get(a, "ratio")) == 0.25);
+	ck_assert(json_is_true(json_object_get(json_object_get(a, "obj"), "ok")));
+	ck_assert_uint_eq(json_array_size(json_object_get(a, "list")), 2);
+	ck_assert_ptr_null(json_object_get(a, "exception.stacktrace"));
+
+	/* the partial-success response, in protobuf, decodes with the counts */
+	size_t rlen;
+	res.rejected = 1;
+	snprintf(res.first_error, sizeof res.first_error, "logRecords[1]: bad");
+	char *rb = otlp_response_pb(&res, &rlen);
+	Acotlp__ExportLogsServiceResponse *resp =
+		acotlp__export_logs_service_response__unpack(NULL, rlen, (uint8_t *)rb);
+	ck_assert_ptr_nonnull(resp);
+	ck_assert_ptr_nonnull(resp->partial_success);
+	ck_assert_int_eq(resp->partial_success->rejected_log_records, 1);
+	acotlp__export_logs_service_response__free_unpacked(resp, NULL);
+	free(rb);
+	json_t *rj = otlp_response_json(&res);
+	ck_assert_str_eq(sget(rj, "partialSuccess.rejectedLogRecords"), "1");
+	json_decref(rj);
+
+	free(body);
+	json_decref(out);
+	for (int i = 0; i < 3; i++)
+		free_kv(attrs[i]);
+	for (int i = 3; i < 7; i++)
+		free(attrs[i]);
+	free(inner[0]);
+	free(arr_items[1]);
+	free(r1.body);
+	free(r2.body);
+}
+END_TEST
+
+START_TEST(otlp_protobuf_and_json_store_the_same_event)
+{
+	const char *json =
+		"{\"resourceLogs\":[{\"resource\":{\"attributes\":["
+		"{\"key\":\"service.name\",\"value\":{\"stringValue\":\"checkout\"}},"
+		"{\"key\":\"service.version\",\"value\":{\"stringValue\":\"2.0.1\"}},"
+		"{\"key\":\"deployment.environment.name\",\"value\":{\"stringValue\":\"prod\"}}]},"
+		"\"scopeLogs\":[{\"scope\":{\"name\":\"payments\"},\"logRecords\":["
+		"{\"timeUnixNano\":\"1795561501500000000\",\"severityNumber\":13,"
+		"\"body\":{\"stringValue\":\"retrying\"},\"attributes\":["
+		"{\"key\":\"attempt\",\"value\":{\"intValue\":\"2\"}},"
+		"{\"key\":\"ok\",\"value\":{\"boolValue\":false}}]}]}]}]}";
+	Acotlp__LogRecord r = ACOTLP__LOG_RECORD__INIT, *recs[1] = { &r };
+	Acotlp__AnyValue vi = ACOTLP__ANY_VALUE__INIT, vb = ACOTLP__ANY_VALUE__INIT;
+	vi.value_case = ACOTLP__ANY_VALUE__VALUE_INT_VALUE;
+	vi.int_value = 2;
+	vb.value_case = ACOTLP__ANY_VALUE__VALUE_BOOL_VALUE;
+	vb.bool_value = 0;
+	Acotlp__KeyValue *attrs[2] = { kv("attempt", &vi), kv("ok", &vb) };
+	r.time_unix_nano = 1795561501500000000ULL;
+	r.severity_number = 13;
+	r.body = av_str("retrying");
+	r.attributes = attrs;
+	r.n_attributes = 2;
+	size_t len;
+	uint8_t *body = pack_request(recs, 1, &len);
+	struct ac_error err;
+	struct otlp_result res;
+	json_t *a = json_array(), *b = json_array();
+	ck_assert_int_eq(otlp_parse_logs(json, strlen(json), &nodef, &lim, a, &res, &err), 0);
+	ck_assert_int_eq(otlp_parse_logs_pb((char *)body, len, &nodef, &lim, b, &res, &err), 0);
+	json_t *ea = json_array_get(a, 0), *eb = json_array_get(b, 0);
+	json_object_del(ea, "event_id");
+	json_object_del(eb, "event_id");
+	char *sa = json_dumps(ea, JSON_SORT_KEYS), *sb = json_dumps(eb, JSON_SORT_KEYS);
+	ck_assert_str_eq(sa, sb);
+	free(sa);
+	free(sb);
+	json_decref(a);
+	json_decref(b);
+	free(body);
+	free(attrs[0]);
+	free(attrs[1]);
+	free(r.body);
+}
+END_TEST
+
+START_TEST(otlp_json_record_rejected_alone)
+{
+	const char *json =
+		"{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":["
+		"{\"timeUnixNano\":\"999999999999999999999\",\"body\":{\"stringValue\":\"far future\"}},"
+		"{\"body\":{\"stringValue\":\"fine\"}}, 7]}]}]}";
+	struct ac_error err;
+	struct otlp_result res;
+	json_t *out = json_array();
+	ck_assert_int_eq(otlp_parse_logs(json, strlen(json), &nodef, &lim, out, &res, &err), 0);
+	ck_assert_uint_eq(json_array_size(out), 1);
+	ck_assert_str_eq(sget(json_array_get(out, 0), "message"), "fine");
+	ck_assert_uint_eq(res.rejected, 2);
+	ck_assert_msg(strstr(res.first_error, "logRecords[0]") && strstr(res.first_error, "9999"),
+		      "%s", res.first_error);
+	json_decref(out);
+}
+END_TEST
+
+START_TEST(otlp_protobuf_malformed_and_deep_bodies)
+{
+	struct ac_error err;
+	struct otlp_result res;
+	json_t *out = json_array();
+	/* field 1, length 0xff: runs past the end */
+	ck_assert_int_eq(otlp_parse_logs_pb("\x0a\xff\x01", 3, &nodef, &lim, out, &res, &err), AC_EINVAL);
+	ck_assert_str_eq(err.what, "invalid_otlp");
+	/* a group wire type */
+	ck_assert_int_eq(otlp_parse_logs_pb("\x0b", 1, &nodef, &lim, out, &res, &err), AC_EINVAL);
+	/* an empty request is fine: nothing to store */
+	ck_assert_int_eq(otlp_parse_logs_pb("", 0, &nodef, &lim, out, &res, &err), 0);
+	/* unknown fields are skipped */
+	ck_assert_int_eq(otlp_parse_logs_pb("\x78\x05\x82\x01\x02hi", 7, &nodef, &lim, out, &res, &err), 0);
+	ck_assert_uint_eq(json_array_size(out), 0);
+	/* AnyValue nested 10000 deep through arrays: refused before protobuf-c recurses */
+	size_t depth = 10000, n = 0;
+	unsigned char *deep = malloc(depth * 8 + 64);
+	/* innermost first: build from the inside out; each level is AnyValue{array_value{values[AnyValue]}} */
+	unsigned char *buf = malloc(depth * 8 + 64), *tmp = malloc(depth * 8 + 64);
+	size_t blen = 0;
+	for (size_t i = 0; i < depth; i++) {
+		/* ArrayValue { 1: AnyValue(buf) } then AnyValue { 5: ArrayValue } */
+		size_t k = 0;
+		tmp[k++] = 0x0a;
+		k += (size_t)(blen < 128 ? (tmp[k] = (unsigned char)blen, 1)
+			      : (tmp[k] = (unsigned char)(blen | 0x80), tmp[k + 1] = (unsigned char)(blen >> 7),
+				 blen >> 14 ? (tmp[k + 1] |= 0x80, tmp[k + 2] = (unsigned char)(blen >> 14), 3) : 2));
+		memcpy(tmp + k, buf, blen);
+		size_t alen = k + blen;
+		k = 0;
+		buf[k++] = 0x2a;
+		k += (size_t)(alen < 128 ? (buf[k] = (unsigned char)alen, 1)
+			      : (buf[k] = (unsigned char)(alen | 0x80), buf[k + 1] = (unsigned char)(alen >> 7),
+				 alen >> 14 ? (buf[k + 1] |= 0x80, buf[k + 2] = (unsigned char)(alen >> 14), 3) : 2));
+		memcpy(buf + k, tmp, alen);
+		blen = k + alen;
+		if (blen > depth * 8)
+			break;
+	}
+	(void)n;
+	(void)deep;
+	/* wrap: LogRecord{5: body} in ScopeLogs{2} in ResourceLogs{2} in the request{1} */
+	static const unsigned char tags[] = { 0x2a, 0x12, 0x12, 0x0a };
+	for (size_t t = 0; t < sizeof tags; t++) {
+		size_t k = 0;
+		tmp[k++] = tags[t];
+		k += (size_t)(blen < 128 ? (tmp[k] = (unsigned char)blen, 1)
+			      : (tmp[k] = (unsigned char)(blen | 0x80), tmp[k + 1] = (unsigned char)(blen >> 7),
+				 blen >> 14 ? (tmp[k + 1] |= 0x80, tmp[k + 2] = (unsigned char)(blen >> 14), 3) : 2));
+		memcpy(tmp + k, buf, blen);
+		blen += k;
+		memcpy(buf, tmp, blen);
+	}
+	ck_assert_int_eq(otlp_parse_logs_pb((char *)buf, blen, &nodef, &lim, out, &res, &err), AC_EINVAL);
+	ck_assert_msg(strstr(err.msg, "nests deeper"), "%s", err.msg);
+	free(buf);
+	free(tmp);
+	free(deep);
+	json_decref(out);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ingest_compat");
@@ -249,6 +554,10 @@ int main(void)
 	tcase_add_test(tc, logentry_keeps_params_and_template);
 	tcase_add_test(tc, logentry_groups_on_its_template);
 	tcase_add_test(tc, synthetic_exception_without_type_stays_a_message);
+	tcase_add_test(tc, otlp_protobuf_records_keep_types);
+	tcase_add_test(tc, otlp_protobuf_and_json_store_the_same_event);
+	tcase_add_test(tc, otlp_json_record_rejected_alone);
+	tcase_add_test(tc, otlp_protobuf_malformed_and_deep_bodies);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);
 }
