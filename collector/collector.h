@@ -36,6 +36,8 @@ struct collector_config {
 	double rate_limit;           /* per-project events/s, 0 = unlimited */
 	double rate_burst;           /* per-project bucket size (default max(rate, 1) * 2) */
 	unsigned max_group_events;   /* events per group commit (default 5000) */
+	size_t max_attachment_bytes; /* one Sentry envelope attachment (default 10 MiB) */
+	unsigned long long attachment_quota_bytes;  /* attachments stored per project (100 MiB) */
 };
 
 void collector_config_defaults(struct collector_config *cfg);

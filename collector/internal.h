@@ -52,6 +52,29 @@ struct ingest_limits {
 	size_t max_event_bytes;
 	size_t max_decoded_bytes;
 };
+#define AC_ATTACHMENT_MAX (10u << 20)
+#define AC_ATTACHMENT_QUOTA (100ull << 20)   /* per project, when not configured */
+
+/* Rows stored with a job's events that are not events: user feedback and attachments from
+ * Sentry envelopes (envelope_items.c), inserted by the writer in the job's transaction. */
+enum side_kind { SIDE_FEEDBACK, SIDE_ATTACHMENT };
+struct side_row {
+	enum side_kind kind;
+	char event_id[65];                            /* normalised like event.c does */
+	char *name, *email, *comments;                /* feedback */
+	char *filename, *content_type, *attachment_type, *data;   /* attachment */
+	size_t len;
+	struct side_row *next;
+};
+void side_rows_free(struct side_row *s);
+void side_event_id(const char *in, char out[65]);
+/* What an envelope yields besides events: side rows and client-report discards
+ * ("reason\tcategory" -> quantity). */
+struct envelope_side {
+	struct side_row *side;
+	json_t *discards;
+	size_t max_attachment_bytes;   /* one attachment; 0 = AC_ATTACHMENT_MAX */
+};
 
 /* Defaults a request supplies to events that lack them (query parameters, headers, the
  * project's name). Strings are borrowed; any may be NULL. */
@@ -142,7 +165,14 @@ int sentry_dsn_key(const char *dsn, char *key, size_t keylen);
  * envelope or first event id ("" if none). */
 int sentry_parse_envelope(const char *body, size_t len, const struct event_defaults *d,
 			  const struct ingest_limits *lim, json_t *out, json_t *counts,
-			  char dsn_key[65], char event_id[65], struct ac_error *err);
+			  struct envelope_side *es, char dsn_key[65], char event_id[65],
+			  struct ac_error *err);
+/* envelope_items.c: an item other than `event` (log, user_report, feedback, attachment,
+ * client_report; others ignored). es may be NULL (side rows and discards are not wanted). */
+int envelope_other_item(const char *type, const json_t *ih, const char *payload, size_t len,
+			const char *envelope_id, const struct event_defaults *d,
+			const struct ingest_limits *lim, json_t *out, struct envelope_side *es,
+			const char *what, struct ac_error *err);
 /* Parse a /store/ body (one Sentry event JSON). */
 int sentry_parse_store(const char *body, size_t len, const struct event_defaults *d,
 		       const struct ingest_limits *lim, json_t *out, struct ac_error *err);
@@ -218,6 +248,8 @@ void metrics_events_stored(struct metrics *m, unsigned long n, unsigned long dup
 void metrics_items_counted(struct metrics *m, unsigned long n);
 void metrics_commit(struct metrics *m, double seconds, unsigned events);
 void metrics_rejected(struct metrics *m, const char *reason);
+/* Sentry client reports: quantity discarded by the SDK for reason/category. */
+void metrics_client_discards(struct metrics *m, const json_t *discards);
 /* Render Prometheus text exposition into b. */
 int metrics_render(struct metrics *m, struct ac_buf *b, unsigned queue_depth,
 		   unsigned queue_capacity);
@@ -240,6 +272,9 @@ struct write_job {
 	struct job_row *rows;      /* n_events rows (cap_rows allocated), see writer_job_add_* */
 	unsigned n_events, cap_rows;
 	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
+	struct side_row *side;     /* feedback/attachments (owned by the job) */
+	unsigned long long attachment_quota;  /* bytes per project; 0 = AC_ATTACHMENT_QUOTA */
+	unsigned side_stored, side_dropped;   /* results: side rows stored / over quota */
 	long long project_id;
 	/* results, set by the writer before done() */
 	int status;                /* 0 or AC_E* */
@@ -302,6 +337,13 @@ int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct 
 /* Fetch one event by event_id; AC_ENOTFOUND when absent (or in another project). */
 int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
 		struct ac_error *err);
+
+/* ---- attachments.c ---- */
+/* Add "feedback" and "attachments" (metadata) arrays to an event object read by query_event. */
+int attachments_decorate(sqlite3 *db, json_t *ev, long long project_id, struct ac_error *err);
+/* GET /api/v1/attachments/<id>: the bytes with their content type. */
+struct request;
+enum MHD_Result api_attachment_get(struct request *r);
 
 /* ---- server.c: the request API for route handlers in other files ----
  * A route handler is `enum MHD_Result fn(struct request *r)` listed in server.c's routes[]

@@ -5,8 +5,8 @@
  * Envelope wire format: a JSON header line, then items; each item is a JSON header line
  * ({"type": ..., "length": N?}) followed by its payload — exactly N bytes when `length` is
  * given (then an optional newline), otherwise up to the next newline or the end. `event`
- * items become stored events; other item types (transaction, session, attachment,
- * client_report, ...) are accepted and counted. A Sentry event is converted to the native
+ * items become stored events; every other item type is counted, and log, user_report,
+ * feedback, attachment and client_report items are handled by envelope_items.c. A Sentry event is converted to the native
  * event shape here and then normalised by event.c like any other event.
  */
 #include "core/common.h"
@@ -344,7 +344,8 @@ out:
 
 int sentry_parse_envelope(const char *body, size_t len, const struct event_defaults *d,
 			  const struct ingest_limits *lim, json_t *out, json_t *counts,
-			  char dsn_key[65], char event_id[65], struct ac_error *err)
+			  struct envelope_side *es, char dsn_key[65], char event_id[65],
+			  struct ac_error *err)
 {
 	const char *p = body, *end = body + len, *line;
 	size_t n;
@@ -420,6 +421,12 @@ int sentry_parse_envelope(const char *body, size_t len, const struct event_defau
 			}
 		} else {
 			count_item(counts, type);
+			rc = envelope_other_item(type, ih, payload, plen, event_id, d, lim, out, es,
+						 what, err);
+			if (rc) {
+				json_decref(ih);
+				return rc;
+			}
 		}
 		json_decref(ih);
 	}

@@ -582,30 +582,41 @@ static int parse_sentry(struct request *r, const char *body, size_t len,
 		if (!sd.system)
 			sd.system = r->project;
 	}
+	struct envelope_side es = { NULL, json_object(), r->c->cfg.max_attachment_bytes };
 	if (envelope)
 		rc = sentry_parse_envelope(body, len, &sd, &r->c->limits, r->events, r->counts,
-					   dsn_key, event_id, err);
+					   &es, dsn_key, event_id, err);
 	else
 		rc = sentry_parse_store(body, len, &sd, &r->c->limits, r->events, err);
+	r->job.side = es.side;   /* the job owns them now (freed with its rows) */
+	r->job.attachment_quota = r->c->cfg.attachment_quota_bytes;
 	if (rc && !key && dsn_key[0]) {
 		struct ac_error aerr;
+		json_decref(es.discards);
 		if (authenticate_sentry(r, dsn_key, &aerr)) {
 			*err = aerr;
 			return aerr.code;
 		}
 	}
-	if (rc)
+	if (rc) {
+		json_decref(es.discards);
 		return rc;
+	}
 	if (!key && envelope) {
 		size_t i;
 		json_t *ev;
-		if ((rc = authenticate_sentry(r, dsn_key[0] ? dsn_key : NULL, err)))
+		if ((rc = authenticate_sentry(r, dsn_key[0] ? dsn_key : NULL, err))) {
+			json_decref(es.discards);
 			return rc;
+		}
 		/* events parsed before the project was known get its name as system */
 		json_array_foreach(r->events, i, ev)
 			if (!json_object_get(ev, "system"))
 				json_object_set_new(ev, "system", json_string(r->project));
 	}
+	/* only an authenticated client's reports reach /metrics */
+	metrics_client_discards(r->c->metrics, es.discards);
+	json_decref(es.discards);
 	if (event_id[0])
 		snprintf(r->reply_id, sizeof r->reply_id, "%s", event_id);
 	else if (json_array_size(r->events))
@@ -749,6 +760,10 @@ static enum MHD_Result h_event_get(struct request *r)
 		return reply_error(r, &err);
 	db = reader_pool_get(r->c->readers);
 	rc = query_event(db, r->arg, r->project_id, &out, &err);
+	if (!rc && (rc = attachments_decorate(db, out, r->project_id, &err))) {
+		json_decref(out);
+		out = NULL;
+	}
 	reader_pool_put(r->c->readers, db);
 	if (rc)
 		return reply_error(r, &err);
@@ -881,6 +896,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/events", ROUTE_EVENTS_POST, AUTH_INGEST, h_events_post },
 	{ "GET", "/api/v1/events", ROUTE_EVENTS_GET, AUTH_READ, h_events_get },
 	{ "GET", "/api/v1/events/*", ROUTE_EVENT_GET, AUTH_READ, h_event_get },
+	{ "GET", "/api/v1/attachments/*", ROUTE_API_OTHER, AUTH_READ, api_attachment_get },
 	{ "POST", "/api/v1/logs", ROUTE_LOGS_POST, AUTH_INGEST, h_logs_post },
 	{ "POST", "/api/v1/crashes", ROUTE_CRASHES_POST, AUTH_INGEST, h_crashes_post },
 	{ "POST", "/api/*/envelope/", ROUTE_SENTRY_ENVELOPE, AUTH_SENTRY, h_envelope },
@@ -1037,6 +1053,8 @@ void collector_config_defaults(struct collector_config *cfg)
 	cfg->queue_events = 20000;
 	cfg->threads = cpus > 0 ? (unsigned)cpus : 2;
 	cfg->max_group_events = 5000;
+	cfg->max_attachment_bytes = AC_ATTACHMENT_MAX;
+	cfg->attachment_quota_bytes = AC_ATTACHMENT_QUOTA;
 }
 
 /* Split "host:port", "[v6]:port" or ":port". */

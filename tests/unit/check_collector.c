@@ -194,7 +194,7 @@ static int envelope(const char *body, json_t **out, json_t **counts, char key[65
 {
 	*out = json_array();
 	*counts = json_object();
-	return sentry_parse_envelope(body, strlen(body), &nodef, &lim, *out, *counts, key, id, err);
+	return sentry_parse_envelope(body, strlen(body), &nodef, &lim, *out, *counts, NULL, key, id, err);
 }
 
 START_TEST(envelope_items_with_and_without_length)

@@ -542,6 +542,74 @@ START_TEST(otlp_protobuf_malformed_and_deep_bodies)
 }
 END_TEST
 
+START_TEST(envelope_log_feedback_attachment_and_client_report_items)
+{
+	const char *env =
+		"{\"event_id\":\"9ec79c33-ec99-42ab-8353-589fcb2e04dc\"}\n"
+		"{\"type\":\"log\"}\n"
+		"{\"items\":[{\"timestamp\":1764770000.5,\"trace_id\":\"5b8efff798038103d269b633813fc60c\","
+		"\"level\":\"warn\",\"body\":\"cache miss for user 42\",\"attributes\":{"
+		"\"sentry.release\":{\"value\":\"r1\",\"type\":\"string\"},"
+		"\"sentry.message.template\":{\"value\":\"cache miss for user %s\",\"type\":\"string\"},"
+		"\"sentry.message.parameter.0\":{\"value\":42,\"type\":\"integer\"},"
+		"\"ratio\":{\"value\":0.5,\"type\":\"double\"}}},{\"level\":\"trace\",\"body\":\"tick\"}]}\n"
+		"{\"type\":\"user_report\"}\n"
+		"{\"event_id\":\"9ec79c33ec9942ab8353589fcb2e04dc\",\"name\":\"Ann\",\"email\":\"a@x\",\"comments\":\"it broke\"}\n"
+		"{\"type\":\"attachment\",\"length\":5,\"filename\":\"a.txt\",\"content_type\":\"text/plain\"}\n"
+		"hello\n"
+		"{\"type\":\"client_report\"}\n"
+		"{\"discarded_events\":[{\"reason\":\"queue_overflow\",\"category\":\"error\",\"quantity\":3},"
+		"{\"reason\":\"queue_overflow\",\"category\":\"error\",\"quantity\":2}]}\n";
+	struct ac_error err;
+	struct envelope_side es = { NULL, json_object(), 0 };
+	json_t *out = json_array(), *counts = json_object();
+	char key[65], id[65];
+	ck_assert_msg(sentry_parse_envelope(env, strlen(env), &nodef, &lim, out, counts, &es, key, id, &err) == 0,
+		      "%s", err.msg);
+	ck_assert_uint_eq(json_array_size(out), 2);
+	json_t *l = json_array_get(out, 0);
+	ck_assert_str_eq(sget(l, "kind"), "log");
+	ck_assert_str_eq(sget(l, "level"), "warning");
+	ck_assert_str_eq(sget(l, "message"), "cache miss for user 42");
+	ck_assert_str_eq(sget(l, "release"), "r1");
+	ck_assert_str_eq(sget(l, "context.trace_id"), "5b8efff798038103d269b633813fc60c");
+	ck_assert_str_eq(sget(l, "context.logentry.message"), "cache miss for user %s");
+	ck_assert(json_real_value(json_object_get(json_object_get(json_object_get(l, "context"),
+		"attributes"), "ratio")) == 0.5);
+	ck_assert_str_eq(sget(l, "timestamp"), "2025-12-03T13:53:20.500Z");
+	ck_assert_str_eq(sget(json_array_get(out, 1), "level"), "debug");
+	ck_assert_ptr_nonnull(es.side);
+	ck_assert_int_eq(es.side->kind, SIDE_FEEDBACK);
+	ck_assert_str_eq(es.side->event_id, "9ec79c33ec9942ab8353589fcb2e04dc");
+	ck_assert_str_eq(es.side->comments, "it broke");
+	ck_assert_ptr_nonnull(es.side->next);
+	ck_assert_int_eq(es.side->next->kind, SIDE_ATTACHMENT);
+	ck_assert_str_eq(es.side->next->event_id, "9ec79c33ec9942ab8353589fcb2e04dc");
+	ck_assert_uint_eq(es.side->next->len, 5);
+	ck_assert(!memcmp(es.side->next->data, "hello", 5));
+	ck_assert_int_eq(json_integer_value(json_object_get(es.discards, "queue_overflow\terror")), 5);
+	side_rows_free(es.side);
+	json_decref(es.discards);
+	json_decref(out);
+	json_decref(counts);
+
+	/* an attachment over the per-attachment limit is a 413 naming it */
+	es.max_attachment_bytes = 4;
+	es.side = NULL;
+	es.discards = json_object();
+	out = json_array();
+	counts = json_object();
+	env = "{\"event_id\":\"ab\"}\n{\"type\":\"attachment\",\"length\":5,\"filename\":\"a.txt\"}\nhello\n";
+	ck_assert_int_eq(sentry_parse_envelope(env, strlen(env), &nodef, &lim, out, counts, &es, key, id, &err),
+			 AC_ETOOBIG);
+	ck_assert_str_eq(err.what, "attachment_too_large");
+	side_rows_free(es.side);
+	json_decref(es.discards);
+	json_decref(out);
+	json_decref(counts);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("ingest_compat");
@@ -557,6 +625,7 @@ int main(void)
 	tcase_add_test(tc, otlp_protobuf_records_keep_types);
 	tcase_add_test(tc, otlp_protobuf_and_json_store_the_same_event);
 	tcase_add_test(tc, otlp_json_record_rejected_alone);
+	tcase_add_test(tc, envelope_log_feedback_attachment_and_client_report_items);
 	tcase_add_test(tc, otlp_protobuf_malformed_and_deep_bodies);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);
