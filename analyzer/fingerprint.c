@@ -394,7 +394,11 @@ static int default_grouping(const json_t *ev, struct masker *mk, struct result *
 		free(m);
 		return rc;
 	}
-	const char *msg = str_field(ev, "message");
+	/* a Sentry logentry groups on its template, not on the text formatted from it */
+	const char *msg = str_field(json_object_get(json_object_get(ev, "context"), "logentry"),
+				    "message");
+	if (!msg)
+		msg = str_field(ev, "message");
 	if (!msg && json_is_object(exc))
 		msg = str_field(exc, "value");
 	char *m = masked_text(mk, msg ? msg : "");

@@ -17,6 +17,8 @@ static const char serve_usage[] =
 	"  --max-event SIZE       largest event (default 1M)\n"
 	"  --max-body SIZE        largest request body as sent (default 20M)\n"
 	"  --max-decoded SIZE     largest body after gzip/deflate (default 20M)\n"
+	"  --max-attachment SIZE  largest Sentry envelope attachment (default 10M)\n"
+	"  --attachment-quota SIZE  attachment bytes stored per project (default 100M)\n"
 	"  --queue EVENTS         events waiting for the writer before 429 (default 20000)\n"
 	"  --group EVENTS         events per group commit (default 5000)\n"
 	"  --threads N            HTTP threads (default: CPUs)\n"
@@ -75,6 +77,8 @@ int cmd_serve(int argc, char **argv)
 		{ "max-inflight", required_argument, NULL, 'I' },
 		{ "max-conn-per-ip", required_argument, NULL, 'C' },
 		{ "max-batch", required_argument, NULL, 'M' },
+		{ "max-attachment", required_argument, NULL, 'A' },
+		{ "attachment-quota", required_argument, NULL, 'Q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct collector_config cfg;
@@ -98,6 +102,14 @@ int cmd_serve(int argc, char **argv)
 		case 'E': if (parse_size_opt("--max-event", optarg, &cfg.max_event_bytes)) return 2; break;
 		case 'B': if (parse_size_opt("--max-body", optarg, &cfg.max_body_bytes)) return 2; break;
 		case 'D': if (parse_size_opt("--max-decoded", optarg, &cfg.max_decoded_bytes)) return 2; break;
+		case 'A': if (parse_size_opt("--max-attachment", optarg, &cfg.max_attachment_bytes)) return 2; break;
+		case 'Q': {
+			size_t q;
+			if (parse_size_opt("--attachment-quota", optarg, &q))
+				return 2;
+			cfg.attachment_quota_bytes = q;
+			break;
+		}
 		case 'q': if (parse_uint_opt("--queue", optarg, &cfg.queue_events, false)) return 2; break;
 		case 'g': if (parse_uint_opt("--group", optarg, &cfg.max_group_events, false)) return 2; break;
 		case 't': if (parse_uint_opt("--threads", optarg, &cfg.threads, false)) return 2; break;

@@ -41,6 +41,8 @@ struct collector_config {
 	size_t max_unauth_bytes;     /* a Sentry envelope whose key is only in its body (default 1 MiB) */
 	unsigned max_conn_per_ip;    /* connections from one address (default 256 of 4000) */
 	unsigned max_batch_events;   /* events in one request; past it 413 (default 100000) */
+	size_t max_attachment_bytes; /* one Sentry envelope attachment (default 10 MiB) */
+	unsigned long long attachment_quota_bytes;  /* attachments stored per project (100 MiB) */
 };
 
 void collector_config_defaults(struct collector_config *cfg);

@@ -52,6 +52,29 @@ struct ingest_limits {
 	size_t max_event_bytes;
 	size_t max_decoded_bytes;
 };
+#define AC_ATTACHMENT_MAX (10u << 20)
+#define AC_ATTACHMENT_QUOTA (100ull << 20)   /* per project, when not configured */
+
+/* Rows stored with a job's events that are not events: user feedback and attachments from
+ * Sentry envelopes (envelope_items.c), inserted by the writer in the job's transaction. */
+enum side_kind { SIDE_FEEDBACK, SIDE_ATTACHMENT };
+struct side_row {
+	enum side_kind kind;
+	char event_id[65];                            /* normalised like event.c does */
+	char *name, *email, *comments;                /* feedback */
+	char *filename, *content_type, *attachment_type, *data;   /* attachment */
+	size_t len;
+	struct side_row *next;
+};
+void side_rows_free(struct side_row *s);
+void side_event_id(const char *in, char out[65]);
+/* What an envelope yields besides events: side rows and client-report discards
+ * ("reason\tcategory" -> quantity). */
+struct envelope_side {
+	struct side_row *side;
+	json_t *discards;
+	size_t max_attachment_bytes;   /* one attachment; 0 = AC_ATTACHMENT_MAX */
+};
 
 /* Defaults a request supplies to events that lack them (query parameters, headers, the
  * project's name). Strings are borrowed; any may be NULL. */
@@ -70,6 +93,14 @@ struct event_defaults {
  * AC_ETOOBIG (more than max after decoding), AC_EUNSUPP (unknown encoding). */
 int decode_body(const char *encoding, const char *in, size_t len, size_t max, char **out,
 		size_t *out_len, struct ac_error *err);
+
+/* Legacy Sentry /store/ bodies sent without Content-Encoding: a body not starting with '{'
+ * that is gzip/zlib data, or base64 text of gzip/zlib/raw deflate data (or of JSON), is
+ * decoded into *out (NUL-terminated, caller frees), inflated output bounded by max. *out is
+ * NULL when the body is JSON (or blank) and passes through. 0, AC_EINVAL (names the form),
+ * AC_ETOOBIG, AC_ENOMEM. */
+int decode_sniff_legacy(const char *in, size_t len, size_t max, char **out, size_t *out_len,
+			struct ac_error *err);
 
 /* ---- event.c ---- */
 /* Check that body[0..len) is valid UTF-8 with JSON nesting <= 64; AC_EINVAL naming the
@@ -134,16 +165,70 @@ int sentry_dsn_key(const char *dsn, char *key, size_t keylen);
  * envelope or first event id ("" if none). */
 int sentry_parse_envelope(const char *body, size_t len, const struct event_defaults *d,
 			  const struct ingest_limits *lim, json_t *out, json_t *counts,
-			  char dsn_key[65], char event_id[65], struct ac_error *err);
+			  struct envelope_side *es, char dsn_key[65], char event_id[65],
+			  struct ac_error *err);
+/* envelope_items.c: an item other than `event` (log, user_report, feedback, attachment,
+ * client_report; others ignored). es may be NULL (side rows and discards are not wanted). */
+int envelope_other_item(const char *type, const json_t *ih, const char *payload, size_t len,
+			const char *envelope_id, const struct event_defaults *d,
+			const struct ingest_limits *lim, json_t *out, struct envelope_side *es,
+			const char *what, struct ac_error *err);
 /* Parse a /store/ body (one Sentry event JSON). */
 int sentry_parse_store(const char *body, size_t len, const struct event_defaults *d,
 		       const struct ingest_limits *lim, json_t *out, struct ac_error *err);
 /* Convert one Sentry event object to a native event object (new reference). */
 json_t *sentry_event_to_native(const json_t *sev, const char *what, struct ac_error *err);
 
-/* ---- otlp.c ---- */
+/* ---- logentry.c ---- */
+/* Format a Sentry logentry template with its params (array or object; %-style or brace
+ * style, see logentry.c). New string of at most max bytes, NULL when it would be longer or
+ * tmpl is NULL. */
+char *logentry_format(const char *tmpl, const json_t *params, size_t max);
+
+/* ---- otlp.c / otlp_pb.c ---- */
+/* One log record as both encodings decode it (see otlp.c). */
+struct otlp_rec {
+	json_t *attrs;            /* typed attributes object (owned by the decoder) */
+	json_t *body;             /* typed body or NULL (owned by the decoder) */
+	const char *severity_text;
+	long long severity_number;
+	double time;              /* unix seconds; 0 = absent */
+	char trace_id[33], span_id[17];   /* lowercase hex, "" = absent */
+	const char *event_name;
+};
+struct otlp_scope {
+	const json_t *resource;   /* typed resource attributes */
+	const char *scope_name;
+};
+/* Records rejected alone (partial success) and the first reason. */
+struct otlp_result {
+	unsigned long rejected;
+	char first_error[512];
+};
+/* Normalise one record into out. 0 or an AC_E* code with err set. */
+int otlp_emit(struct otlp_rec *rec, const struct otlp_scope *sc, const struct event_defaults *d,
+	      const struct ingest_limits *lim, json_t *out, const char *what, struct ac_error *err);
+/* rc from a record: AC_EINVAL is counted as rejected (returns 0), others returned. */
+int otlp_reject(struct otlp_result *res, int rc, const struct ac_error *err);
+/* OTLP/JSON ExportLogsServiceRequest. */
 int otlp_parse_logs(const char *body, size_t len, const struct event_defaults *d,
-		    const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+		    const struct ingest_limits *lim, json_t *out, struct otlp_result *res,
+		    struct ac_error *err);
+/* OTLP protobuf ExportLogsServiceRequest (protobuf-c; nesting bounded before decoding). */
+int otlp_parse_logs_pb(const char *body, size_t len, const struct event_defaults *d,
+		       const struct ingest_limits *lim, json_t *out, struct otlp_result *res,
+		       struct ac_error *err);
+/* The ExportLogsServiceResponse for res: protobuf bytes (malloc'd, possibly 0 bytes long)
+ * or the OTLP/JSON object. */
+char *otlp_response_pb(const struct otlp_result *res, size_t *len);
+json_t *otlp_response_json(const struct otlp_result *res);
+
+/* ---- stacktrace.c ---- */
+/* Parse the text of a stack trace (Python, Java/JVM with "Caused by:", JavaScript/V8, Go
+ * panics, .NET) into frames in the stored shape, outermost first (Sentry order); NULL when
+ * no line is a frame. type (capacity cap) receives the exception type named by the text,
+ * "" if none. */
+json_t *stacktrace_parse(const char *text, char *type, size_t cap);
 
 /* ---- metrics.c ---- */
 enum metrics_route {
@@ -163,6 +248,8 @@ void metrics_events_stored(struct metrics *m, unsigned long n, unsigned long dup
 void metrics_items_counted(struct metrics *m, unsigned long n);
 void metrics_commit(struct metrics *m, double seconds, unsigned events);
 void metrics_rejected(struct metrics *m, const char *reason);
+/* Sentry client reports: quantity discarded by the SDK for reason/category. */
+void metrics_client_discards(struct metrics *m, const json_t *discards);
 /* Render Prometheus text exposition into b. */
 int metrics_render(struct metrics *m, struct ac_buf *b, unsigned queue_depth,
 		   unsigned queue_capacity);
@@ -187,6 +274,9 @@ struct write_job {
 	unsigned max_rows;         /* 0 = unbounded; past it add_row fails and sets too_many */
 	bool too_many;
 	json_t *item_counts;       /* object type -> count, or NULL (owned by the creator) */
+	struct side_row *side;     /* feedback/attachments (owned by the job) */
+	unsigned long long attachment_quota;  /* bytes per project; 0 = AC_ATTACHMENT_QUOTA */
+	unsigned side_stored, side_dropped;   /* results: side rows stored / over quota */
 	long long project_id;
 	/* results, set by the writer before done() */
 	int status;                /* 0 or AC_E* */
@@ -276,6 +366,13 @@ int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct 
 /* Fetch one event by event_id; AC_ENOTFOUND when absent (or in another project). */
 int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
 		struct ac_error *err);
+
+/* ---- attachments.c ---- */
+/* Add "feedback" and "attachments" (metadata) arrays to an event object read by query_event. */
+int attachments_decorate(sqlite3 *db, json_t *ev, long long project_id, struct ac_error *err);
+/* GET /api/v1/attachments/<id>: the bytes with their content type. */
+struct request;
+enum MHD_Result api_attachment_get(struct request *r);
 
 /* ---- server.c: the request API for route handlers in other files ----
  * A route handler is `enum MHD_Result fn(struct request *r)` listed in server.c's routes[]

@@ -8,7 +8,11 @@
 #include "core/common.h"
 #include "collector/internal.h"
 
+#include <ctype.h>
+#include <pthread.h>
 #include <stdatomic.h>
+
+#define DISCARD_SLOTS 64
 
 static const unsigned status_codes[] = { 200, 202, 204, 400, 401, 403, 404, 405, 413, 415,
 					 429, 500, 503 };
@@ -47,15 +51,81 @@ struct metrics {
 	atomic_ulong commit_events;
 	_Atomic double commit_seconds_sum;
 	atomic_ulong rejected_queue_full, rejected_rate_limit;
+	/* Sentry client reports: SDK-side discards by reason and category (bounded table; the
+	 * pairs past the last slot are summed into reason "other") */
+	pthread_mutex_t discard_lock;
+	struct { char reason[41], category[41]; unsigned long long n; } discard[DISCARD_SLOTS];
+	size_t n_discard;
 };
 
 struct metrics *metrics_new(void)
 {
-	return calloc(1, sizeof(struct metrics));
+	struct metrics *m = calloc(1, sizeof(struct metrics));
+	if (m)
+		pthread_mutex_init(&m->discard_lock, NULL);
+	return m;
+}
+
+/* A Prometheus label value from client text: [A-Za-z0-9_.:-] kept, others '_'. */
+static void label_value(char *dst, size_t cap, const char *src, size_t n)
+{
+	size_t i = 0;
+	for (; i < n && i + 1 < cap && src[i]; i++) {
+		char c = src[i];
+		dst[i] = (isalnum((unsigned char)c) || strchr("_.:-", c)) ? c : '_';
+	}
+	dst[i] = '\0';
+}
+
+void metrics_client_discards(struct metrics *m, const json_t *discards)
+{
+	const char *key;
+	const json_t *v;
+
+	pthread_mutex_lock(&m->discard_lock);
+	json_object_foreach((json_t *)discards, key, v) {
+		const char *tab = strchr(key, '\t');
+		char reason[41], cat[41];
+		size_t i;
+		if (!tab || !json_is_integer(v))
+			continue;
+		label_value(reason, sizeof reason, key, (size_t)(tab - key));
+		label_value(cat, sizeof cat, tab + 1, strlen(tab + 1));
+		for (i = 0; i < m->n_discard; i++)
+			if (!strcmp(m->discard[i].reason, reason) && !strcmp(m->discard[i].category, cat))
+				break;
+		if (i == m->n_discard) {
+			if (m->n_discard == DISCARD_SLOTS) {
+				i = DISCARD_SLOTS - 1;   /* the last slot collects the rest */
+				snprintf(m->discard[i].reason, sizeof m->discard[i].reason, "other");
+				snprintf(m->discard[i].category, sizeof m->discard[i].category, "other");
+			} else {
+				snprintf(m->discard[i].reason, sizeof m->discard[i].reason, "%s", reason);
+				snprintf(m->discard[i].category, sizeof m->discard[i].category, "%s", cat);
+				m->n_discard++;
+			}
+		}
+		m->discard[i].n += (unsigned long long)json_integer_value(v);
+	}
+	pthread_mutex_unlock(&m->discard_lock);
+}
+
+static void render_discards(struct metrics *m, struct ac_buf *b)
+{
+	ac_buf_printf(b, "# HELP autocoder_client_discarded_events_total Events Sentry SDKs report "
+			 "they discarded (client_report items), by reason and category.\n"
+			 "# TYPE autocoder_client_discarded_events_total counter\n");
+	pthread_mutex_lock(&m->discard_lock);
+	for (size_t i = 0; i < m->n_discard; i++)
+		ac_buf_printf(b, "autocoder_client_discarded_events_total{reason=\"%s\",category=\"%s\"} %llu\n",
+			      m->discard[i].reason, m->discard[i].category, m->discard[i].n);
+	pthread_mutex_unlock(&m->discard_lock);
 }
 
 void metrics_free(struct metrics *m)
 {
+	if (m)
+		pthread_mutex_destroy(&m->discard_lock);
 	free(m);
 }
 
@@ -173,5 +243,6 @@ int metrics_render(struct metrics *m, struct ac_buf *b, unsigned queue_depth,
 		      atomic_load(&m->rejected_rate_limit), queue_depth, queue_capacity,
 		      atomic_load(&m->commit_events));
 	render_histogram(m, b);
+	render_discards(m, b);
 	return 0;
 }

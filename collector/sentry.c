@@ -5,8 +5,8 @@
  * Envelope wire format: a JSON header line, then items; each item is a JSON header line
  * ({"type": ..., "length": N?}) followed by its payload — exactly N bytes when `length` is
  * given (then an optional newline), otherwise up to the next newline or the end. `event`
- * items become stored events; other item types (transaction, session, attachment,
- * client_report, ...) are accepted and counted. A Sentry event is converted to the native
+ * items become stored events; every other item type is counted, and log, user_report,
+ * feedback, attachment and client_report items are handled by envelope_items.c. A Sentry event is converted to the native
  * event shape here and then normalised by event.c like any other event.
  */
 #include "core/common.h"
@@ -70,21 +70,39 @@ int sentry_dsn_key(const char *dsn, char *key, size_t keylen)
 	return 0;
 }
 
-static const char *sentry_message(const json_t *sev)
+/* The event's message: `message` as a string, else the `formatted` text of a logentry (or
+ * of a `message` object), else its template formatted with its params (logentry.c). The
+ * template and params are kept in context.logentry: the template is the grouping input. */
+static json_t *sentry_message(const json_t *sev, json_t *ctx, size_t max)
 {
 	const json_t *m = json_object_get(sev, "message"), *le = json_object_get(sev, "logentry");
+	const json_t *obj = json_is_object(le) ? le : json_is_object(m) ? m : NULL;
+	const char *tmpl, *formatted;
+	const json_t *params;
+	char *text;
+	json_t *out;
 
-	if (json_is_string(m))
-		return json_string_value(m);
-	if (json_is_object(m)) {
-		const char *s = json_string_value(json_object_get(m, "formatted"));
-		return s ? s : json_string_value(json_object_get(m, "message"));
+	if (json_is_string(m) && !obj)
+		return json_incref((json_t *)m);
+	if (!obj)
+		return NULL;
+	tmpl = json_string_value(json_object_get(obj, "message"));
+	formatted = json_string_value(json_object_get(obj, "formatted"));
+	params = json_object_get(obj, "params");
+	if (tmpl && (formatted || (params && !json_is_null(params)))) {
+		json_t *keep = json_pack("{s:s}", "message", tmpl);
+		if (params && !json_is_null(params))
+			json_object_set(keep, "params", (json_t *)params);
+		json_object_set_new(ctx, "logentry", keep);
 	}
-	if (json_is_object(le)) {
-		const char *s = json_string_value(json_object_get(le, "formatted"));
-		return s ? s : json_string_value(json_object_get(le, "message"));
-	}
-	return NULL;
+	if (formatted)
+		return json_string(formatted);
+	if (!tmpl)
+		return json_is_string(m) ? json_incref((json_t *)m) : NULL;
+	text = logentry_format(tmpl, params, max);
+	out = json_string(text ? text : tmpl);
+	free(text);
+	return out;
 }
 
 static json_t *sentry_frame(const json_t *f)
@@ -132,6 +150,14 @@ static int sentry_exception(json_t *native, const json_t *sev, const char *what,
 	if (!json_is_object(main))
 		return ac_error_set(err, AC_EINVAL, "invalid_field",
 				    "%s: field 'exception.values[]' must be an object", what);
+	if (!json_is_string(json_object_get(main, "type")) ||
+	    !*json_string_value(json_object_get(main, "type"))) {
+		/* captureMessage with attach_stacktrace: a synthetic exception without a type is
+		 * a message with a stack, not an error; keep the stack in context */
+		if ((st = json_object_get(main, "stacktrace")) && json_is_object(st))
+			json_object_set(json_object_get(native, "context"), "stacktrace", (json_t *)st);
+		return 0;
+	}
 	ne = json_object();
 	if (json_is_string(v = json_object_get(main, "type")))
 		json_object_set(ne, "type", (json_t *)v);
@@ -191,7 +217,7 @@ json_t *sentry_event_to_native(const json_t *sev, const char *what, struct ac_er
 {
 	json_t *native, *ctx, *tags;
 	const json_t *v;
-	const char *msg, *s;
+	const char *s;
 
 	if (!json_is_object(sev)) {
 		ac_error_set(err, AC_EINVAL, "invalid_event", "%s: a Sentry event must be a JSON object", what);
@@ -205,8 +231,8 @@ json_t *sentry_event_to_native(const json_t *sev, const char *what, struct ac_er
 	for (size_t i = 0; i < AC_ARRAY_SIZE(same); i++)
 		if ((v = json_object_get(sev, same[i])) && !json_is_null(v))
 			json_object_set(native, same[i], (json_t *)v);
-	if ((msg = sentry_message(sev)))
-		json_object_set_new(native, "message", json_string(msg));
+	if ((v = sentry_message(sev, ctx, 64 * 1024)))
+		json_object_set_new(native, "message", (json_t *)v);
 	if (sentry_exception(native, sev, what, err)) {
 		json_decref(native);
 		return NULL;
@@ -251,13 +277,22 @@ int sentry_parse_store(const char *body, size_t len, const struct event_defaults
 		       const struct ingest_limits *lim, json_t *out, struct ac_error *err)
 {
 	json_t *sev;
+	char *plain = NULL;
 	int rc;
 
-	if (len > lim->max_event_bytes)
+	/* raven-era SDKs: base64 of zlib data without Content-Encoding (see decode.c) */
+	if ((rc = decode_sniff_legacy(body, len, lim->max_decoded_bytes, &plain, &len, err)))
+		return rc;
+	if (plain)
+		body = plain;
+	if (len > lim->max_event_bytes) {
+		free(plain);
 		return ac_error_set(err, AC_ETOOBIG, "event_too_large",
 				    "event is %zu bytes, more than the limit of %zu", len,
 				    lim->max_event_bytes);
+	}
 	sev = json_parse_checked(body, len, "body", err);
+	free(plain);
 	if (!sev)
 		return AC_EINVAL;
 	rc = store_sentry_event(sev, d, lim, out, "event", err);
@@ -309,7 +344,8 @@ out:
 
 int sentry_parse_envelope(const char *body, size_t len, const struct event_defaults *d,
 			  const struct ingest_limits *lim, json_t *out, json_t *counts,
-			  char dsn_key[65], char event_id[65], struct ac_error *err)
+			  struct envelope_side *es, char dsn_key[65], char event_id[65],
+			  struct ac_error *err)
 {
 	const char *p = body, *end = body + len, *line;
 	size_t n;
@@ -385,6 +421,12 @@ int sentry_parse_envelope(const char *body, size_t len, const struct event_defau
 			}
 		} else {
 			count_item(counts, type);
+			rc = envelope_other_item(type, ih, payload, plen, event_id, d, lim, out, es,
+						 what, err);
+			if (rc) {
+				json_decref(ih);
+				return rc;
+			}
 		}
 		json_decref(ih);
 	}

@@ -92,6 +92,8 @@ struct request {
 	struct write_job job;
 	json_t *events, *counts;
 	char reply_id[65];
+	bool otlp_pb;              /* /v1/logs in protobuf: answer in protobuf */
+	struct otlp_result otlp;   /* /v1/logs: records rejected alone */
 	long long project_id;      /* -1: all projects (open read) */
 	char project[128];
 	int role;                  /* enum collector_role of the key used, 0 before auth */
@@ -513,8 +515,13 @@ static enum MHD_Result reply_stored(struct request *r)
 	metrics_items_counted(r->c->metrics, r->counts ? json_object_size(r->counts) : 0);
 	if (is_sentry_route(r))
 		return reply_json(r, 200, json_pack("{s:s}", "id", r->reply_id));
+	if (r->route->metric == ROUTE_OTLP_LOGS && r->otlp_pb) {
+		size_t n;
+		char *pb = otlp_response_pb(&r->otlp, &n);
+		return pb ? reply_raw(r, 200, "application/x-protobuf", pb, n, NULL) : MHD_NO;
+	}
 	if (r->route->metric == ROUTE_OTLP_LOGS)
-		return reply_json(r, 200, json_pack("{s:{}}", "partialSuccess"));
+		return reply_json(r, 200, otlp_response_json(&r->otlp));
 	return reply_ids(r);
 }
 
@@ -562,7 +569,7 @@ static enum MHD_Result ingest(struct request *r, const char *const *types, body_
 		ac_error_set(&err, AC_EUNSUPP, "unsupported_media_type",
 			     "Content-Type '%s' is not accepted here; send application/json%s", ct,
 			     r->route->metric == ROUTE_LOGS_POST ? ", application/x-ndjson or text/plain"
-			     : r->route->metric == ROUTE_OTLP_LOGS ? " (OTLP/HTTP JSON)"
+			     : r->route->metric == ROUTE_OTLP_LOGS ? " or application/x-protobuf (OTLP/HTTP)"
 								    : " or application/x-ndjson");
 		return reply_error(r, &err);
 	}
@@ -639,7 +646,13 @@ static int parse_crash(struct request *r, const char *body, size_t len,
 static int parse_otlp(struct request *r, const char *body, size_t len,
 		      const struct event_defaults *d, struct ac_error *err)
 {
-	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, err);
+	return otlp_parse_logs(body, len, d, &r->c->limits, r->events, &r->otlp, err);
+}
+
+static int parse_otlp_pb(struct request *r, const char *body, size_t len,
+			 const struct event_defaults *d, struct ac_error *err)
+{
+	return otlp_parse_logs_pb(body, len, d, &r->c->limits, r->events, &r->otlp, err);
 }
 
 /* The Sentry protocol allows one event per envelope; items without their own event_id take
@@ -677,32 +690,45 @@ static int parse_sentry(struct request *r, const char *body, size_t len,
 		if (!sd.system)
 			sd.system = r->project;
 	}
+	struct envelope_side es = { NULL, json_object(), r->c->cfg.max_attachment_bytes };
 	if (envelope)
 		rc = sentry_parse_envelope(body, len, &sd, &r->c->limits, r->events, r->counts,
-					   dsn_key, event_id, err);
+					   &es, dsn_key, event_id, err);
 	else
 		rc = sentry_parse_store(body, len, &sd, &r->c->limits, r->events, err);
+	r->job.side = es.side;   /* the job owns them now (freed with its rows) */
+	r->job.attachment_quota = r->c->cfg.attachment_quota_bytes;
 	if (rc && !key && dsn_key[0]) {
 		struct ac_error aerr;
 		if (authenticate_sentry(r, dsn_key, &aerr)) {
+			json_decref(es.discards);
 			*err = aerr;
 			return aerr.code;
 		}
 	}
-	if (rc)
+	if (rc) {
+		json_decref(es.discards);
 		return rc;
+	}
 	if (!key && envelope) {
 		size_t i;
 		json_t *ev;
-		if ((rc = authenticate_sentry(r, dsn_key[0] ? dsn_key : NULL, err)))
+		if ((rc = authenticate_sentry(r, dsn_key[0] ? dsn_key : NULL, err))) {
+			json_decref(es.discards);
 			return rc;
+		}
 		/* events parsed before the project was known get its name as system */
 		json_array_foreach(r->events, i, ev)
 			if (!json_object_get(ev, "system"))
 				json_object_set_new(ev, "system", json_string(r->project));
 	}
-	if (envelope && (rc = one_id_per_event(r->events, err)))
+	if (envelope && (rc = one_id_per_event(r->events, err))) {
+		json_decref(es.discards);
 		return rc;
+	}
+	/* only an authenticated client's reports reach /metrics */
+	metrics_client_discards(r->c->metrics, es.discards);
+	json_decref(es.discards);
 	if (event_id[0])
 		snprintf(r->reply_id, sizeof r->reply_id, "%s", event_id);
 	else if (json_array_size(r->events))
@@ -734,6 +760,7 @@ static const char *const log_types[] = { "application/json", "application/x-ndjs
 					 "application/octet-stream",
 					 "application/x-www-form-urlencoded", NULL };
 static const char *const otlp_types[] = { "application/json", NULL };
+static const char *const otlp_pb_types[] = { "application/x-protobuf", "application/protobuf", NULL };
 
 static enum MHD_Result h_events_post(struct request *r)
 {
@@ -764,9 +791,9 @@ static enum MHD_Result h_otlp(struct request *r)
 {
 	char ct[64];
 	content_type(r, ct, sizeof ct);
-	if (!strcmp(ct, "application/x-protobuf"))
-		return reply_simple_error(r, AC_EUNSUPP, "unsupported_media_type",
-					  "OTLP protobuf is not supported; configure the exporter for OTLP/HTTP JSON");
+	r->otlp_pb = type_in(ct, otlp_pb_types) && *ct;
+	if (r->otlp_pb)
+		return ingest(r, otlp_pb_types, parse_otlp_pb);
 	return ingest(r, otlp_types, parse_otlp);
 }
 
@@ -909,6 +936,10 @@ static enum MHD_Result h_event_get(struct request *r)
 		return reply_error(r, &err);
 	db = reader_pool_get(r->c->readers);
 	rc = query_event(db, r->arg, r->project_id, &out, &err);
+	if (!rc && (rc = attachments_decorate(db, out, r->project_id, &err))) {
+		json_decref(out);
+		out = NULL;
+	}
 	reader_pool_put(r->c->readers, db);
 	if (rc)
 		return reply_error(r, &err);
@@ -1076,6 +1107,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/events", ROUTE_EVENTS_POST, AUTH_INGEST, h_events_post },
 	{ "GET", "/api/v1/events", ROUTE_EVENTS_GET, AUTH_READ, h_events_get },
 	{ "GET", "/api/v1/events/*", ROUTE_EVENT_GET, AUTH_READ, h_event_get },
+	{ "GET", "/api/v1/attachments/*", ROUTE_API_OTHER, AUTH_READ, api_attachment_get },
 	{ "POST", "/api/v1/logs", ROUTE_LOGS_POST, AUTH_INGEST, h_logs_post },
 	{ "POST", "/api/v1/crashes", ROUTE_CRASHES_POST, AUTH_INGEST, h_crashes_post },
 	{ "POST", "/api/*/envelope/", ROUTE_SENTRY_ENVELOPE, AUTH_SENTRY, h_envelope },
@@ -1351,6 +1383,8 @@ void collector_config_defaults(struct collector_config *cfg)
 	cfg->max_unauth_bytes = 1 << 20;
 	cfg->max_conn_per_ip = 256;
 	cfg->max_batch_events = 100000;
+	cfg->max_attachment_bytes = AC_ATTACHMENT_MAX;
+	cfg->attachment_quota_bytes = AC_ATTACHMENT_QUOTA;
 }
 
 /* Split "host:port", "[v6]:port" or ":port". */

@@ -22,6 +22,7 @@
 struct writer {
 	sqlite3 *db;
 	sqlite3_stmt *insert, *count_item;
+	sqlite3_stmt *side[3];  /* feedback insert, attachment insert, attachment bytes in use */
 	sqlite3_stmt *ctl[3];  /* BEGIN IMMEDIATE, COMMIT, ROLLBACK (see ctl_sql) */
 	pthread_t thread, checkpointer;
 	char *db_path;
@@ -56,6 +57,15 @@ static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" }
 static const char count_sql[] =
 	"INSERT INTO item_counts(project_id, item_type, count) VALUES(?,?,?)"
 	" ON CONFLICT(project_id, item_type) DO UPDATE SET count = count + excluded.count";
+
+/* Side rows of envelopes (envelope_items.c): prepared on first use. */
+static const char *const side_sql[] = {
+	"INSERT INTO event_feedback(project_id, event_id, name, email, comments, received_at)"
+	" VALUES(?,?,?,?,?,?)",
+	"INSERT INTO event_attachments(project_id, event_id, filename, content_type,"
+	" attachment_type, size, data, received_at) VALUES(?,?,?,?,?,?,?,?)",
+	"SELECT coalesce(sum(size), 0) FROM event_attachments WHERE project_id IS ?",
+};
 
 static const char *string_at(const json_t *obj, const char *key, size_t *len)
 {
@@ -211,6 +221,8 @@ int writer_job_add_events(struct write_job *job, const json_t *events, size_t ma
 
 void writer_job_release(struct write_job *job)
 {
+	side_rows_free(job->side);
+	job->side = NULL;
 	if (!job->rows)
 		return;
 	for (size_t i = 0; i < job->n_events; i++) {
@@ -297,16 +309,89 @@ static int ctl(struct writer *w, int which)
 	return rc == SQLITE_DONE ? SQLITE_OK : rc;
 }
 
+static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
+{
+	if (s)
+		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static void bind_project(sqlite3_stmt *st, int idx, const struct write_job *job)
+{
+	if (job->project_id > 0)
+		sqlite3_bind_int64(st, idx, job->project_id);
+	else
+		sqlite3_bind_null(st, idx);
+}
+
+static int step_reset(sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* An attachment over the project's quota is dropped (counted), not an error: the events of
+ * the envelope still commit. */
+static int insert_side(struct writer *w, struct write_job *job, const struct side_row *s)
+{
+	unsigned long long quota = job->attachment_quota ? job->attachment_quota : AC_ATTACHMENT_QUOTA;
+	sqlite3_stmt *st;
+	int rc;
+
+	for (size_t i = 0; i < AC_ARRAY_SIZE(w->side); i++)
+		if (!w->side[i] && sqlite3_prepare_v2(w->db, side_sql[i], -1, &w->side[i], NULL) != SQLITE_OK)
+			return sqlite3_errcode(w->db);
+	if (s->kind == SIDE_FEEDBACK) {
+		st = w->side[0];
+		bind_project(st, 1, job);
+		sqlite3_bind_text(st, 2, s->event_id, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 3, s->name);
+		bind_text_or_null(st, 4, s->email);
+		bind_text_or_null(st, 5, s->comments);
+		sqlite3_bind_double(st, 6, ac_now());
+	} else {
+		bind_project(w->side[2], 1, job);
+		rc = sqlite3_step(w->side[2]);
+		unsigned long long used = rc == SQLITE_ROW ? (unsigned long long)sqlite3_column_int64(w->side[2], 0) : 0;
+		sqlite3_reset(w->side[2]);
+		if (rc != SQLITE_ROW)
+			return rc;
+		if (used + s->len > quota) {
+			job->side_dropped++;
+			return SQLITE_DONE;
+		}
+		st = w->side[1];
+		bind_project(st, 1, job);
+		sqlite3_bind_text(st, 2, s->event_id, -1, SQLITE_STATIC);
+		bind_text_or_null(st, 3, s->filename);
+		bind_text_or_null(st, 4, s->content_type);
+		bind_text_or_null(st, 5, s->attachment_type);
+		sqlite3_bind_int64(st, 6, (sqlite3_int64)s->len);
+		sqlite3_bind_blob(st, 7, s->data, (int)s->len, SQLITE_STATIC);
+		sqlite3_bind_double(st, 8, ac_now());
+	}
+	rc = step_reset(st);
+	if (rc == SQLITE_DONE)
+		job->side_stored++;
+	return rc;
+}
+
 /* Inside a transaction: insert one job's rows. SQLITE_DONE or the failing step's code. */
 static int write_job(struct writer *w, struct write_job *job)
 {
 	int rc = SQLITE_DONE;
 
 	job->stored = job->duplicates = 0;
+	job->side_stored = job->side_dropped = 0;
 	for (size_t i = 0; i < job->n_events && rc == SQLITE_DONE; i++)
 		rc = insert_event(w, job, i);
 	if (rc == SQLITE_DONE && job->item_counts)
 		rc = count_items(w, job);
+	for (const struct side_row *s = job->side; s && rc == SQLITE_DONE; s = s->next)
+		rc = insert_side(w, job, s);
 	return rc;
 }
 
@@ -607,6 +692,9 @@ static void writer_close_db(struct writer *w)
 	sqlite3_finalize(w->count_item);
 	for (size_t i = 0; i < AC_ARRAY_SIZE(w->ctl); i++)
 		sqlite3_finalize(w->ctl[i]);
+	for (size_t i = 0; i < AC_ARRAY_SIZE(w->side); i++)
+		sqlite3_finalize(w->side[i]);
+	memset(w->side, 0, sizeof w->side);
 	w->insert = w->count_item = NULL;
 	memset(w->ctl, 0, sizeof w->ctl);
 	/* a final full checkpoint keeps the WAL file small for the next start */

@@ -170,6 +170,28 @@ static const char *const migrations[] = {
 	 * (collector/scrub.c); 0 = kept, Sentry's default. `autocoder keys privacy` sets it. */
 	"ALTER TABLE projects ADD COLUMN scrub_user INTEGER NOT NULL DEFAULT 0;",
 	/* ---- end trust ---- */
+	/* ---- issue 10 (proto): Sentry user feedback and attachments, per event ---- */
+	"CREATE TABLE event_feedback("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER,"
+	"  event_id TEXT NOT NULL,"
+	"  name TEXT,"
+	"  email TEXT,"
+	"  comments TEXT NOT NULL,"
+	"  received_at REAL NOT NULL);"
+	"CREATE INDEX event_feedback_event ON event_feedback(event_id);"
+	"CREATE TABLE event_attachments("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER,"
+	"  event_id TEXT NOT NULL,"
+	"  filename TEXT NOT NULL,"
+	"  content_type TEXT,"
+	"  attachment_type TEXT,"
+	"  size INTEGER NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  received_at REAL NOT NULL);"
+	"CREATE INDEX event_attachments_event ON event_attachments(event_id);"
+	"CREATE INDEX event_attachments_project ON event_attachments(project_id);",
 };
 
 int ac_db_schema_version(void)

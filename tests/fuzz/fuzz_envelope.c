@@ -1,6 +1,7 @@
 /*
  * fuzz_envelope.c — libFuzzer target: Sentry envelope and /store/ parsing, and
- * X-Sentry-Auth / DSN parsing, on arbitrary bytes. Must never crash, leak or read out of
+ * X-Sentry-Auth / DSN parsing, on arbitrary bytes (with the log, feedback, attachment and
+ * client_report items of envelope_items.c). Must never crash, leak or read out of
  * bounds; any result (stored events or an error) is fine.
  */
 #include "core/common.h"
@@ -19,7 +20,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	memcpy(s, data, size);
 	s[size] = '\0';
-	sentry_parse_envelope(s, size, &d, &lim, out, counts, key, id, &err);
+	struct envelope_side es = { NULL, json_object(), 4096 };
+	sentry_parse_envelope(s, size, &d, &lim, out, counts, &es, key, id, &err);
+	side_rows_free(es.side);
+	json_decref(es.discards);
 	json_array_clear(out);
 	sentry_parse_store(s, size, &d, &lim, out, &err);
 	sentry_parse_auth_header(s, &a);

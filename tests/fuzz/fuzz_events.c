@@ -32,7 +32,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 1: ingest_parse_logs(s, size, false, &d, &lim, out, &err); break;
 	case 2: ingest_parse_logs(s, size, true, &d, &lim, out, &err); break;
 	case 3: ingest_parse_crash(s, size, &d, &lim, out, &err); break;
-	case 4: otlp_parse_logs(s, size, &d, &lim, out, &err); break;
+	case 4: { struct otlp_result res; otlp_parse_logs(s, size, &d, &lim, out, &res, &err); break; }
 	case 5:
 		if (decode_body("gzip", s, size, 1 << 20, &dec, &declen, &err) == 0 && dec)
 			ingest_parse_events(dec, declen, &d, &lim, out, &err);

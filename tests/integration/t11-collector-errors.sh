@@ -49,8 +49,11 @@ req POST /api/v1/events -H "$AUTH" -H 'Content-Encoding: br' -d '{"message":"x"}
 expect_status 415 "unknown encoding"
 req POST /api/v1/events -H "$AUTH" -H 'Content-Type: application/xml' -d '<e/>'
 expect_status 415 "wrong content type"
-req POST /v1/logs -H "$AUTH" -H 'Content-Type: application/x-protobuf' -d 'xx'
-expect_status 415 "OTLP protobuf"; expect_body "OTLP/HTTP JSON" "protobuf names the fix"
+printf '\n\377\001' > "$TMPDIR_TEST/bad.pb"
+req POST /v1/logs -H "$AUTH" -H 'Content-Type: application/x-protobuf' --data-binary @"$TMPDIR_TEST/bad.pb"
+expect_status 400 "malformed OTLP protobuf"; expect_body "not a valid OTLP protobuf" "protobuf error names the problem"
+req POST /v1/logs -H "$AUTH" -H 'Content-Type: application/xml' -d '<x/>'
+expect_status 415 "OTLP wrong content type"; expect_body "application/x-protobuf" "415 names both encodings"
 python3 -c 'print("{\"message\":\"" + "x"*3000 + "\"}")' > "$TMPDIR_TEST/big-event"
 req POST /api/v1/events -H "$AUTH" --data-binary @"$TMPDIR_TEST/big-event"
 expect_status 413 "event over --max-event"; expect_body event_too_large "413 event"
