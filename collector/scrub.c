@@ -5,7 +5,8 @@
  *   - the value (any type, whole subtree) of every key, at any depth, whose name contains
  *     password, passwd, secret, api_key, apikey, token, auth, credential, cookie, session or
  *     private_key (case-insensitive; "authorization" and "set-cookie" match too);
- *   - card numbers (13-19 digits, single spaces or dashes between, passing the Luhn check)
+ *   - card numbers (13-19 digits starting with 2-6, contiguous or in groups of 4-6 split by
+ *     one kind of separator, passing the Luhn check)
  *     inside any string value, messages included;
  *   - with the project's "scrub user" setting on: user.email and user.ip_address.
  *
@@ -166,20 +167,44 @@ static bool luhn_ok(const char *digits, size_t n)
 	return sum % 10 == 0;
 }
 
-/* A card number starting at s: its length in bytes (digits and separators), or 0. */
+/* Whether a run of digits can be a payment card: issuers' numbers start with 2-6 (Mastercard
+ * 2/5, Amex/Diners/JCB 3, Visa 4, Discover/UnionPay 6), so epoch milliseconds (1...) and most
+ * ids are not mistaken for one; grouped numbers are printed 4-4-4-4, 4-6-5 or 4-6-4, so a
+ * separated run needs a first group of 4 and every group of 4 to 6 digits. */
+static bool card_shape_ok(const char *digits, size_t n, const size_t *groups, size_t ngroups)
+{
+	if (n < 13 || digits[0] < '2' || digits[0] > '6')
+		return false;
+	if (ngroups > 1) {
+		if (groups[0] != 4)
+			return false;
+		for (size_t i = 0; i < ngroups; i++)
+			if (groups[i] < 4 || groups[i] > 6)
+				return false;
+	}
+	return luhn_ok(digits, n);
+}
+
+/* A card number starting at s: its length in bytes (digits and separators), or 0. One kind of
+ * separator (a single space or dash) throughout. */
 static size_t card_at(const char *s, const char *end)
 {
-	char digits[20];
-	size_t n = 0, best = 0;
+	char digits[20], sep = 0;
+	size_t groups[20], ngroups = 1, n = 0, best = 0;
 	const char *p = s;
 
+	groups[0] = 0;
 	while (p < end && n < 19) {
 		if (*p >= '0' && *p <= '9') {
 			digits[n++] = *p++;
-			if (n >= 13 && luhn_ok(digits, n) && (p == end || *p < '0' || *p > '9'))
+			groups[ngroups - 1]++;
+			if ((p == end || *p < '0' || *p > '9') &&
+			    card_shape_ok(digits, n, groups, ngroups))
 				best = (size_t)(p - s);
-		} else if ((*p == ' ' || *p == '-') && n && p + 1 < end && p[1] >= '0' && p[1] <= '9') {
-			p++;
+		} else if ((*p == ' ' || *p == '-') && (!sep || *p == sep) && n &&
+			   p + 1 < end && p[1] >= '0' && p[1] <= '9') {
+			sep = *p++;
+			groups[ngroups++] = 0;
 		} else {
 			break;
 		}

@@ -34,6 +34,11 @@ case "$r" in *"order 1234567890"*) ;; *) fail "a non-card number was filtered: $
 req POST /api/v1/events -H "$AUTH" -d '{"event_id":"n2","message":"card 4111 1111 1111 1111 and 4111-1111-1111-1112"}'
 [ "$(sql "SELECT message FROM events WHERE event_id='n2'")" = "card [Filtered] and 4111-1111-1111-1112" ] ||
 	fail "spaced card / Luhn-invalid number: $(sql "SELECT message FROM events WHERE event_id='n2'")"
+# Luhn-valid numbers that are not cards stay: epoch milliseconds (start with 1), and ids joined
+# by a dash whose groups are not a card's 4-6 digits (pid-timestamp marks).
+req POST /api/v1/events -H "$AUTH" -d '{"event_id":"n3","message":"at 1764778692004 run 40004-1764778692 done"}'
+[ "$(sql "SELECT message FROM events WHERE event_id='n3'")" = "at 1764778692004 run 40004-1764778692 done" ] ||
+	fail "a timestamp or dashed id was taken for a card: $(sql "SELECT message FROM events WHERE event_id='n3'")"
 
 ENV=$(printf '{"event_id":"5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e"}\n{"type":"event"}\n{"event_id":"5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e5e","message":"login for %s","user":{"email":"ann@example.com","ip_address":"203.0.113.9"},"extra":{"password":"hunter2"},"request":{"cookies":"cookie-val"}}\n' "$CARD")
 req POST "/api/$PROJECT_ID/envelope/?sentry_key=$PUBKEY" --data-binary "$ENV"
