@@ -21,7 +21,7 @@ static const char *const protocols[] = { "HTTP", "WebSocket", "TCP", NULL };
 static const char *const modes[] = { "stream", "batch", "hybrid", NULL };
 static const char *const port_known[] = { "name", "schema", "required", "description",
 					  "data_schema", "semantic_class", "direction", NULL };
-static const char *const component_known[] = { "name", "type", "description",
+static const char *const component_known[] = { "name", "type", "recipe", "description",
 					       "processing_mode", "config", "configuration",
 					       "inputs", "outputs", "ports", "resources",
 					       "observability", NULL };
@@ -30,14 +30,18 @@ static const struct cat_key health_keys[] = {
 	OPEN("interval", NULL),
 	END,
 };
+/* The original's levels first; log levels are accepted too (older blueprints of this project). */
+static const char *const obs_levels[] = { "basic", "detailed", "debug", "info", "warning",
+					  "error", "critical", NULL };
 static const struct cat_key observability_keys[] = {
-	ENUM("level", "\"info\"", bp_log_levels),
+	ENUM("level", "\"basic\"", obs_levels),
 	OBJ("health_checks", "{}", health_keys),
 	{ .name = "custom_metrics", .type = CAT_LIST, .def = "[]" },
 	END,
 };
 static const struct cat_key net_port_keys[] = {
 	{ .name = "port", .type = CAT_ANY }, /* parsed by bp_parse_port() */
+	KEY("name", CAT_STRING, NULL),
 	ENUM("protocol", NULL, protocols),
 	KEY("public", CAT_BOOL, NULL),
 	END,
@@ -95,25 +99,55 @@ static const char *port_name(struct bp_ctx *c, const struct ynode *n, const char
 	return buf;
 }
 
+/* Words that mean "any JSON object" when written as a port's schema. */
+static bool schema_is_any(const char *s)
+{
+	static const char *const any[] = { "any", "object", "dict", "json", "map", NULL };
+
+	for (const char *const *a = any; *a; a++)
+		if (!strcasecmp(*a, s))
+			return true;
+	return false;
+}
+
+/* A port's schema. Names are labels: one that `schemas` defines refers to it; "Any" and
+ * "object" mean any JSON object; a JSON-schema string ('{"type": "object"}') is read as an
+ * inline schema; any other name is reported (a heal) and the port carries any JSON object. */
 static json_t *schema_ref(struct bp_ctx *c, const struct ynode *s, const char *pname,
 			  const char *cname)
 {
 	char hint[200];
 	json_t *schemas = json_object_get(c->model, "schemas");
-	const char *key;
+	const char *key, *text;
 	json_t *v, *names;
 
 	if (!s || yis_null(s))
 		return json_null();
 	if (!yis_scalar(s))
 		return yto_json(s, &c->budget);
-	if (json_object_get(schemas, ystr(s)))
-		return json_string(ystr(s));
+	text = ystr(s);
+	if (json_object_get(schemas, text))
+		return json_string(text);
+	if (schema_is_any(text))
+		return json_null();
+	if (text[strspn(text, " \t\n")] == '{') {
+		v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		if (json_is_object(v))
+			return v;
+		json_decref(v);
+		bp_heal(c, yderef(s), "write the schema as YAML under schemas: and name it here",
+			"schema of port '%s' of component '%s' is not valid JSON; the port carries "
+			"any JSON object", pname, cname);
+		return json_null();
+	}
 	names = json_array();
 	json_object_foreach(schemas, key, v)
 		json_array_append_new(names, json_string(key));
-	bp_error(c, yderef(s), bp_suggest(ystr(s), NULL, names, hint, sizeof hint),
-		 "port '%s' of component '%s' uses unknown schema '%s'", pname, cname, ystr(s));
+	if (!bp_suggest(text, NULL, names, hint, sizeof hint))
+		snprintf(hint, sizeof hint, "define '%s' under schemas: to check its messages", text);
+	bp_heal(c, yderef(s), hint,
+		"port '%s' of component '%s' names schema '%s', which schemas: does not define; "
+		"the port carries any JSON object", pname, cname, text);
 	json_decref(names);
 	return json_null();
 }
@@ -307,6 +341,32 @@ static const char *comp_name(struct bp_ctx *c, const struct ynode *m, size_t idx
 	return buf;
 }
 
+/* Type names the original implemented beyond the 13, and the type that does their job. */
+static const struct {
+	const char *name;
+	enum cat_id id;
+	const char *why;
+} original_types[] = {
+	{ "FastAPIEndpoint", CAT_API_ENDPOINT, "an HTTP API" },
+	{ "FastAPICQRS", CAT_API_ENDPOINT, "an HTTP API in front of a store" },
+	{ "MetricsEndpoint", CAT_API_ENDPOINT, "every APIEndpoint serves /metrics" },
+	{ "V5EnhancedStore", CAT_STORE, "a document store" },
+	{ "EventSource", CAT_SOURCE, "emits events" },
+};
+
+static const struct cat_type *original_type(struct bp_ctx *c, const struct ynode *n,
+					    const char *s)
+{
+	for (size_t i = 0; i < AC_ARRAY_SIZE(original_types); i++) {
+		if (strcasecmp(original_types[i].name, s))
+			continue;
+		bp_note(c, yderef(n), NULL, "type '%s' (the original's) is generated as %s (%s)", s,
+			catalog_get(original_types[i].id)->name, original_types[i].why);
+		return catalog_get(original_types[i].id);
+	}
+	return NULL;
+}
+
 static const struct cat_type *comp_type(struct bp_ctx *c, const struct ynode *m,
 					const char *cname)
 {
@@ -315,6 +375,15 @@ static const struct cat_type *comp_type(struct bp_ctx *c, const struct ynode *m,
 	const struct cat_type *t;
 	bool exact;
 	char hint[600];
+
+	if ((!s || yis_null(n)) && ystr(yget(m, "recipe")) && !yis_null(yget(m, "recipe"))) {
+		n = yget(m, "recipe");
+		s = ystr(n);
+		bp_note(c, ygetkey(m, "recipe"), NULL, "recipe '%s' of component '%s' is read as its type",
+			s, cname);
+	}
+	if (s && (t = original_type(c, n, s)))
+		return t;
 
 	if (!s || yis_null(n)) {
 		size_t off = (size_t)snprintf(hint, sizeof hint, "types: ");
@@ -397,6 +466,23 @@ static void apply_old_spellings(const struct cat_type *t, const struct ynode *m,
 	}
 }
 
+/* The port a listener without one gets: the original's default API port, 8765 for a
+ * WebSocket. */
+static long default_listen_port(const struct cat_type *t)
+{
+	return t && t->id == CAT_WEBSOCKET ? 8765 : 8000;
+}
+
+/* A network port the blueprint did not number: it starts at `from`; validation moves it to
+ * the first free port and reports the number at node n (see heal_port_conflicts()). */
+static json_t *auto_port(long from, const char *proto, bool pub, const struct ynode *n,
+			 const char *label)
+{
+	return json_pack("{s:i, s:s, s:b, s:{s:i, s:i, s:s}}", "port", (json_int_t)from,
+			 "protocol", proto, "public", pub, BP_AUTO_PORT, "line", n ? n->line : 0,
+			 "column", n ? n->col : 0, "label", label);
+}
+
 static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const struct ynode *m,
 				  json_t *config)
 {
@@ -427,14 +513,23 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 		const struct ynode *pv = yis_map(item) ? yget(item, "port") : item;
 		json_t *first = json_array_get(list, 0), *entry;
 		bool pub = false;
-		if (!pv) {
+		if (!pv && yis_map(item)) {
+			char label[200];
+			const char *pname = ystr(yget(item, "name"));
+			snprintf(label, sizeof label, "resources.ports item%s%s%s of component '%s' "
+				 "has no port number; it gets port", pname ? " '" : "",
+				 pname ? pname : "", pname ? "'" : "", comp->name);
+			entry = auto_port(default_listen_port(t), proto, wants && !first, item, label);
+			json_array_append_new(list, entry);
+			if (wants && !first && !pn)
+				comp->port_node = item;
+		} else if (!pv) {
 			bp_error(c, item, NULL, "resources.ports item of component '%s' has no port",
 				 comp->name);
 			continue;
-		}
-		if (bp_parse_port(c, pv, "port", &port, &env))
+		} else if (bp_parse_port(c, pv, "port", &port, &env)) {
 			continue;
-		if (first && json_integer_value(json_object_get(first, "port")) == port) {
+		} else if (first && json_integer_value(json_object_get(first, "port")) == port) {
 			entry = first;
 		} else {
 			entry = json_pack("{s:i, s:s?, s:s, s:b}", "port", (json_int_t)port, "env", env,
@@ -444,6 +539,7 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 				comp->port_node = yderef(pv);
 		}
 		free(env);
+		env = NULL;
 		if (yis_map(item)) {
 			char owner[120];
 			struct bp_site st = { "resources.ports item", "", owner, "resources.ports",
@@ -459,11 +555,11 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 		}
 	}
 	if (wants && json_array_size(list) == 0 && !pn) {
-		char hint[80];
-		snprintf(hint, sizeof hint, "add config: {port: %d}",
-			 t->id == CAT_WEBSOCKET ? 8765 : 8080);
-		bp_error(c, yderef(m), hint, "component '%s' (%s) needs a port to listen on",
+		char label[200];
+		snprintf(label, sizeof label, "component '%s' (%s) names no port; it listens on port",
 			 comp->name, t->name);
+		json_array_append_new(list, auto_port(default_listen_port(t), proto, true,
+						      yderef(m), label));
 	}
 	if (wants && json_array_size(list) > 0 && !json_object_get(config, "port")) {
 		json_object_set(config, "port", json_object_get(json_array_get(list, 0), "port"));

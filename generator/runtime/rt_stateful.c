@@ -412,7 +412,9 @@ static int sp_init(struct rt_component *c)
 		st->join_key = rt_cfg_str(c, "join_key", "id");
 		st->pending[0] = json_object();
 		st->pending[1] = json_object();
-		st->left_port = c->ninq ? c->inq[0]->def->to_port : "left";
+		/* a port named "left" (stream_name: left) is the left side; else the first bound */
+		st->left_port = rt_port_bound(c, "left", true) || !c->ninq ? "left"
+									     : c->inq[0]->def->to_port;
 	} else if (!strcmp(variant, "deduplication")) {
 		st->v = SP_DEDUP;
 		st->dedup_key = rt_cfg_str(c, "dedup_key", "id");
