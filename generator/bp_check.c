@@ -326,6 +326,12 @@ static json_t *check_list(struct bp_ctx *c, const struct ynode *v, const struct 
 			json_array_append_new(arr, yto_json(l, &c->budget));
 		return arr;
 	}
+	if (yis_map(l) && k->fields) {
+		/* the original's `routing_rules: {critical: [email, sms]}` (label -> targets) */
+		bp_heal(c, l, "write a list of {condition, destination} rules to route by content",
+			"%s is a mapping, not a list of rules; it is not evaluated", label);
+		return json_array();
+	}
 	if (!yis_seq(l)) {
 		bp_error(c, l, NULL, "%s must be a list, found %s", label, ytype_name(l));
 		return NULL;

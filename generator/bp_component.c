@@ -302,6 +302,15 @@ static void add_router_outputs(struct bp_ctx *c, const struct ynode *m, json_t *
 	}
 	heal_route(c, config, "default_route", yget(cfg, "default_route"), cname);
 	def = json_string_value(json_object_get(config, "default_route"));
+	if (!def && json_array_size(json_object_get(config, "routing_rules")) == 0 &&
+	    json_array_size(outs) == 1) {
+		/* no rules: everything goes to the one declared output */
+		def = json_string_value(json_object_get(json_array_get(outs, 0), "name"));
+		json_object_set_new(config, "default_route", json_string(def));
+		def = json_string_value(json_object_get(config, "default_route"));
+		bp_note(c, yderef(m), NULL, "router '%s' has no routing rules; every message goes to "
+			"its one output '%s'", cname, def);
+	}
 	if (bp_is_snake_case(def) && !find_port(outs, def))
 		json_array_append_new(outs, port_obj(def, NULL, true, ""));
 }
@@ -597,6 +606,26 @@ static json_t *norm_databases(struct bp_ctx *c, struct bp_comp *comp, const stru
 	return list;
 }
 
+/* database_url: generated systems keep state in SQLite; another scheme (postgresql://,
+ * redis://) would be opened as a file name at run time, so it is an error here. */
+static void check_database_url(struct bp_ctx *c, const struct ynode *m, json_t *config,
+			       const char *cname)
+{
+	const char *url = json_string_value(json_object_get(config, "database_url"));
+	const struct ynode *at = yget(yget(m, "config"), "database_url");
+	const char *sep = url ? strstr(url, "://") : NULL;
+	char hint[200];
+
+	if (!sep || !strncmp(url, "sqlite:", 7))
+		return;
+	if (!at)
+		at = yget(yget(m, "configuration"), "database_url");
+	snprintf(hint, sizeof hint, "write sqlite:///data/%s.db, or leave database_url out", cname);
+	bp_error(c, at ? yderef(at) : yderef(m), hint,
+		 "config 'database_url' of component '%s' uses '%.*s'; generated systems keep their "
+		 "state in SQLite", cname, (int)(sep - url), url);
+}
+
 void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *components)
 {
 	struct bp_comp *comp = &c->comps[c->ncomps];
@@ -661,6 +690,8 @@ void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *componen
 		config = json_object();
 	}
 	apply_old_spellings(comp->type, m, config);
+	if (comp->type && (comp->type->id == CAT_STORE || comp->type->id == CAT_ACCUMULATOR))
+		check_database_url(c, m, config, name);
 	json_object_set_new(obj, "config", config);
 	ins = json_array();
 	outs = json_array();

@@ -514,6 +514,22 @@ static json_t *norm_system_fields(struct bp_ctx *c, const struct ynode *sys, con
 	return obj;
 }
 
+/* The system's name is its executable's name in the generated folder: it may not be the
+ * name of one of the folder's directories. */
+static const char *avoid_folder_names(struct bp_ctx *c, const struct ynode *at, const char *s,
+				      char *buf, size_t len)
+{
+	static const char *const dirs[] = { "src", "runtime", "config", "tests", "deployments",
+					    "data", "output", NULL };
+
+	if (!bp_in_list(dirs, s))
+		return s;
+	snprintf(buf, len, "%s_system", s);
+	bp_heal(c, at, "the generated folder has a directory of that name",
+		"system name '%s' healed to '%s'", s, buf);
+	return buf;
+}
+
 static const char *system_name(struct bp_ctx *c, const struct ynode *sys,
 			       const struct ynode *lone, char *buf, size_t len)
 {
@@ -529,7 +545,7 @@ static const char *system_name(struct bp_ctx *c, const struct ynode *sys,
 		return "system";
 	}
 	if (bp_is_snake_case(s))
-		return s;
+		return avoid_folder_names(c, yderef(n), s, buf, len);
 	snake = bp_snake_case(s);
 	if (!snake) {
 		bp_error(c, yderef(n), NULL, "system name '%s' cannot be made snake_case", s);

@@ -167,7 +167,7 @@ static const struct cat_key controller_keys[] = {
 
 static const struct cat_key api_endpoint_keys[] = {
 	{ .name = "port", .type = CAT_PORT, .required = true, .doc = "listening port" },
-	KEY("host", CAT_STRING, "\"0.0.0.0\"", "listening address"),
+	KEY("host", CAT_STRING, NULL, "listening address (127.0.0.1; BIND_ADDRESS overrides)"),
 	KEY("resource", CAT_STRING, "\"<name>\"", "REST collection: /<resource>, /<resource>/{id}"),
 	KEY("endpoint_path", CAT_STRING, NULL, "POST path feeding the pipeline"),
 	LIST("http_methods", "[\"GET\", \"POST\", \"PUT\", \"DELETE\"]", NULL, "accepted methods"),
@@ -190,6 +190,7 @@ static const struct cat_key sink_keys[] = {
 static const struct cat_key websocket_keys[] = {
 	{ .name = "port", .type = CAT_PORT, .required = true, .doc = "listening port" },
 	KEY("path", CAT_STRING, "\"/ws\"", "upgrade path"),
+	KEY("host", CAT_STRING, NULL, "listening address (127.0.0.1; BIND_ADDRESS overrides)"),
 	RANGE("max_connections", CAT_INT, "100", 1, 100000, "concurrent clients"),
 	RANGE("heartbeat_interval", CAT_NUMBER, "30", 0, 86400, "seconds between pings"),
 	END,

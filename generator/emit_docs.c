@@ -29,22 +29,27 @@ static int emit_makefile(const struct gen_model *gm, struct ac_buf *b)
 		"LDFLAGS ?=\n"
 		"LDLIBS  := -ljansson -lsqlite3 -lmicrohttpd -lpcre2-8 -lpthread -ldl -lm\n"
 		"SRC     := $(sort $(wildcard src/*.c runtime/*.c))\n"
-		"OBJ     := $(SRC:%%.c=build/%%.o)\n"
-		"BIN     := %s\n\n"
+		"OBJDIR  := %s\n"
+		"OBJ     := $(SRC:%%.c=$(OBJDIR)/%%.o)\n"
+		"BIN     := %s\n"
+		"# the binary's rule names it by its full path, so a system called test, run,\n"
+		"# clean or all does not collide with the phony targets\n"
+		"TARGET  := $(CURDIR)/$(BIN)\n\n"
 		".PHONY: all run test clean\n"
-		"all: $(BIN)\n\n"
-		"build/%%.o: %%.c\n"
+		"all: $(TARGET)\n\n"
+		"$(OBJDIR)/%%.o: %%.c\n"
 		"\t@mkdir -p $(dir $@)\n"
 		"\t$(CC) $(ALL_CFLAGS) -c $< -o $@\n\n"
-		"$(BIN): $(OBJ)\n"
+		"$(TARGET): $(OBJ)\n"
 		"\t$(CC) $(CFLAGS) -rdynamic -Wl,--build-id $(LDFLAGS) -o $@ $(OBJ) $(LDLIBS)\n\n"
-		"run: $(BIN)\n"
+		"run: $(TARGET)\n"
 		"\t./$(BIN)\n\n"
-		"test: $(BIN)\n"
+		"test: $(TARGET)\n"
 		"\tsh tests/smoke.sh\n\n"
 		"clean:\n"
-		"\trm -rf build $(BIN)\n\n"
-		"-include $(OBJ:.o=.d)\n", gm->name, gm->name, gm->name);
+		"\trm -rf $(OBJDIR) $(TARGET)\n\n"
+		"-include $(OBJ:.o=.d)\n", gm->name, gm->name,
+		strcmp(gm->name, "build") ? "build" : "obj", gm->name);
 }
 
 /* ---------------------------------------------------------------- smoke test */

@@ -512,6 +512,7 @@ static int api_init(struct rt_component *c)
 {
 	struct api_state *st = calloc(1, sizeof *st);
 	const char *resource, *endpoint, *host;
+	char shown[256];
 	int port, threads;
 	struct sockaddr_in sa;
 
@@ -535,12 +536,9 @@ static int api_init(struct rt_component *c)
 	st->wait_reply = c->ninq > 0;
 	port = rt_port_of(c, 8080);
 	threads = (int)rt_cfg_num(c, "threads", 2);
-	host = rt_cfg_str(c, "host", "0.0.0.0");
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return rt_fail(c, "host '%s' is not an IPv4 address", host);
+	host = shown;
+	if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
+		return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
 	direct_setup(st);
 	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,

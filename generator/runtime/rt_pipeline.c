@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -225,8 +226,13 @@ static int source_init(struct rt_component *c)
 			return rt_fail(c, "cannot open %s: %s", path, strerror(errno));
 	} else if (!strcmp(st->gen, "http")) {
 		int port = rt_port_of(c, 0);
+		struct sockaddr_in sa;
+		char shown[256];
+		if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
+			return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
 		st->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 					    (uint16_t)port, NULL, NULL, source_http, c,
+					    MHD_OPTION_SOCK_ADDR, &sa,
 					    MHD_OPTION_NOTIFY_COMPLETED, source_completed, c,
 					    MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
 		if (!st->http)
