@@ -94,7 +94,7 @@ static int emit_smoke(const struct gen_model *gm, struct ac_buf *b)
 		"\tsleep 0.1\n"
 		"done\n"
 		"curl -sf \"$url/health\" >/dev/null || { echo 'smoke: unhealthy'; exit 1; }\n"
-		"curl -sf \"$url/metrics\" | grep -q '^autocoder_messages_in_total' || "
+		"curl -sf \"$url/metrics\" | grep -q '^app_messages_in_total' || "
 		"{ echo 'smoke: /metrics lacks counters'; exit 1; }\n"
 		"kill -TERM $pid\n"
 		"wait $pid || { echo 'smoke: unclean exit'; cat \"$DATA_DIR/stderr.log\"; exit 1; }\n"

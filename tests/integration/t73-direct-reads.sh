@@ -128,7 +128,7 @@ run() {
 		fail "$mode: script failed: $(tail -5 "$TMPDIR_TEST/$mode.txt")"
 	sleep 0.5   # the components record a batch's latency after its replies went out
 	curl -s "http://127.0.0.1:$port/metrics" |
-		grep -E '^autocoder_(messages_(in|out)_total|errors_total|http_requests_total|processing_seconds_count)' |
+		grep -E '^app_(messages_(in|out)_total|errors_total|http_requests_total|processing_seconds_count)' |
 		sort >"$TMPDIR_TEST/$mode.metrics"
 	python3 "$TMPDIR_TEST/script.py" "$port" concurrent >"$TMPDIR_TEST/$mode-concurrent.txt" ||
 		fail "$mode: concurrent readers: $(tail -5 "$TMPDIR_TEST/$mode-concurrent.txt")"
