@@ -212,6 +212,10 @@ static const struct {
 	{ "jsonl", "file" }, { "log", "file" }, { "log_file", "file" }, { "filesystem", "file" },
 	{ "webhook", "http" }, { "api", "http" }, { "rest", "http" }, { "rest_api", "http" },
 	{ "http_endpoint", "http" }, { "https", "http" },
+	/* observability.level */
+	{ "verbose", "detailed" }, { "full", "detailed" }, { "high", "detailed" },
+	{ "trace", "debug" }, { "minimal", "basic" }, { "low", "basic" }, { "standard", "basic" },
+	{ "default", "basic" }, { "normal", "basic" },
 };
 
 /* A free-form enum word: mapped (note), or reported and replaced by the default (warning). */

@@ -34,7 +34,8 @@ static const struct cat_key health_keys[] = {
 static const char *const obs_levels[] = { "basic", "detailed", "debug", "info", "warning",
 					  "error", "critical", NULL };
 static const struct cat_key observability_keys[] = {
-	ENUM("level", "\"basic\"", obs_levels),
+	{ .name = "level", .type = CAT_ENUM, .def = "\"basic\"", .choices = obs_levels,
+	  .free_form = true },
 	OBJ("health_checks", "{}", health_keys),
 	{ .name = "custom_metrics", .type = CAT_LIST, .def = "[]" },
 	END,
