@@ -208,6 +208,29 @@ static void norm_port_list(struct bp_ctx *c, const struct ynode *l, json_t *list
 		add_declared_port(c, list, l->kids[i], NULL, dir, cname);
 }
 
+/* +1 for a word ending in _in / _input (or equal to in, input), -1 for _out / _output,
+ * 0 otherwise. */
+static int suffix_direction(const char *s)
+{
+	static const char *const ins[] = { "_in", "_input", "_inputs" };
+	static const char *const outs[] = { "_out", "_output", "_outputs" };
+	size_t n = s ? strlen(s) : 0;
+
+	if (!s)
+		return 0;
+	if (!strcasecmp(s, "in") || !strcasecmp(s, "input"))
+		return 1;
+	if (!strcasecmp(s, "out") || !strcasecmp(s, "output"))
+		return -1;
+	for (size_t i = 0; i < AC_ARRAY_SIZE(ins); i++) {
+		if (n > strlen(ins[i]) && !strcasecmp(s + n - strlen(ins[i]), ins[i]))
+			return 1;
+		if (n > strlen(outs[i]) && !strcasecmp(s + n - strlen(outs[i]), outs[i]))
+			return -1;
+	}
+	return 0;
+}
+
 /* The `ports:` map dialect: name -> {direction, data_schema, semantic_class}. */
 static void norm_ports_map(struct bp_ctx *c, const struct ynode *pm, const struct cat_type *t,
 			   json_t *ins, json_t *outs, const char *cname)
@@ -235,6 +258,22 @@ static void norm_ports_map(struct bp_ctx *c, const struct ynode *pm, const struc
 			for (const struct cat_port *p = t->outputs; p->name; p++)
 				if (!strcmp(p->name, name))
 					known = true;
+		}
+		if (!known && !dir && name) {
+			/* the original's port model: semantic_class data_in / request_out, or a
+			 * name like data_input: the suffix gives the direction (a note) */
+			int d = suffix_direction(ystr(yget(pm->kids[i + 1], "semantic_class")));
+			if (!d)
+				d = suffix_direction(name);
+			if (d) {
+				in = d > 0;
+				known = true;
+				bp_note(c, yderef(pm->kids[i]), NULL,
+					"port '%s' of component '%s' has no direction; read as an %s "
+					"from its %s", name, cname, in ? "input" : "output",
+					suffix_direction(ystr(yget(pm->kids[i + 1], "semantic_class")))
+						? "semantic_class" : "name");
+			}
 		}
 		if (!known && dir) {
 			bp_error(c, yderef(d), "direction is input or output",
@@ -523,9 +562,13 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 		const struct ynode *pv = yis_map(item) ? yget(item, "port") : item;
 		json_t *first = json_array_get(list, 0), *entry;
 		bool pub = false;
-		if (!pv && yis_map(item)) {
+		const char *word = yis_scalar(item) ? ystr(item) : NULL;
+		bool named = word && !yis_null(item) && !(word[0] >= '0' && word[0] <= '9') &&
+			     strncmp(word, "${", 2);
+		if ((!pv && yis_map(item)) || named) {
+			/* {name: api_port} or just "api_port": a port without a number */
 			char label[200];
-			const char *pname = ystr(yget(item, "name"));
+			const char *pname = named ? word : ystr(yget(item, "name"));
 			snprintf(label, sizeof label, "resources.ports item%s%s%s of component '%s' "
 				 "has no port number; it gets port", pname ? " '" : "",
 				 pname ? pname : "", pname ? "'" : "", comp->name);
@@ -627,6 +670,60 @@ static void check_database_url(struct bp_ctx *c, const struct ynode *m, json_t *
 		 "state in SQLite", cname, (int)(sep - url), url);
 }
 
+/* The node of config key `key` (in config, else configuration), for positions. */
+static const struct ynode *config_node(const struct ynode *m, const char *key)
+{
+	const struct ynode *n = yget(yget(m, "config"), key);
+
+	return n ? n : yget(yget(m, "configuration"), key);
+}
+
+/* Config that would stop the generated component at start-up is reported (or healed) here:
+ * a file Source without a file, an http Sink without an http:// URL, a table name SQLite
+ * cannot take. */
+static void check_startable(struct bp_ctx *c, const struct cat_type *t, const struct ynode *m,
+			    json_t *config, const char *cname)
+{
+	json_t *gen = json_object_get(config, "generation"), *out = json_object_get(config, "output");
+	const char *table = json_string_value(json_object_get(config, "table_name"));
+	const char *url = json_string_value(json_object_get(out, "url"));
+
+	if (t->id == CAT_SOURCE && !strcmp(json_string_value(json_object_get(gen, "type")) ?
+					   json_string_value(json_object_get(gen, "type")) : "", "file") &&
+	    !json_is_string(json_object_get(gen, "file")) &&
+	    !json_is_string(json_object_get(config, "file_path"))) {
+		const struct ynode *at = config_node(m, "generation");
+		bp_heal(c, yderef(at ? at : config_node(m, "source_type") ? config_node(m, "source_type")
+						       : m),
+			"add generation: {file: path/to/input.jsonl}",
+			"Source '%s' reads a file but names none; it emits a sequence instead", cname);
+		json_object_set_new(gen, "type", json_string("sequence"));
+	}
+	if (t->id == CAT_SINK &&
+	    !strcmp(json_string_value(json_object_get(out, "type")) ?
+		    json_string_value(json_object_get(out, "type")) : "", "http") &&
+	    (!url || strncmp(url, "http://", 7))) {
+		const struct ynode *at = config_node(m, "output");
+		bp_error(c, yderef(at ? (yget(at, "url") ? yget(at, "url") : at) : m),
+			 "the generated sink posts over plain HTTP: write http://host:port/path",
+			 "Sink '%s' sends over http but its output.url is %s%s%s", cname,
+			 url ? "'" : "", url ? url : "missing", url ? "'" : "");
+	}
+	if ((t->id == CAT_STORE) && table && !bp_is_snake_case(table)) {
+		char *snake = bp_snake_case(table);
+		const struct ynode *at = config_node(m, "table_name");
+		if (snake) {
+			bp_heal(c, yderef(at ? at : m), NULL, "table_name '%s' of component '%s' "
+				"healed to '%s'", table, cname, snake);
+			json_object_set_new(config, "table_name", json_string(snake));
+			free(snake);
+		} else {
+			bp_error(c, yderef(at ? at : m), "table names are letters, digits and '_'",
+				 "table_name '%s' of component '%s' is not usable", table, cname);
+		}
+	}
+}
+
 void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *components)
 {
 	struct bp_comp *comp = &c->comps[c->ncomps];
@@ -693,6 +790,8 @@ void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *componen
 	apply_old_spellings(comp->type, m, config);
 	if (comp->type && (comp->type->id == CAT_STORE || comp->type->id == CAT_ACCUMULATOR))
 		check_database_url(c, m, config, name);
+	if (comp->type)
+		check_startable(c, comp->type, m, config, name);
 	json_object_set_new(obj, "config", config);
 	ins = json_array();
 	outs = json_array();
