@@ -222,8 +222,12 @@ static int source_init(struct rt_component *c)
 		if (!path)
 			return rt_fail(c, "generation.type is file but generation.file is not set");
 		st->file = fopen(path, "r");
-		if (!st->file)
-			return rt_fail(c, "cannot open %s: %s", path, strerror(errno));
+		if (!st->file) {
+			/* the rest of the system still runs: this source emits nothing */
+			rt_log(c, "error", NULL, "cannot open the source file; emitting nothing",
+			       json_pack("{s:s, s:s}", "file", path, "error", strerror(errno)));
+			st->count = -1;
+		}
 	} else if (!strcmp(st->gen, "http")) {
 		int port = rt_port_of(c, 0);
 		struct sockaddr_in sa;
