@@ -81,6 +81,11 @@ $(BUILD)/tests/%: tests/unit/%.c $(LIB)
 deps:
 	@scripts/deps.sh test
 
+# The collector's container image, which generated systems' docker-compose.yml refers to.
+.PHONY: image
+image:
+	docker build -t autocoder:$(VERSION) .
+
 run:
 	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all

@@ -216,7 +216,7 @@ loopback only. Generated systems built with their own Makefile (cc -O2).
 
 Commands: \`make bench-generated\` (N=$N, ROUNDS=$ROUNDS alternating wrk runs of DURATION=$DURATION
 each, CONNECTIONS=$CONNECTIONS, wrk -t$WRK_THREADS --latency). The pipeline time runs from process start until the sink's
-\`autocoder_messages_in_total\` reaches N (polled every 20 ms), so it includes start-up; the
+\`app_messages_in_total\` reaches N (polled every 20 ms), so it includes start-up; the
 per-stage cost is the difference between the 5-stage and the 4-stage run divided by N. CPU
 time is utime + stime of the process from /proc/PID/stat, which does not depend on what else
 the machine runs; the wall-clock rate does (the load average is given). The

@@ -64,6 +64,17 @@ void bp_error_at(struct bp_ctx *c, int line, int col, const char *hint, const ch
 	bp_diag_add(c->diags, BP_ERROR, c->file, line, col, hint, "%s", msg);
 }
 
+void bp_note_at(struct bp_ctx *c, int line, int col, const char *hint, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	bp_diag_add(c->diags, BP_NOTE, c->file, line, col, hint, "%s", msg);
+}
+
 void bp_ignored(struct bp_ctx *c, const char *where, const struct ynode *k)
 {
 	char key[256];

@@ -184,6 +184,80 @@ static struct bp_site site_child(const struct bp_site *st, const char *name, lon
 	return sub;
 }
 
+/* Words the original's users wrote for free-form enums (model_type, source_type), mapped to
+ * the behaviour that does the job here. A word counts only when its target is a choice of the
+ * key being checked. */
+static const struct {
+	const char *word, *choice;
+} enum_words[] = {
+	/* Model: anything that scores or classifies is the weighted scorer */
+	{ "classifier", "weighted" }, { "classification", "weighted" },
+	{ "binary_classifier", "weighted" }, { "scorer", "weighted" }, { "scoring", "weighted" },
+	{ "fraud", "weighted" }, { "fraud_detection", "weighted" }, { "fraud_scoring", "weighted" },
+	{ "risk", "weighted" }, { "risk_scoring", "weighted" }, { "regression", "weighted" },
+	{ "linear", "weighted" }, { "linear_regression", "weighted" },
+	{ "logistic_regression", "weighted" }, { "neural_network", "weighted" },
+	{ "random_forest", "weighted" }, { "decision_tree", "weighted" }, { "xgboost", "weighted" },
+	{ "gradient_boosting", "weighted" }, { "sklearn", "weighted" }, { "tensorflow", "weighted" },
+	{ "pytorch", "weighted" }, { "ml", "weighted" }, { "predictive", "weighted" },
+	{ "anomaly_detection", "weighted" }, { "rule_based", "weighted" }, { "rules", "weighted" },
+	{ "passthrough", "echo" }, { "identity", "echo" }, { "mock", "echo" }, { "noop", "echo" },
+	{ "counter", "count" }, { "counting", "count" },
+	/* Source: timers and generators emit a sequence; simulated data is random */
+	{ "timer", "sequence" }, { "interval", "sequence" }, { "periodic", "sequence" },
+	{ "scheduled", "sequence" }, { "schedule", "sequence" }, { "generator", "sequence" },
+	{ "counter", "sequence" }, { "synthetic", "sequence" }, { "test", "sequence" },
+	{ "simulated", "random" }, { "simulation", "random" }, { "fake", "random" },
+	{ "faker", "random" }, { "mock", "random" }, { "csv", "file" }, { "json_file", "file" },
+	{ "jsonl", "file" }, { "log", "file" }, { "log_file", "file" }, { "filesystem", "file" },
+	{ "webhook", "http" }, { "api", "http" }, { "rest", "http" }, { "rest_api", "http" },
+	{ "http_endpoint", "http" }, { "https", "http" },
+	/* observability.level */
+	{ "verbose", "detailed" }, { "full", "detailed" }, { "high", "detailed" },
+	{ "trace", "debug" }, { "minimal", "basic" }, { "low", "basic" }, { "standard", "basic" },
+	{ "default", "basic" }, { "normal", "basic" },
+};
+
+/* A free-form enum word: mapped (note), or reported and replaced by the default (warning). */
+static json_t *free_form_word(struct bp_ctx *c, const struct ynode *v, const struct cat_key *k,
+			      const char *label, const char *s, const char *list)
+{
+	char w[64];
+	size_t i;
+	const char *def;
+
+	for (i = 0; s[i] && i + 1 < sizeof w; i++)
+		w[i] = s[i] == '-' || s[i] == ' ' ? '_' : (char)tolower((unsigned char)s[i]);
+	w[i] = '\0';
+	for (i = 0; i < AC_ARRAY_SIZE(enum_words); i++) {
+		if (strcmp(enum_words[i].word, w) || !bp_in_list(k->choices, enum_words[i].choice))
+			continue;
+		bp_note(c, yderef(v), NULL, "%s is '%s' (the original's word), read as '%s'", label, s,
+			enum_words[i].choice);
+		return json_string(enum_words[i].choice);
+	}
+	for (i = 0; k->choices[i]; i++) {
+		char hint[120];
+		const char *one[2] = { k->choices[i], NULL };
+		if (!bp_suggest(s, one, NULL, hint, sizeof hint))
+			continue;
+		bp_heal(c, yderef(v), NULL, "%s healed from '%s' to '%s'", label, s, k->choices[i]);
+		return json_string(k->choices[i]);
+	}
+	def = k->choices[0];
+	if (k->def && k->def[0] == '"' && strlen(k->def) < sizeof w) {
+		snprintf(w, sizeof w, "%.*s", (int)strlen(k->def) - 2, k->def + 1);
+		def = w;
+	}
+	{
+		char hint[300];
+		snprintf(hint, sizeof hint, "known here: %s", list);
+		bp_warn(c, yderef(v), hint, "%s is '%s', which is not a behaviour this generator knows; using '%s'",
+			label, s, def);
+	}
+	return json_string(def);
+}
+
 static json_t *check_enum(struct bp_ctx *c, const struct ynode *v, const struct cat_key *k,
 			  const char *label)
 {
@@ -203,6 +277,8 @@ static json_t *check_enum(struct bp_ctx *c, const struct ynode *v, const struct 
 	for (const char *const *ch = k->choices; *ch; ch++)
 		off += (size_t)snprintf(list + off, off < sizeof list ? sizeof list - off : 0, "%s%s",
 					ch == k->choices ? "" : ", ", *ch);
+	if (k->free_form && s && yis_scalar(v) && *s && strlen(s) < 64)
+		return free_form_word(c, v, k, label, s, list);
 	bp_error(c, yderef(v), s ? bp_suggest(s, k->choices, NULL, hint, sizeof hint) : NULL,
 		 "%s must be one of %s; found %s%s%s", label, list, s ? "'" : "",
 		 s ? s : ytype_name(v), s ? "'" : "");
@@ -253,6 +329,12 @@ static json_t *check_list(struct bp_ctx *c, const struct ynode *v, const struct 
 		if (arr)
 			json_array_append_new(arr, yto_json(l, &c->budget));
 		return arr;
+	}
+	if (yis_map(l) && k->fields) {
+		/* the original's `routing_rules: {critical: [email, sms]}` (label -> targets) */
+		bp_heal(c, l, "write a list of {condition, destination} rules to route by content",
+			"%s is a mapping, not a list of rules; it is not evaluated", label);
+		return json_array();
 	}
 	if (!yis_seq(l)) {
 		bp_error(c, l, NULL, "%s must be a list, found %s", label, ytype_name(l));

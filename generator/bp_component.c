@@ -21,7 +21,7 @@ static const char *const protocols[] = { "HTTP", "WebSocket", "TCP", NULL };
 static const char *const modes[] = { "stream", "batch", "hybrid", NULL };
 static const char *const port_known[] = { "name", "schema", "required", "description",
 					  "data_schema", "semantic_class", "direction", NULL };
-static const char *const component_known[] = { "name", "type", "description",
+static const char *const component_known[] = { "name", "type", "recipe", "description",
 					       "processing_mode", "config", "configuration",
 					       "inputs", "outputs", "ports", "resources",
 					       "observability", NULL };
@@ -30,14 +30,19 @@ static const struct cat_key health_keys[] = {
 	OPEN("interval", NULL),
 	END,
 };
+/* The original's levels first; log levels are accepted too (older blueprints of this project). */
+static const char *const obs_levels[] = { "basic", "detailed", "debug", "info", "warning",
+					  "error", "critical", NULL };
 static const struct cat_key observability_keys[] = {
-	ENUM("level", "\"info\"", bp_log_levels),
+	{ .name = "level", .type = CAT_ENUM, .def = "\"basic\"", .choices = obs_levels,
+	  .free_form = true },
 	OBJ("health_checks", "{}", health_keys),
 	{ .name = "custom_metrics", .type = CAT_LIST, .def = "[]" },
 	END,
 };
 static const struct cat_key net_port_keys[] = {
 	{ .name = "port", .type = CAT_ANY }, /* parsed by bp_parse_port() */
+	KEY("name", CAT_STRING, NULL),
 	ENUM("protocol", NULL, protocols),
 	KEY("public", CAT_BOOL, NULL),
 	END,
@@ -95,25 +100,55 @@ static const char *port_name(struct bp_ctx *c, const struct ynode *n, const char
 	return buf;
 }
 
+/* Words that mean "any JSON object" when written as a port's schema. */
+static bool schema_is_any(const char *s)
+{
+	static const char *const any[] = { "any", "object", "dict", "json", "map", NULL };
+
+	for (const char *const *a = any; *a; a++)
+		if (!strcasecmp(*a, s))
+			return true;
+	return false;
+}
+
+/* A port's schema. Names are labels: one that `schemas` defines refers to it; "Any" and
+ * "object" mean any JSON object; a JSON-schema string ('{"type": "object"}') is read as an
+ * inline schema; any other name is reported (a heal) and the port carries any JSON object. */
 static json_t *schema_ref(struct bp_ctx *c, const struct ynode *s, const char *pname,
 			  const char *cname)
 {
 	char hint[200];
 	json_t *schemas = json_object_get(c->model, "schemas");
-	const char *key;
+	const char *key, *text;
 	json_t *v, *names;
 
 	if (!s || yis_null(s))
 		return json_null();
 	if (!yis_scalar(s))
 		return yto_json(s, &c->budget);
-	if (json_object_get(schemas, ystr(s)))
-		return json_string(ystr(s));
+	text = ystr(s);
+	if (json_object_get(schemas, text))
+		return json_string(text);
+	if (schema_is_any(text))
+		return json_null();
+	if (text[strspn(text, " \t\n")] == '{') {
+		v = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+		if (json_is_object(v))
+			return v;
+		json_decref(v);
+		bp_heal(c, yderef(s), "write the schema as YAML under schemas: and name it here",
+			"schema of port '%s' of component '%s' is not valid JSON; the port carries "
+			"any JSON object", pname, cname);
+		return json_null();
+	}
 	names = json_array();
 	json_object_foreach(schemas, key, v)
 		json_array_append_new(names, json_string(key));
-	bp_error(c, yderef(s), bp_suggest(ystr(s), NULL, names, hint, sizeof hint),
-		 "port '%s' of component '%s' uses unknown schema '%s'", pname, cname, ystr(s));
+	if (!bp_suggest(text, NULL, names, hint, sizeof hint))
+		snprintf(hint, sizeof hint, "define '%s' under schemas: to check its messages", text);
+	bp_heal(c, yderef(s), hint,
+		"port '%s' of component '%s' names schema '%s', which schemas: does not define; "
+		"the port carries any JSON object", pname, cname, text);
 	json_decref(names);
 	return json_null();
 }
@@ -173,6 +208,29 @@ static void norm_port_list(struct bp_ctx *c, const struct ynode *l, json_t *list
 		add_declared_port(c, list, l->kids[i], NULL, dir, cname);
 }
 
+/* +1 for a word ending in _in / _input (or equal to in, input), -1 for _out / _output,
+ * 0 otherwise. */
+static int suffix_direction(const char *s)
+{
+	static const char *const ins[] = { "_in", "_input", "_inputs" };
+	static const char *const outs[] = { "_out", "_output", "_outputs" };
+	size_t n = s ? strlen(s) : 0;
+
+	if (!s)
+		return 0;
+	if (!strcasecmp(s, "in") || !strcasecmp(s, "input"))
+		return 1;
+	if (!strcasecmp(s, "out") || !strcasecmp(s, "output"))
+		return -1;
+	for (size_t i = 0; i < AC_ARRAY_SIZE(ins); i++) {
+		if (n > strlen(ins[i]) && !strcasecmp(s + n - strlen(ins[i]), ins[i]))
+			return 1;
+		if (n > strlen(outs[i]) && !strcasecmp(s + n - strlen(outs[i]), outs[i]))
+			return -1;
+	}
+	return 0;
+}
+
 /* The `ports:` map dialect: name -> {direction, data_schema, semantic_class}. */
 static void norm_ports_map(struct bp_ctx *c, const struct ynode *pm, const struct cat_type *t,
 			   json_t *ins, json_t *outs, const char *cname)
@@ -200,6 +258,22 @@ static void norm_ports_map(struct bp_ctx *c, const struct ynode *pm, const struc
 			for (const struct cat_port *p = t->outputs; p->name; p++)
 				if (!strcmp(p->name, name))
 					known = true;
+		}
+		if (!known && !dir && name) {
+			/* the original's port model: semantic_class data_in / request_out, or a
+			 * name like data_input: the suffix gives the direction (a note) */
+			int d = suffix_direction(ystr(yget(pm->kids[i + 1], "semantic_class")));
+			if (!d)
+				d = suffix_direction(name);
+			if (d) {
+				in = d > 0;
+				known = true;
+				bp_note(c, yderef(pm->kids[i]), NULL,
+					"port '%s' of component '%s' has no direction; read as an %s "
+					"from its %s", name, cname, in ? "input" : "output",
+					suffix_direction(ystr(yget(pm->kids[i + 1], "semantic_class")))
+						? "semantic_class" : "name");
+			}
 		}
 		if (!known && dir) {
 			bp_error(c, yderef(d), "direction is input or output",
@@ -268,6 +342,15 @@ static void add_router_outputs(struct bp_ctx *c, const struct ynode *m, json_t *
 	}
 	heal_route(c, config, "default_route", yget(cfg, "default_route"), cname);
 	def = json_string_value(json_object_get(config, "default_route"));
+	if (!def && json_array_size(json_object_get(config, "routing_rules")) == 0 &&
+	    json_array_size(outs) == 1) {
+		/* no rules: everything goes to the one declared output */
+		def = json_string_value(json_object_get(json_array_get(outs, 0), "name"));
+		json_object_set_new(config, "default_route", json_string(def));
+		def = json_string_value(json_object_get(config, "default_route"));
+		bp_note(c, yderef(m), NULL, "router '%s' has no routing rules; every message goes to "
+			"its one output '%s'", cname, def);
+	}
 	if (bp_is_snake_case(def) && !find_port(outs, def))
 		json_array_append_new(outs, port_obj(def, NULL, true, ""));
 }
@@ -307,6 +390,32 @@ static const char *comp_name(struct bp_ctx *c, const struct ynode *m, size_t idx
 	return buf;
 }
 
+/* Type names the original implemented beyond the 13, and the type that does their job. */
+static const struct {
+	const char *name;
+	enum cat_id id;
+	const char *why;
+} original_types[] = {
+	{ "FastAPIEndpoint", CAT_API_ENDPOINT, "an HTTP API" },
+	{ "FastAPICQRS", CAT_API_ENDPOINT, "an HTTP API in front of a store" },
+	{ "MetricsEndpoint", CAT_API_ENDPOINT, "every APIEndpoint serves /metrics" },
+	{ "V5EnhancedStore", CAT_STORE, "a document store" },
+	{ "EventSource", CAT_SOURCE, "emits events" },
+};
+
+static const struct cat_type *original_type(struct bp_ctx *c, const struct ynode *n,
+					    const char *s)
+{
+	for (size_t i = 0; i < AC_ARRAY_SIZE(original_types); i++) {
+		if (strcasecmp(original_types[i].name, s))
+			continue;
+		bp_note(c, yderef(n), NULL, "type '%s' (the original's) is generated as %s (%s)", s,
+			catalog_get(original_types[i].id)->name, original_types[i].why);
+		return catalog_get(original_types[i].id);
+	}
+	return NULL;
+}
+
 static const struct cat_type *comp_type(struct bp_ctx *c, const struct ynode *m,
 					const char *cname)
 {
@@ -315,6 +424,15 @@ static const struct cat_type *comp_type(struct bp_ctx *c, const struct ynode *m,
 	const struct cat_type *t;
 	bool exact;
 	char hint[600];
+
+	if ((!s || yis_null(n)) && ystr(yget(m, "recipe")) && !yis_null(yget(m, "recipe"))) {
+		n = yget(m, "recipe");
+		s = ystr(n);
+		bp_note(c, ygetkey(m, "recipe"), NULL, "recipe '%s' of component '%s' is read as its type",
+			s, cname);
+	}
+	if (s && (t = original_type(c, n, s)))
+		return t;
 
 	if (!s || yis_null(n)) {
 		size_t off = (size_t)snprintf(hint, sizeof hint, "types: ");
@@ -397,6 +515,23 @@ static void apply_old_spellings(const struct cat_type *t, const struct ynode *m,
 	}
 }
 
+/* The port a listener without one gets: the original's default API port, 8765 for a
+ * WebSocket. */
+static long default_listen_port(const struct cat_type *t)
+{
+	return t && t->id == CAT_WEBSOCKET ? 8765 : 8000;
+}
+
+/* A network port the blueprint did not number: it starts at `from`; validation moves it to
+ * the first free port and reports the number at node n (see heal_port_conflicts()). */
+static json_t *auto_port(long from, const char *proto, bool pub, const struct ynode *n,
+			 const char *label)
+{
+	return json_pack("{s:i, s:s, s:b, s:{s:i, s:i, s:s}}", "port", (json_int_t)from,
+			 "protocol", proto, "public", pub, BP_AUTO_PORT, "line", n ? n->line : 0,
+			 "column", n ? n->col : 0, "label", label);
+}
+
 static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const struct ynode *m,
 				  json_t *config)
 {
@@ -427,14 +562,27 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 		const struct ynode *pv = yis_map(item) ? yget(item, "port") : item;
 		json_t *first = json_array_get(list, 0), *entry;
 		bool pub = false;
-		if (!pv) {
+		const char *word = yis_scalar(item) ? ystr(item) : NULL;
+		bool named = word && !yis_null(item) && !(word[0] >= '0' && word[0] <= '9') &&
+			     strncmp(word, "${", 2);
+		if ((!pv && yis_map(item)) || named) {
+			/* {name: api_port} or just "api_port": a port without a number */
+			char label[200];
+			const char *pname = named ? word : ystr(yget(item, "name"));
+			snprintf(label, sizeof label, "resources.ports item%s%s%s of component '%s' "
+				 "has no port number; it gets port", pname ? " '" : "",
+				 pname ? pname : "", pname ? "'" : "", comp->name);
+			entry = auto_port(default_listen_port(t), proto, wants && !first, item, label);
+			json_array_append_new(list, entry);
+			if (wants && !first && !pn)
+				comp->port_node = item;
+		} else if (!pv) {
 			bp_error(c, item, NULL, "resources.ports item of component '%s' has no port",
 				 comp->name);
 			continue;
-		}
-		if (bp_parse_port(c, pv, "port", &port, &env))
+		} else if (bp_parse_port(c, pv, "port", &port, &env)) {
 			continue;
-		if (first && json_integer_value(json_object_get(first, "port")) == port) {
+		} else if (first && json_integer_value(json_object_get(first, "port")) == port) {
 			entry = first;
 		} else {
 			entry = json_pack("{s:i, s:s?, s:s, s:b}", "port", (json_int_t)port, "env", env,
@@ -444,6 +592,7 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 				comp->port_node = yderef(pv);
 		}
 		free(env);
+		env = NULL;
 		if (yis_map(item)) {
 			char owner[120];
 			struct bp_site st = { "resources.ports item", "", owner, "resources.ports",
@@ -459,11 +608,11 @@ static json_t *norm_network_ports(struct bp_ctx *c, struct bp_comp *comp, const 
 		}
 	}
 	if (wants && json_array_size(list) == 0 && !pn) {
-		char hint[80];
-		snprintf(hint, sizeof hint, "add config: {port: %d}",
-			 t->id == CAT_WEBSOCKET ? 8765 : 8080);
-		bp_error(c, yderef(m), hint, "component '%s' (%s) needs a port to listen on",
+		char label[200];
+		snprintf(label, sizeof label, "component '%s' (%s) names no port; it listens on port",
 			 comp->name, t->name);
+		json_array_append_new(list, auto_port(default_listen_port(t), proto, true,
+						      yderef(m), label));
 	}
 	if (wants && json_array_size(list) > 0 && !json_object_get(config, "port")) {
 		json_object_set(config, "port", json_object_get(json_array_get(list, 0), "port"));
@@ -499,6 +648,80 @@ static json_t *norm_databases(struct bp_ctx *c, struct bp_comp *comp, const stru
 						      json_object_get(config, "database_url"),
 						      "pool_size", json_object_get(config, "pool_size")));
 	return list;
+}
+
+/* database_url: generated systems keep state in SQLite; another scheme (postgresql://,
+ * redis://) would be opened as a file name at run time, so it is an error here. */
+static void check_database_url(struct bp_ctx *c, const struct ynode *m, json_t *config,
+			       const char *cname)
+{
+	const char *url = json_string_value(json_object_get(config, "database_url"));
+	const struct ynode *at = yget(yget(m, "config"), "database_url");
+	const char *sep = url ? strstr(url, "://") : NULL;
+	char hint[200];
+
+	if (!sep || !strncmp(url, "sqlite:", 7))
+		return;
+	if (!at)
+		at = yget(yget(m, "configuration"), "database_url");
+	snprintf(hint, sizeof hint, "write sqlite:///data/%s.db, or leave database_url out", cname);
+	bp_error(c, at ? yderef(at) : yderef(m), hint,
+		 "config 'database_url' of component '%s' uses '%.*s'; generated systems keep their "
+		 "state in SQLite", cname, (int)(sep - url), url);
+}
+
+/* The node of config key `key` (in config, else configuration), for positions. */
+static const struct ynode *config_node(const struct ynode *m, const char *key)
+{
+	const struct ynode *n = yget(yget(m, "config"), key);
+
+	return n ? n : yget(yget(m, "configuration"), key);
+}
+
+/* Config that would stop the generated component at start-up is reported (or healed) here:
+ * a file Source without a file, an http Sink without an http:// URL, a table name SQLite
+ * cannot take. */
+static void check_startable(struct bp_ctx *c, const struct cat_type *t, const struct ynode *m,
+			    json_t *config, const char *cname)
+{
+	json_t *gen = json_object_get(config, "generation"), *out = json_object_get(config, "output");
+	const char *table = json_string_value(json_object_get(config, "table_name"));
+	const char *url = json_string_value(json_object_get(out, "url"));
+
+	if (t->id == CAT_SOURCE && !strcmp(json_string_value(json_object_get(gen, "type")) ?
+					   json_string_value(json_object_get(gen, "type")) : "", "file") &&
+	    !json_is_string(json_object_get(gen, "file")) &&
+	    !json_is_string(json_object_get(config, "file_path"))) {
+		const struct ynode *at = config_node(m, "generation");
+		bp_heal(c, yderef(at ? at : config_node(m, "source_type") ? config_node(m, "source_type")
+						       : m),
+			"add generation: {file: path/to/input.jsonl}",
+			"Source '%s' reads a file but names none; it emits a sequence instead", cname);
+		json_object_set_new(gen, "type", json_string("sequence"));
+	}
+	if (t->id == CAT_SINK &&
+	    !strcmp(json_string_value(json_object_get(out, "type")) ?
+		    json_string_value(json_object_get(out, "type")) : "", "http") &&
+	    (!url || strncmp(url, "http://", 7))) {
+		const struct ynode *at = config_node(m, "output");
+		bp_error(c, yderef(at ? (yget(at, "url") ? yget(at, "url") : at) : m),
+			 "the generated sink posts over plain HTTP: write http://host:port/path",
+			 "Sink '%s' sends over http but its output.url is %s%s%s", cname,
+			 url ? "'" : "", url ? url : "missing", url ? "'" : "");
+	}
+	if ((t->id == CAT_STORE) && table && !bp_is_snake_case(table)) {
+		char *snake = bp_snake_case(table);
+		const struct ynode *at = config_node(m, "table_name");
+		if (snake) {
+			bp_heal(c, yderef(at ? at : m), NULL, "table_name '%s' of component '%s' "
+				"healed to '%s'", table, cname, snake);
+			json_object_set_new(config, "table_name", json_string(snake));
+			free(snake);
+		} else {
+			bp_error(c, yderef(at ? at : m), "table names are letters, digits and '_'",
+				 "table_name '%s' of component '%s' is not usable", table, cname);
+		}
+	}
 }
 
 void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *components)
@@ -565,6 +788,10 @@ void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *componen
 		config = json_object();
 	}
 	apply_old_spellings(comp->type, m, config);
+	if (comp->type && (comp->type->id == CAT_STORE || comp->type->id == CAT_ACCUMULATOR))
+		check_database_url(c, m, config, name);
+	if (comp->type)
+		check_startable(c, comp->type, m, config, name);
 	json_object_set_new(obj, "config", config);
 	ins = json_array();
 	outs = json_array();

@@ -92,6 +92,7 @@ struct bp_bind {
 	const char *to_ref, *to_port;
 	long from_comp, to_comp;        /* indexes into comps, -1 until resolved */
 	bool dropped;                   /* removed (duplicate or unresolved) */
+	bool to_stream;                 /* to_port came from `stream_name:` (a label) */
 };
 
 struct bp_ctx {
@@ -122,6 +123,9 @@ void bp_heal(struct bp_ctx *c, const struct ynode *n, const char *hint, const ch
 	__attribute__((format(printf, 4, 5)));
 /* Same at an explicit position (line, column). */
 void bp_error_at(struct bp_ctx *c, int line, int col, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+void bp_note_at(struct bp_ctx *c, int line, int col, const char *hint, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
 /* Report key `key` (node k) of `where` as ignored, once per where/key pair. */
@@ -176,6 +180,10 @@ bool bp_is_extension(const char *key);
 void bp_keep_unknown(struct bp_ctx *c, const struct ynode *map, const char *const *known,
 		     const char *where, json_t *obj);
 extern const char *const bp_log_levels[];
+
+/* Key of a network port entry that the blueprint did not number ({line, column, label});
+ * validation gives it a free port, reports it and removes the key. */
+#define BP_AUTO_PORT "_auto_port"
 
 /* Normalise one component and append it to components (bp_component.c). */
 void bp_norm_component(struct bp_ctx *c, const struct ynode *m, json_t *components);

@@ -105,10 +105,10 @@ static const char *const metadata_known[] = { "version", "author", "description"
 					      "natural_language_description", "name", NULL };
 static const char *const system_known[] = { "name", "description", "version", "components",
 					    "bindings", "configuration", "deployment",
-					    "validation", "schema_version", NULL };
+					    "validation", "schema_version", "schemas", NULL };
 static const char *const binding_known[] = { "from", "to", "from_component", "from_port",
 					     "to_component", "to_port", "to_components",
-					     "to_ports", "condition", "transformation",
+					     "to_ports", "condition", "transformation", "stream_name",
 					     "error_handling", "qos", "description", NULL };
 static const char *const schema_known[] = { "type", "properties", "required", "items",
 					    "format", "minimum", "maximum", "pattern",
@@ -192,20 +192,65 @@ static void check_schema(struct bp_ctx *c, const struct ynode *s, const char *na
 			bp_ignored(c, "a schema", s->kids[i]);
 }
 
-static json_t *norm_schemas(struct bp_ctx *c, const struct ynode *root)
+/* One `schemas:` mapping checked and converted; a JSON-schema string as a definition
+ * ('{"type": "object"}') is read as the schema it spells. */
+static json_t *schemas_of(struct bp_ctx *c, const struct ynode *s)
 {
-	const struct ynode *s = yget(root, "schemas");
+	json_t *out;
 
 	if (!s || yis_null(s))
 		return json_object();
 	if (!yis_map(s)) {
-		bp_error(c, s, NULL, "schemas must be a mapping of name to schema, found %s",
+		bp_error(c, yderef(s), NULL, "schemas must be a mapping of name to schema, found %s",
 			 ytype_name(s));
 		return json_object();
 	}
-	for (size_t i = 0; i + 1 < s->n; i += 2)
-		check_schema(c, s->kids[i + 1], ystr(s->kids[i]) ? ystr(s->kids[i]) : "?", 0);
-	return yto_json(s, &c->budget);
+	s = yderef(s);
+	out = json_object();
+	for (size_t i = 0; out && i + 1 < s->n; i += 2) {
+		const char *name = ystr(s->kids[i]) ? ystr(s->kids[i]) : "?";
+		const struct ynode *def = yderef(s->kids[i + 1]);
+		json_t *v = NULL;
+		if (yis_scalar(def) && ystr(def) && ystr(def)[strspn(ystr(def), " \t\n")] == '{') {
+			v = json_loads(ystr(def), JSON_REJECT_DUPLICATES, NULL);
+			if (!json_is_object(v)) {
+				bp_error(c, def, NULL, "schema '%s' is a string but not a JSON object",
+					 name);
+				json_decref(v);
+				continue;
+			}
+		} else {
+			check_schema(c, def, name, 0);
+			v = yto_json(def, &c->budget);
+		}
+		if (v)
+			json_object_set_new(out, name, v);
+	}
+	return out;
+}
+
+/* `schemas:` at the top level, or under `system:` (the original reads both). */
+static json_t *norm_schemas(struct bp_ctx *c, const struct ynode *root)
+{
+	const struct ynode *sys = yget(root, "system");
+	json_t *top = schemas_of(c, yget(root, "schemas")), *inner, *v;
+	const char *name;
+
+	if (!yis_map(sys) || !yget(sys, "schemas"))
+		return top;
+	bp_note(c, ygetkey(yderef(sys), "schemas"), NULL,
+		"schemas under 'system:' are read as the blueprint's schemas");
+	inner = schemas_of(c, yget(sys, "schemas"));
+	json_object_foreach(inner, name, v) {
+		if (json_object_get(top, name))
+			bp_warn(c, ygetkey(yget(sys, "schemas"), name), NULL,
+				"schema '%s' is defined both at the top level and under 'system:'; "
+				"the top-level one is used", name);
+		else
+			json_object_set(top, name, v);
+	}
+	json_decref(inner);
+	return top;
 }
 
 /* ---- bindings -------------------------------------------------------------------------- */
@@ -405,6 +450,13 @@ static void norm_binding(struct bp_ctx *c, const struct ynode *m, json_t *bindin
 		 t[0].port ? t[0].port : "", nt > 1 ? " (fan-out)" : "");
 	opts = binding_options(c, m, label);
 	for (size_t i = 0; opts && i < nt; i++) {
+		const struct ynode *sn = yget(m, "stream_name");
+		b.to_stream = false;
+		if (!t[i].port && ystr(sn) && !yis_null(sn) && *ystr(sn)) {
+			/* `stream_name` selects the target's input stream (a join's left/right) */
+			t[i].port = ystr(sn);
+			b.to_stream = true;
+		}
 		json_t *obj = json_pack("{s:s, s:s?, s:s, s:s?}", "from_component", b.from_ref,
 					"from_port", b.from_port, "to_component", t[i].comp,
 					"to_port", t[i].port);
@@ -462,6 +514,22 @@ static json_t *norm_system_fields(struct bp_ctx *c, const struct ynode *sys, con
 	return obj;
 }
 
+/* The system's name is its executable's name in the generated folder: it may not be the
+ * name of one of the folder's directories. */
+static const char *avoid_folder_names(struct bp_ctx *c, const struct ynode *at, const char *s,
+				      char *buf, size_t len)
+{
+	static const char *const dirs[] = { "src", "runtime", "config", "tests", "deployments",
+					    "data", "output", NULL };
+
+	if (!bp_in_list(dirs, s))
+		return s;
+	snprintf(buf, len, "%s_system", s);
+	bp_heal(c, at, "the generated folder has a directory of that name",
+		"system name '%s' healed to '%s'", s, buf);
+	return buf;
+}
+
 static const char *system_name(struct bp_ctx *c, const struct ynode *sys,
 			       const struct ynode *lone, char *buf, size_t len)
 {
@@ -477,7 +545,7 @@ static const char *system_name(struct bp_ctx *c, const struct ynode *sys,
 		return "system";
 	}
 	if (bp_is_snake_case(s))
-		return s;
+		return avoid_folder_names(c, yderef(n), s, buf, len);
 	snake = bp_snake_case(s);
 	if (!snake) {
 		bp_error(c, yderef(n), NULL, "system name '%s' cannot be made snake_case", s);

@@ -106,6 +106,59 @@ static json_t *find_port_healed(json_t *list, const char *name)
 	return p;
 }
 
+/* A port name that is a typo of an existing one (one edit, or swapped letters): reported
+ * rather than created. */
+static bool near_miss(const char *name, json_t *list)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(list, i, p) {
+		const char *have = json_string_value(json_object_get(p, "name"));
+		unsigned d = catalog_distance(name, have);
+		char a[64], b[64];
+		if (d == 1 && strlen(name) > 2)
+			return true;
+		if (d != 2 || strlen(name) != strlen(have) || strlen(name) < 4 ||
+		    strlen(name) >= sizeof a)
+			continue;
+		/* same letters in another order ("inptu" for "input") */
+		snprintf(a, sizeof a, "%s", name);
+		snprintf(b, sizeof b, "%s", have);
+		for (size_t x = 0; a[x]; x++)
+			for (size_t y = x + 1; a[y]; y++) {
+				char t;
+				if (a[y] < a[x])
+					t = a[x], a[x] = a[y], a[y] = t;
+				if (b[y] < b[x])
+					t = b[x], b[x] = b[y], b[y] = t;
+			}
+		if (!strcmp(a, b))
+			return true;
+	}
+	return false;
+}
+
+/* A port that only a binding names is created (the original did so), with a note. */
+static json_t *create_port(struct bp_ctx *c, const struct ynode *at, struct bp_comp *comp,
+			   json_t *list, const char *port, bool input)
+{
+	json_array_append_new(list, json_pack("{s:s, s:n, s:b, s:s}", "name", port, "schema",
+					      "required", true, "description", ""));
+	bp_note(c, at, NULL, "%s port '%s' of component '%s' is named only by this binding; it is "
+		"created", input ? "input" : "output", port, comp->name);
+	return json_array_get(list, json_array_size(list) - 1);
+}
+
+/* Names a Store's replies go by in the original's blueprints: all mean `response`. */
+static bool store_reply_alias(const char *port)
+{
+	static const char *const names[] = { "result", "results", "events", "event", "reply",
+					     "replies", "responses", "notifications", "changes",
+					     "query_result", "query_results", NULL };
+	return port && bp_in_list(names, port);
+}
+
 static bool resolve_source(struct bp_ctx *c, struct bp_bind *b)
 {
 	struct bp_comp *comp;
@@ -123,6 +176,12 @@ static bool resolve_source(struct bp_ctx *c, struct bp_bind *b)
 	ins = json_object_get(comp->obj, "inputs");
 	if (!port && comp->type && comp->type->reply_port)
 		port = comp->type->reply_port; /* `from: store` means its replies */
+	if (comp->type && comp->type->reply_port && store_reply_alias(port) &&
+	    !lookup_port(outs, port)) {
+		bp_note(c, b->from_node, NULL, "output '%s' of %s '%s' is read as its reply port '%s'",
+			port, comp->type->name, comp->name, comp->type->reply_port);
+		port = comp->type->reply_port;
+	}
 	if (comp->type && comp->type->data_sink &&
 	    !(port && comp->type->reply_port && !strcmp(port, comp->type->reply_port))) {
 		if (comp->type->reply_port)
@@ -156,6 +215,9 @@ static bool resolve_source(struct bp_ctx *c, struct bp_bind *b)
 						      "required", true, "description", ""));
 		p = json_array_get(outs, json_array_size(outs) - 1);
 	}
+	if (!p && comp->type && bp_is_snake_case(port) && !find_port_healed(ins, port) &&
+	    !near_miss(port, outs))
+		p = create_port(c, b->from_node, comp, outs, port, false);
 	if (!p && comp->type) {
 		port_names(outs, names, sizeof names);
 		if (find_port_healed(ins, port)) {
@@ -195,6 +257,18 @@ static bool resolve_target(struct bp_ctx *c, struct bp_bind *b)
 	comp = &c->comps[b->to_comp];
 	outs = json_object_get(comp->obj, "outputs");
 	ins = json_object_get(comp->obj, "inputs");
+	if (comp->type && !comp->type->inputs[0].name) {
+		snprintf(hint, sizeof hint, "a %s only emits; bind it to the component that should "
+			 "receive its messages", comp->type->name);
+		bp_error(c, b->to_node, hint, "%s '%s' cannot receive data (binding to '%s%s%s')",
+			 comp->type->name, comp->name, comp->name, port ? "." : "", port ? port : "");
+		return false;
+	}
+	if (port && b->to_stream && !find_port_healed(ins, port) && find_port_healed(outs, port)) {
+		bp_note(c, b->to_node, NULL, "stream_name '%s' names an output of '%s'; the binding "
+			"goes to its input", port, comp->name);
+		port = NULL;
+	}
 	if (!port) {
 		if (lookup_port(ins, "input")) {
 			port = "input";
@@ -215,6 +289,9 @@ static bool resolve_target(struct bp_ctx *c, struct bp_bind *b)
 						     "required", true, "description", ""));
 		p = json_array_get(ins, json_array_size(ins) - 1);
 	}
+	if (!p && comp->type && bp_is_snake_case(port) && !find_port_healed(outs, port) &&
+	    (b->to_stream || !near_miss(port, ins)))
+		p = create_port(c, b->to_node, comp, ins, port, true);
 	if (!p && comp->type) {
 		port_names(ins, names, sizeof names);
 		if (find_port_healed(outs, port)) {
@@ -451,8 +528,36 @@ static void port_key(json_int_t port, char *key, size_t n)
 	snprintf(key, n, "%lld", (long long)port);
 }
 
+/* A port the blueprint did not number gets the first free one from its default, with a note
+ * saying which; the marker is removed from the model. */
+static void assign_auto_port(struct bp_ctx *c, json_t *used, size_t i, size_t k, json_t *np)
+{
+	json_t *mark = json_object_get(np, BP_AUTO_PORT);
+	json_t *config = json_object_get(c->comps[i].obj, "config");
+	json_int_t port = json_integer_value(json_object_get(np, "port")), p = port;
+	char key[32];
+
+	port_key(p, key, sizeof key);
+	while (json_object_get(used, key)) {
+		p = p >= 65535 ? 1024 : p + 1;
+		port_key(p, key, sizeof key);
+		if (p == port)
+			break;
+	}
+	bp_note_at(c, (int)json_integer_value(json_object_get(mark, "line")),
+		   (int)json_integer_value(json_object_get(mark, "column")),
+		   "set the port in the blueprint to choose another", "%s %lld%s",
+		   json_string_value(json_object_get(mark, "label")), (long long)p,
+		   p == port ? "" : " (the next free port)");
+	json_object_set_new(np, "port", json_integer(p));
+	if (k == 0 && json_integer_value(json_object_get(config, "port")) == port)
+		json_object_set_new(config, "port", json_integer(p));
+	json_object_del(np, BP_AUTO_PORT);
+	json_object_set_new(used, key, json_integer((json_int_t)i));
+}
+
 /* Explicit ports are claimed first (first component wins), so a healed port never takes a
- * port another component asked for. */
+ * port another component asked for; ports the blueprint did not number come last. */
 static void heal_port_conflicts(struct bp_ctx *c)
 {
 	json_t *used = json_object(); /* "port" -> component index */
@@ -462,6 +567,8 @@ static void heal_port_conflicts(struct bp_ctx *c)
 		size_t k;
 		json_t *np;
 		json_array_foreach(json_object_get(c->comps[i].obj, "network_ports"), k, np) {
+			if (json_object_get(np, BP_AUTO_PORT))
+				continue;
 			port_key(json_integer_value(json_object_get(np, "port")), key, sizeof key);
 			if (!json_object_get(used, key))
 				json_object_set_new(used, key, json_integer((json_int_t)i));
@@ -473,6 +580,10 @@ static void heal_port_conflicts(struct bp_ctx *c)
 		json_array_foreach(json_object_get(c->comps[i].obj, "network_ports"), k, np) {
 			json_int_t port = json_integer_value(json_object_get(np, "port")), p = port;
 			json_t *owner;
+			if (json_object_get(np, BP_AUTO_PORT)) {
+				assign_auto_port(c, used, i, k, np);
+				continue;
+			}
 			port_key(port, key, sizeof key);
 			owner = json_object_get(used, key);
 			if (!owner || (size_t)json_integer_value(owner) == i)

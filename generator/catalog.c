@@ -20,6 +20,9 @@
 #define OBJ(n, d, f, doc_) { .name = n, .type = CAT_OBJECT, .def = d, .fields = f, .doc = doc_ }
 #define OPEN(n, d, doc_) { .name = n, .type = CAT_OBJECT, .def = d, .open = true, .doc = doc_ }
 #define LIST(n, d, f, doc_) { .name = n, .type = CAT_LIST, .def = d, .fields = f, .doc = doc_ }
+/* An enum the original left free-form (see bp_check.c for the words it maps). */
+#define WORDS(n, d, ch, doc_) \
+	{ .name = n, .type = CAT_ENUM, .def = d, .choices = ch, .free_form = true, .doc = doc_ }
 #define END { .name = NULL }
 
 static const char *const generation_types[] = { "sequence", "random", "file", "http", NULL };
@@ -34,7 +37,7 @@ static const char *const model_types[] = { "weighted", "echo", "count", "upperca
 static const char *const output_types[] = { "file", "console", "http", NULL };
 
 static const struct cat_key generation_fields[] = {
-	ENUM("type", "\"sequence\"", generation_types, "how messages are produced"),
+	WORDS("type", "\"sequence\"", generation_types, "how messages are produced"),
 	KEY("file", CAT_STRING, NULL, "file to read, one JSON object (or text line) per line"),
 	OPEN("fields", NULL, "field name -> generator spec for sequence/random messages"),
 	RANGE("rate", CAT_NUMBER, NULL, 0, 1e9, "messages per second (overrides data_delay)"),
@@ -81,7 +84,7 @@ static const struct cat_key source_keys[] = {
 	RANGE("data_delay", CAT_NUMBER, "0.1", 0, 86400, "seconds between messages"),
 	{ .name = "port", .type = CAT_PORT, .doc = "HTTP port for generation type http" },
 	RANGE("seed", CAT_INT, "42", 0, 9007199254740991.0, "random generator seed"),
-	ENUM("source_type", NULL, generation_types, "older spelling of generation.type"),
+	WORDS("source_type", NULL, generation_types, "older spelling of generation.type"),
 	KEY("file_path", CAT_STRING, NULL, "older spelling of generation.file"),
 	END,
 };
@@ -136,7 +139,7 @@ static const struct cat_key stream_processor_keys[] = {
 };
 
 static const struct cat_key model_keys[] = {
-	ENUM("model_type", "\"weighted\"", model_types, "weighted, echo, count or uppercase"),
+	WORDS("model_type", "\"weighted\"", model_types, "weighted, echo, count or uppercase"),
 	{ .name = "weights", .type = CAT_ANY, .def = "{}", .doc = "feature -> weight" },
 	{ .name = "thresholds", .type = CAT_ANY, .def = "{}", .doc = "label -> minimum score" },
 	KEY("output_field", CAT_STRING, "\"score\"", "field receiving the score"),
@@ -164,7 +167,7 @@ static const struct cat_key controller_keys[] = {
 
 static const struct cat_key api_endpoint_keys[] = {
 	{ .name = "port", .type = CAT_PORT, .required = true, .doc = "listening port" },
-	KEY("host", CAT_STRING, "\"0.0.0.0\"", "listening address"),
+	KEY("host", CAT_STRING, NULL, "listening address (127.0.0.1; BIND_ADDRESS overrides)"),
 	KEY("resource", CAT_STRING, "\"<name>\"", "REST collection: /<resource>, /<resource>/{id}"),
 	KEY("endpoint_path", CAT_STRING, NULL, "POST path feeding the pipeline"),
 	LIST("http_methods", "[\"GET\", \"POST\", \"PUT\", \"DELETE\"]", NULL, "accepted methods"),
@@ -187,6 +190,7 @@ static const struct cat_key sink_keys[] = {
 static const struct cat_key websocket_keys[] = {
 	{ .name = "port", .type = CAT_PORT, .required = true, .doc = "listening port" },
 	KEY("path", CAT_STRING, "\"/ws\"", "upgrade path"),
+	KEY("host", CAT_STRING, NULL, "listening address (127.0.0.1; BIND_ADDRESS overrides)"),
 	RANGE("max_connections", CAT_INT, "100", 1, 100000, "concurrent clients"),
 	RANGE("heartbeat_interval", CAT_NUMBER, "30", 0, 86400, "seconds between pings"),
 	END,

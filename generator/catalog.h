@@ -44,6 +44,8 @@ struct cat_key {
 	const char *const *choices;    /* CAT_ENUM: NULL-terminated */
 	const struct cat_key *fields;  /* CAT_OBJECT / CAT_LIST items: {NULL}-terminated */
 	bool open;                     /* CAT_OBJECT: keys outside `fields` are fine */
+	bool free_form;                /* CAT_ENUM: the original took any word; known words map
+					* to a choice (a note), others warn and use the default */
 	const char *doc;               /* one line for the docs */
 };
 

@@ -87,7 +87,9 @@ static int write_dockerfile(const struct dp_plan *p, const char *outdir, struct 
 	if (p->stateful)
 		dp_printf(&o, "# %s data (SQLite) lives here: keep it on a volume.\n"
 			      "VOLUME [\"/app/data\"]\n", p->stateful_kinds);
-	dp_printf(&o, "ENV DATA_DIR=/app/data SINK_DIR=/app/data/output\nUSER %d:%d\n", DP_UID, DP_UID);
+	dp_printf(&o, "# Run by hand the system listens on 127.0.0.1; in a container on every interface.\n"
+		      "ENV DATA_DIR=/app/data SINK_DIR=/app/data/output BIND_ADDRESS=0.0.0.0\n"
+		      "USER %d:%d\n", DP_UID, DP_UID);
 	for (size_t i = 0; i < p->nports; i++)
 		dp_printf(&o, "EXPOSE %ld/tcp\n", p->ports[i].port);
 	dp_printf(&o, "HEALTHCHECK --interval=3s --timeout=%lds --start-period=%lds --retries=3 \\\n"
@@ -166,6 +168,10 @@ static void compose_system_env(struct dp_out *o, const struct dp_plan *p, bool h
 	dp_printf(o, "      AUTOCODER_ENVIRONMENT: ");
 	dp_qstr(o, p->environment);
 	dp_printf(o, "\n");
+	if (host)
+		dp_printf(o, "      BIND_ADDRESS: \"${BIND_ADDRESS:-0.0.0.0}\"\n");
+	else
+		dp_printf(o, "      BIND_ADDRESS: \"0.0.0.0\"\n");
 	for (size_t i = 0; i < p->nports; i++) {
 		if (host)
 			dp_printf(o, "      %s: \"${%s:-%ld}\"\n", p->ports[i].env, p->ports[i].env,
@@ -184,9 +190,9 @@ static void compose_collector(struct dp_out *o, const struct dp_plan *p, bool ho
 	else
 		snprintf(listen, sizeof(listen), "0.0.0.0:8080");
 	dp_printf(o, "  collector:\n");
-	dp_printf(o, "    image: autocoder:%s\n", AC_VERSION);
-	dp_printf(o, "    build:\n      context: \"${AUTOCODER_SRC:?set AUTOCODER_SRC to the "
-		     "autocoder source tree (its root Dockerfile builds the collector)}\"\n");
+	/* an image, so `docker-compose config` and `up` work as they are; building it from the
+	 * source tree is docker-compose.build.yml's job */
+	dp_printf(o, "    image: \"${AUTOCODER_IMAGE:-autocoder:%s}\"\n", AC_VERSION);
 	dp_printf(o, "    command: [\"serve\", \"--listen\", \"%s\", \"--db\", \"/data/autocoder.db\", "
 		     "\"--rules\", \"/usr/share/autocoder/rules\", \"--web\", \"/usr/share/autocoder/web\"]\n",
 		  listen);
@@ -221,13 +227,14 @@ static void compose_usage(struct dp_out *o, const struct dp_plan *p, const char 
 {
 	const char *f = strcmp(file, "docker-compose.yml") ? " -f docker-compose.host.yml" : "";
 
-	dp_printf(o, "# From deployments/:\n"
-		     "#   export AUTOCODER_SRC=/path/to/autocoder    # the collector's image is built from it\n"
-		     "#   docker-compose%s up -d --build collector\n"
+	dp_printf(o, "# From deployments/ (the collector is the image autocoder:%s, built with `make image`\n"
+		     "# in the autocoder tree, or set AUTOCODER_IMAGE; to build it from source instead add\n"
+		     "# -f docker-compose.build.yml with AUTOCODER_SRC=/path/to/autocoder):\n"
+		     "#   docker-compose%s up -d collector\n"
 		     "#   export AUTOCODER_KEY=$(docker-compose%s exec -T collector autocoder keys create %s \\\n"
 		     "#       --db /data/autocoder.db --json | sed -n 's/.*\"token\": *\"\\([^\"]*\\)\".*/\\1/p')\n"
 		     "#   docker-compose%s up -d --build               # the system reports with that key\n",
-		  f, f, p->name, f);
+		  AC_VERSION, f, f, p->name, f);
 	dp_printf(o, "# Ports: set %s", p->ports[0].env);
 	for (size_t i = 1; i < p->nports; i++)
 		dp_printf(o, ", %s", p->ports[i].env);
@@ -269,6 +276,26 @@ static int write_compose(const struct dp_plan *p, const char *outdir, bool host,
 	return dp_out_write(&o, outdir, rel, err);
 }
 
+/* docker-compose.build.yml: an override that builds the collector's image from an autocoder
+ * source tree instead of expecting it to exist. */
+static int write_compose_build(const struct dp_plan *p, const char *outdir, struct ac_error *err)
+{
+	struct dp_out o;
+
+	dp_out_init(&o);
+	comment_header(&o, p, "docker-compose.build.yml");
+	dp_printf(&o, "#\n# Override: build the collector's image (autocoder:%s) from an autocoder source\n"
+		      "# tree instead of using an existing one. From deployments/:\n"
+		      "#   AUTOCODER_SRC=/path/to/autocoder docker-compose -f docker-compose.yml \\\n"
+		      "#       -f docker-compose.build.yml up -d --build\n"
+		      "# (with docker-compose.host.yml in place of docker-compose.yml likewise).\n",
+		  AC_VERSION);
+	dp_printf(&o, "version: \"2.4\"\nservices:\n  collector:\n"
+		      "    build:\n      context: \"${AUTOCODER_SRC:?set AUTOCODER_SRC to the "
+		      "autocoder source tree (its root Dockerfile builds the collector)}\"\n");
+	return dp_out_write(&o, outdir, "deployments/docker-compose.build.yml", err);
+}
+
 static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_error *err)
 {
 	struct dp_out o;
@@ -288,15 +315,17 @@ static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_e
 		      "SIGTERM drains the queues (%lds).%s\n\n", DP_UID, p->shutdown_s,
 		  p->stateful ? " State (SQLite) is under `/app/data`: mount a volume there." : "");
 	dp_printf(&o, "## Compose (system + collector)\n\n```sh\ncd deployments\n"
-		      "export AUTOCODER_SRC=/path/to/autocoder   # the collector is built from its root Dockerfile\n"
-		      "docker-compose up -d --build collector\n"
+		      "# the collector is the image autocoder:%s (`make image` in the autocoder tree);\n"
+		      "# to build it from source: export AUTOCODER_SRC=/path/to/autocoder and add\n"
+		      "# -f docker-compose.yml -f docker-compose.build.yml to each command\n"
+		      "docker-compose up -d collector\n"
 		      "docker-compose exec -T collector autocoder keys create %s --db /data/autocoder.db\n"
 		      "export AUTOCODER_KEY=<the token it printed>\n"
 		      "docker-compose up -d --build\n"
 		      "# no bridge networking: use -f docker-compose.host.yml (same stack, host networking)\n"
 		      "```\n\nVolumes `%s_data` (system state) and `%s_collector_db` (the collector's database; "
 		      "the prefix is COMPOSE_PROJECT_NAME from `.env`) survive `docker-compose down` (not "
-		      "`down -v`).\n\n", p->name, p->name, p->name);
+		      "`down -v`).\n\n", AC_VERSION, p->name, p->name, p->name);
 	dp_printf(&o, "## Kubernetes\n\n```sh\nkubectl create namespace %s\n"
 		      "kubectl -n %s create secret generic %s-collector --from-literal=key=<token>\n"
 		      "kubectl apply -k deployments/k8s\n```\n\n", p->dns, p->dns, p->dns);
@@ -322,7 +351,8 @@ int dp_write_docker(const struct dp_plan *p, const char *outdir, struct ac_error
 	    (rc = write_dockerignore(p, outdir, err)) < 0 ||
 	    (rc = write_healthcheck(outdir, err)) < 0 || (rc = write_env(p, outdir, err)) < 0 ||
 	    (rc = write_compose(p, outdir, false, err)) < 0 ||
-	    (rc = write_compose(p, outdir, true, err)) < 0 || (rc = write_readme(p, outdir, err)) < 0)
+	    (rc = write_compose(p, outdir, true, err)) < 0 ||
+	    (rc = write_compose_build(p, outdir, err)) < 0 || (rc = write_readme(p, outdir, err)) < 0)
 		return rc;
 	return 0;
 }

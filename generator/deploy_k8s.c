@@ -76,6 +76,7 @@ static int write_configmap(const struct dp_plan *p, const char *outdir, struct a
 	dp_printf(&o, "\n  LOG_LEVEL: ");
 	dp_qstr(&o, p->log_level);
 	dp_printf(&o, "\n  DATA_DIR: \"/app/data\"\n  SHUTDOWN_TIMEOUT_MS: \"%ld\"\n", p->shutdown_ms);
+	dp_printf(&o, "  BIND_ADDRESS: \"0.0.0.0\"\n");
 	for (size_t i = 0; i < p->nports; i++)
 		dp_printf(&o, "  %s: \"%ld\"\n", p->ports[i].env, p->ports[i].port);
 	return dp_out_write(&o, outdir, "deployments/k8s/configmap.yaml", err);

@@ -11,6 +11,8 @@
 #include "core/common.h"
 #include "generator/gen_int.h"
 
+#include <ctype.h>
+
 #define OOM(b, call) do { if (call) { rc = ac_error_set(err, AC_ENOMEM, NULL, "out of memory"); goto out; } } while (0)
 
 static const char *str_or(const json_t *o, const char *key, const char *dflt)
@@ -218,6 +220,80 @@ static const json_t *controller_schema(const struct gen_model *gm, const struct 
 	return NULL;
 }
 
+/* A port's schema as an object: a name `schemas` defines, or an inline schema. */
+static const json_t *port_schema(const struct gen_model *gm, const json_t *port)
+{
+	const json_t *s = json_object_get(port, "schema");
+
+	if (json_is_object(s))
+		return s;
+	return json_is_string(s) ? json_object_get(json_object_get(gm->model, "schemas"),
+						   json_string_value(s))
+				 : NULL;
+}
+
+static const struct gen_comp *comp_named(const struct gen_model *gm, const char *name)
+{
+	for (size_t k = 0; k < gm->ncomps; k++)
+		if (!strcmp(gm->comps[k].name, name))
+			return &gm->comps[k];
+	return NULL;
+}
+
+/* "todos" and "Todo", "todo_items" and "TodoItems" name the same thing. */
+static bool same_resource(const char *resource, const char *schema)
+{
+	char a[128], b[128];
+	size_t na = 0, nb = 0;
+
+	for (const char *p = resource; *p && na + 1 < sizeof a; p++)
+		if (*p != '_' && *p != '-' && *p != '/')
+			a[na++] = (char)tolower((unsigned char)*p);
+	for (const char *p = schema; *p && nb + 1 < sizeof b; p++)
+		if (*p != '_' && *p != '-')
+			b[nb++] = (char)tolower((unsigned char)*p);
+	a[na] = b[nb] = '\0';
+	if (na > 1 && a[na - 1] == 's')
+		a[--na] = '\0';
+	if (nb > 6 && !strcmp(b + nb - 6, "schema"))
+		b[nb -= 6] = '\0';
+	return na && !strcmp(a, b);
+}
+
+/* The schema an APIEndpoint checks POST/PUT bodies against: one on its own ports or on the
+ * input its requests go to, else the schema named after its resource, else the blueprint's
+ * only schema. NULL when none applies. */
+static const json_t *api_body_schema(const struct gen_model *gm, const struct gen_comp *gc)
+{
+	const json_t *schemas = json_object_get(gm->model, "schemas"), *p, *bd, *s;
+	const char *lists[] = { "outputs", "inputs" }, *key;
+	const char *resource = str_or(json_object_get(gc->json, "config"), "resource", gc->name);
+	size_t i, j;
+
+	for (size_t l = 0; l < 2; l++)
+		json_array_foreach(json_object_get(gc->json, lists[l]), i, p)
+			if ((s = port_schema(gm, p)))
+				return s;
+	json_array_foreach(gm->bindings, i, bd) {
+		const struct gen_comp *to;
+		if (strcmp(str_or(bd, "from_component", ""), gc->name) ||
+		    !(to = comp_named(gm, str_or(bd, "to_component", ""))))
+			continue;
+		json_array_foreach(json_object_get(to->json, "inputs"), j, p)
+			if (!strcmp(str_or(p, "name", ""), str_or(bd, "to_port", "")) &&
+			    (s = port_schema(gm, p)))
+				return s;
+	}
+	json_object_foreach((json_t *)schemas, key, s)
+		if (same_resource(resource, key) && json_is_object(s))
+			return s;
+	if (json_object_size(schemas) == 1) {
+		s = json_object_iter_value(json_object_iter((json_t *)schemas));
+		return json_is_object(s) ? s : NULL;
+	}
+	return NULL;
+}
+
 static int emit_config(const struct gen_model *gm, struct gen_files *out, struct ac_error *err)
 {
 	const json_t *conf = json_object_get(gm->system, "configuration");
@@ -253,6 +329,11 @@ static int emit_config(const struct gen_model *gm, struct gen_files *out, struct
 			if (json_is_array(json_object_get(schema, "required")))
 				json_object_set(cfg, "required_fields",
 						json_object_get(schema, "required"));
+		}
+		if (!strcmp(gc->type, "APIEndpoint") && !json_object_get(cfg, "body_schema")) {
+			const json_t *schema = api_body_schema(gm, gc);
+			if (schema)
+				json_object_set(cfg, "body_schema", (json_t *)schema);
 		}
 		json_object_set_new(entry, "type", json_string(gc->type));
 		if (gc->port_env[0])

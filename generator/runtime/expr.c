@@ -386,6 +386,18 @@ static const char *tok_text(enum tok t)
 	}
 }
 
+/* The current token as written ("'>'", "'amount'"), or "end of expression". */
+static const char *tok_show(const struct parser *p, char *buf, size_t n)
+{
+	size_t len = p->pos > p->tstart ? p->pos - p->tstart : 1;
+
+	if (p->tok == T_EOF)
+		return "end of expression";
+	snprintf(buf, n, "'%.*s%s'", (int)(len > 24 ? 24 : len), p->src + p->tstart,
+		 len > 24 ? "..." : "");
+	return buf;
+}
+
 static struct node *parse_path(struct parser *p)
 {
 	struct node *n = node_new(p, N_PATH);
@@ -524,7 +536,13 @@ static struct node *parse_operand(struct parser *p)
 		break;
 	}
 	default:
-		fail_at(p, p->tstart, "expected a value, found %s", tok_text(p->tok));
+		if (p->tok == T_EOF) {
+			fail_at(p, p->tstart, "expected a value, found end of expression");
+		} else {
+			char tb[40];
+			fail_at(p, p->tstart, "unexpected %s: expected a value, found %s",
+				tok_show(p, tb, sizeof tb), tok_text(p->tok));
+		}
 		break;
 	}
 	p->depth--;
@@ -694,9 +712,11 @@ int expr_compile(const char *src, struct expr **out, char *errbuf, size_t errlen
 		goto out;
 	}
 	root = parse_or(&p);
-	if (root && p.tok != T_EOF)
+	if (root && p.tok != T_EOF) {
+		char tb[40];
 		fail_at(&p, p.tstart, "unexpected %s after a complete expression",
-			p.tok == T_PATH || p.tok == T_NUM || p.tok == T_STR ? "value" : tok_text(p.tok));
+			tok_show(&p, tb, sizeof tb));
+	}
 	if (p.failed)
 		goto out;
 	e = calloc(1, sizeof *e);

@@ -64,6 +64,7 @@ struct api_state {
 	char item_route[300];     /* "/todos/{id}" */
 	char endpoint[256];       /* endpoint_path when it differs from the collection */
 	json_t *methods;
+	const json_t *body_schema; /* config body_schema (POST/PUT/PATCH bodies), or NULL */
 	size_t max_body;
 	int ingress_timeout_ms;
 	double request_timeout;
@@ -396,6 +397,18 @@ static enum MHD_Result handle_request(struct api_state *st, struct MHD_Connectio
 						 r->route);
 		}
 	}
+	if (st->body_schema && (body || !strcmp(method, "POST")) &&
+	    (!strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH"))) {
+		char field[256], why[400];
+		if (rt_schema_check(st->body_schema, body ? body : json_null(),
+				    strcmp(method, "POST") != 0, field, sizeof field, why, sizeof why)) {
+			json_decref(body);
+			return rt_http_send_json(conn, 400, json_pack("{s:s, s:s, s:s}", "error",
+								      "body does not match the schema",
+								      "field", field, "detail", why),
+						 r->route);
+		}
+	}
 	rt_msg_init(&m, NULL);
 	if (!st->wait_reply) {
 		/* pipeline ingress: the body is the message */
@@ -512,6 +525,7 @@ static int api_init(struct rt_component *c)
 {
 	struct api_state *st = calloc(1, sizeof *st);
 	const char *resource, *endpoint, *host;
+	char shown[256];
 	int port, threads;
 	struct sockaddr_in sa;
 
@@ -529,18 +543,18 @@ static int api_init(struct rt_component *c)
 	if (endpoint && strcmp(endpoint, st->collection) && strcmp(endpoint, "/"))
 		snprintf(st->endpoint, sizeof st->endpoint, "%s", endpoint);
 	st->methods = json_object_get(c->config, "http_methods");
+	st->body_schema = json_object_get(c->config, "body_schema");
+	if (!json_is_object(st->body_schema))
+		st->body_schema = NULL;
 	st->max_body = (size_t)rt_cfg_num(c, "max_body_bytes", 1048576);
 	st->ingress_timeout_ms = (int)rt_cfg_num(c, "ingress_timeout_ms", 2000);
 	st->request_timeout = rt_cfg_num(c, "request_timeout_ms", 30000) / 1000.0;
 	st->wait_reply = c->ninq > 0;
 	port = rt_port_of(c, 8080);
 	threads = (int)rt_cfg_num(c, "threads", 2);
-	host = rt_cfg_str(c, "host", "0.0.0.0");
-	memset(&sa, 0, sizeof sa);
-	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
-		return rt_fail(c, "host '%s' is not an IPv4 address", host);
+	host = shown;
+	if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
+		return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
 	direct_setup(st);
 	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
 				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +24,7 @@
 #include <unistd.h>
 
 #include "rt_int.h"
+#include "rt_util.h"
 
 enum MHD_Result rt_http_send_json(struct MHD_Connection *conn, int status, json_t *body,
 				  const char *route)
@@ -120,8 +122,17 @@ static enum MHD_Result metrics_handler(void *cls, struct MHD_Connection *conn, c
 
 int rt_metrics_server_start(struct rt_system *s, int port)
 {
+	struct sockaddr_in sa;
+	char shown[256];
+
+	if (rt_bind_address(NULL, port, &sa, shown, sizeof shown)) {
+		rt_log(NULL, "error", NULL, "BIND_ADDRESS does not resolve",
+		       json_pack("{s:s}", "address", shown));
+		return -1;
+	}
 	s->metrics_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 					     (uint16_t)port, NULL, NULL, metrics_handler, NULL,
+					     MHD_OPTION_SOCK_ADDR, &sa,
 					     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 					     MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT,
 					     MHD_OPTION_END);

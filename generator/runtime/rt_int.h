@@ -129,6 +129,11 @@ extern struct rt_system *rt_sys;
 /* rt_core.c */
 struct rt_component *rt_find(struct rt_system *s, const char *name);
 bool rt_port_bound(struct rt_component *c, const char *port, bool incoming);
+/* rt_schema.c: check body against a blueprint schema (partial: a PUT/PATCH, whose top-level
+ * required fields may be absent). 0, or -1 with the dotted field path and a message naming
+ * it ("title must be a string, found an object"). */
+int rt_schema_check(const json_t *schema, const json_t *body, bool partial, char *field,
+		    size_t fn, char *why, size_t n);
 double rt_mono(void);
 void rt_msg_init(struct rt_msg *m, json_t *data);
 /* Ingress push: one attempt per target waiting at most timeout_ms, no retry or dead letter

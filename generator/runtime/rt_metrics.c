@@ -127,21 +127,38 @@ static size_t queue_depth(struct rt_component *c)
 	return d;
 }
 
-static void render_counter(struct mbuf *b, struct rt_system *s, const char *name,
-			   const char *help, size_t off)
+/* The prefix of every metric name: "app_", or $METRICS_PREFIX when it is a valid Prometheus
+ * name prefix. Generated systems do not use the collector's "autocoder_" names, so one
+ * Prometheus can scrape both without their series colliding. */
+static const char *metric_prefix(char *buf, size_t n)
 {
-	mb_printf(b, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+	const char *env = getenv("METRICS_PREFIX");
+	size_t len = env ? strlen(env) : 0;
+
+	if (!len || len >= n || (env[0] >= '0' && env[0] <= '9') ||
+	    strspn(env, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_:") != len)
+		return "app_";
+	snprintf(buf, n, "%s", env);
+	return buf;
+}
+
+static void render_counter(struct mbuf *b, struct rt_system *s, const char *pfx,
+			   const char *name, const char *help, size_t off)
+{
+	mb_printf(b, "# HELP %s%s %s\n# TYPE %s%s counter\n", pfx, name, help, pfx, name);
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
 		atomic_ullong *v = (atomic_ullong *)((char *)c + off);
-		mb_printf(b, "%s{system=\"%s\",component=\"%s\",type=\"%s\"} %llu\n", name,
+		mb_printf(b, "%s%s{system=\"%s\",component=\"%s\",type=\"%s\"} %llu\n", pfx, name,
 			  s->def->name, c->def->name, c->ops->type_name, atomic_load(v));
 	}
 }
 
-static void render_histograms(struct mbuf *b, struct rt_system *s)
+static void render_histograms(struct mbuf *b, struct rt_system *s, const char *pfx)
 {
-	const char *n = "autocoder_processing_seconds";
+	char n[128];
+
+	snprintf(n, sizeof n, "%sprocessing_seconds", pfx);
 	mb_printf(b, "# HELP %s Time a component spends on one message.\n# TYPE %s histogram\n",
 		  n, n);
 	for (size_t i = 0; i < s->ncomps; i++) {
@@ -166,45 +183,48 @@ char *rt_metrics_render(size_t *len)
 	struct rt_system *s = rt_sys;
 	struct mbuf b = { 0 };
 	unsigned long long sent, dropped, failed;
+	char pbuf[64];
+	const char *p = metric_prefix(pbuf, sizeof pbuf);
 
-	render_counter(&b, s, "autocoder_messages_in_total", "Messages a component received.",
+	render_counter(&b, s, p, "messages_in_total", "Messages a component received.",
 		       offsetof(struct rt_component, msgs_in));
-	render_counter(&b, s, "autocoder_messages_out_total", "Messages a component sent.",
+	render_counter(&b, s, p, "messages_out_total", "Messages a component sent.",
 		       offsetof(struct rt_component, msgs_out));
-	render_counter(&b, s, "autocoder_errors_total", "Messages a component failed to process.",
+	render_counter(&b, s, p, "errors_total", "Messages a component failed to process.",
 		       offsetof(struct rt_component, errors));
-	mb_printf(&b, "# HELP autocoder_queue_depth Messages waiting in a component's queues.\n"
-		  "# TYPE autocoder_queue_depth gauge\n");
+	mb_printf(&b, "# HELP %squeue_depth Messages waiting in a component's queues.\n"
+		  "# TYPE %squeue_depth gauge\n", p, p);
 	for (size_t i = 0; i < s->ncomps; i++)
-		mb_printf(&b, "autocoder_queue_depth{component=\"%s\"} %zu\n", s->comps[i].def->name,
+		mb_printf(&b, "%squeue_depth{component=\"%s\"} %zu\n", p, s->comps[i].def->name,
 			  queue_depth(&s->comps[i]));
-	mb_printf(&b, "# HELP autocoder_component_up 1 when the component is healthy.\n"
-		  "# TYPE autocoder_component_up gauge\n");
+	mb_printf(&b, "# HELP %scomponent_up 1 when the component is healthy.\n"
+		  "# TYPE %scomponent_up gauge\n", p, p);
 	for (size_t i = 0; i < s->ncomps; i++)
-		mb_printf(&b, "autocoder_component_up{component=\"%s\"} %d\n", s->comps[i].def->name,
+		mb_printf(&b, "%scomponent_up{component=\"%s\"} %d\n", p, s->comps[i].def->name,
 			  !atomic_load(&s->comps[i].unhealthy));
-	render_histograms(&b, s);
-	mb_printf(&b, "# HELP autocoder_dead_letters_total Messages written to a dead-letter file.\n"
-		  "# TYPE autocoder_dead_letters_total counter\n");
+	render_histograms(&b, s, p);
+	mb_printf(&b, "# HELP %sdead_letters_total Messages written to a dead-letter file.\n"
+		  "# TYPE %sdead_letters_total counter\n", p, p);
 	for (size_t i = 0; i < s->nqueues; i++) {
 		const struct rt_binding_def *d = s->queues[i].def;
-		mb_printf(&b, "autocoder_dead_letters_total{binding=\"%s.%s->%s.%s\"} %llu\n",
+		mb_printf(&b, "%sdead_letters_total{binding=\"%s.%s->%s.%s\"} %llu\n", p,
 			  d->from, d->from_port, d->to, d->to_port,
 			  atomic_load(&s->queues[i].dead_lettered));
 	}
-	mb_printf(&b, "# HELP autocoder_http_requests_total HTTP requests by route and status.\n"
-		  "# TYPE autocoder_http_requests_total counter\n");
+	mb_printf(&b, "# HELP %shttp_requests_total HTTP requests by route and status.\n"
+		  "# TYPE %shttp_requests_total counter\n", p, p);
 	pthread_mutex_lock(&s->route_lock);
 	for (size_t i = 0; i < atomic_load(&s->nroutes); i++)
-		mb_printf(&b, "autocoder_http_requests_total{route=\"%s\",status=\"%d\"} %llu\n",
+		mb_printf(&b, "%shttp_requests_total{route=\"%s\",status=\"%d\"} %llu\n", p,
 			  s->routes[i].route, s->routes[i].status, atomic_load(&s->routes[i].count));
 	pthread_mutex_unlock(&s->route_lock);
 	rt_shipper_stats(&sent, &dropped, &failed);
-	mb_printf(&b, "# HELP autocoder_shipper_events_total Error events for the collector.\n"
-		  "# TYPE autocoder_shipper_events_total counter\n"
-		  "autocoder_shipper_events_total{outcome=\"sent\"} %llu\n"
-		  "autocoder_shipper_events_total{outcome=\"dropped\"} %llu\n"
-		  "autocoder_shipper_events_total{outcome=\"failed\"} %llu\n", sent, dropped, failed);
+	mb_printf(&b, "# HELP %sshipper_events_total Error events for the collector.\n"
+		  "# TYPE %sshipper_events_total counter\n"
+		  "%sshipper_events_total{outcome=\"sent\"} %llu\n"
+		  "%sshipper_events_total{outcome=\"dropped\"} %llu\n"
+		  "%sshipper_events_total{outcome=\"failed\"} %llu\n", p, p, p, sent, p, dropped, p,
+		  failed);
 	if (b.oom) {
 		free(b.p);
 		return NULL;

@@ -17,6 +17,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -221,12 +222,21 @@ static int source_init(struct rt_component *c)
 		if (!path)
 			return rt_fail(c, "generation.type is file but generation.file is not set");
 		st->file = fopen(path, "r");
-		if (!st->file)
-			return rt_fail(c, "cannot open %s: %s", path, strerror(errno));
+		if (!st->file) {
+			/* the rest of the system still runs: this source emits nothing */
+			rt_log(c, "error", NULL, "cannot open the source file; emitting nothing",
+			       json_pack("{s:s, s:s}", "file", path, "error", strerror(errno)));
+			st->count = -1;
+		}
 	} else if (!strcmp(st->gen, "http")) {
 		int port = rt_port_of(c, 0);
+		struct sockaddr_in sa;
+		char shown[256];
+		if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
+			return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
 		st->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
 					    (uint16_t)port, NULL, NULL, source_http, c,
+					    MHD_OPTION_SOCK_ADDR, &sa,
 					    MHD_OPTION_NOTIFY_COMPLETED, source_completed, c,
 					    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 					    MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT,

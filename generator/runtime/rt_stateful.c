@@ -303,8 +303,8 @@ static int acc_process(struct rt_component *c, struct rt_msg *m)
 	if (!op)
 		op = st->op;
 	scalar_key(rt_path_get(m->data, st->key_field), key, sizeof key);
-	if (!key[0])
-		return rt_fail(c, "message has no key field '%s'", st->key_field);
+	if (!key[0]) /* as the original: a message without the key counts under one total */
+		snprintf(key, sizeof key, "default_accumulator");
 	t = json_object_get(st->totals, key);
 	total = t ? json_number_value(json_array_get(t, 0)) : (!strcmp(op, "multiply") ? 1 : 0);
 	count = t ? json_integer_value(json_array_get(t, 1)) : 0;
@@ -412,7 +412,9 @@ static int sp_init(struct rt_component *c)
 		st->join_key = rt_cfg_str(c, "join_key", "id");
 		st->pending[0] = json_object();
 		st->pending[1] = json_object();
-		st->left_port = c->ninq ? c->inq[0]->def->to_port : "left";
+		/* a port named "left" (stream_name: left) is the left side; else the first bound */
+		st->left_port = rt_port_bound(c, "left", true) || !c->ninq ? "left"
+									     : c->inq[0]->def->to_port;
 	} else if (!strcmp(variant, "deduplication")) {
 		st->v = SP_DEDUP;
 		st->dedup_key = rt_cfg_str(c, "dedup_key", "id");
@@ -507,8 +509,13 @@ static int sp_process(struct rt_component *c, struct rt_msg *m)
 	int side = strcmp(m->port ? m->port : "", st->left_port) ? 1 : 0;
 	json_t *other;
 	scalar_key(rt_path_get(m->data, st->join_key), key, sizeof key);
-	if (!key[0])
-		return rt_fail(c, "message has no join key '%s'", st->join_key);
+	if (!key[0]) {
+		/* cannot pair: counted as dropped, logged on the first one, never a failure */
+		if (st->dropped++ == 0)
+			rt_log(c, "warn", m, "message without the join key dropped",
+			       json_pack("{s:s}", "join_key", st->join_key));
+		return 0;
+	}
 	other = json_object_get(st->pending[!side], key);
 	if (other) {
 		json_t *out = json_pack("{s:s, s:O, s:O}", st->join_key, key, "left",

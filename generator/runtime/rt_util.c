@@ -7,8 +7,11 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -430,4 +433,24 @@ void rt_base64(const unsigned char *d, size_t n, char *out)
 		out[o++] = i + 2 < n ? tbl[v & 63] : '=';
 	}
 	out[o] = 0;
+}
+
+int rt_bind_address(const char *configured, int port, struct sockaddr_in *sa, char *shown,
+		    size_t n)
+{
+	const char *env = getenv("BIND_ADDRESS");
+	const char *host = env && *env ? env : configured && *configured ? configured : "127.0.0.1";
+	struct addrinfo hints = { .ai_family = AF_INET, .ai_socktype = SOCK_STREAM }, *ai = NULL;
+
+	memset(sa, 0, sizeof *sa);
+	sa->sin_family = AF_INET;
+	sa->sin_port = htons((uint16_t)port);
+	snprintf(shown, n, "%s", host);
+	if (inet_pton(AF_INET, host, &sa->sin_addr) == 1)
+		return 0;
+	if (getaddrinfo(host, NULL, &hints, &ai) || !ai)
+		return -1;
+	sa->sin_addr = ((struct sockaddr_in *)ai->ai_addr)->sin_addr;
+	freeaddrinfo(ai);
+	return 0;
 }

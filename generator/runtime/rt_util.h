@@ -40,6 +40,15 @@ json_t *rt_case(const char *s, int upper);
 /* mkdir -p; 0 or -1 (errno set). */
 int rt_mkdirs(const char *path);
 
+struct sockaddr_in;
+/* The address a server of the generated system listens on: $BIND_ADDRESS (the Dockerfile,
+ * compose file and Kubernetes manifests set 0.0.0.0), else the blueprint's `host`, else
+ * 127.0.0.1 (a system run by hand is not reachable from other machines). Names such as
+ * "localhost" are resolved (IPv4). Fills sa (family, address, port) and shown (the address
+ * as text); 0, or -1 when the address does not resolve. */
+int rt_bind_address(const char *configured, int port, struct sockaddr_in *sa, char *shown,
+		    size_t n);
+
 /* SHA-1 of data into out[20]. */
 void rt_sha1(const unsigned char *data, size_t len, unsigned char out[20]);
 /* Base64 of data into out (NUL-terminated; out needs 4*((n+2)/3)+1 bytes). */

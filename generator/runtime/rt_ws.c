@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -176,6 +177,9 @@ static int ws_init(struct rt_component *c)
 {
 	struct ws_state *st = calloc(1, sizeof *st);
 	int port = rt_port_of(c, 8081);
+	struct sockaddr_in sa;
+	char shown[256];
+
 	if (!st)
 		return rt_fail(c, "out of memory");
 	c->state = st;
@@ -187,8 +191,11 @@ static int ws_init(struct rt_component *c)
 	st->cl = calloc(st->max + 1, sizeof *st->cl);
 	if (!st->cl)
 		return rt_fail(c, "out of memory");
+	if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
+		return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
 	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE,
 				 (uint16_t)port, NULL, NULL, ws_handler, st,
+				 MHD_OPTION_SOCK_ADDR, &sa,
 				 MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT, MHD_OPTION_END);
 	if (!st->d)

@@ -73,15 +73,15 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "$B/todos/$id")
 curl -s "$B/health" | json 'd["status"]' | grep -qx ok || fail "/health"
 curl -sf "$B/ready" >/dev/null || fail "/ready"
 curl -s "$B/metrics" >"$TMPDIR_TEST/metrics"
-grep -q '^autocoder_messages_in_total{system="todo_api",component="store",type="Store"} [1-9]' \
+grep -q '^app_messages_in_total{system="todo_api",component="store",type="Store"} [1-9]' \
 	"$TMPDIR_TEST/metrics" || fail "store message counter"
-grep -q 'autocoder_http_requests_total{route="/todos",status="201"} 2' "$TMPDIR_TEST/metrics" ||
+grep -q 'app_http_requests_total{route="/todos",status="201"} 2' "$TMPDIR_TEST/metrics" ||
 	fail "http counter by route and status"
-grep -q 'autocoder_http_requests_total{route="/todos/{id}",status="404"}' "$TMPDIR_TEST/metrics" ||
+grep -q 'app_http_requests_total{route="/todos/{id}",status="404"}' "$TMPDIR_TEST/metrics" ||
 	fail "404 counter"
-grep -q '^autocoder_processing_seconds_bucket{component="store",le="+Inf"}' "$TMPDIR_TEST/metrics" ||
+grep -q '^app_processing_seconds_bucket{component="store",le="+Inf"}' "$TMPDIR_TEST/metrics" ||
 	fail "latency histogram"
-grep -q '^autocoder_queue_depth{component="controller"}' "$TMPDIR_TEST/metrics" || fail "queue depth"
+grep -q '^app_queue_depth{component="controller"}' "$TMPDIR_TEST/metrics" || fail "queue depth"
 for t in api controller store; do
 	grep -qx "$t" /proc/$SYS_PID/task/*/comm || fail "no thread named $t"
 done

@@ -9,7 +9,7 @@ start "$dir" event_pipeline METRICS_PORT=$mport SINK_DIR="$dir/out"
 wait_http "http://127.0.0.1:$mport/health"
 # 200 events, the filter blocks category BATCH (upper-cased by the transformer)
 i=0
-until grep -q 'autocoder_messages_in_total{system="event_pipeline",component="keep_even",type="Filter"} 200' \
+until grep -q 'app_messages_in_total{system="event_pipeline",component="keep_even",type="Filter"} 200' \
 	"$TMPDIR_TEST/m" 2>/dev/null; do
 	curl -s "http://127.0.0.1:$mport/metrics" >"$TMPDIR_TEST/m"
 	i=$((i + 1)); [ $i -lt 100 ] || fail "filter did not see 200 messages"
@@ -18,7 +18,7 @@ done
 out=$dir/out/events.jsonl
 # the filter's out-counter and the sink lag its in-counter: wait until the sink has written
 # every message the filter let through (flush_interval 0.2 s), with a fresh snapshot each time
-fout() { sed -n 's/^autocoder_messages_out_total{system="event_pipeline",component="keep_even",type="Filter"} //p' "$TMPDIR_TEST/m"; }
+fout() { sed -n 's/^app_messages_out_total{system="event_pipeline",component="keep_even",type="Filter"} //p' "$TMPDIR_TEST/m"; }
 i=0
 until [ -n "$(fout)" ] && [ "$(fout)" -gt 0 ] && [ "$(cat "$out" 2>/dev/null | wc -l)" -eq "$(fout)" ]; do
 	i=$((i + 1)); [ $i -lt 300 ] || fail "sink has $(cat "$out" 2>/dev/null | wc -l) lines, filter passed $(fout)"
@@ -40,6 +40,6 @@ assert 60 < len(rows) < 200, len(rows)
 print(len(rows), "rows ok")
 PY
 n=$(wc -l <"$out")
-grep -q "autocoder_messages_out_total{system=\"event_pipeline\",component=\"keep_even\",type=\"Filter\"} $n" \
+grep -q "app_messages_out_total{system=\"event_pipeline\",component=\"keep_even\",type=\"Filter\"} $n" \
 	"$TMPDIR_TEST/m" || fail "filter out-counter != sink lines ($n)"
 echo "t61 ok"

@@ -28,7 +28,7 @@ code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wport/ws")
 [ "$code" = 400 ] || fail "plain GET on /ws: $code"
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$wport/other")
 [ "$code" = 404 ] || fail "wrong path: $code"
-curl -s "http://127.0.0.1:$mport/metrics" | grep -q 'autocoder_http_requests_total{route="ws",status="101"} 2' ||
+curl -s "http://127.0.0.1:$mport/metrics" | grep -q 'app_http_requests_total{route="ws",status="101"} 2' ||
 	fail "upgrade counter"
 stop $SYS_PID
 echo "t64 ok"

@@ -11,7 +11,7 @@ start "$dir" clickstream METRICS_PORT=$mport SINK_DIR="$dir/out"
 wait_http "http://127.0.0.1:$mport/health"
 # every click has passed dedup when the source is done and the queues are empty
 i=0
-until curl -s "http://127.0.0.1:$mport/metrics" | grep -q 'autocoder_messages_in_total{system="clickstream",component="dedup",type="StreamProcessor"} 40'; do
+until curl -s "http://127.0.0.1:$mport/metrics" | grep -q 'app_messages_in_total{system="clickstream",component="dedup",type="StreamProcessor"} 40'; do
 	i=$((i + 1)); [ $i -lt 100 ] || fail "dedup did not see 40 clicks"; sleep 0.1
 done
 sleep 0.5

@@ -30,7 +30,7 @@ assert ev["release"] == "1.0.0" and ev["environment"] == "test", ev
 print("stored:", ev["message"])
 PY
 # the shipper's own counters are on /metrics
-curl -s "$B/metrics" | grep -q 'autocoder_shipper_events_total{outcome="sent"} [1-9]' || fail "sent counter"
+curl -s "$B/metrics" | grep -q 'app_shipper_events_total{outcome="sent"} [1-9]' || fail "sent counter"
 stop $SYS_PID
 
 # a collector that is down never blocks the system: requests still answer, drops are counted
@@ -42,6 +42,6 @@ for n in 1 2 3 4 5; do
 	[ "$code" = 400 ] || fail "request blocked while the collector is down: $code"
 done
 sleep 1.5
-curl -s "$B/metrics" | grep -q 'autocoder_shipper_events_total{outcome="failed"} [1-9]' || fail "failed counter"
+curl -s "$B/metrics" | grep -q 'app_shipper_events_total{outcome="failed"} [1-9]' || fail "failed counter"
 stop $SYS_PID
 echo "t68 ok"

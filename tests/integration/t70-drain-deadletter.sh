@@ -40,7 +40,7 @@ code=$(curl -s -o "$TMPDIR_TEST/health" -w '%{http_code}' "http://127.0.0.1:$mpo
 [ "$code" = 503 ] || fail "/health with a failing component: $code"
 json 'd["components"]["totals"]["status"]' <"$TMPDIR_TEST/health" | grep -qx unhealthy || fail "totals not unhealthy"
 # queues never exceed their size
-curl -s "http://127.0.0.1:$mport/metrics" | awk '/^autocoder_queue_depth/ { if ($2 > 8) bad = 1 } END { exit bad }' ||
+curl -s "http://127.0.0.1:$mport/metrics" | awk '/^app_queue_depth/ { if ($2 > 8) bad = 1 } END { exit bad }' ||
 	fail "queue deeper than its bindings allow"
 stop $SYS_PID
 last=$(tail -1 "$SYS_LOG")

@@ -44,8 +44,8 @@ echo "codes:$codes"
 # 1st: taken by the sink (stuck), 2nd: fills the queue, then 503s
 [ "$codes" = " 202 202 503 503" ] || fail "codes:$codes"
 grep -qi '^Retry-After: 1' "$TMPDIR_TEST/h3" || fail "503 without Retry-After"
-curl -s "$B/metrics" | grep -q '^autocoder_queue_depth{component="slow"} 1' || fail "queue depth"
-curl -s "$B/metrics" | grep -q 'autocoder_http_requests_total{route="/jobs",status="503"} 2' || fail "503 counter"
+curl -s "$B/metrics" | grep -q '^app_queue_depth{component="slow"} 1' || fail "queue depth"
+curl -s "$B/metrics" | grep -q 'app_http_requests_total{route="/jobs",status="503"} 2' || fail "503 counter"
 # the stuck sink still lets the system stop (the drain gives up after SHUTDOWN_TIMEOUT_MS)
 stop $SYS_PID
 grep -q 'shutdown timeout' "$SYS_LOG" || fail "no shutdown-timeout warning"

@@ -130,7 +130,7 @@ run() {
 	# counters stop moving (three equal snapshots in a row), not for a fixed time
 	snap() {
 		curl -s "http://127.0.0.1:$port/metrics" |
-			grep -E '^autocoder_(messages_(in|out)_total|errors_total|http_requests_total|processing_seconds_count)' |
+			grep -E '^app_(messages_(in|out)_total|errors_total|http_requests_total|processing_seconds_count)' |
 			grep -v 'route="/metrics"' | sort   # the scrapes themselves are counted
 	}
 	snap >"$TMPDIR_TEST/$mode.metrics"

@@ -89,7 +89,8 @@ START_TEST(model_fills_defaults_ports_and_fanout)
 	np = json_array_get(json_object_get(api, "network_ports"), 0);
 	ck_assert_int_eq(json_integer_value(json_object_get(np, "port")), 9090);
 	ck_assert_str_eq(str(np, "env"), "SHOP_PORT");
-	ck_assert_str_eq(str(api, "config.host"), "0.0.0.0");
+	/* no host default: the generated system listens on 127.0.0.1 unless BIND_ADDRESS says */
+	ck_assert_ptr_null(json_object_get(json_object_get(api, "config"), "host"));
 	/* Model default ports, Router outputs from its rules */
 	ck_assert_str_eq(str(binding(m, 0), "to_port"), "features");
 	ck_assert_str_eq(str(binding(m, 1), "from_port"), "predictions");

@@ -134,6 +134,10 @@ START_TEST(errors_carry_the_column)
 	ck_assert(strstr(err, "==") != NULL);
 	ck_assert_int_eq(fail_col("amount >", err, sizeof err), 9);
 	ck_assert(strstr(err, "expected a value") != NULL);
+	ck_assert_int_eq(fail_col("amount >> 5", err, sizeof err), 9);
+	ck_assert(strstr(err, "unexpected '>'") != NULL);
+	ck_assert_int_eq(fail_col("amount > 5 5", err, sizeof err), 12);
+	ck_assert(strstr(err, "unexpected '5'") != NULL);
 	ck_assert_int_eq(fail_col("(a == 1", err, sizeof err), 8);
 	ck_assert(strstr(err, "column 1") != NULL);
 	ck_assert_int_eq(fail_col("name == \"abc", err, sizeof err), 9);
