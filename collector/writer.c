@@ -399,7 +399,7 @@ static void mark_failed(struct writer *w, struct write_job *j, const char *what)
 static void commit_group(struct writer *w, struct write_job *jobs, unsigned events)
 {
 	double t0 = ac_monotonic();
-	unsigned long stored = 0, dups = 0;
+	unsigned long stored = 0, dups = 0, side_stored = 0, side_dropped = 0;
 	struct write_job *failed;
 
 	if (run_transaction(w, jobs, NULL, &failed) != SQLITE_OK) {
@@ -412,9 +412,15 @@ static void commit_group(struct writer *w, struct write_job *jobs, unsigned even
 	for (struct write_job *j = jobs; j; j = j->next) {
 		stored += j->stored;
 		dups += j->duplicates;
+		if (!j->status) {
+			side_stored += j->side_stored;
+			side_dropped += j->side_dropped;
+		}
 	}
 	metrics_commit(w->metrics, ac_monotonic() - t0, events);
 	metrics_events_stored(w->metrics, stored, dups);
+	if (side_stored || side_dropped)
+		metrics_side_rows(w->metrics, side_stored, side_dropped);
 }
 
 /* Take jobs from the queue head up to max_group events (at least one job). */
