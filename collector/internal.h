@@ -248,6 +248,8 @@ void metrics_events_stored(struct metrics *m, unsigned long n, unsigned long dup
 void metrics_items_counted(struct metrics *m, unsigned long n);
 void metrics_commit(struct metrics *m, double seconds, unsigned events);
 void metrics_rejected(struct metrics *m, const char *reason);
+/* Envelope feedback/attachments committed, and attachments dropped over the project quota. */
+void metrics_side_rows(struct metrics *m, unsigned long stored, unsigned long dropped_over_quota);
 /* Sentry client reports: quantity discarded by the SDK for reason/category. */
 void metrics_client_discards(struct metrics *m, const json_t *discards);
 /* Render Prometheus text exposition into b. */

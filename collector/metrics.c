@@ -51,6 +51,7 @@ struct metrics {
 	atomic_ulong commit_events;
 	_Atomic double commit_seconds_sum;
 	atomic_ulong rejected_queue_full, rejected_rate_limit;
+	atomic_ulong side_stored, attachments_over_quota;
 	/* Sentry client reports: SDK-side discards by reason and category (bounded table; the
 	 * pairs past the last slot are summed into reason "other") */
 	pthread_mutex_t discard_lock;
@@ -110,8 +111,23 @@ void metrics_client_discards(struct metrics *m, const json_t *discards)
 	pthread_mutex_unlock(&m->discard_lock);
 }
 
+void metrics_side_rows(struct metrics *m, unsigned long stored, unsigned long dropped_over_quota)
+{
+	atomic_fetch_add(&m->side_stored, stored);
+	atomic_fetch_add(&m->attachments_over_quota, dropped_over_quota);
+}
+
 static void render_discards(struct metrics *m, struct ac_buf *b)
 {
+	ac_buf_printf(b, "# HELP autocoder_envelope_side_rows_stored_total User feedback and attachments "
+			 "from Sentry envelopes committed with their events.\n"
+			 "# TYPE autocoder_envelope_side_rows_stored_total counter\n"
+			 "autocoder_envelope_side_rows_stored_total %lu\n"
+			 "# HELP autocoder_attachments_over_quota_total Envelope attachments dropped because "
+			 "their project's attachment quota was used up.\n"
+			 "# TYPE autocoder_attachments_over_quota_total counter\n"
+			 "autocoder_attachments_over_quota_total %lu\n",
+		      atomic_load(&m->side_stored), atomic_load(&m->attachments_over_quota));
 	ac_buf_printf(b, "# HELP autocoder_client_discarded_events_total Events Sentry SDKs report "
 			 "they discarded (client_report items), by reason and category.\n"
 			 "# TYPE autocoder_client_discarded_events_total counter\n");

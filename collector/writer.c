@@ -491,7 +491,7 @@ static void mark_failed(struct writer *w, struct write_job *j, const char *what)
 static void commit_group(struct writer *w, struct write_job *jobs, unsigned events)
 {
 	double t0 = ac_monotonic();
-	unsigned long stored = 0, dups = 0;
+	unsigned long stored = 0, dups = 0, side_stored = 0, side_dropped = 0;
 	struct write_job *failed;
 	bool was_failing;
 
@@ -515,6 +515,10 @@ static void commit_group(struct writer *w, struct write_job *jobs, unsigned even
 	for (struct write_job *j = jobs; j; j = j->next) {
 		stored += j->stored;
 		dups += j->duplicates;
+		if (!j->status) {
+			side_stored += j->side_stored;
+			side_dropped += j->side_dropped;
+		}
 	}
 	if (stored || dups) {
 		pthread_mutex_lock(&w->lock);
@@ -523,6 +527,8 @@ static void commit_group(struct writer *w, struct write_job *jobs, unsigned even
 	}
 	metrics_commit(w->metrics, ac_monotonic() - t0, events);
 	metrics_events_stored(w->metrics, stored, dups);
+	if (side_stored || side_dropped)
+		metrics_side_rows(w->metrics, side_stored, side_dropped);
 }
 
 /* Take jobs from the queue head up to max_group events (at least one job). */

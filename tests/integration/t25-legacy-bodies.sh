@@ -149,6 +149,9 @@ curl -s "$base/metrics" >"$TMPDIR_TEST/metrics"
 grep -q 'autocoder_client_discarded_events_total{reason="queue_overflow",category="error"} 3' "$TMPDIR_TEST/metrics" ||
 	fail "client report discards not in /metrics: $(grep discarded "$TMPDIR_TEST/metrics")"
 echo "ok: client_report discards in /metrics"
+grep -q '^autocoder_attachments_over_quota_total 1$' "$TMPDIR_TEST/metrics" ||
+	fail "the attachment over the quota is not counted: $(grep over_quota "$TMPDIR_TEST/metrics")"
+echo "ok: the attachment over the quota counted in /metrics"
 
 # --- OTLP protobuf, plain and gzip ---
 python3 - "$TMPDIR_TEST" <<'PY'
