@@ -21,6 +21,7 @@ struct cluster {
 	uint32_t ntok;
 	char **tok;
 	uint8_t *kind;
+	bool *glue;  /* no space before the token (it followed a delimiter or preceded one) */
 	uint64_t size;
 	char *text;  /* template joined by spaces, rebuilt when the template changes */
 	bool dirty;  /* changed since the last miner_save */
@@ -49,6 +50,7 @@ struct tokens {
 	const char *p[MAX_TOKENS];
 	uint32_t len[MAX_TOKENS];
 	uint8_t kind[MAX_TOKENS];
+	bool glue[MAX_TOKENS]; /* no space before this token */
 	bool var[MAX_TOKENS]; /* routes to the wildcard child */
 };
 
@@ -142,45 +144,68 @@ static bool has_digit(const char *t, size_t n)
 	return false;
 }
 
-/* Split on whitespace. With collapse, a run of identical parameter tokens becomes one (lists
- * of ids); templates being restored are split without it. */
+static bool space_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Delimiters that are tokens of their own: "a=1,b=(x)" is a = 1 , b = ( x ). Splitting there
+ * lets "mode=fast" differ from "mode=safe" in one word, and key, delimiter and value each be
+ * compared; the template keeps the delimiters and the original spacing (glue). */
+static bool delim_byte(char c)
+{
+	return c == '=' || c == ':' || c == ',' || c == '(' || c == ')' || c == '[' || c == ']';
+}
+
+static void token_push(struct tokens *tk, const char *p, size_t len, bool glue, bool collapse)
+{
+	uint8_t kind = token_kind(p, len);
+	uint32_t n = tk->n;
+	if (collapse && kind && n && tk->kind[n - 1] == kind && tk->len[n - 1] == len &&
+	    !memcmp(tk->p[n - 1], p, len))
+		return; /* a list of ids ("blk_<ID> blk_<ID> ...") is one parameter */
+	if (collapse && kind && n >= 2 && tk->len[n - 1] == 1 && tk->p[n - 1][0] == ',' &&
+	    tk->kind[n - 2] == kind && tk->len[n - 2] == len && !memcmp(tk->p[n - 2], p, len)) {
+		tk->n--; /* so is "<NUM>, <NUM>, <NUM>" */
+		return;
+	}
+	tk->p[n] = p;
+	tk->len[n] = (uint32_t)len;
+	tk->kind[n] = kind;
+	tk->glue[n] = glue && n;
+	tk->var[n] = kind != T_LIT || has_digit(p, len);
+	tk->n++;
+}
+
+/* Split on whitespace and around delimiters. With collapse, a run of identical parameter
+ * tokens becomes one (lists of ids); templates being restored are split without it. Past
+ * MAX_TOKENS, the tail is folded into the last token. */
 static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
 {
 	size_t i = 0;
+	bool glue = false;
 	tk->n = 0;
 	while (i < n) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		if (space_byte(s[i])) {
+			glue = false;
 			i++;
-		if (i >= n)
-			break;
-		size_t j = i;
-		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' && s[j] != '\n')
-			j++;
-		if (tk->n == MAX_TOKENS) { /* fold the tail into the last token */
-			size_t last = tk->n - 1;
-			tk->len[last] = (uint32_t)(n - (size_t)(tk->p[last] - s));
-			while (tk->len[last] && (s[(tk->p[last] - s) + tk->len[last] - 1] == ' ' ||
-						 s[(tk->p[last] - s) + tk->len[last] - 1] == '\n'))
-				tk->len[last]--;
-			break;
-		}
-		uint8_t kind = token_kind(s + i, j - i);
-		if (collapse && kind && tk->n && tk->kind[tk->n - 1] == kind && tk->len[tk->n - 1] == j - i &&
-		    !memcmp(tk->p[tk->n - 1], s + i, j - i)) {
-			i = j; /* a list of ids ("blk_<ID> blk_<ID> ...") is one parameter */
 			continue;
 		}
-		tk->p[tk->n] = s + i;
-		tk->len[tk->n] = (uint32_t)(j - i);
-		tk->kind[tk->n] = kind;
-		tk->var[tk->n] = tk->kind[tk->n] != T_LIT || has_digit(s + i, j - i);
-		tk->n++;
+		size_t j = i + 1;
+		if (!delim_byte(s[i]))
+			while (j < n && !space_byte(s[j]) && !delim_byte(s[j]))
+				j++;
+		if (tk->n == MAX_TOKENS - 1) { /* the rest is one token */
+			j = n;
+			while (j > i && space_byte(s[j - 1]))
+				j--;
+			token_push(tk, s + i, j - i, glue, false);
+			tk->var[tk->n - 1] = true;
+			break;
+		}
+		token_push(tk, s + i, j - i, glue, collapse);
+		glue = true;
 		i = j;
-	}
-	if (tk->n == MAX_TOKENS) { /* the folded last token is a parameter-ish blob */
-		uint32_t last = tk->n - 1;
-		tk->kind[last] = token_kind(tk->p[last], tk->len[last]);
-		tk->var[last] = true;
 	}
 }
 
@@ -284,6 +309,7 @@ static void cluster_free(struct cluster *c)
 		free(c->tok[i]);
 	free(c->tok);
 	free(c->kind);
+	free(c->glue);
 	free(c->text);
 	free(c);
 }
@@ -299,7 +325,7 @@ static int cluster_render(struct cluster *c)
 	*p = '\0';
 	for (uint32_t i = 0; i < c->ntok; i++) {
 		size_t l = strlen(c->tok[i]);
-		if (i)
+		if (i && !c->glue[i])
 			*p++ = ' ';
 		memcpy(p, c->tok[i], l);
 		p += l;
@@ -318,12 +344,14 @@ static struct cluster *cluster_new(const struct tokens *tk)
 	c->ntok = tk->n;
 	c->tok = calloc(tk->n ? tk->n : 1, sizeof *c->tok);
 	c->kind = calloc(tk->n ? tk->n : 1, 1);
-	if (!c->tok || !c->kind)
+	c->glue = calloc(tk->n ? tk->n : 1, sizeof *c->glue);
+	if (!c->tok || !c->kind || !c->glue)
 		goto fail;
 	for (uint32_t i = 0; i < tk->n; i++) {
 		if (!(c->tok[i] = dup_n(tk->p[i], tk->len[i])))
 			goto fail;
 		c->kind[i] = tk->kind[i];
+		c->glue[i] = tk->glue[i];
 	}
 	if (cluster_render(c))
 		goto fail;
@@ -700,11 +728,14 @@ static void cluster_fold(struct miner *m, uint32_t keep, uint32_t gone, bool gon
 	if (gone_is_general) {
 		char **tok = k->tok, *text = k->text;
 		uint8_t *kind = k->kind;
+		bool *glue = k->glue;
 		k->tok = g->tok;
 		k->kind = g->kind;
+		k->glue = g->glue;
 		k->text = g->text;
 		g->tok = tok;
 		g->kind = kind;
+		g->glue = glue;
 		g->text = text;
 	}
 	k->size += g->size;
@@ -754,8 +785,9 @@ static uint32_t merge_covered(struct miner *m, uint32_t id, struct miner_info *i
 
 static void token_hashes(const struct tokens *tk, uint64_t *h)
 {
+	/* parameters hash alike: "<ID>" and "<IP>" both stand for a host, as in tok_equal */
 	for (uint32_t i = 0; i < tk->n; i++)
-		h[i] = hash_bytes(tk->p[i], tk->len[i]);
+		h[i] = tk->kind[i] & T_WHOLE ? 0x5bd1e995u : hash_bytes(tk->p[i], tk->len[i]);
 }
 
 /* Key of the family of lines equal to tk except at position p (never 0). With prefix and
@@ -1310,9 +1342,9 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 			break;
 		}
 		tokenize(&m->tk, copy, len, false);
-		long got = m->tk.n == (uint32_t)sqlite3_column_int64(st, 2)
-				   ? cluster_create(m, &m->tk)
-				   : AC_EINVAL;
+		/* the stored token count is informational: templates written by a version that
+		 * split on whitespace only are split again the current way */
+		long got = cluster_create(m, &m->tk);
 		free(copy);
 		if (got < 0) {
 			rc = ac_error_set(err, got == AC_EINVAL ? AC_EINVAL : AC_ENOMEM,
