@@ -721,28 +721,20 @@ static void leaf_remove(struct node *leaf, uint32_t id)
 		}
 }
 
-/* Fold `gone` into `keep` (the older id); keep ends up with the more general template. */
-static void cluster_fold(struct miner *m, uint32_t keep, uint32_t gone, bool gone_is_general)
+/* Fold `gone` into `keep` (the older id); keep's template becomes general enough for both
+ * (every position where they differ turns into "<*>"). 0 or AC_ENOMEM. */
+static int cluster_generalize(struct cluster *keep, const struct cluster *other);
+static int cluster_fold(struct miner *m, uint32_t keep, uint32_t gone)
 {
 	struct cluster *k = m->cl[keep - 1], *g = m->cl[gone - 1];
-	if (gone_is_general) {
-		char **tok = k->tok, *text = k->text;
-		uint8_t *kind = k->kind;
-		bool *glue = k->glue;
-		k->tok = g->tok;
-		k->kind = g->kind;
-		k->glue = g->glue;
-		k->text = g->text;
-		g->tok = tok;
-		g->kind = kind;
-		g->glue = glue;
-		g->text = text;
-	}
+	if (cluster_generalize(k, g))
+		return AC_ENOMEM;
 	k->size += g->size;
 	g->merged_into = keep;
 	k->dirty = g->dirty = true;
 	leaf_remove(g->leaf, gone);
 	g->leaf = NULL;
+	return 0;
 }
 
 /* After cluster id's template generalised, clusters of its leaf that it now covers (or that
@@ -760,8 +752,8 @@ static uint32_t merge_covered(struct miner *m, uint32_t id, struct miner_info *i
 			continue;
 		}
 		uint32_t keep = id < z ? id : z, gone = id < z ? z : id;
-		bool gone_general = (gone == id) == c_general;
-		cluster_fold(m, keep, gone, gone_general);
+		if (cluster_fold(m, keep, gone))
+			return 0;
 		if (info->nfolded < MINER_MAX_FOLDED)
 			info->folded[info->nfolded] = gone;
 		info->nfolded++;
@@ -884,9 +876,8 @@ static long family_merge(struct miner *m, struct family *f, struct miner_info *i
 		uint32_t z = resolve(m, f->ids[i]);
 		if (z == keep)
 			continue;
-		if (cluster_generalize(m->cl[keep - 1], m->cl[z - 1]))
+		if (cluster_fold(m, keep, z))
 			return AC_ENOMEM;
-		cluster_fold(m, keep, z, false);
 		if (info->nfolded < MINER_MAX_FOLDED)
 			info->folded[info->nfolded] = z;
 		info->nfolded++;
@@ -938,7 +929,9 @@ static long family_enter(struct miner *m, long id, const struct tokens *tk, cons
 			long keep = family_merge(m, f, info);
 			if (keep < 0)
 				return keep;
-			id = keep;
+			id = merge_covered(m, (uint32_t)keep, info);
+			if (!id)
+				return AC_ENOMEM;
 		}
 	}
 	return resolve(m, (uint32_t)id);
@@ -1082,8 +1075,8 @@ long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_
 	if (id) {
 		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
-		if (rc && !m->cfg.no_merge)
-			id = merge_covered(m, (uint32_t)id, info);
+		if (rc && !m->cfg.no_merge && !(id = merge_covered(m, (uint32_t)id, info)))
+			return AC_ENOMEM;
 	} else if ((id = cluster_create(m, &m->tk)) < 0) {
 		return id;
 	} else if (!m->cfg.no_merge && (id = family_enter(m, id, &m->tk, pre, suf, info)) < 0) {
