@@ -14,6 +14,8 @@
 #define CACHE_MAX (1u << 16)
 /* distinct words at one position that make it a variable (see families below) */
 #define FAMILY_VARIABLE_VALUES 4
+/* ... and this many make it a variable however often each recurs */
+#define FAMILY_MANY_VALUES 6
 
 enum tok_kind { T_LIT = 0, T_PARAM = 1, T_WHOLE = 2 /* T_PARAM and nothing else */ };
 
@@ -889,6 +891,20 @@ static long family_merge(struct miner *m, struct family *f, struct miner_info *i
 	return keep;
 }
 
+/* Enough words, and most of them rare: a variable. A constant has few values and each
+ * recurs (a job is Queued, Running or Done over and over); a variable keeps bringing words
+ * seen once (user names, hosts). Checked when a new word arrives, so a family whose words
+ * stopped coming never merges. */
+static bool family_is_variable(const struct miner *m, const struct family *f)
+{
+	if (f->nids < FAMILY_VARIABLE_VALUES)
+		return false;
+	uint32_t rare = 0;
+	for (uint32_t i = 0; i < f->nids; i++)
+		rare += m->cl[resolve(m, f->ids[i]) - 1]->size <= 1;
+	return 2 * rare > f->nids || f->nids >= FAMILY_MANY_VALUES;
+}
+
 /* The cluster a family already merged for a line that would start a new cluster, or 0. */
 static long family_home(const struct miner *m, const struct tokens *tk, const uint64_t *pre,
 			const uint64_t *suf)
@@ -925,7 +941,7 @@ static long family_enter(struct miner *m, long id, const struct tokens *tk, cons
 			f->capids = cap;
 		}
 		f->ids[f->nids++] = (uint32_t)id;
-		if (f->nids >= FAMILY_VARIABLE_VALUES) {
+		if (family_is_variable(m, f)) {
 			long keep = family_merge(m, f, info);
 			if (keep < 0)
 				return keep;
