@@ -486,7 +486,7 @@ static size_t scan_duration(const char *s, size_t i, size_t n)
 		"msec", "msecs", "millis", "milliseconds", "microseconds", "nanoseconds",
 	};
 	static const char *const spaced[] = {
-		"ns", "us", "\xc2\xb5s", "ms", "sec", "secs", "second", "seconds", "min", "mins",
+		"ns", "us", "\xc2\xb5s", "ms", "s", "sec", "secs", "second", "seconds", "min", "mins",
 		"minute", "minutes", "hr", "hrs", "hour", "hours", "day", "days", "msec", "msecs",
 		"millis", "milliseconds", "microseconds", "nanoseconds",
 	};

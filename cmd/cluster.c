@@ -23,7 +23,7 @@ static const char usage[] =
 	"                   (default: the whole line is the content)\n"
 	"  --labels         print one cluster id per input line instead of the templates\n"
 	"  --json           machine-readable output\n"
-	"  --threshold X    similarity threshold in (0,1] (default 0.5)\n"
+	"  --threshold X    similarity threshold in (0,1] (default 0.7)\n"
 	"  --depth N        leading tokens used as tree keys (default 2)\n"
 	"  --masks LIST     built-in masks to enable (comma list; see docs/RULES.md)\n"
 	"  --mask NAME=RE   extra PCRE2 mask, applied first (repeatable)\n"

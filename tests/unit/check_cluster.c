@@ -415,7 +415,7 @@ START_TEST(two_analyzers_on_one_database_continue_each_other)
 	add_event(&f, "{\"message\":\"slow query took 812 ms on table orders\"}");
 	add_event(&f, "{\"message\":\"replica 3 is 12 seconds behind\"}");
 	ck_assert_int_eq(process(&f), 2);
-	add_event(&f, "{\"message\":\"slow query took 1312 ms on table users\"}");
+	add_event(&f, "{\"message\":\"slow query took 1312 ms on table orders\"}");
 	ck_assert_int_eq(analyzer_process_new(b, &err), 1);      /* not 3: it picked up a's state */
 	ck_assert_int_eq(cluster_of(&f, 3), cluster_of(&f, 1));
 	add_event(&f, "{\"message\":\"replica 4 is 2 seconds behind\"}");
@@ -431,9 +431,9 @@ END_TEST
 START_TEST(templates_the_miner_folds_become_one_cluster)
 {
 	static const char *lines[] = {
-		"open file alpha for reader beta", "open file gamma for reader delta",
-		"open file gamma for reader beta", "open file zeta for reader delta",
-		"open file eta for reader omega",
+		"open file alpha for reader beta", "open file gamma for reader beta",
+		"open file zeta for reader beta", "open file eta for reader beta",
+		"open file omega for reader beta",
 	};
 	struct fixture f;
 	struct ac_error err;
