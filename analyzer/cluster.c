@@ -428,6 +428,16 @@ static int update_counts(struct analyzer *a, const struct grouping *g, const str
 		if ((rc = step_done(a, st, err, "counting a cluster breakdown")))
 			return rc;
 	}
+	/* errors group on their crash site; the caller that reached it is a breakdown */
+	char caller[256];
+	if (g->ev && !fingerprint_caller(g->ev, caller, sizeof caller) && caller[0]) {
+		st = stmt(a, ST_DIM);
+		sqlite3_bind_int64(st, 1, r->id);
+		bind_str(st, 2, "caller");
+		bind_str(st, 3, caller);
+		if ((rc = step_done(a, st, err, "counting a cluster breakdown")))
+			return rc;
+	}
 	st = stmt(a, ST_HOUR);
 	sqlite3_bind_int64(st, 1, r->id);
 	sqlite3_bind_int64(st, 2, (long long)floor(g->ts / 3600.0));
