@@ -403,6 +403,28 @@ START_TEST(list_and_detail_report_stored_numbers)
 }
 END_TEST
 
+START_TEST(level_is_a_breakdown_not_a_key)
+{
+	struct fixture f;
+
+	open_fixture(&f, NULL);
+	/* the same message at warning and error: one cluster, the levels are its breakdown */
+	add_event(&f, "{\"message\":\"disk almost full on volume data\",\"level\":\"warning\"}");
+	add_event(&f, "{\"message\":\"disk almost full on volume data\",\"level\":\"error\"}");
+	/* a text line's level word goes to the level, not into the template */
+	add_event(&f, "{\"message\":\"INFO request served in 12 ms\"}");
+	add_event(&f, "{\"message\":\"[ERROR] request served in 9000 ms\"}");
+	add_event(&f, "{\"message\":\"WARN: request served in 800 ms\"}");
+	process(&f);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE merged_into IS NULL"), 2);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE template='request served in <DUR>'"
+				   " AND count=3 AND kind='error'"), 1);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM cluster_dims WHERE dim='level'"), 5);
+	ck_assert_int_eq(q_int(&f, "SELECT count FROM clusters WHERE title LIKE 'disk almost full%'"), 2);
+	close_fixture(&f);
+}
+END_TEST
+
 START_TEST(two_analyzers_on_one_database_continue_each_other)
 {
 	struct fixture f;
@@ -477,6 +499,7 @@ int main(void)
 	tcase_add_test(tc, rebuild_gives_the_same_clusters);
 	tcase_add_test(tc, list_and_detail_report_stored_numbers);
 	tcase_add_test(tc, two_analyzers_on_one_database_continue_each_other);
+	tcase_add_test(tc, level_is_a_breakdown_not_a_key);
 	tcase_add_test(tc, templates_the_miner_folds_become_one_cluster);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);
