@@ -432,6 +432,8 @@ static int crash_site(const json_t *ev, struct masker *mk, struct result *r, con
 	return rc;
 }
 
+#define CALLER_FRAMES 3
+
 int fingerprint_caller(const json_t *ev, char *out, size_t cap)
 {
 	const json_t *exc = json_object_get(ev, "exception");
@@ -446,8 +448,16 @@ int fingerprint_caller(const json_t *ev, char *out, size_t cap)
 		return 0;
 	if ((rc = collect_frames(frames, true, &p, &n)) == 0 && !n)
 		rc = collect_frames(frames, false, &p, &n);
-	if (!rc && n && collapse_recursion(&p, 0) >= 2)
-		snprintf(out, cap, "%s", p.item[p.n - 2]);
+	/* the path that reached the site: up to CALLER_FRAMES frames, nearest first */
+	if (!rc && n && collapse_recursion(&p, 0) >= 2) {
+		size_t o = 0;
+		for (size_t k = 0; k < CALLER_FRAMES && k + 2 <= p.n && o < cap; k++) {
+			int w = snprintf(out + o, cap - o, "%s%s", k ? " < " : "", p.item[p.n - 2 - k]);
+			if (w < 0)
+				break;
+			o += (size_t)w;
+		}
+	}
 	parts_release(&p);
 	return rc;
 }

@@ -14,7 +14,7 @@
  *   3. exception type + masked exception value (or message) when there are no usable frames;
  *   4. masked message (plain log events).
  * The frames further out are the callers: the same bug reached from 50 callers is one group,
- * and fingerprint_caller() names the nearest caller for the cluster's "reached from" breakdown.
+ * and fingerprint_caller() names the callers for the cluster's "reached from" breakdown.
  * In the message, masks apply and quoted text counts as a variable; any other differing word
  * ("token expired" / "token revoked") makes a different error.
  * Function names are normalised so a rebuild or an id does not split a group: addresses and
@@ -67,8 +67,9 @@ void fingerprint_release(struct fingerprint *fp);
  * truncated). Returns the length; 0 when nothing usable remains (e.g. a bare address). */
 size_t fingerprint_function(const char *in, char *out, size_t cap);
 
-/* The nearest caller of the crash site (normalised frame name) into out, "" when the event
- * has no frames outside the crash site or carries its own fingerprint. 0 or AC_ENOMEM. */
+/* The callers that reached the crash site into out: up to three frames outside it, nearest
+ * first, recursion collapsed ("walk_tree < handle_get < main"); "" when the event has no
+ * frames outside the crash site or carries its own fingerprint. 0 or AC_ENOMEM. */
 int fingerprint_caller(const json_t *ev, char *out, size_t cap);
 
 /* Name of a basis ("custom", "in_app_frames", "all_frames", "type_message", "message"). */
