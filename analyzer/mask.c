@@ -472,7 +472,7 @@ static size_t unit_at(const char *s, size_t u, size_t n, const char *const *unit
 	if (!ul || !at_end(s, u + ul, n))
 		return 0;
 	for (size_t q = 0; q < count; q++)
-		if (strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
+		if (units[q][0] == s[u] && strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
 			return ul;
 	return 0;
 }
@@ -720,15 +720,32 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 
 	if (IS(c, C_SPACE))
 		return 0;
-	if (on[M_URL] && IS(c, C_ALPHA) && (k = scan_url(s, i, n)))
+	/* the byte after the word that starts here: url, email, kv and name need one of a few
+	 * bytes there, so most words skip their scanners (masking is most of the mining time) */
+	size_t wend = i;
+	while (wend < n && IS(s[wend], C_WORD))
+		wend++;
+	const char after = wend < n ? s[wend] : '\0';
+	const bool may_url = after == ':' || after == '+' || after == '.' || after == '-';
+	const bool may_email = after == '@' || after == '.' || after == '%' || after == '+' || after == '-';
+	const bool may_kv = after == '=' || after == '.' || after == '-';
+	const bool may_name = after == '.' || after == '$' || after == '-';
+	const size_t wlen = wend - i;
+	/* uuid: 8 hex then '-'; ipv6: a group of <= 4 hex then ':' (or starts with ':' / '[');
+	 * hash: the whole word is 32, 40 or 64 hex digits */
+	const bool may_uuid = wlen == 8 && after == '-';
+	const bool may_ipv6 = c == ':' || c == '[' || (wlen <= 4 && after == ':');
+	const bool may_hash = wlen == 32 || wlen == 40 || wlen == 64;
+	if (on[M_URL] && may_url && IS(c, C_ALPHA) && (k = scan_url(s, i, n)))
 		return EMIT_LIT(o, "<URL>"), k;
-	if (on[M_EMAIL] && email_local((char)c) && (k = scan_email(s, i, n)))
+	if (on[M_EMAIL] && (may_email || !IS(c, C_WORD)) && email_local((char)c) &&
+	    (k = scan_email(s, i, n)))
 		return EMIT_LIT(o, "<EMAIL>"), k;
-	if (on[M_UUID] && IS(c, C_HEX) && (k = scan_uuid(s, i, n)))
+	if (on[M_UUID] && may_uuid && IS(c, C_HEX) && (k = scan_uuid(s, i, n)))
 		return EMIT_LIT(o, "<UUID>"), k;
 	if (on[M_HEX] && IS(c, C_HEX) && (k = scan_mac(s, i, n)))
 		return EMIT_LIT(o, "<MAC>"), k;
-	if (on[M_IPV6] && (IS(c, C_HEX) || c == ':' || c == '[') && (k = scan_ipv6(s, i, n)))
+	if (on[M_IPV6] && may_ipv6 && (IS(c, C_HEX) || c == ':' || c == '[') && (k = scan_ipv6(s, i, n)))
 		return EMIT_LIT(o, "<IP>"), k;
 	if (on[M_DATETIME] && IS(c, C_DIGIT | C_ALPHA) && (k = scan_datetime(s, i, n))) {
 		bool date = IS(c, C_ALPHA) ||
@@ -742,7 +759,7 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 	}
 	if (on[M_IPV4] && IS(c, C_DIGIT) && (k = scan_ipv4(s, i, n)))
 		return EMIT_LIT(o, "<IP>"), k;
-	if (on[M_HASH] && IS(c, C_HEX) && (k = scan_hash(s, i, n)))
+	if (on[M_HASH] && may_hash && IS(c, C_HEX) && (k = scan_hash(s, i, n)))
 		return EMIT_LIT(o, "<HASH>"), k;
 	if (on[M_HEX] && c == '0' && (k = scan_hex(s, i, n)))
 		return EMIT_LIT(o, "<HEX>"), k;
@@ -753,14 +770,14 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 	if (on[M_PATH] && (c == '/' || c == '.' || c == '~' || IS(c, C_ALPHA)) &&
 	    (k = scan_path(s, i, n)))
 		return EMIT_LIT(o, "<PATH>"), k;
-	if (on[M_KV] && (IS(c, C_ALPHA) || c == '_') && (k = scan_kv(s, i, n, &aux))) {
+	if (on[M_KV] && may_kv && (IS(c, C_ALPHA) || c == '_') && (k = scan_kv(s, i, n, &aux))) {
 		emit(o, s + i, aux - i);
 		EMIT_LIT(o, "<*>");
 		return k;
 	}
 	if (on[M_QUOTED] && (c == '"' || c == '\'') && (k = scan_quoted(s, i, n)))
 		return EMIT_LIT(o, "<STR>"), k;
-	if (on[M_NAME] && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
+	if (on[M_NAME] && may_name && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
 		return EMIT_LIT(o, "<NAME>"), k;
 	if (on[M_ID] && IS(c, C_WORD) && (k = scan_id(s, i, n, &aux))) {
 		emit(o, s + i, aux);
