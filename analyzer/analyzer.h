@@ -80,6 +80,12 @@ int analyzer_set_status(struct analyzer *a, long long id, long long project, con
  * list, or a cluster that was itself merged or split). */
 int analyzer_merge(struct analyzer *a, long long into, const long long *from, size_t n,
 		   long long project, struct ac_error *err);
+/* Undo a merge: cluster id (merged into another) is live again, and the events whose grouping
+ * key is its own — with their counts, breakdowns and hourly history — return to it from the
+ * cluster it was merged into (*into, may be NULL). Later events with its key go to it again.
+ * 0; AC_ENOTFOUND; AC_EINVAL when id is not merged (not_merged) or its survivor is not live. */
+int analyzer_unmerge(struct analyzer *a, long long id, long long project, long long *into,
+		     struct ac_error *err);
 /* Split a cluster by a stricter key (the full masked message plus every frame's function and
  * file): its events move to new child clusters (status inherited), the cluster stays as the
  * parent that routes future events with its key to the children. On success *children is a

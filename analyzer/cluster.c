@@ -30,7 +30,12 @@ const char *const cl_dim_names[CL_DIMS] = { "system", "component", "release", "e
 					    "level" };
 
 static const char *const stmt_sql[ST__COUNT] = {
-	[ST_FIND] = "SELECT id FROM clusters WHERE project_id=?1 AND kind=?2 AND fingerprint=?3",
+	/* the level is a breakdown, not part of the key: a log (warning) and an error event with
+	 * the same key share a cluster (?4 is the twin kind; the oldest row wins) */
+	[ST_FIND] = "SELECT id FROM clusters WHERE project_id=?1 AND kind IN (?2, ?4) AND fingerprint=?3"
+		    " ORDER BY id LIMIT 1",
+	/* a cluster that receives an error becomes an error cluster (unless a twin exists) */
+	[ST_KIND_UP] = "UPDATE OR IGNORE clusters SET kind='error' WHERE id=?1 AND kind='log'",
 	[ST_BY_ID] = "SELECT merged_into, split, fingerprint, project_id, status FROM clusters"
 		     " WHERE id=?1",
 	[ST_INSERT] = "INSERT INTO clusters(project_id, kind, fingerprint, basis, title, template,"
@@ -281,6 +286,7 @@ static int find_cluster(struct analyzer *a, long long project, const char *kind,
 	sqlite3_bind_int64(st, 1, project);
 	bind_str(st, 2, kind);
 	bind_str(st, 3, key);
+	bind_str(st, 4, kind && !strcmp(kind, "log") ? "error" : kind && !strcmp(kind, "error") ? "log" : kind);
 	rc = sqlite3_step(st);
 	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
 	sqlite3_reset(st);
@@ -418,6 +424,12 @@ static int update_counts(struct analyzer *a, const struct grouping *g, const str
 	sqlite3_bind_double(st, 8, ac_now());
 	if ((rc = step_done(a, st, err, "updating a cluster")))
 		return rc;
+	if (g->kind && !strcmp(g->kind, "error")) {
+		st = stmt(a, ST_KIND_UP);
+		sqlite3_bind_int64(st, 1, r->id);
+		if ((rc = step_done(a, st, err, "updating a cluster's kind")))
+			return rc;
+	}
 	for (int i = 0; i < CL_DIMS; i++) {
 		if (!g->dim[i] || !*g->dim[i])
 			continue;
@@ -425,6 +437,16 @@ static int update_counts(struct analyzer *a, const struct grouping *g, const str
 		sqlite3_bind_int64(st, 1, r->id);
 		bind_str(st, 2, cl_dim_names[i]);
 		bind_str(st, 3, g->dim[i]);
+		if ((rc = step_done(a, st, err, "counting a cluster breakdown")))
+			return rc;
+	}
+	/* errors group on their crash site; the caller that reached it is a breakdown */
+	char caller[256];
+	if (g->ev && !fingerprint_caller(g->ev, caller, sizeof caller) && caller[0]) {
+		st = stmt(a, ST_DIM);
+		sqlite3_bind_int64(st, 1, r->id);
+		bind_str(st, 2, "caller");
+		bind_str(st, 3, caller);
 		if ((rc = step_done(a, st, err, "counting a cluster breakdown")))
 			return rc;
 	}
@@ -627,6 +649,40 @@ static int fold_templates(struct analyzer *a, const struct miner_info *info, str
 	return rc;
 }
 
+/* A leading level word of a text log line ("INFO ", "[WARN] ", "ERROR: "): its length with
+ * the spaces after it, and the level it names (*level); 0 when there is none. The level is a
+ * breakdown of a cluster, so it stays out of the template. */
+static size_t level_prefix(const char *s, size_t n, const char **level)
+{
+	static const struct { const char *word, *level; } words[] = {
+		{ "TRACE", "debug" }, { "DEBUG", "debug" }, { "INFO", "info" }, { "NOTICE", "info" },
+		{ "WARN", "warning" }, { "WARNING", "warning" }, { "ERROR", "error" }, { "ERR", "error" },
+		{ "SEVERE", "error" }, { "CRITICAL", "fatal" }, { "CRIT", "fatal" }, { "FATAL", "fatal" },
+	};
+	size_t i = 0, open = n && s[0] == '[';
+	i += open;
+	size_t w = i;
+	while (w < n && w - i < 8 && ((s[w] | 0x20) >= 'a' && (s[w] | 0x20) <= 'z'))
+		w++;
+	for (size_t k = 0; k < AC_ARRAY_SIZE(words); k++) {
+		size_t l = strlen(words[k].word);
+		if (l != w - i || strncmp(s + i, words[k].word, l))
+			continue; /* upper case only: "Error reading x" is a message, not a level */
+		size_t j = w;
+		if (open && (j >= n || s[j++] != ']'))
+			return 0;
+		if (j < n && s[j] == ':')
+			j++;
+		if (j >= n || s[j] != ' ')
+			return 0;
+		while (j < n && s[j] == ' ')
+			j++;
+		*level = words[k].level;
+		return j;
+	}
+	return 0;
+}
+
 /* Key an event by the template the miner puts its message in. */
 static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_error *err)
 {
@@ -640,7 +696,18 @@ static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_e
 	ac_buf_init(&text, MESSAGE_MAX + 1024);
 	ac_buf_init(&why, 4096);
 	analyzer_event_text(w->ev, &text);
-	id = miner_add_info(a->miner, text.data ? text.data : "", text.len, &info);
+	const char *level = NULL;
+	size_t skip = text.data ? level_prefix(text.data, text.len, &level) : 0;
+	if (level) {
+		const json_t *given = json_object_get(w->ev, "level");
+		if (!json_is_string(given) || !strcmp(json_string_value(given), "info")) {
+			w->g.level = cl_level_rank(level);
+			w->g.dim[4] = level;
+			if (w->g.level >= 3 && w->g.kind && !strcmp(w->g.kind, "log"))
+				w->g.kind = "error";
+		}
+	}
+	id = miner_add_info(a->miner, text.data ? text.data + skip : "", text.len - skip, &info);
 	if (id < 0) {
 		/* the miner is full: group by the masked message's hash instead */
 		ac_buf_release(&text);

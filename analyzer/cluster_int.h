@@ -18,7 +18,7 @@ struct rules;
 
 enum cl_stmt {
 	ST_FIND, ST_BY_ID, ST_INSERT, ST_UPDATE, ST_DIM, ST_HOUR, ST_GROUPING, ST_EVENT_CLUSTER,
-	ST_STATE, ST__COUNT
+	ST_STATE, ST_KIND_UP, ST__COUNT
 };
 
 struct analyzer {

@@ -1,11 +1,13 @@
 /*
- * cluster_ops.c — what users do to clusters: status changes, merge and split. See analyzer.h.
+ * cluster_ops.c — what users do to clusters: status changes, merge, unmerge and split. See
+ * analyzer.h.
  *
  * Each operation is one transaction on the analyzer's connection, under the analyzer's lock,
  * so it never interleaves with a batch of new events. A merge moves stored aggregates (counts,
  * breakdowns, series) in SQL instead of recounting events; a split re-applies the cluster's
  * events through cl_apply() with their stored grouping keys, which the split flag now routes
- * to child clusters.
+ * to child clusters. An unmerge does the same for the survivor's events: their stored keys find
+ * the unmerged cluster again.
  */
 #include "core/common.h"
 #include "core/db.h"
@@ -363,5 +365,59 @@ out:
 		*children = NULL;
 		*nchildren = 0;
 	}
+	return rc;
+}
+
+/* ---------------------------------------------------------------- unmerge */
+
+int analyzer_unmerge(struct analyzer *a, long long id, long long project, long long *into_out,
+		     struct ac_error *err)
+{
+	struct member *v = NULL;
+	long long into = 0, owner = 0;
+	size_t n = 0, nchildren = 0;
+	long long *children = NULL;
+	char status[16];
+	bool split = false;
+	int rc;
+
+	pthread_mutex_lock(&a->lock);
+	if ((rc = cl_cluster_row(a, id, &into, &split, &owner, status, sizeof status, err)))
+		goto out;
+	if (project >= 0 && owner != project) {
+		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no cluster %lld", id);
+		goto out;
+	}
+	if (!into) {
+		rc = ac_error_set(err, AC_EINVAL, "not_merged", "cluster %lld is not merged into another", id);
+		goto out;
+	}
+	/* the cluster it went to must be live: merges re-point earlier merges at the survivor */
+	if ((rc = live_cluster(a, into, project, status, err)) || (rc = cl_begin(a, err)))
+		goto out;
+	if ((rc = load_members(a, into, &v, &n, err)))
+		goto out;
+	/* both start from zero; the survivor's events are applied again with their own keys,
+	 * which now find the unmerged cluster again: events, counts, breakdowns and history
+	 * return to it */
+	if ((rc = exec2(a, "UPDATE clusters SET merged_into=NULL, updated_at=CAST(strftime('%s','now') AS REAL)"
+			   " WHERE id=?2", into, id, err)) ||
+	    (rc = exec2(a, "UPDATE clusters SET count=0, first_seen=NULL, last_seen=NULL, max_level=0"
+			   " WHERE id IN (?1, ?2)", into, id, err)) ||
+	    (rc = exec2(a, "DELETE FROM cluster_dims WHERE cluster_id IN (?1, ?2)", into, id, err)) ||
+	    (rc = exec2(a, "DELETE FROM cluster_hourly WHERE cluster_id IN (?1, ?2)", into, id, err)))
+		goto out;
+	if ((rc = reapply_members(a, v, n, &children, &nchildren, err)))
+		goto out;
+	rc = cl_commit(a, err);
+	if (!rc && into_out)
+		*into_out = into;
+out:
+	cl_rollback(a);
+	pthread_mutex_unlock(&a->lock);
+	for (size_t i = 0; i < n; i++)
+		member_release(&v[i]);
+	free(v);
+	free(children);
 	return rc;
 }

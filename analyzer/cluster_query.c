@@ -247,6 +247,10 @@ static int add_dims(sqlite3 *db, long long id, json_t *o, struct ac_error *err)
 				    json_integer(sqlite3_column_int64(st, 2)));
 	}
 	sqlite3_finalize(st);
+	/* "reached from 3 callers": the callers of the crash site the error is grouped on */
+	const json_t *callers = json_object_get(dims, "caller");
+	if (json_object_size(callers) > 1)
+		json_object_set_new(o, "reached_from", json_integer((json_int_t)json_object_size(callers)));
 	return step == SQLITE_DONE ? 0 : ac_db_error(db, err, "reading cluster breakdowns");
 }
 

@@ -286,18 +286,19 @@ static size_t frame_name(const json_t *fr, char *out, size_t cap)
 	return n;
 }
 
-/* Collect type + frame names. in_app_only picks in-app frames. Returns the frame count. */
+/* Collect the frame names (in-app ones with in_app_only), innermost MAX_FRAMES, outermost
+ * first. Returns 0 or AC_ENOMEM; *nout = names collected. */
 static int collect_frames(const json_t *frames, bool in_app_only, struct parts *p, size_t *nout)
 {
 	char name[NAME_MAX_LEN + 1];
-	size_t total = json_array_size(frames), first = 0, used = 0;
+	size_t total = json_array_size(frames), used = 0;
 	/* keep the innermost MAX_FRAMES frames: the crash site is at the end */
 	size_t eligible = 0;
 	for (size_t i = 0; i < total; i++)
 		if (!in_app_only || json_is_true(json_object_get(json_array_get(frames, i), "in_app")))
 			eligible++;
 	size_t skip = eligible > MAX_FRAMES ? eligible - MAX_FRAMES : 0;
-	for (size_t i = first; i < total; i++) {
+	for (size_t i = 0; i < total; i++) {
 		const json_t *fr = json_array_get(frames, i);
 		if (!json_is_object(fr))
 			continue;
@@ -316,6 +317,33 @@ static int collect_frames(const json_t *frames, bool in_app_only, struct parts *
 	}
 	*nout = used;
 	return 0;
+}
+
+/* Collapse recursion in p->item[first..]: a frame repeated right after itself, or a cycle of
+ * up to MAX_CYCLE frames repeated right after itself (a b a b -> a b), is kept once, so the
+ * same recursive bug at any depth has one stack. Returns the number of frames left. */
+#define MAX_CYCLE 8
+static size_t collapse_recursion(struct parts *p, size_t first)
+{
+	bool again = true;
+	while (again) {
+		again = false;
+		for (size_t len = 1; len <= MAX_CYCLE && !again; len++)
+			for (size_t i = first; i + 2 * len <= p->n && !again; i++) {
+				size_t k = 0;
+				while (k < len && !strcmp(p->item[i + k], p->item[i + len + k]))
+					k++;
+				if (k < len)
+					continue;
+				for (k = 0; k < len; k++)
+					free(p->item[i + len + k]);
+				memmove(p->item + i + len, p->item + i + 2 * len,
+					(p->n - i - 2 * len) * sizeof *p->item);
+				p->n -= len;
+				again = true;
+			}
+	}
+	return p->n - first;
 }
 
 static char *masked_text(struct masker *mk, const char *s)
@@ -341,16 +369,97 @@ struct result {
 	struct ac_buf title;
 };
 
-static int explain_frames(struct result *r, const char *type, size_t first, size_t nframes,
-			  bool in_app)
+/* The message of an error as part of its key: masked, and with quoted text masked too
+ * ("KeyError: 'x'" names a variable value as often as a constant). Owned by the caller. */
+static char *error_message(const json_t *ev, struct masker *mk)
 {
-	int rc = ac_buf_printf(&r->expl, "type %s + %zu %sframes: ", type, nframes,
-			       in_app ? "in-app " : "");
-	for (size_t i = 0; !rc && i < nframes; i++)
-		rc = ac_buf_printf(&r->expl, "%s%s", i ? ", " : "", r->parts.item[first + i]);
+	const json_t *exc = json_object_get(ev, "exception");
+	const char *value = str_field(exc, "value");
+	if (!value || !*value)
+		value = str_field(ev, "message");
+	char *m = masked_text(mk, value ? value : "");
+	if (!m)
+		return NULL;
+	size_t len = strlen(m), o = 0;
+	char *out = malloc(2 * len + 1); /* a quoted span is >= 3 bytes and becomes 5 */
+	if (!out) {
+		free(m);
+		return NULL;
+	}
+	for (size_t i = 0; i < len;) {
+		char q = m[i];
+		const char *end = (q == '\'' || q == '"') ? strchr(m + i + 1, q) : NULL;
+		if (end && end > m + i + 1 && (size_t)(end - m - i) < 200) {
+			memcpy(out + o, "<STR>", 5);
+			o += 5;
+			i = (size_t)(end - m) + 1;
+			continue;
+		}
+		out[o++] = m[i++];
+	}
+	out[o] = '\0';
+	free(m);
+	return out;
+}
+
+/* Group on the crash site: exception type, the innermost frame after recursion is collapsed,
+ * and the error's masked message (a different word there is a different error). The frames
+ * further out are callers: they do not split the group (fingerprint_caller() names the
+ * nearest one for the cluster's breakdown). p->item[first..] holds the frames. */
+static int crash_site(const json_t *ev, struct masker *mk, struct result *r, const char *type,
+		      size_t first, bool in_app)
+{
+	size_t nframes = collapse_recursion(&r->parts, first);
+	const char *site = r->parts.item[first + nframes - 1];
+	char *site_copy = strdup(site), *msg = error_message(ev, mk);
+	int rc = site_copy && msg ? 0 : AC_ENOMEM;
+	/* keep only the site and the message as components */
+	for (size_t i = first; i < r->parts.n; i++)
+		free(r->parts.item[i]);
+	r->parts.n = first;
 	if (!rc)
-		rc = ac_buf_printf(&r->title, "%s in %s", type, r->parts.item[first + nframes - 1]);
-	return rc == AC_ETOOBIG ? 0 : rc;
+		rc = parts_add(&r->parts, site_copy, strlen(site_copy));
+	if (!rc)
+		rc = parts_add(&r->parts, msg, strlen(msg));
+	if (!rc) {
+		r->basis = in_app ? FP_INAPP_FRAMES : FP_ALL_FRAMES;
+		ac_buf_printf(&r->expl, "type %s + crash site %s%s (callers do not count) + masked message: %s",
+			      type, in_app ? "in-app frame " : "frame ", site_copy, msg);
+		ac_buf_printf(&r->title, "%s in %s", type, site_copy);
+	}
+	free(site_copy);
+	free(msg);
+	return rc;
+}
+
+#define CALLER_FRAMES 3
+
+int fingerprint_caller(const json_t *ev, char *out, size_t cap)
+{
+	const json_t *exc = json_object_get(ev, "exception");
+	const json_t *frames = json_object_get(exc, "frames");
+	struct parts p = { .n = 0 };
+	size_t n = 0;
+	int rc;
+
+	if (cap)
+		out[0] = '\0';
+	if (!json_is_object(exc) || !json_is_array(frames) || json_array_size(json_object_get(ev, "fingerprint")))
+		return 0;
+	if ((rc = collect_frames(frames, true, &p, &n)) == 0 && !n)
+		rc = collect_frames(frames, false, &p, &n);
+	/* the path that reached the site: up to CALLER_FRAMES frames, nearest first */
+	if (!rc && n && collapse_recursion(&p, 0) >= 2) {
+		size_t o = 0;
+		for (size_t k = 0; k < CALLER_FRAMES && k + 2 <= p.n && o < cap; k++) {
+			int w = snprintf(out + o, cap - o, "%s%s", k ? " < " : "", p.item[p.n - 2 - k]);
+			if (w < 0)
+				break;
+			o += (size_t)w;
+		}
+	}
+	parts_release(&p);
+	return rc;
 }
 
 static int default_grouping(const json_t *ev, struct masker *mk, struct result *r)
@@ -366,18 +475,16 @@ static int default_grouping(const json_t *ev, struct masker *mk, struct result *
 			return rc;
 		first = r->parts.n;
 		if (json_is_array(frames)) {
+			bool in_app = true;
 			if ((rc = collect_frames(frames, true, &r->parts, &nframes)))
 				return rc;
-			if (nframes) {
-				r->basis = FP_INAPP_FRAMES;
-				return explain_frames(r, type, first, nframes, true);
+			if (!nframes) {
+				in_app = false;
+				if ((rc = collect_frames(frames, false, &r->parts, &nframes)))
+					return rc;
 			}
-			if ((rc = collect_frames(frames, false, &r->parts, &nframes)))
-				return rc;
-			if (nframes) {
-				r->basis = FP_ALL_FRAMES;
-				return explain_frames(r, type, first, nframes, false);
-			}
+			if (nframes)
+				return crash_site(ev, mk, r, type, first, in_app);
 		}
 		const char *value = str_field(exc, "value");
 		if (!value || !*value)

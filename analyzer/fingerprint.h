@@ -8,10 +8,15 @@
  * Frames are in Sentry order: outermost first, the crashing frame last.
  *
  * The default fingerprint is the first of these that applies:
- *   1. exception type + normalised function names of the in-app frames;
- *   2. exception type + normalised function names of all frames (none is in-app);
+ *   1. exception type + the crash site (the innermost in-app frame once recursion and
+ *      repeated cycles are collapsed) + the masked error message;
+ *   2. the same with all frames when none is in-app;
  *   3. exception type + masked exception value (or message) when there are no usable frames;
  *   4. masked message (plain log events).
+ * The frames further out are the callers: the same bug reached from 50 callers is one group,
+ * and fingerprint_caller() names the callers for the cluster's "reached from" breakdown.
+ * In the message, masks apply and quoted text counts as a variable; any other differing word
+ * ("token expired" / "token revoked") makes a different error.
  * Function names are normalised so a rebuild or an id does not split a group: addresses and
  * offsets ("+0x1d", "[0x55d0...]"), parameter lists, template/generic arguments, lambda
  * sequence numbers ("lambda$main$0", "{lambda(int)#1}") and line numbers are removed; an
@@ -61,6 +66,11 @@ void fingerprint_release(struct fingerprint *fp);
 /* Normalise a function name (see above) into out (capacity cap >= 1, NUL-terminated,
  * truncated). Returns the length; 0 when nothing usable remains (e.g. a bare address). */
 size_t fingerprint_function(const char *in, char *out, size_t cap);
+
+/* The callers that reached the crash site into out: up to three frames outside it, nearest
+ * first, recursion collapsed ("walk_tree < handle_get < main"); "" when the event has no
+ * frames outside the crash site or carries its own fingerprint. 0 or AC_ENOMEM. */
+int fingerprint_caller(const json_t *ev, char *out, size_t cap);
 
 /* Name of a basis ("custom", "in_app_frames", "all_frames", "type_message", "message"). */
 const char *fingerprint_basis_name(enum fingerprint_basis b);

@@ -16,12 +16,12 @@
 #include <pthread.h>
 
 enum mask_id {
-	M_URL, M_EMAIL, M_UUID, M_IPV6, M_DATETIME, M_IPV4, M_HASH, M_HEX, M_DURATION,
+	M_URL, M_EMAIL, M_UUID, M_IPV6, M_DATETIME, M_IPV4, M_HASH, M_HEX, M_DURATION, M_SIZE,
 	M_PATH, M_KV, M_QUOTED, M_NAME, M_ID, M_NUMBER, M_COUNT
 };
 
 static const char *const mask_names[M_COUNT] = {
-	"url", "email", "uuid", "ipv6", "datetime", "ipv4", "hash", "hex", "duration",
+	"url", "email", "uuid", "ipv6", "datetime", "ipv4", "hash", "hex", "duration", "size",
 	"path", "kv", "quoted", "name", "id", "number",
 };
 
@@ -428,6 +428,22 @@ static size_t scan_hex(const char *s, size_t i, size_t n)
 	return k && at_end(s, i + 2 + k, n) ? k + 2 : 0;
 }
 
+/* A MAC address: six pairs of hex digits separated by ':' or '-'. */
+static size_t scan_mac(const char *s, size_t i, size_t n)
+{
+	if (i + 17 > n)
+		return 0;
+	char sep = s[i + 2];
+	if (sep != ':' && sep != '-')
+		return 0;
+	for (size_t g = 0; g < 6; g++) {
+		size_t q = i + 3 * g;
+		if (!IS(s[q], C_HEX) || !IS(s[q + 1], C_HEX) || (g < 5 && s[q + 2] != sep))
+			return 0;
+	}
+	return at_end(s, i + 17, n) && (i + 17 >= n || s[i + 17] != sep) ? 17 : 0;
+}
+
 static size_t number_at(const char *s, size_t i, size_t n)
 {
 	size_t j = i, k;
@@ -456,7 +472,7 @@ static size_t unit_at(const char *s, size_t u, size_t n, const char *const *unit
 	if (!ul || !at_end(s, u + ul, n))
 		return 0;
 	for (size_t q = 0; q < count; q++)
-		if (strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
+		if (units[q][0] == s[u] && strlen(units[q]) == ul && !memcmp(units[q], s + u, ul))
 			return ul;
 	return 0;
 }
@@ -470,9 +486,32 @@ static size_t scan_duration(const char *s, size_t i, size_t n)
 		"msec", "msecs", "millis", "milliseconds", "microseconds", "nanoseconds",
 	};
 	static const char *const spaced[] = {
-		"ns", "us", "\xc2\xb5s", "ms", "sec", "secs", "second", "seconds", "min", "mins",
+		"ns", "us", "\xc2\xb5s", "ms", "s", "sec", "secs", "second", "seconds", "min", "mins",
 		"minute", "minutes", "hr", "hrs", "hour", "hours", "day", "days", "msec", "msecs",
 		"millis", "milliseconds", "microseconds", "nanoseconds",
+	};
+	size_t k = number_at(s, i, n), ul;
+	if (!k || s[i] == '-' || s[i] == '+')
+		return 0;
+	if ((ul = unit_at(s, i + k, n, units, AC_ARRAY_SIZE(units))))
+		return k + ul;
+	if (i + k + 1 < n && s[i + k] == ' ' &&
+	    (ul = unit_at(s, i + k + 1, n, spaced, AC_ARRAY_SIZE(spaced))))
+		return k + 1 + ul;
+	return 0;
+}
+
+/* A number with a size unit as one token: "5.2 KB", "512MB", "1190 bytes", "64k": the unit
+ * goes with the number ("5.2 KB" and "3 MB" are one variable, not a number and a word). */
+static size_t scan_size(const char *s, size_t i, size_t n)
+{
+	static const char *const units[] = {
+		"B", "KB", "MB", "GB", "TB", "PB", "kB", "KiB", "MiB", "GiB", "TiB", "K", "M", "G",
+		"k", "bytes", "Bytes", "byte",
+	};
+	static const char *const spaced[] = {
+		"B", "KB", "MB", "GB", "TB", "PB", "kB", "KiB", "MiB", "GiB", "TiB", "bytes", "Bytes",
+		"byte",
 	};
 	size_t k = number_at(s, i, n), ul;
 	if (!k || s[i] == '-' || s[i] == '+')
@@ -550,9 +589,9 @@ static size_t scan_kv(const char *s, size_t i, size_t n, size_t *vstart)
 		size_t q = scan_quoted(s, j, n);
 		return q ? j + q - i : 0;
 	}
-	while (j < n && !IS(s[j], C_KVSTOP))
-		j++;
-	return j > *vstart ? j - i : 0;
+	/* an unquoted value is left to the other masks: "uid=0" gets <NUM>, while "mode=fast"
+	 * and "enabled=true" stay words, which the miner keeps apart until they vary */
+	return 0;
 }
 
 static bool ends_with(const char *s, size_t n, const char *suffix)
@@ -565,6 +604,19 @@ static bool ends_with(const char *s, size_t n, const char *suffix)
  * "android.intent.action.SCREEN_ON", "proxy.example.edu"): in logs these are class, package,
  * action and host names that vary where they appear. Exception and error class names stay:
  * "java.io.IOException" says what went wrong. */
+/* An upper-case constant: "SCREEN_ON", "DISK_FULL" (letters, digits, '_'; two letters). */
+static bool caps_constant(const char *t, size_t n)
+{
+	size_t letters = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (t[i] >= 'A' && t[i] <= 'Z')
+			letters++;
+		else if (t[i] != '_' && !(t[i] >= '0' && t[i] <= '9'))
+			return false;
+	}
+	return letters >= 2;
+}
+
 static size_t scan_name(const char *s, size_t i, size_t n)
 {
 	size_t j = i, segs = 0, last = i;
@@ -582,6 +634,8 @@ static size_t scan_name(const char *s, size_t i, size_t n)
 		return 0;
 	if (ends_with(s + last, j - last, "Exception") || ends_with(s + last, j - last, "Error"))
 		return 0;
+	if (caps_constant(s + last, j - last))
+		return 0; /* "android.intent.action.SCREEN_ON": the constant is the message */
 	return j - i;
 }
 
@@ -602,6 +656,11 @@ static size_t scan_id(const char *s, size_t i, size_t n, size_t *prefix)
 	if (!digit || j == i)
 		return 0;
 	if (number_at(s, i, j) == j - i)
+		return 0;
+	/* letters then one or two digits ("HTTP2", "utf8", "sda1", "eth0", "SOCKS5") name a
+	 * thing rather than count one: they stay words */
+	size_t a = run_of(s, i, j, C_ALPHA, SIZE_MAX);
+	if (a >= 2 && j - i - a <= 2 && run_of(s, i + a, j, C_DIGIT, SIZE_MAX) == j - i - a)
 		return 0;
 	for (size_t q = i; q < j;) {
 		size_t a = run_of(s, q, j, C_ALPHA, SIZE_MAX);
@@ -661,13 +720,32 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 
 	if (IS(c, C_SPACE))
 		return 0;
-	if (on[M_URL] && IS(c, C_ALPHA) && (k = scan_url(s, i, n)))
+	/* the byte after the word that starts here: url, email, kv and name need one of a few
+	 * bytes there, so most words skip their scanners (masking is most of the mining time) */
+	size_t wend = i;
+	while (wend < n && IS(s[wend], C_WORD))
+		wend++;
+	const char after = wend < n ? s[wend] : '\0';
+	const bool may_url = after == ':' || after == '+' || after == '.' || after == '-';
+	const bool may_email = after == '@' || after == '.' || after == '%' || after == '+' || after == '-';
+	const bool may_kv = after == '=' || after == '.' || after == '-';
+	const bool may_name = after == '.' || after == '$' || after == '-';
+	const size_t wlen = wend - i;
+	/* uuid: 8 hex then '-'; ipv6: a group of <= 4 hex then ':' (or starts with ':' / '[');
+	 * hash: the whole word is 32, 40 or 64 hex digits */
+	const bool may_uuid = wlen == 8 && after == '-';
+	const bool may_ipv6 = c == ':' || c == '[' || (wlen <= 4 && after == ':');
+	const bool may_hash = wlen == 32 || wlen == 40 || wlen == 64;
+	if (on[M_URL] && may_url && IS(c, C_ALPHA) && (k = scan_url(s, i, n)))
 		return EMIT_LIT(o, "<URL>"), k;
-	if (on[M_EMAIL] && email_local((char)c) && (k = scan_email(s, i, n)))
+	if (on[M_EMAIL] && (may_email || !IS(c, C_WORD)) && email_local((char)c) &&
+	    (k = scan_email(s, i, n)))
 		return EMIT_LIT(o, "<EMAIL>"), k;
-	if (on[M_UUID] && IS(c, C_HEX) && (k = scan_uuid(s, i, n)))
+	if (on[M_UUID] && may_uuid && IS(c, C_HEX) && (k = scan_uuid(s, i, n)))
 		return EMIT_LIT(o, "<UUID>"), k;
-	if (on[M_IPV6] && (IS(c, C_HEX) || c == ':' || c == '[') && (k = scan_ipv6(s, i, n)))
+	if (on[M_HEX] && IS(c, C_HEX) && (k = scan_mac(s, i, n)))
+		return EMIT_LIT(o, "<MAC>"), k;
+	if (on[M_IPV6] && may_ipv6 && (IS(c, C_HEX) || c == ':' || c == '[') && (k = scan_ipv6(s, i, n)))
 		return EMIT_LIT(o, "<IP>"), k;
 	if (on[M_DATETIME] && IS(c, C_DIGIT | C_ALPHA) && (k = scan_datetime(s, i, n))) {
 		bool date = IS(c, C_ALPHA) ||
@@ -681,23 +759,25 @@ static size_t try_builtins(const struct masker *mk, const char *s, size_t i, siz
 	}
 	if (on[M_IPV4] && IS(c, C_DIGIT) && (k = scan_ipv4(s, i, n)))
 		return EMIT_LIT(o, "<IP>"), k;
-	if (on[M_HASH] && IS(c, C_HEX) && (k = scan_hash(s, i, n)))
+	if (on[M_HASH] && may_hash && IS(c, C_HEX) && (k = scan_hash(s, i, n)))
 		return EMIT_LIT(o, "<HASH>"), k;
 	if (on[M_HEX] && c == '0' && (k = scan_hex(s, i, n)))
 		return EMIT_LIT(o, "<HEX>"), k;
 	if (on[M_DURATION] && IS(c, C_DIGIT) && (k = scan_duration(s, i, n)))
 		return EMIT_LIT(o, "<DUR>"), k;
+	if (on[M_SIZE] && IS(c, C_DIGIT) && (k = scan_size(s, i, n)))
+		return EMIT_LIT(o, "<SIZE>"), k;
 	if (on[M_PATH] && (c == '/' || c == '.' || c == '~' || IS(c, C_ALPHA)) &&
 	    (k = scan_path(s, i, n)))
 		return EMIT_LIT(o, "<PATH>"), k;
-	if (on[M_KV] && (IS(c, C_ALPHA) || c == '_') && (k = scan_kv(s, i, n, &aux))) {
+	if (on[M_KV] && may_kv && (IS(c, C_ALPHA) || c == '_') && (k = scan_kv(s, i, n, &aux))) {
 		emit(o, s + i, aux - i);
 		EMIT_LIT(o, "<*>");
 		return k;
 	}
 	if (on[M_QUOTED] && (c == '"' || c == '\'') && (k = scan_quoted(s, i, n)))
 		return EMIT_LIT(o, "<STR>"), k;
-	if (on[M_NAME] && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
+	if (on[M_NAME] && may_name && (IS(c, C_ALPHA) || c == '_') && (k = scan_name(s, i, n)))
 		return EMIT_LIT(o, "<NAME>"), k;
 	if (on[M_ID] && IS(c, C_WORD) && (k = scan_id(s, i, n, &aux))) {
 		emit(o, s + i, aux);

@@ -22,11 +22,14 @@
  *   hash      32, 40 or 64 hex digits (md5, sha1, sha256) <HASH>
  *   hex       0x1f2e                                     <HEX>
  *   duration  12ms, 3.5s, 100us, 2h, 30sec, "120 ms", "5 seconds"   <DUR>
+ *   size      5.2 KB, 512MB, 1190 bytes, 64k (number and size unit) <SIZE>
  *   path      /a/b..., ./a/b, ~/a, C:\a\b (two segments at least)  <PATH>
- *   kv        key=value or key="quoted value" (value not empty)  key=<*>
+ *   kv        key="quoted value" or key='quoted value'           key=<*>
+ *             (unquoted values are left to the other masks: "mode=fast" is a constant)
  *   quoted    '...' or "..." (off by default: it merges "GET /x" with "POST /x")  <STR>
  *   name      three or more dot-separated identifiers (class, package, host names), except
- *             names ending in Exception or Error                 <NAME>
+ *             names ending in Exception or Error or an upper-case constant
+ *             (android.intent.action.SCREEN_ON)                  <NAME>
  *   id        a word of letters, digits, '_', '-', '.' holding a digit; a leading run of
  *             letter-only segments ending in '_' or '-' is kept: blk_-123 -> blk_<ID>,
  *             MININT-FNANLI5 -> MININT-<ID>                      <ID>
@@ -43,9 +46,9 @@ struct masker;
 
 /* Comma-separated list of every built-in mask, and the default set (all but quoted). */
 #define MASK_ALL_BUILTINS \
-	"url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,path,kv,quoted,name,id,number"
+	"url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,size,path,kv,quoted,name,id,number"
 #define MASK_DEFAULT_BUILTINS \
-	"url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,path,kv,name,id,number"
+	"url,email,uuid,ipv6,datetime,ipv4,hash,hex,duration,size,path,kv,name,id,number"
 
 struct mask_config {
 	/* Comma-separated built-in mask names to enable, or NULL for MASK_DEFAULT_BUILTINS.

@@ -12,6 +12,10 @@
 
 #define MAX_TOKENS 256
 #define CACHE_MAX (1u << 16)
+/* distinct words at one position that make it a variable (see families below) */
+#define FAMILY_VARIABLE_VALUES 4
+/* ... and this many make it a variable however often each recurs */
+#define FAMILY_MANY_VALUES 6
 
 enum tok_kind { T_LIT = 0, T_PARAM = 1, T_WHOLE = 2 /* T_PARAM and nothing else */ };
 
@@ -19,6 +23,7 @@ struct cluster {
 	uint32_t ntok;
 	char **tok;
 	uint8_t *kind;
+	bool *glue;  /* no space before the token (it followed a delimiter or preceded one) */
 	uint64_t size;
 	char *text;  /* template joined by spaces, rebuilt when the template changes */
 	bool dirty;  /* changed since the last miner_save */
@@ -47,11 +52,26 @@ struct tokens {
 	const char *p[MAX_TOKENS];
 	uint32_t len[MAX_TOKENS];
 	uint8_t kind[MAX_TOKENS];
+	bool glue[MAX_TOKENS]; /* no space before this token */
 	bool var[MAX_TOKENS]; /* routes to the wildcard child */
+};
+
+/* Clusters whose first lines differ in one literal word at position pos and agree elsewhere:
+ * the evidence for deciding whether that word is a constant (few values: keep the clusters
+ * apart) or a variable (FAMILY_VARIABLE_VALUES values: merge them). Keyed by a hash of the
+ * token count, pos and every token but the one at pos. */
+struct family {
+	uint64_t key;  /* 0 = empty slot */
+	uint32_t pos;
+	uint32_t nids, capids;
+	uint32_t *ids; /* clusters, one per distinct value at pos */
+	uint32_t merged; /* after the merge: the cluster that holds them all */
 };
 
 struct miner {
 	struct miner_config cfg;
+	struct family *fam; /* open addressing */
+	size_t nfam, capfam;
 	struct masker *mk;
 	char **user_masks;
 	size_t nuser;
@@ -61,6 +81,7 @@ struct miner {
 	size_t capbylen;
 	struct cache_ent *cache;
 	size_t ncache, cache_cap;
+	uint64_t th[MAX_TOKENS], pre[MAX_TOKENS + 1], suf[MAX_TOKENS + 1]; /* family keys */
 	char *mbuf; /* masked line */
 	size_t mcap;
 	struct tokens tk;
@@ -125,45 +146,68 @@ static bool has_digit(const char *t, size_t n)
 	return false;
 }
 
-/* Split on whitespace. With collapse, a run of identical parameter tokens becomes one (lists
- * of ids); templates being restored are split without it. */
+static bool space_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Delimiters that are tokens of their own: "a=1,b=(x)" is a = 1 , b = ( x ). Splitting there
+ * lets "mode=fast" differ from "mode=safe" in one word, and key, delimiter and value each be
+ * compared; the template keeps the delimiters and the original spacing (glue). */
+static bool delim_byte(char c)
+{
+	return c == '=' || c == ':' || c == ',' || c == '(' || c == ')' || c == '[' || c == ']';
+}
+
+static void token_push(struct tokens *tk, const char *p, size_t len, bool glue, bool collapse)
+{
+	uint8_t kind = token_kind(p, len);
+	uint32_t n = tk->n;
+	if (collapse && kind && n && tk->kind[n - 1] == kind && tk->len[n - 1] == len &&
+	    !memcmp(tk->p[n - 1], p, len))
+		return; /* a list of ids ("blk_<ID> blk_<ID> ...") is one parameter */
+	if (collapse && kind && n >= 2 && tk->len[n - 1] == 1 && tk->p[n - 1][0] == ',' &&
+	    tk->kind[n - 2] == kind && tk->len[n - 2] == len && !memcmp(tk->p[n - 2], p, len)) {
+		tk->n--; /* so is "<NUM>, <NUM>, <NUM>" */
+		return;
+	}
+	tk->p[n] = p;
+	tk->len[n] = (uint32_t)len;
+	tk->kind[n] = kind;
+	tk->glue[n] = glue && n;
+	tk->var[n] = kind != T_LIT || has_digit(p, len);
+	tk->n++;
+}
+
+/* Split on whitespace and around delimiters. With collapse, a run of identical parameter
+ * tokens becomes one (lists of ids); templates being restored are split without it. Past
+ * MAX_TOKENS, the tail is folded into the last token. */
 static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
 {
 	size_t i = 0;
+	bool glue = false;
 	tk->n = 0;
 	while (i < n) {
-		while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == '\r' || s[i] == '\n'))
+		if (space_byte(s[i])) {
+			glue = false;
 			i++;
-		if (i >= n)
-			break;
-		size_t j = i;
-		while (j < n && s[j] != ' ' && s[j] != '\t' && s[j] != '\r' && s[j] != '\n')
-			j++;
-		if (tk->n == MAX_TOKENS) { /* fold the tail into the last token */
-			size_t last = tk->n - 1;
-			tk->len[last] = (uint32_t)(n - (size_t)(tk->p[last] - s));
-			while (tk->len[last] && (s[(tk->p[last] - s) + tk->len[last] - 1] == ' ' ||
-						 s[(tk->p[last] - s) + tk->len[last] - 1] == '\n'))
-				tk->len[last]--;
-			break;
-		}
-		uint8_t kind = token_kind(s + i, j - i);
-		if (collapse && kind && tk->n && tk->kind[tk->n - 1] == kind && tk->len[tk->n - 1] == j - i &&
-		    !memcmp(tk->p[tk->n - 1], s + i, j - i)) {
-			i = j; /* a list of ids ("blk_<ID> blk_<ID> ...") is one parameter */
 			continue;
 		}
-		tk->p[tk->n] = s + i;
-		tk->len[tk->n] = (uint32_t)(j - i);
-		tk->kind[tk->n] = kind;
-		tk->var[tk->n] = tk->kind[tk->n] != T_LIT || has_digit(s + i, j - i);
-		tk->n++;
+		size_t j = i + 1;
+		if (!delim_byte(s[i]))
+			while (j < n && !space_byte(s[j]) && !delim_byte(s[j]))
+				j++;
+		if (tk->n == MAX_TOKENS - 1) { /* the rest is one token */
+			j = n;
+			while (j > i && space_byte(s[j - 1]))
+				j--;
+			token_push(tk, s + i, j - i, glue, false);
+			tk->var[tk->n - 1] = true;
+			break;
+		}
+		token_push(tk, s + i, j - i, glue, collapse);
+		glue = true;
 		i = j;
-	}
-	if (tk->n == MAX_TOKENS) { /* the folded last token is a parameter-ish blob */
-		uint32_t last = tk->n - 1;
-		tk->kind[last] = token_kind(tk->p[last], tk->len[last]);
-		tk->var[last] = true;
 	}
 }
 
@@ -267,6 +311,7 @@ static void cluster_free(struct cluster *c)
 		free(c->tok[i]);
 	free(c->tok);
 	free(c->kind);
+	free(c->glue);
 	free(c->text);
 	free(c);
 }
@@ -282,7 +327,7 @@ static int cluster_render(struct cluster *c)
 	*p = '\0';
 	for (uint32_t i = 0; i < c->ntok; i++) {
 		size_t l = strlen(c->tok[i]);
-		if (i)
+		if (i && !c->glue[i])
 			*p++ = ' ';
 		memcpy(p, c->tok[i], l);
 		p += l;
@@ -301,12 +346,14 @@ static struct cluster *cluster_new(const struct tokens *tk)
 	c->ntok = tk->n;
 	c->tok = calloc(tk->n ? tk->n : 1, sizeof *c->tok);
 	c->kind = calloc(tk->n ? tk->n : 1, 1);
-	if (!c->tok || !c->kind)
+	c->glue = calloc(tk->n ? tk->n : 1, sizeof *c->glue);
+	if (!c->tok || !c->kind || !c->glue)
 		goto fail;
 	for (uint32_t i = 0; i < tk->n; i++) {
 		if (!(c->tok[i] = dup_n(tk->p[i], tk->len[i])))
 			goto fail;
 		c->kind[i] = tk->kind[i];
+		c->glue[i] = tk->glue[i];
 	}
 	if (cluster_render(c))
 		goto fail;
@@ -553,17 +600,50 @@ static int leaf_add(struct node *leaf, uint32_t id)
 	return 0;
 }
 
-/* Best cluster in a leaf for the line (0 if none reaches the threshold). */
+/* A literal word: a token holding a letter and no placeholder. */
+static bool word_token(const char *t, size_t n, uint8_t kind)
+{
+	if (kind)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if ((t[i] | 0x20) >= 'a' && (t[i] | 0x20) <= 'z')
+			return true;
+	return false;
+}
+
+/* A position where the template still holds a literal word and the line another word: the
+ * template has not learned that this position varies, and one word of difference is how two
+ * different messages of one shape differ ("job Queued" / "job Done"). Such a line does not
+ * join; it starts a cluster of its own and the family statistics (below) decide. */
+static bool word_conflict(const struct cluster *c, const struct tokens *tk)
+{
+	for (uint32_t i = 0; i < tk->n; i++) {
+		if (c->kind[i] || !word_token(tk->p[i], tk->len[i], tk->kind[i]))
+			continue;
+		size_t cl = strlen(c->tok[i]);
+		if ((cl != tk->len[i] || memcmp(c->tok[i], tk->p[i], cl)) &&
+		    word_token(c->tok[i], cl, c->kind[i]))
+			return true;
+	}
+	return false;
+}
+
+/* Best cluster in a leaf for the line (0 if none reaches the threshold or every one that does
+ * differs from the line in a literal word). */
 static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk,
 		      double *out_sim)
 {
 	long best = 0;
-	double best_sim = -1;
+	double best_sim = -1, top = 0;
 	unsigned best_params = 0;
 	for (uint32_t i = 0; leaf && i < leaf->nids; i++) {
 		const struct cluster *c = m->cl[leaf->ids[i] - 1];
 		unsigned params;
 		double sim = similarity(c, tk, &params);
+		if (sim > top)
+			top = sim;
+		if (sim < m->cfg.sim_threshold || word_conflict(c, tk))
+			continue;
 		if (sim > best_sim || (sim == best_sim && params > best_params)) {
 			best = leaf->ids[i];
 			best_sim = sim;
@@ -571,8 +651,8 @@ static long leaf_best(const struct miner *m, const struct node *leaf, const stru
 		}
 	}
 	if (out_sim)
-		*out_sim = best_sim < 0 ? 0 : best_sim;
-	return best_sim >= m->cfg.sim_threshold ? best : 0;
+		*out_sim = best ? best_sim : top;
+	return best;
 }
 
 static long cluster_create(struct miner *m, const struct tokens *tk)
@@ -643,25 +723,20 @@ static void leaf_remove(struct node *leaf, uint32_t id)
 		}
 }
 
-/* Fold `gone` into `keep` (the older id); keep ends up with the more general template. */
-static void cluster_fold(struct miner *m, uint32_t keep, uint32_t gone, bool gone_is_general)
+/* Fold `gone` into `keep` (the older id); keep's template becomes general enough for both
+ * (every position where they differ turns into "<*>"). 0 or AC_ENOMEM. */
+static int cluster_generalize(struct cluster *keep, const struct cluster *other);
+static int cluster_fold(struct miner *m, uint32_t keep, uint32_t gone)
 {
 	struct cluster *k = m->cl[keep - 1], *g = m->cl[gone - 1];
-	if (gone_is_general) {
-		char **tok = k->tok, *text = k->text;
-		uint8_t *kind = k->kind;
-		k->tok = g->tok;
-		k->kind = g->kind;
-		k->text = g->text;
-		g->tok = tok;
-		g->kind = kind;
-		g->text = text;
-	}
+	if (cluster_generalize(k, g))
+		return AC_ENOMEM;
 	k->size += g->size;
 	g->merged_into = keep;
 	k->dirty = g->dirty = true;
-	leaf_remove(k->leaf, gone);
+	leaf_remove(g->leaf, gone);
 	g->leaf = NULL;
+	return 0;
 }
 
 /* After cluster id's template generalised, clusters of its leaf that it now covers (or that
@@ -679,8 +754,8 @@ static uint32_t merge_covered(struct miner *m, uint32_t id, struct miner_info *i
 			continue;
 		}
 		uint32_t keep = id < z ? id : z, gone = id < z ? z : id;
-		bool gone_general = (gone == id) == c_general;
-		cluster_fold(m, keep, gone, gone_general);
+		if (cluster_fold(m, keep, gone))
+			return 0;
 		if (info->nfolded < MINER_MAX_FOLDED)
 			info->folded[info->nfolded] = gone;
 		info->nfolded++;
@@ -688,6 +763,194 @@ static uint32_t merge_covered(struct miner *m, uint32_t id, struct miner_info *i
 		k = 0;
 	}
 	return id;
+}
+
+
+/* ---- families: is a differing word a constant or a variable? ----
+ *
+ * A line that differs from a cluster only in literal words starts a cluster of its own (see
+ * word_conflict). Every new cluster is entered, for each position holding a literal word, in
+ * the family of clusters whose first lines are equal except at that position. When a family
+ * reaches FAMILY_VARIABLE_VALUES members, the position has shown as many different words as a
+ * variable does (user, host and program names) and more than the states, actions and units
+ * that make different messages of one shape: its clusters merge into the oldest, whose template
+ * gets "<*>" there. Later lines with yet another word there join it, even when that word is the
+ * first token and the tree sends the line elsewhere: the family remembers the merged cluster. */
+
+static void token_hashes(const struct tokens *tk, uint64_t *h)
+{
+	/* parameters hash alike: "<ID>" and "<IP>" both stand for a host, as in tok_equal */
+	for (uint32_t i = 0; i < tk->n; i++)
+		h[i] = tk->kind[i] & T_WHOLE ? 0x5bd1e995u : hash_bytes(tk->p[i], tk->len[i]);
+}
+
+/* Key of the family of lines equal to tk except at position p (never 0). With prefix and
+ * suffix hashes pre[i] (tokens < i) and suf[i] (tokens >= i) this is O(1) per position. */
+static uint64_t family_key(const uint64_t *pre, const uint64_t *suf, uint32_t p, uint32_t n)
+{
+	uint64_t k = (pre[p] * 0x9e3779b97f4a7c15ULL) ^ (suf[p + 1] * 0xc2b2ae3d27d4eb4fULL) ^
+		     (((uint64_t)p << 32) | n);
+	k ^= k >> 31;
+	return k ? k : 1;
+}
+
+static void prefix_suffix(const struct tokens *tk, const uint64_t *h, uint64_t *pre, uint64_t *suf)
+{
+	pre[0] = 0x243f6a8885a308d3ULL;
+	for (uint32_t i = 0; i < tk->n; i++)
+		pre[i + 1] = ((pre[i] ^ h[i]) * 0x100000001b3ULL) ^ (pre[i] >> 27);
+	suf[tk->n] = 0x13198a2e03707344ULL;
+	for (uint32_t i = tk->n; i-- > 0;)
+		suf[i] = ((suf[i + 1] ^ h[i]) * 0xff51afd7ed558ccdULL) ^ (suf[i + 1] >> 29);
+}
+
+static struct family *family_find(const struct miner *m, uint64_t key)
+{
+	if (!m->capfam)
+		return NULL;
+	for (size_t i = key & (m->capfam - 1);; i = (i + 1) & (m->capfam - 1)) {
+		if (!m->fam[i].key)
+			return NULL;
+		if (m->fam[i].key == key)
+			return &m->fam[i];
+	}
+}
+
+static struct family *family_get(struct miner *m, uint64_t key, uint32_t pos)
+{
+	struct family *f = family_find(m, key);
+	if (f)
+		return f;
+	if (m->nfam + 1 > m->capfam / 2) {
+		size_t cap = m->capfam ? m->capfam * 2 : 256;
+		struct family *t = calloc(cap, sizeof *t);
+		if (!t)
+			return NULL;
+		for (size_t i = 0; i < m->capfam; i++) {
+			if (!m->fam[i].key)
+				continue;
+			size_t j = m->fam[i].key & (cap - 1);
+			while (t[j].key)
+				j = (j + 1) & (cap - 1);
+			t[j] = m->fam[i];
+		}
+		free(m->fam);
+		m->fam = t;
+		m->capfam = cap;
+	}
+	size_t j = key & (m->capfam - 1);
+	while (m->fam[j].key)
+		j = (j + 1) & (m->capfam - 1);
+	m->fam[j] = (struct family){ .key = key, .pos = pos };
+	m->nfam++;
+	return &m->fam[j];
+}
+
+/* Turn every position where keep's and other's templates differ into "<*>". */
+static int cluster_generalize(struct cluster *keep, const struct cluster *other)
+{
+	bool changed = false;
+	for (uint32_t i = 0; i < keep->ntok && i < other->ntok; i++) {
+		if (!strcmp(keep->tok[i], other->tok[i]) || !strcmp(keep->tok[i], WILDCARD))
+			continue;
+		char *w = dup_n(WILDCARD, sizeof WILDCARD - 1);
+		if (!w)
+			return AC_ENOMEM;
+		free(keep->tok[i]);
+		keep->tok[i] = w;
+		keep->kind[i] = T_PARAM | T_WHOLE;
+		changed = true;
+	}
+	keep->dirty = true;
+	return changed ? cluster_render(keep) : 0;
+}
+
+/* The family's position is a variable: fold its clusters into the oldest. Returns it. */
+static long family_merge(struct miner *m, struct family *f, struct miner_info *info)
+{
+	uint32_t keep = 0;
+	for (uint32_t i = 0; i < f->nids; i++) {
+		uint32_t z = resolve(m, f->ids[i]);
+		if (!keep || z < keep)
+			keep = z;
+	}
+	for (uint32_t i = 0; i < f->nids; i++) {
+		uint32_t z = resolve(m, f->ids[i]);
+		if (z == keep)
+			continue;
+		if (cluster_fold(m, keep, z))
+			return AC_ENOMEM;
+		if (info->nfolded < MINER_MAX_FOLDED)
+			info->folded[info->nfolded] = z;
+		info->nfolded++;
+	}
+	free(f->ids);
+	f->ids = NULL;
+	f->nids = f->capids = 0;
+	f->merged = keep;
+	return keep;
+}
+
+/* Enough words, and most of them rare: a variable. A constant has few values and each
+ * recurs (a job is Queued, Running or Done over and over); a variable keeps bringing words
+ * seen once (user names, hosts). Checked when a new word arrives, so a family whose words
+ * stopped coming never merges. */
+static bool family_is_variable(const struct miner *m, const struct family *f)
+{
+	if (f->nids < FAMILY_VARIABLE_VALUES)
+		return false;
+	uint32_t rare = 0;
+	for (uint32_t i = 0; i < f->nids; i++)
+		rare += m->cl[resolve(m, f->ids[i]) - 1]->size <= 1;
+	return 2 * rare > f->nids || f->nids >= FAMILY_MANY_VALUES;
+}
+
+/* The cluster a family already merged for a line that would start a new cluster, or 0. */
+static long family_home(const struct miner *m, const struct tokens *tk, const uint64_t *pre,
+			const uint64_t *suf)
+{
+	for (uint32_t p = 0; p < tk->n; p++) {
+		if (!word_token(tk->p[p], tk->len[p], tk->kind[p]))
+			continue;
+		const struct family *f = family_find(m, family_key(pre, suf, p, tk->n));
+		if (f && f->merged)
+			return resolve(m, f->merged);
+	}
+	return 0;
+}
+
+/* Enter the new cluster id in the family of each of its word positions; merge a family that
+ * reached FAMILY_VARIABLE_VALUES. Returns the cluster now holding id's line, or AC_ENOMEM. */
+static long family_enter(struct miner *m, long id, const struct tokens *tk, const uint64_t *pre,
+			 const uint64_t *suf, struct miner_info *info)
+{
+	for (uint32_t p = 0; p < tk->n; p++) {
+		if (!word_token(tk->p[p], tk->len[p], tk->kind[p]))
+			continue;
+		struct family *f = family_get(m, family_key(pre, suf, p, tk->n), p);
+		if (!f)
+			return AC_ENOMEM;
+		if (f->merged)
+			continue;
+		if (f->nids == f->capids) {
+			uint32_t cap = f->capids ? f->capids * 2 : 2;
+			uint32_t *ids = realloc(f->ids, cap * sizeof *ids);
+			if (!ids)
+				return AC_ENOMEM;
+			f->ids = ids;
+			f->capids = cap;
+		}
+		f->ids[f->nids++] = (uint32_t)id;
+		if (family_is_variable(m, f)) {
+			long keep = family_merge(m, f, info);
+			if (keep < 0)
+				return keep;
+			id = merge_covered(m, (uint32_t)keep, info);
+			if (!id)
+				return AC_ENOMEM;
+		}
+	}
+	return resolve(m, (uint32_t)id);
 }
 
 /* ---- public API ---- */
@@ -752,6 +1015,9 @@ void miner_free(struct miner *m)
 	free(m->by_len);
 	cache_clear(m);
 	free(m->cache);
+	for (size_t i = 0; i < m->capfam; i++)
+		free(m->fam[i].ids);
+	free(m->fam);
 	free(m->mbuf);
 	free(m);
 }
@@ -815,12 +1081,21 @@ long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_
 	id = leaf_best(m, tree_find(m, &m->tk), &m->tk, &sim);
 	info->similarity = sim;
 	info->how = id ? MINER_SIMILAR : MINER_NEW;
+	uint64_t *th = m->th, *pre = m->pre, *suf = m->suf;
+	if (!id) {
+		token_hashes(&m->tk, th);
+		prefix_suffix(&m->tk, th, pre, suf);
+		if (!m->cfg.no_merge && (id = family_home(m, &m->tk, pre, suf)))
+			info->how = MINER_SIMILAR;
+	}
 	if (id) {
 		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
-		if (rc && !m->cfg.no_merge)
-			id = merge_covered(m, (uint32_t)id, info);
+		if (rc && !m->cfg.no_merge && !(id = merge_covered(m, (uint32_t)id, info)))
+			return AC_ENOMEM;
 	} else if ((id = cluster_create(m, &m->tk)) < 0) {
+		return id;
+	} else if (!m->cfg.no_merge && (id = family_enter(m, id, &m->tk, pre, suf, info)) < 0) {
 		return id;
 	}
 	m->cl[id - 1]->size++;
@@ -1076,9 +1351,9 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 			break;
 		}
 		tokenize(&m->tk, copy, len, false);
-		long got = m->tk.n == (uint32_t)sqlite3_column_int64(st, 2)
-				   ? cluster_create(m, &m->tk)
-				   : AC_EINVAL;
+		/* the stored token count is informational: templates written by a version that
+		 * split on whitespace only are split again the current way */
+		long got = cluster_create(m, &m->tk);
 		free(copy);
 		if (got < 0) {
 			rc = ac_error_set(err, got == AC_EINVAL ? AC_EINVAL : AC_ENOMEM,

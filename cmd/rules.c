@@ -17,7 +17,9 @@
 
 static const char usage[] =
 	"usage: autocoder rules check PATH... [--strict]\n"
-	"       autocoder rules test PATH...\n"
+	"       autocoder rules test PATH... [--negative FILE... [--expect FILE]]\n"
+	"            (--negative: logs, one event per line, JSON or a message, on which no rule\n"
+	"             may fire except where --expect lists 'NAME:LINE RULE'; reports precision)\n"
 	"       autocoder rules list PATH... [--markdown | --json]\n"
 	"       autocoder rules match PATH... [--message TEXT] [--json]   (event JSON on stdin)\n"
 	"       autocoder rules match PATH... --input FILE...   (each line a message)\n"
@@ -66,6 +68,9 @@ struct args {
 	size_t npaths;
 	char *inputs[64];
 	size_t ninputs;
+	char *negatives[64];
+	size_t nnegatives;
+	const char *expect;
 	const char *message, *template, *example, *id;
 	bool markdown, json, strict;
 	long min, reference;
@@ -93,6 +98,15 @@ static int parse_args(int argc, char **argv, struct args *a, bool need_paths)
 			a->example = argv[++i];
 		} else if (!strcmp(s, "--id") && i + 1 < argc) {
 			a->id = argv[++i];
+		} else if (!strcmp(s, "--expect") && i + 1 < argc) {
+			a->expect = argv[++i];
+		} else if (!strcmp(s, "--negative") && i + 1 < argc) {
+			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
+				if (a->nnegatives == AC_ARRAY_SIZE(a->negatives))
+					return usage_error(usage, "too many --negative files (at most %zu)",
+							   AC_ARRAY_SIZE(a->negatives));
+				a->negatives[a->nnegatives++] = argv[++i];
+			}
 		} else if (!strcmp(s, "--input") && i + 1 < argc) {
 			while (i + 1 < argc && strncmp(argv[i + 1], "--", 2)) {
 				if (a->ninputs == AC_ARRAY_SIZE(a->inputs))
@@ -236,6 +250,110 @@ static int test_example(const struct rules *rs, const struct rule *r, size_t i)
 	return fails;
 }
 
+/* --- negative corpus ------------------------------------------------------------------------ */
+
+/* The rule --expect lists for line `line` of the file named `name` ("NAME:LINE RULE" lines;
+ * NAME is the file's base name), or NULL. */
+static const char *expected_rule(const char *expect, const char *name, size_t line)
+{
+	char key[512];
+	int n = snprintf(key, sizeof key, "%s:%zu ", name, line);
+	for (const char *p = expect; p && *p;) {
+		const char *e = strchr(p, '\n');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l > (size_t)n && !strncmp(p, key, (size_t)n)) {
+			static char rule[128];
+			snprintf(rule, sizeof rule, "%.*s", (int)(l - (size_t)n), p + n);
+			return rule;
+		}
+		p += l + (e ? 1 : 0);
+	}
+	return NULL;
+}
+
+/* One corpus line: a JSON event, or a message. */
+static bool match_corpus_line(const struct rules *rs, const char *p, size_t l, struct rule_match *m)
+{
+	if (l && p[0] == '{') {
+		json_error_t je;
+		json_t *ev = json_loadb(p, l, 0, &je);
+		bool hit = ev && rules_match(rs, ev, m);
+		json_decref(ev);
+		if (ev)
+			return hit;
+	}
+	return rules_match_text(rs, p, l, m);
+}
+
+/* Run every rule over the negative corpus: a rule firing where --expect does not list it is a
+ * false positive; a listed line no rule (or another rule) takes is missed. Prints precision
+ * overall and per rule that fired. 0 when there is neither. */
+static int test_negative(const struct rules *rs, struct args *a)
+{
+	size_t *tp = calloc(rules_count(rs) + 1, sizeof *tp), *fp = calloc(rules_count(rs) + 1, sizeof *fp);
+	size_t lines = 0, ntp = 0, nfp = 0, missed = 0;
+	char *expect = NULL;
+	struct ac_error err;
+	struct rule_match m;
+	int ret = 1;
+
+	if (!tp || !fp)
+		goto out;
+	if (a->expect && !(expect = ac_read_file(a->expect, (size_t)1 << 24, NULL, &err))) {
+		fprintf(stderr, "autocoder: %s\n", err.msg);
+		goto out;
+	}
+	for (size_t f = 0; f < a->nnegatives; f++) {
+		size_t len, lineno = 0;
+		const char *name = strrchr(a->negatives[f], '/');
+		name = name ? name + 1 : a->negatives[f];
+		char *data = ac_read_file(a->negatives[f], (size_t)1 << 30, &len, &err);
+		if (!data) {
+			fprintf(stderr, "autocoder: %s\n", err.msg);
+			goto out;
+		}
+		for (char *p = data, *end = data + len; p < end; lineno++, lines++) {
+			char *e = memchr(p, '\n', (size_t)(end - p));
+			size_t l = e ? (size_t)(e - p) : (size_t)(end - p);
+			const char *want = expected_rule(expect, name, lineno + 1);
+			bool hit = match_corpus_line(rs, p, l, &m);
+			if (hit && want && !strcmp(want, rule_id(m.rule))) {
+				tp[rule_index(m.rule)]++;
+				ntp++;
+			} else {
+				if (hit) {
+					fp[rule_index(m.rule)]++;
+					nfp++;
+					printf("%s:%zu: false positive: %s fired%s%s\n", a->negatives[f],
+					       lineno + 1, rule_id(m.rule), want ? ", expected " : "",
+					       want ? want : "");
+				}
+				if (want) {
+					missed++;
+					printf("%s:%zu: missed: expected %s\n", a->negatives[f], lineno + 1,
+					       want);
+				}
+			}
+			p += l + 1;
+		}
+		free(data);
+	}
+	for (size_t k = 0; k < rules_count(rs); k++)
+		if (tp[k] || fp[k])
+			printf("  %-36s precision %5.1f%% (%zu correct, %zu false)\n",
+			       rule_id(rules_get(rs, k)), 100.0 * (double)tp[k] / (double)(tp[k] + fp[k]),
+			       tp[k], fp[k]);
+	printf("negative corpus: %zu events, %zu matches: %zu correct, %zu false positive%s, "
+	       "%zu missed; precision %.1f%%\n", lines, ntp + nfp, ntp, nfp, nfp == 1 ? "" : "s",
+	       missed, ntp + nfp ? 100.0 * (double)ntp / (double)(ntp + nfp) : 100.0);
+	ret = nfp || missed ? 1 : 0;
+out:
+	free(tp);
+	free(fp);
+	free(expect);
+	return ret;
+}
+
 static int rules_test(struct args *a)
 {
 	struct rules *rs = NULL;
@@ -252,6 +370,8 @@ static int rules_test(struct args *a)
 	}
 	printf("%zu examples in %zu rules: %zu failure%s\n", examples, rules_count(rs), failures,
 	       failures == 1 ? "" : "s");
+	if (a->nnegatives && test_negative(rs, a))
+		failures++;
 	rules_free(rs);
 	return failures ? 1 : 0;
 }

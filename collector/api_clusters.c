@@ -7,6 +7,7 @@
  *   POST /api/v1/clusters/<id>/status   {"status": "open|resolved|ignored"} analyzer_set_status()
  *   POST /api/v1/clusters/merge         {"into": id, "from": [ids]}         analyzer_merge()
  *   POST /api/v1/clusters/<id>/split                                        analyzer_split()
+ *   POST /api/v1/clusters/<id>/unmerge                                      analyzer_unmerge()
  *   GET  /api/v1/guide?format=md|html   the debugging guide                 guide_render()
  *
  * Reads use a pooled read-only connection; changes go through the analyzer (its own write
@@ -276,6 +277,24 @@ enum MHD_Result api_cluster_split(struct request *r)
 		json_array_append_new(ids, json_integer(children[i]));
 	free(children);
 	return req_reply_json(r, 200, json_pack("{s:I,s:o}", "cluster", (json_int_t)id, "children", ids));
+}
+
+/* Undo a merge: the merged cluster is live again with its own events; replies its detail. */
+enum MHD_Result api_cluster_unmerge(struct request *r)
+{
+	struct ac_error err;
+	enum MHD_Result ret;
+	long long id;
+
+	if (auth(r, &ret))
+		return ret;
+	if (!path_id(r, &id))
+		return bad_id(r);
+	if (!req_analyzer(r))
+		return need_analyzer(r);
+	if (analyzer_unmerge(req_analyzer(r), id, req_project(r), NULL, &err))
+		return reply_err(r, &err);
+	return reply_detail(r, id, 200);
 }
 
 enum MHD_Result api_guide(struct request *r)

@@ -238,6 +238,7 @@ enum metrics_route {
 	/* an-clusters: api_clusters.c */
 	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
+	ROUTE_CLUSTER_UNMERGE, /* issue 12 */
 	ROUTE__COUNT
 };
 struct metrics;
@@ -412,6 +413,7 @@ enum MHD_Result api_cluster_get(struct request *r);
 enum MHD_Result api_cluster_status(struct request *r);
 enum MHD_Result api_clusters_merge(struct request *r);
 enum MHD_Result api_cluster_split(struct request *r);
+enum MHD_Result api_cluster_unmerge(struct request *r);
 enum MHD_Result api_guide(struct request *r);
 
 #endif

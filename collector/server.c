@@ -1125,6 +1125,7 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/clusters/*", ROUTE_CLUSTER_GET, AUTH_READ, api_cluster_get },
 	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_ADMIN, api_cluster_status },
 	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_ADMIN, api_cluster_split },
+	{ "POST", "/api/v1/clusters/*/unmerge", ROUTE_CLUSTER_UNMERGE, AUTH_ADMIN, api_cluster_unmerge },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
 };
 

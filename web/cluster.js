@@ -228,7 +228,12 @@ function page(c, ctx, main) {
 		ruleSection(c), groupingSection(c),
 		section('Events per hour (7 days, UTC)', 'chart-h', hourlyChart(c.hourly)),
 		section('Breakdown', 'dims-h', h('div', { class: 'dims' },
-			DIMS.map(([k, label]) => dimTable(label, c.dims && c.dims[k], c.count)))),
+			DIMS.map(([k, label]) => dimTable(label, c.dims && c.dims[k], c.count)),
+			/* errors group on their crash site; the callers that reached it are a breakdown */
+			c.dims && c.dims.caller && Object.keys(c.dims.caller).length
+				? dimTable(c.reached_from ? `Reached from ${c.reached_from} callers` : 'Caller',
+					c.dims.caller, c.count)
+				: null)),
 		eventsSection(c, ctx),
 	].filter(Boolean);
 }

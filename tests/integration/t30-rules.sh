@@ -47,9 +47,12 @@ assert m["id"] == "python.key-error", m["id"]
 assert m["captures"]["key"] == "'user_id'", m["captures"]
 PY
 
-# A generated component's port conflict is more specific than the generic POSIX rule.
-echo '{"message":"bind 0.0.0.0:8080: Address already in use","component":"api","system":"todo"}' |
+# A generated component's port conflict is more specific than the generic POSIX rule; a
+# component of a system that was not generated (no component-type logger) gets the POSIX rule.
+echo '{"message":"bind 0.0.0.0:8080: Address already in use","component":"api","system":"todo","logger":"APIEndpoint"}' |
 	"$ac" rules match rules | grep -q '^rule: autocoder.port-conflict ' || fail "component rule not preferred"
+echo '{"message":"bind 0.0.0.0:8080: Address already in use","component":"nginx","system":"edge"}' |
+	"$ac" rules match rules | grep -q '^rule: posix.addr-in-use ' || fail "port-conflict taken by a non-generated component"
 
 # The event a generated system ships when its API cannot bind (runtime: rt_core.c/rt_api.c).
 echo '{"message":"component failed to start","level":"error","kind":"error","system":"todo","component":"api","logger":"APIEndpoint","context":{"error":"cannot listen on 0.0.0.0:8080"}}' |

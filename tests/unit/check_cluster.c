@@ -212,6 +212,40 @@ START_TEST(resolved_cluster_that_recurs_is_a_regression)
 }
 END_TEST
 
+START_TEST(unmerge_returns_events_counts_and_history)
+{
+	struct fixture f;
+	struct ac_error err;
+	long long into = 0;
+
+	open_fixture(&f, NULL);
+	add_event(&f, "{\"message\":\"connection refused to db:5432\",\"system\":\"api\"}");
+	add_event(&f, "{\"message\":\"could not reach the database after 3 attempts\",\"system\":\"worker\"}");
+	add_event(&f, "{\"message\":\"could not reach the database after 5 attempts\",\"system\":\"worker\"}");
+	process(&f);
+	ck_assert_int_eq(analyzer_merge(f.a, 1, (long long[]){ 2 }, 1, -1, &err), 0);
+	ck_assert_int_eq(analyzer_unmerge(f.a, 1, -1, &into, &err), AC_EINVAL); /* not merged */
+	ck_assert_str_eq(err.what, "not_merged");
+	ck_assert_int_eq(analyzer_unmerge(f.a, 2, 5, &into, &err), AC_ENOTFOUND); /* other project */
+	ck_assert_int_eq(analyzer_unmerge(f.a, 2, -1, &into, &err), 0);
+	ck_assert_int_eq(into, 1);
+	ck_assert_int_eq(q_int(&f, "SELECT merged_into IS NULL FROM clusters WHERE id=2"), 1);
+	ck_assert_int_eq(count_of(&f, 1), 1);
+	ck_assert_int_eq(count_of(&f, 2), 2);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM events WHERE cluster_id=2"), 2);
+	ck_assert_int_eq(q_int(&f, "SELECT count FROM cluster_dims WHERE cluster_id=2 AND dim='system' AND value='worker'"), 2);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM cluster_dims WHERE cluster_id=1 AND value='worker'"), 0);
+	ck_assert_int_eq(q_int(&f, "SELECT SUM(count) FROM cluster_hourly WHERE cluster_id=2"), 2);
+	ck_assert_int_eq(q_int(&f, "SELECT SUM(count) FROM cluster_hourly WHERE cluster_id=1"), 1);
+	/* later events with its key go to it again */
+	add_event(&f, "{\"message\":\"could not reach the database after 9 attempts\",\"system\":\"worker\"}");
+	process(&f);
+	ck_assert_int_eq(cluster_of(&f, 4), 2);
+	ck_assert_int_eq(count_of(&f, 2), 3);
+	close_fixture(&f);
+}
+END_TEST
+
 START_TEST(merge_moves_events_and_future_events)
 {
 	struct fixture f;
@@ -403,6 +437,28 @@ START_TEST(list_and_detail_report_stored_numbers)
 }
 END_TEST
 
+START_TEST(level_is_a_breakdown_not_a_key)
+{
+	struct fixture f;
+
+	open_fixture(&f, NULL);
+	/* the same message at warning and error: one cluster, the levels are its breakdown */
+	add_event(&f, "{\"message\":\"disk almost full on volume data\",\"level\":\"warning\"}");
+	add_event(&f, "{\"message\":\"disk almost full on volume data\",\"level\":\"error\"}");
+	/* a text line's level word goes to the level, not into the template */
+	add_event(&f, "{\"message\":\"INFO request served in 12 ms\"}");
+	add_event(&f, "{\"message\":\"[ERROR] request served in 9000 ms\"}");
+	add_event(&f, "{\"message\":\"WARN: request served in 800 ms\"}");
+	process(&f);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE merged_into IS NULL"), 2);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM clusters WHERE template='request served in <DUR>'"
+				   " AND count=3 AND kind='error'"), 1);
+	ck_assert_int_eq(q_int(&f, "SELECT COUNT(*) FROM cluster_dims WHERE dim='level'"), 5);
+	ck_assert_int_eq(q_int(&f, "SELECT count FROM clusters WHERE title LIKE 'disk almost full%'"), 2);
+	close_fixture(&f);
+}
+END_TEST
+
 START_TEST(two_analyzers_on_one_database_continue_each_other)
 {
 	struct fixture f;
@@ -415,7 +471,7 @@ START_TEST(two_analyzers_on_one_database_continue_each_other)
 	add_event(&f, "{\"message\":\"slow query took 812 ms on table orders\"}");
 	add_event(&f, "{\"message\":\"replica 3 is 12 seconds behind\"}");
 	ck_assert_int_eq(process(&f), 2);
-	add_event(&f, "{\"message\":\"slow query took 1312 ms on table users\"}");
+	add_event(&f, "{\"message\":\"slow query took 1312 ms on table orders\"}");
 	ck_assert_int_eq(analyzer_process_new(b, &err), 1);      /* not 3: it picked up a's state */
 	ck_assert_int_eq(cluster_of(&f, 3), cluster_of(&f, 1));
 	add_event(&f, "{\"message\":\"replica 4 is 2 seconds behind\"}");
@@ -431,9 +487,9 @@ END_TEST
 START_TEST(templates_the_miner_folds_become_one_cluster)
 {
 	static const char *lines[] = {
-		"open file alpha for reader beta", "open file gamma for reader delta",
-		"open file gamma for reader beta", "open file zeta for reader delta",
-		"open file eta for reader omega",
+		"open file alpha for reader beta", "open file gamma for reader beta",
+		"open file zeta for reader beta", "open file eta for reader beta",
+		"open file omega for reader beta",
 	};
 	struct fixture f;
 	struct ac_error err;
@@ -477,6 +533,8 @@ int main(void)
 	tcase_add_test(tc, rebuild_gives_the_same_clusters);
 	tcase_add_test(tc, list_and_detail_report_stored_numbers);
 	tcase_add_test(tc, two_analyzers_on_one_database_continue_each_other);
+	tcase_add_test(tc, level_is_a_breakdown_not_a_key);
+	tcase_add_test(tc, unmerge_returns_events_counts_and_history);
 	tcase_add_test(tc, templates_the_miner_folds_become_one_cluster);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);

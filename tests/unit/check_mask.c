@@ -38,21 +38,32 @@ START_TEST(masks_ids_hashes_and_times)
 {
 	struct masker *mk = masker_new(NULL, NULL);
 	MASKS("req 123e4567-e89b-12d3-a456-426614174000 done", "req <UUID> done");
-	MASKS("md5 d41d8cd98f00b204e9800998ecf8427e", "<ID> <HASH>");
+	/* letters then one or two digits name a thing: they stay words (issue 12, category 3) */
+	MASKS("md5 d41d8cd98f00b204e9800998ecf8427e", "md5 <HASH>");
 	MASKS("sha256 e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
 	      "<ID> <HASH>");
+	MASKS("mount sda1 over HTTP2 in utf8 on eth0 via SOCKS5", "mount sda1 over HTTP2 in utf8 on eth0 via SOCKS5");
+	MASKS("node node001 and job42x", "node <ID> and <ID>");
 	MASKS("at 2015-07-29 17:41:44,747 or 2015-07-29T17:41:44.747Z", "at <DATE> or <DATE>");
 	MASKS("at 17:41:44 on 09/30/2012", "at <TIME> on <DATE>");
 	MASKS("from 1.2.3.4 at Sat Jun 18 02:08:10 2005", "from <IP> at <DATE>");
 	MASKS("[18/Jun/2005:02:08:10 +0000] Jun  9 06:06:20 x", "[<DATE> <NUM>] <DATE> x");
 	MASKS("May the force be on Monday", "May the force be on Monday");
 	MASKS("took 12ms then 3.5s then 100us", "took <DUR> then <DUR> then <DUR>");
+	/* a number and its size unit are one token (category 6) */
+	MASKS("sent 5.2 KB, 300 MB and 1190 bytes (64k, 512MB)",
+	      "sent <SIZE>, <SIZE> and <SIZE> (<SIZE>, <SIZE>)");
+	MASKS("took 300 ms and 1.5 s", "took <DUR> and <DUR>");
+	MASKS("BSSID changed to da:19:99:77:ec:4f", "BSSID changed to <MAC>");
 	MASKS("flags 0x1f2E", "flags <HEX>");
 	MASKS("block blk_-6952295868487656571 and attempt_1445144423722_0020_m_000000_0",
 	      "block blk_<ID> and attempt_<ID>");
 	MASKS("host MININT-FNANLI5 and MININT-FNANLI5.fareast.corp", "host MININT-<ID> and <NAME>");
+	/* a dotted name ending in an upper-case constant is that constant (category 3) */
 	MASKS("class org.apache.hadoop.Foo$Bar, action:android.intent.action.SCREEN_ON",
-	      "class <NAME>, action:<NAME>");
+	      "class <NAME>, action:android.intent.action.SCREEN_ON");
+	MASKS("got com.acme.event.DISK_FULL then com.acme.event.DISK_OK",
+	      "got com.acme.event.DISK_FULL then com.acme.event.DISK_OK");
 	MASKS("due to java.io.IOException: e.g. workerEnv.init()",
 	      "due to java.io.IOException: e.g. workerEnv.init()");
 	MASKS("count -12 of 3.5 and #7.", "count <NUM> of <NUM> and #<NUM>.");
@@ -66,8 +77,10 @@ START_TEST(masks_paths_and_key_values)
 	MASKS("open /var/log/app.log: denied", "open <PATH>: denied");
 	MASKS("load C:\\Windows\\System32\\x.dll", "load <PATH>");
 	MASKS("rack /default-rack", "rack /default-rack");
-	MASKS("logname= uid=0 tty=ssh user=root", "logname= uid=<*> tty=<*> user=<*>");
-	MASKS("acquire lock=23, tag=\"View Lock\", ws=null", "acquire lock=<*>, tag=<*>, ws=<*>");
+	/* unquoted values go to the other masks; words stay (mode=fast vs mode=safe, category 3) */
+	MASKS("logname= uid=0 tty=ssh user=root", "logname= uid=<NUM> tty=ssh user=root");
+	MASKS("acquire lock=23, tag=\"View Lock\", ws=null", "acquire lock=<NUM>, tag=<*>, ws=null");
+	MASKS("start mode=fast enabled=true", "start mode=fast enabled=true");
 	masker_free(mk);
 }
 END_TEST
