@@ -8,8 +8,9 @@
 
 RULES=$(cd "$(dirname "$0")/../.." && pwd)/rules
 start_server --open-read --rules "$RULES"
-create_key shop
+create_key shop --role admin
 AUTH="Authorization: Bearer $TOKEN"
+ADMIN="Authorization: Bearer $ADMIN_TOKEN"   # merge and unmerge change clusters
 
 json() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
@@ -71,20 +72,22 @@ req GET "/api/v1/clusters/$DISK"
 [ "$(printf '%s' "$BODY" | json 'sorted(d["dims"]["level"])')" = "['error', 'warning']" ] || fail "level breakdown: $BODY"
 
 # merge the two token clusters, then undo it
-req POST /api/v1/clusters/merge -H "$AUTH" -d "{\"into\": $EXPIRED, \"from\": [$REVOKED]}"
+req POST /api/v1/clusters/merge -H "$ADMIN" -d "{\"into\": $EXPIRED, \"from\": [$REVOKED]}"
 expect_status 200 "merge"
 [ "$(printf '%s' "$BODY" | json 'd["count"]')" = 3 ] || fail "merge count: $BODY"
 req POST "/api/v1/clusters/$REVOKED/unmerge" -H "$AUTH"
+expect_status 403 "unmerge with a read token"
+req POST "/api/v1/clusters/$REVOKED/unmerge" -H "$ADMIN"
 expect_status 200 "unmerge"
 [ "$(printf '%s' "$BODY" | json 'd["count"], d["merged_into"], sum(h["count"] for h in d["hourly"])')" = "1 None 1" ] \
 	|| fail "unmerged cluster: $BODY"
 req GET "/api/v1/clusters/$EXPIRED"
 [ "$(printf '%s' "$BODY" | json 'd["count"], sum(h["count"] for h in d["hourly"])')" = "2 2" ] || fail "survivor after unmerge: $BODY"
 [ "$(sql "SELECT COUNT(*) FROM events WHERE cluster_id=$REVOKED")" = 1 ] || fail "event did not return"
-req POST "/api/v1/clusters/$REVOKED/unmerge" -H "$AUTH"
+req POST "/api/v1/clusters/$REVOKED/unmerge" -H "$ADMIN"
 expect_status 400 "unmerge of a cluster that is not merged"
 printf '%s' "$BODY" | grep -q not_merged || fail "error names the problem: $BODY"
-req POST "/api/v1/clusters/99999/unmerge" -H "$AUTH"
+req POST "/api/v1/clusters/99999/unmerge" -H "$ADMIN"
 expect_status 404 "unmerge of an unknown cluster"
 
 stop_server
