@@ -36,6 +36,20 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/autocoder
 LIB      := $(BUILD)/libautocoder.a
 
+# The commit embedded in the binary (`autocoder version`, /metrics build_info); "unknown"
+# when building outside a git checkout. commit.h is rewritten only when the commit changes.
+AC_COMMIT := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+
+$(BUILD)/commit.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define AC_COMMIT "$(AC_COMMIT)"' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/collector/ops_metrics.o: $(BUILD)/commit.h
+
+FORCE:
+
 .PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean \
         bench-ingest bench-analyzer bench-generated bench-deploy
 .DEFAULT_GOAL := all

@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	{ "generate", cmd_generate, "turn a blueprint into a buildable C system" },
 	{ "analyze", cmd_analyze, "cluster stored events (offline; --rebuild re-clusters all)" },
 	{ "guide", cmd_guide, "write the debugging guide (Markdown or HTML) from the clusters" },
+	{ "db", cmd_db, "database size, retention, pruning and schema check" },
+	{ "backup", cmd_backup, "copy the database safely while serve runs" },
 };
 
 static void print_usage(FILE *out)

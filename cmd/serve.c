@@ -4,8 +4,14 @@
 #include "core/common.h"
 #include "cmd/cmds.h"
 #include "collector/collector.h"
+#include "collector/retention.h"
+#include "collector/ops.h"
+
+#include "core/db.h"
+#include "analyzer/rules.h"
 
 #include <getopt.h>
+#include <sys/stat.h>
 
 static const char serve_usage[] =
 	"usage: autocoder serve [options]\n"
@@ -23,7 +29,16 @@ static const char serve_usage[] =
 	"  --rate-limit N         per-project events per second, 0 = unlimited (default 0)\n"
 	"  --rate-burst N         per-project burst (default 2 x rate)\n"
 	"  --port-file PATH       write the bound port to PATH once listening\n"
-	"  --log-level LEVEL      debug, info, warn or error (default info)\n";
+	"  --log-level LEVEL      debug, info, warn or error (default info)\n"
+	"  --retention-max-age AGE      delete events older than AGE (90d, 12h, 30m, 45s; 0 = keep;\n"
+	"                               default 90d); per project: autocoder db retention\n"
+	"  --retention-max-events N     keep at most N events per project (default 0 = unlimited)\n"
+	"  --retention-max-bytes SIZE   keep at most ~SIZE of events per project (default 0 = unlimited)\n"
+	"  --retention-interval SECS    seconds between retention passes (default 600)\n"
+	"  --access-log MODE      on (default), off, or sample:N (one request line in N; 401, 403,\n"
+	"                         413 and 429 are always logged, at warn)\n"
+	"  --check-db             print the database's schema version and whether a migration is\n"
+	"                         pending, then exit (1 if this binary cannot use it)\n";
 
 static int parse_size_opt(const char *name, const char *v, size_t *out)
 {
@@ -57,6 +72,64 @@ static int write_port_file(const char *path, unsigned port)
 	return 0;
 }
 
+/* --rules and --web must name existing directories; the rules are loaded once here to say
+ * what was loaded (the analyzer loads its own copy). */
+static int check_paths(const struct collector_config *cfg)
+{
+	struct stat sb;
+	struct rules *rules = NULL;
+	struct ac_error err;
+	char n[32], packs[32];
+
+	errno = 0;
+	if (cfg->web_dir && (stat(cfg->web_dir, &sb) || !S_ISDIR(sb.st_mode))) {
+		fprintf(stderr, "autocoder serve: --web %s: %s\n", cfg->web_dir,
+			errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	if (!cfg->rules_dir)
+		return 0;
+	errno = 0;
+	if (stat(cfg->rules_dir, &sb) || !S_ISDIR(sb.st_mode)) {
+		fprintf(stderr, "autocoder serve: --rules %s: %s\n", cfg->rules_dir,
+			errno ? strerror(errno) : "not a directory");
+		return -1;
+	}
+	if (rules_load_dir(cfg->rules_dir, &rules, &err)) {
+		fprintf(stderr, "autocoder serve: --rules %s: %s\n", cfg->rules_dir, err.msg);
+		return -1;
+	}
+	snprintf(n, sizeof n, "%zu", rules_count(rules));
+	snprintf(packs, sizeof packs, "%zu", rules_pack_count(rules));
+	ac_log(AC_LOG_INFO, "rules loaded", "dir", cfg->rules_dir, "rules", n, "packs", packs, NULL);
+	rules_free(rules);
+	return 0;
+}
+
+static void log_startup(const struct collector_config *cfg, const struct retention_policy *pol)
+{
+	char schema[16], ev[32], body[32], dec[32], queue[16], threads[16], rate[32], age[32],
+	     maxev[32], maxb[32];
+	int version = 0;
+
+	ac_db_file_version(cfg->db_path, &version, NULL);
+	snprintf(schema, sizeof schema, "%d", version);
+	snprintf(ev, sizeof ev, "%zu", cfg->max_event_bytes);
+	snprintf(body, sizeof body, "%zu", cfg->max_body_bytes);
+	snprintf(dec, sizeof dec, "%zu", cfg->max_decoded_bytes);
+	snprintf(queue, sizeof queue, "%u", cfg->queue_events);
+	snprintf(threads, sizeof threads, "%u", cfg->threads);
+	snprintf(rate, sizeof rate, "%g", cfg->rate_limit);
+	snprintf(age, sizeof age, "%g", pol->max_age_seconds);
+	snprintf(maxev, sizeof maxev, "%lld", pol->max_events);
+	snprintf(maxb, sizeof maxb, "%lld", pol->max_bytes);
+	ac_log(AC_LOG_INFO, "database", "db", cfg->db_path, "schema_version", schema, NULL);
+	ac_log(AC_LOG_INFO, "limits", "max_event_bytes", ev, "max_body_bytes", body,
+	       "max_decoded_bytes", dec, "queue_events", queue, "threads", threads,
+	       "rate_limit_per_s", rate, "retention_max_age_s", age, "retention_max_events", maxev,
+	       "retention_max_bytes", maxb, NULL);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -68,11 +141,23 @@ int cmd_serve(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' }, { "rate-limit", required_argument, NULL, 'R' },
 		{ "rate-burst", required_argument, NULL, 'b' }, { "port-file", required_argument, NULL, 'p' },
 		{ "log-level", required_argument, NULL, 'L' }, { "help", no_argument, NULL, 'h' },
+		{ "retention-max-age", required_argument, NULL, 1000 },
+		{ "retention-max-events", required_argument, NULL, 1001 },
+		{ "retention-max-bytes", required_argument, NULL, 1002 },
+		{ "retention-interval", required_argument, NULL, 1003 },
+		{ "check-db", no_argument, NULL, 1004 },
+		{ "access-log", required_argument, NULL, 1005 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct collector_config cfg;
 	struct collector *c = NULL;
+	struct retention *ret = NULL;
+	struct retention_policy pol = { 90 * 86400.0, 0, 0 };
+	double ret_interval = 600;
+	bool check_db = false;
 	struct ac_error err;
+	int64_t n;
+	size_t sz;
 	const char *port_file = NULL;
 	enum ac_log_level lvl;
 	char addr[300];
@@ -109,26 +194,70 @@ int cmd_serve(int argc, char **argv)
 				return usage_error(serve_usage, "--log-level: '%s' is not debug, info, warn or error", optarg);
 			ac_log_set_level(lvl);
 			break;
+		case 1000:
+			if (retention_parse_age(optarg, &pol.max_age_seconds))
+				return usage_error(serve_usage, "--retention-max-age: '%s' is not an age (90d, 12h, 30m, 45s)", optarg);
+			break;
+		case 1001:
+			if (ac_parse_i64(optarg, &n) || n < 0)
+				return usage_error(serve_usage, "--retention-max-events: '%s' is not a count", optarg);
+			pol.max_events = n;
+			break;
+		case 1002:
+			if (strcmp(optarg, "0") && ac_parse_size(optarg, &sz))
+				return usage_error(serve_usage, "--retention-max-bytes: '%s' is not a size", optarg);
+			pol.max_bytes = strcmp(optarg, "0") ? (long long)sz : 0;
+			break;
+		case 1003:
+			if (ac_parse_double(optarg, &ret_interval) || ret_interval <= 0)
+				return usage_error(serve_usage, "--retention-interval: '%s' is not a number of seconds", optarg);
+			break;
+		case 1004: check_db = true; break;
+		case 1005: {
+			enum access_log_mode m;
+			unsigned sample;
+			if (access_log_parse(optarg, &m, &sample))
+				return usage_error(serve_usage, "--access-log: '%s' is not on, off or sample:N", optarg);
+			access_log_configure(m, sample);
+			break;
+		}
 		case 'h': fputs(serve_usage, stdout); return 0;
 		default: return usage_error(serve_usage, "unknown option");
 		}
 	}
 	if (optind < argc)
 		return usage_error(serve_usage, "unexpected argument '%s'", argv[optind]);
+	if (check_db)
+		return db_check_print(cfg.db_path, false);
+	if (check_paths(&cfg))
+		return 1;
 	if (collector_start(&cfg, &c, &err)) {
 		fprintf(stderr, "autocoder serve: %s\n", err.msg);
 		return 1;
 	}
 	collector_handle_signals(c);
-	snprintf(addr, sizeof addr, "%s (port %u)", cfg.listen, collector_port(c));
-	ac_log(AC_LOG_INFO, "listening", "addr", addr, "db", cfg.db_path, NULL);
-	if (port_file && write_port_file(port_file, collector_port(c))) {
+	log_startup(&cfg, &pol);
+	if (retention_start(cfg.db_path, &pol, ret_interval, cfg.rules_dir != NULL, &ret, &err)) {
+		fprintf(stderr, "autocoder serve: %s\n", err.msg);
 		collector_stop(c);
 		collector_wait(c);
 		collector_free(c);
 		return 1;
 	}
+	ops_set_retention(ret);
+	snprintf(addr, sizeof addr, "%s (port %u)", cfg.listen, collector_port(c));
+	ac_log(AC_LOG_INFO, "listening", "addr", addr, "db", cfg.db_path, "version", ops_version(),
+	       "commit", ops_commit(), NULL);
+	if (port_file && write_port_file(port_file, collector_port(c))) {
+		collector_stop(c);
+		collector_wait(c);
+		retention_stop(ret);
+		collector_free(c);
+		return 1;
+	}
 	collector_wait(c);
+	ops_set_retention(NULL);
+	retention_stop(ret);
 	collector_free(c);
 	return 0;
 }

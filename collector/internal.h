@@ -159,6 +159,8 @@ struct metrics;
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 void metrics_request(struct metrics *m, enum metrics_route route, unsigned status);
+/* The route's path pattern as in the metrics' route label ("/api/v1/events/{id}"). */
+const char *metrics_route_path(enum metrics_route route);
 void metrics_events_stored(struct metrics *m, unsigned long n, unsigned long duplicates);
 void metrics_items_counted(struct metrics *m, unsigned long n);
 void metrics_commit(struct metrics *m, double seconds, unsigned events);
