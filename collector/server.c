@@ -87,7 +87,7 @@ struct request {
 	/* ops: for the access log (access_log.c) */
 	double started;
 	unsigned status;
-	size_t bytes_out;
+	size_t bytes_in, bytes_out;
 	char method[8], reason[48], detail[160];
 };
 
@@ -978,6 +978,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return MHD_YES;
 	}
 	if (*upload_size) {
+		r->bytes_in += *upload_size;
 		if (!r->body_too_large && ac_buf_append(&r->body, upload, *upload_size))
 			r->body_too_large = true;
 		*upload_size = 0;
@@ -1011,7 +1012,7 @@ static void log_request(struct request *r)
 		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	char remote[INET6_ADDRSTRLEN + 1] = "";
 	struct access_entry e = {
-		.method = r->method, .status = r->status, .bytes_in = r->body.len,
+		.method = r->method, .status = r->status, .bytes_in = r->bytes_in,
 		.bytes_out = r->bytes_out, .seconds = ac_monotonic() - r->started,
 		.project_id = r->project_id, .project = r->project, .remote = remote,
 		.user_agent = header(r, "User-Agent"),
