@@ -18,6 +18,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_guide(int argc, char **argv);
 int cmd_db(int argc, char **argv);
 int cmd_backup(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
 /* db.c: print the schema state of the file at path (serve --check-db, db check); 0 when
  * this binary can use it. */
 int db_check_print(const char *path, bool json);

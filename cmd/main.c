@@ -36,6 +36,7 @@ static const struct command commands[] = {
 	{ "guide", cmd_guide, "write the debugging guide (Markdown or HTML) from the clusters" },
 	{ "db", cmd_db, "database size, retention, pruning and schema check" },
 	{ "backup", cmd_backup, "copy the database safely while serve runs" },
+	{ "alerts", cmd_alerts, "alert rules (webhooks, e-mail) and the delivery log" },
 };
 
 static void print_usage(FILE *out)

@@ -6,6 +6,9 @@
 #include "collector/collector.h"
 #include "collector/retention.h"
 #include "collector/ops.h"
+#include "collector/alerts.h"
+
+#include <curl/curl.h>
 
 #include "core/db.h"
 #include "analyzer/rules.h"
@@ -37,6 +40,10 @@ static const char serve_usage[] =
 	"  --retention-interval SECS    seconds between retention passes (default 600)\n"
 	"  --access-log MODE      on (default), off, or sample:N (one request line in N; 401, 403,\n"
 	"                         413 and 429 are always logged, at warn)\n"
+	"  --alert-interval SECS  seconds between alert checks and delivery rounds (default 10)\n"
+	"  --smtp-url URL         SMTP relay for e-mail alerts, e.g. smtp://127.0.0.1:25 (default: off)\n"
+	"  --smtp-from ADDR       sender of e-mail alerts (default autocoder@localhost)\n"
+	"  --public-url URL       this server's URL as users reach it, for links in alerts\n"
 	"  --check-db             print the database's schema version and whether a migration is\n"
 	"                         pending, then exit (1 if this binary cannot use it)\n";
 
@@ -147,17 +154,24 @@ int cmd_serve(int argc, char **argv)
 		{ "retention-interval", required_argument, NULL, 1003 },
 		{ "check-db", no_argument, NULL, 1004 },
 		{ "access-log", required_argument, NULL, 1005 },
+		{ "alert-interval", required_argument, NULL, 1006 },
+		{ "smtp-url", required_argument, NULL, 1007 },
+		{ "smtp-from", required_argument, NULL, 1008 },
+		{ "public-url", required_argument, NULL, 1009 },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct collector_config cfg;
 	struct collector *c = NULL;
 	struct retention *ret = NULL;
+	struct alerts *alerts = NULL;
+	struct alerts_config acfg = { .interval = 10 };
 	struct retention_policy pol = { 90 * 86400.0, 0, 0 };
 	double ret_interval = 600;
 	bool check_db = false;
 	struct ac_error err;
 	int64_t n;
 	size_t sz;
+	int rc = 0;
 	const char *port_file = NULL;
 	enum ac_log_level lvl;
 	char addr[300];
@@ -213,6 +227,13 @@ int cmd_serve(int argc, char **argv)
 				return usage_error(serve_usage, "--retention-interval: '%s' is not a number of seconds", optarg);
 			break;
 		case 1004: check_db = true; break;
+		case 1006:
+			if (ac_parse_double(optarg, &acfg.interval) || acfg.interval <= 0)
+				return usage_error(serve_usage, "--alert-interval: '%s' is not a number of seconds", optarg);
+			break;
+		case 1007: acfg.smtp_url = optarg; break;
+		case 1008: acfg.smtp_from = optarg; break;
+		case 1009: acfg.public_url = optarg; break;
 		case 1005: {
 			enum access_log_mode m;
 			unsigned sample;
@@ -237,27 +258,27 @@ int cmd_serve(int argc, char **argv)
 	}
 	collector_handle_signals(c);
 	log_startup(&cfg, &pol);
-	if (retention_start(cfg.db_path, &pol, ret_interval, cfg.rules_dir != NULL, &ret, &err)) {
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	if (retention_start(cfg.db_path, &pol, ret_interval, cfg.rules_dir != NULL, &ret, &err) ||
+	    alerts_start(cfg.db_path, &acfg, &alerts, &err)) {
 		fprintf(stderr, "autocoder serve: %s\n", err.msg);
+		rc = 1;
 		collector_stop(c);
-		collector_wait(c);
-		collector_free(c);
-		return 1;
-	}
-	ops_set_retention(ret);
-	snprintf(addr, sizeof addr, "%s (port %u)", cfg.listen, collector_port(c));
-	ac_log(AC_LOG_INFO, "listening", "addr", addr, "db", cfg.db_path, "version", ops_version(),
-	       "commit", ops_commit(), NULL);
-	if (port_file && write_port_file(port_file, collector_port(c))) {
-		collector_stop(c);
-		collector_wait(c);
-		retention_stop(ret);
-		collector_free(c);
-		return 1;
+	} else {
+		ops_set_retention(ret);
+		snprintf(addr, sizeof addr, "%s (port %u)", cfg.listen, collector_port(c));
+		ac_log(AC_LOG_INFO, "listening", "addr", addr, "db", cfg.db_path, "version",
+		       ops_version(), "commit", ops_commit(), NULL);
+		if (port_file && write_port_file(port_file, collector_port(c))) {
+			rc = 1;
+			collector_stop(c);
+		}
 	}
 	collector_wait(c);
+	alerts_stop(alerts);
 	ops_set_retention(NULL);
 	retention_stop(ret);
+	curl_global_cleanup();
 	collector_free(c);
-	return 0;
+	return rc;
 }

@@ -153,6 +153,7 @@ enum metrics_route {
 	/* an-clusters: api_clusters.c */
 	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
+	ROUTE_ALERT_DELIVERIES,  /* ops: alerts_admin.c */
 	ROUTE__COUNT
 };
 struct metrics;
@@ -287,5 +288,8 @@ enum MHD_Result api_cluster_status(struct request *r);
 enum MHD_Result api_clusters_merge(struct request *r);
 enum MHD_Result api_cluster_split(struct request *r);
 enum MHD_Result api_guide(struct request *r);
+
+/* ---- alerts_admin.c (ops) ---- */
+enum MHD_Result api_alert_deliveries(struct request *r);
 
 #endif

@@ -39,6 +39,7 @@ static const struct { const char *method, *path; } route_names[ROUTE__COUNT] = {
 	[ROUTE_CLUSTERS_MERGE] = { "POST", "/api/v1/clusters/merge" },
 	[ROUTE_CLUSTER_SPLIT] = { "POST", "/api/v1/clusters/{id}/split" },
 	[ROUTE_GUIDE] = { "GET", "/api/v1/guide" },
+	[ROUTE_ALERT_DELIVERIES] = { "GET", "/api/v1/alerts/deliveries" },
 };
 
 struct metrics {

@@ -899,6 +899,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_READ, api_cluster_status },
 	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_READ, api_cluster_split },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
+	{ "GET", "/api/v1/alerts/deliveries", ROUTE_ALERT_DELIVERIES, AUTH_READ, api_alert_deliveries },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */

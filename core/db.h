@@ -65,6 +65,14 @@
  *                  -- per-project overrides of serve's --retention-* defaults; NULL = the
  *                  -- default, 0 = unlimited. Index events_project_received(project_id,
  *                  -- received_at) serves the retention passes.
+ *   alert_rules(id, project_id, kind 'new_cluster'|'regression'|'spike'|'fatal', target
+ *               (http(s) URL or mailto:ADDR), format 'json'|'slack'|'text', min_interval (s),
+ *               spike_factor, match (rule id prefix for 'fatal', or NULL), created_at)
+ *   alert_state(rule_id, cluster_id, last_sent_at, last_regressed_at, suppressed)
+ *   alert_deliveries(id, rule_id, project_id, cluster_id, kind, target, payload, status
+ *               'pending'|'sent'|'failed', attempts, created_at, next_attempt_at,
+ *               last_attempt_at, response)   -- the delivery log
+ *   alert_meta(key, value)   -- last_cluster_id, scanned_at (the detector's watermarks)
  * -- end ops block
  *
  * Files are created with auto_vacuum=INCREMENTAL (older files are converted once, with a
