@@ -12,6 +12,7 @@
 
 #include "core/db.h"
 #include "analyzer/rules.h"
+#include "core/config.h"
 
 #include <getopt.h>
 #include <sys/stat.h>
@@ -44,6 +45,10 @@ static const char serve_usage[] =
 	"  --smtp-url URL         SMTP relay for e-mail alerts, e.g. smtp://127.0.0.1:25 (default: off)\n"
 	"  --smtp-from ADDR       sender of e-mail alerts (default autocoder@localhost)\n"
 	"  --public-url URL       this server's URL as users reach it, for links in alerts\n"
+	"  --config FILE          YAML file of options (option: value; default $AUTOCODER_CONFIG)\n"
+	"  --print-config         print every option's value and where it came from, then exit\n"
+	"  Every option can also be set with AUTOCODER_<NAME> (AUTOCODER_DB, AUTOCODER_LISTEN,\n"
+	"  AUTOCODER_RETENTION_MAX_AGE, ...) or in the config file; flags > env > file > defaults.\n"
 	"  --check-db             print the database's schema version and whether a migration is\n"
 	"                         pending, then exit (1 if this binary cannot use it)\n";
 
@@ -137,6 +142,127 @@ static void log_startup(const struct collector_config *cfg, const struct retenti
 	       "retention_max_bytes", maxb, NULL);
 }
 
+/* ---- configuration sources (core/config.h): [argv0, file args, env args, real args] ---- */
+
+#define MAX_OPTS 48
+enum source { SRC_DEFAULT, SRC_FILE, SRC_ENV, SRC_FLAG };
+struct sources {
+	const char *config_path;
+	size_t file_end, env_end;                 /* indexes in the combined argv */
+	const char *value[MAX_OPTS];
+	enum source kind[MAX_OPTS];
+	size_t line[MAX_OPTS];
+};
+/* Process-lifetime storage (a usage error returns straight from the option loop). */
+static struct ac_strv combined, file_args, env_args;
+static const char *const not_configurable[] = { "help", "config", "print-config", "check-db", NULL };
+
+static enum source source_of(const struct sources *s, int idx, size_t *line)
+{
+	*line = 0;
+	if ((size_t)idx < s->file_end) {
+		*line = file_args.line[idx - 1];
+		return SRC_FILE;
+	}
+	return (size_t)idx < s->env_end ? SRC_ENV : SRC_FLAG;
+}
+
+static int gather_args(const struct option *opts, int *argc, char ***argv, struct sources *s)
+{
+	struct ac_error err;
+	const char *path = getenv("AUTOCODER_CONFIG");
+	int rc = 0;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp((*argv)[i], "--config") && i + 1 < *argc)
+			path = (*argv)[i + 1];
+		else if (!strncmp((*argv)[i], "--config=", 9))
+			path = (*argv)[i] + 9;
+	}
+	s->config_path = path && *path ? path : NULL;
+	if ((s->config_path && ac_config_file_args(s->config_path, opts, not_configurable, &file_args, &err)) ||
+	    ac_config_env_args("AUTOCODER_", opts, not_configurable, &env_args, &err)) {
+		fprintf(stderr, "autocoder serve: %s\n", err.msg);
+		return -1;
+	}
+	rc |= ac_config_push(&combined, (*argv)[0]);
+	for (size_t i = 0; i < file_args.n; i++)
+		rc |= ac_config_push(&combined, file_args.v[i]);
+	s->file_end = combined.n;
+	for (size_t i = 0; i < env_args.n; i++)
+		rc |= ac_config_push(&combined, env_args.v[i]);
+	s->env_end = combined.n;
+	for (int i = 1; i < *argc; i++)
+		rc |= ac_config_push(&combined, (*argv)[i]);
+	rc |= ac_config_push(&combined, NULL);
+	if (rc) {
+		fprintf(stderr, "autocoder serve: out of memory\n");
+		return -1;
+	}
+	*argc = (int)combined.n - 1;
+	*argv = combined.v;
+	return 0;
+}
+
+static const char *default_of(const char *name)
+{
+	static const char *const defaults[][2] = {
+		{ "listen", "127.0.0.1:8080" }, { "db", "data/autocoder.db" }, { "rules", "(none)" },
+		{ "web", "(none)" }, { "open-read", "false" }, { "max-event", "1M" },
+		{ "max-body", "20M" }, { "max-decoded", "20M" }, { "queue", "20000" },
+		{ "group", "5000" }, { "threads", "(CPUs)" }, { "rate-limit", "0" },
+		{ "rate-burst", "(2 x rate)" }, { "port-file", "(none)" }, { "log-level", "info" },
+		{ "retention-max-age", "90d" }, { "retention-max-events", "0" },
+		{ "retention-max-bytes", "0" }, { "retention-interval", "600" },
+		{ "access-log", "on" }, { "alert-interval", "10" }, { "smtp-url", "(off)" },
+		{ "smtp-from", "autocoder@localhost" }, { "public-url", "(none)" },
+	};
+	for (size_t i = 0; i < AC_ARRAY_SIZE(defaults); i++)
+		if (!strcmp(defaults[i][0], name))
+			return defaults[i][1];
+	return "";
+}
+
+static int print_config_table(const struct option *opts, const struct sources *s)
+{
+	char env[96];
+
+	printf("# autocoder serve configuration (flags > env > file > defaults)\n");
+	if (s->config_path)
+		printf("# config file: %s\n", s->config_path);
+	for (int i = 0; opts[i].name && i < MAX_OPTS; i++) {
+		bool skip = false;
+		for (const char *const *n = not_configurable; *n; n++)
+			skip |= !strcmp(*n, opts[i].name);
+		if (skip)
+			continue;
+		ac_config_env_name("AUTOCODER_", opts[i].name, env, sizeof env);
+		printf("%-22s %-28s ", opts[i].name, s->value[i] ? s->value[i] : default_of(opts[i].name));
+		switch (s->kind[i]) {
+		case SRC_FLAG: printf("(flag --%s)\n", opts[i].name); break;
+		case SRC_ENV: printf("(env %s)\n", env); break;
+		case SRC_FILE: printf("(file %s:%zu)\n", s->config_path, s->line[i]); break;
+		default: printf("(default)\n"); break;
+		}
+	}
+	return 0;
+}
+
+/* Say which setting chose an address that is taken. */
+static void explain_listen_error(const char *msg, const struct option *opts, const struct sources *s)
+{
+	const char *how = "the default";
+
+	if (!strstr(msg, "in use"))
+		return;
+	for (int i = 0; opts[i].name; i++)
+		if (!strcmp(opts[i].name, "listen"))
+			how = s->kind[i] == SRC_FLAG ? "--listen" : s->kind[i] == SRC_ENV ? "AUTOCODER_LISTEN"
+			      : s->kind[i] == SRC_FILE ? "listen: in the config file" : "the default";
+	fprintf(stderr, "autocoder serve: the address comes from %s; choose another with --listen "
+		"HOST:PORT, AUTOCODER_LISTEN or 'listen:' in the config file (make run: LISTEN= or PORT=)\n", how);
+}
+
 int cmd_serve(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -158,8 +284,13 @@ int cmd_serve(int argc, char **argv)
 		{ "smtp-url", required_argument, NULL, 1007 },
 		{ "smtp-from", required_argument, NULL, 1008 },
 		{ "public-url", required_argument, NULL, 1009 },
+		{ "config", required_argument, NULL, 1010 },
+		{ "print-config", no_argument, NULL, 1011 },
 		{ NULL, 0, NULL, 0 },
 	};
+	struct sources src = { 0 };
+	int longindex;
+	bool print_config = false;
 	struct collector_config cfg;
 	struct collector *c = NULL;
 	struct retention *ret = NULL;
@@ -179,8 +310,14 @@ int cmd_serve(int argc, char **argv)
 	int opt;
 
 	collector_config_defaults(&cfg);
+	if (gather_args(opts, &argc, &argv, &src))
+		return 2;
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((longindex = -1, opt = getopt_long(argc, argv, "h", opts, &longindex)) != -1) {
+		if (longindex >= 0 && longindex < MAX_OPTS) {
+			src.value[longindex] = optarg ? optarg : "true";
+			src.kind[longindex] = source_of(&src, optind - 1, &src.line[longindex]);
+		}
 		switch (opt) {
 		case 'l': cfg.listen = optarg; break;
 		case 'd': cfg.db_path = optarg; break;
@@ -227,6 +364,8 @@ int cmd_serve(int argc, char **argv)
 				return usage_error(serve_usage, "--retention-interval: '%s' is not a number of seconds", optarg);
 			break;
 		case 1004: check_db = true; break;
+		case 1010: break; /* read by gather_args */
+		case 1011: print_config = true; break;
 		case 1006:
 			if (ac_parse_double(optarg, &acfg.interval) || acfg.interval <= 0)
 				return usage_error(serve_usage, "--alert-interval: '%s' is not a number of seconds", optarg);
@@ -248,12 +387,15 @@ int cmd_serve(int argc, char **argv)
 	}
 	if (optind < argc)
 		return usage_error(serve_usage, "unexpected argument '%s'", argv[optind]);
+	if (print_config)
+		return print_config_table(opts, &src);
 	if (check_db)
 		return db_check_print(cfg.db_path, false);
 	if (check_paths(&cfg))
 		return 1;
 	if (collector_start(&cfg, &c, &err)) {
 		fprintf(stderr, "autocoder serve: %s\n", err.msg);
+		explain_listen_error(err.msg, opts, &src);
 		return 1;
 	}
 	collector_handle_signals(c);
