@@ -96,8 +96,10 @@ run:
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, rule packs, web UI, the systemd
 # unit (not enabled) and bash completion.
+# It installs what `make` built and never rebuilds (so it can run as root after a user build).
 PREFIX ?= /usr/local
-install: $(BIN)
+install:
+	@test -x $(BIN) || { echo "make install: build first (make -j2)"; exit 1; }
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/autocoder/rules \
 		$(DESTDIR)$(PREFIX)/share/autocoder/web $(DESTDIR)$(PREFIX)/lib/systemd/system \
 		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
