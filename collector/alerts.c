@@ -152,11 +152,11 @@ static char *render_payload(const struct scan *s, const struct rule *r, sqlite3_
 			    "last_seen", last, "status", (const char *)sqlite3_column_text(c, 6),
 			    "rule_id", rule_id);
 	if (!strcmp(r->format, "json"))
-		o = json_pack("{s:s,s:i,s:s,s:s,s:{s:I,s:s},s:o,s:{s:I,s:s,s:f},s:s}", "type",
+		o = json_pack("{s:s,s:i,s:s,s:s,s:{s:I,s:s},s:o,s:{s:I,s:f},s:s}", "type",
 			      "autocoder.alert", "version", 1, "kind", r->kind, "text", text,
 			      "project", "id", (json_int_t)r->project_id, "name", project, "cluster",
-			      cluster, "alert_rule", "id", (json_int_t)r->id, "target", r->target,
-			      "min_interval", r->min_interval, "sent_at", sent);
+			      cluster, "alert_rule", "id", (json_int_t)r->id, "min_interval",
+			      r->min_interval, "sent_at", sent);
 	else {
 		json_decref(cluster);
 		if (!strcmp(r->format, "slack"))

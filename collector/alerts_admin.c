@@ -224,6 +224,25 @@ int alerts_print_log(const char *db_path, unsigned limit, bool json, struct ac_e
 			   " LIMIT ?2", limit, json, log_text, err);
 }
 
+/* Webhook URLs are secrets (a Slack hook URL is its own credential): the API shows the
+ * scheme and host only; `autocoder alerts log` on the server shows them whole. */
+static void redact_targets(json_t *arr)
+{
+	size_t i;
+	json_t *row;
+
+	json_array_foreach(arr, i, row) {
+		const char *t = json_string_value(json_object_get(row, "target"));
+		const char *host = t ? strstr(t, "://") : NULL;
+		char buf[600];
+		if (!t || !host)
+			continue;
+		host += 3;
+		snprintf(buf, sizeof buf, "%.*s/...", (int)(strcspn(host, "/?#") + (size_t)(host - t)), t);
+		json_object_set_new(row, "target", json_string(buf));
+	}
+}
+
 /* GET /api/v1/alerts/deliveries?limit=N — the delivery log of the caller's project. */
 enum MHD_Result api_alert_deliveries(struct request *r)
 {
@@ -243,5 +262,6 @@ enum MHD_Result api_alert_deliveries(struct request *r)
 	req_reader_put(r, db);
 	if (!arr)
 		return req_reply_error(r, AC_EDB, "database", "cannot read the delivery log");
+	redact_targets(arr);
 	return req_reply_json(r, 200, json_pack("{s:o}", "deliveries", arr));
 }

@@ -30,7 +30,7 @@ grep -q "new_cluster, regression, spike or fatal" "$TMPDIR_TEST/err" || fail "ba
 "$AUTOCODER" alerts list --db "$DB" | grep -q "spike .*factor 5" || fail "alerts list"
 pass "5 alert rules"
 
-start_server --rules "$(dirname "$0")/../../rules" --alert-interval 0.3 --smtp-url "smtp://127.0.0.1:$SPORT" --smtp-from alerts@example.com
+start_server --rules "$(dirname "$0")/../../rules" --web "$(dirname "$0")/../../web" --alert-interval 0.3 --smtp-url "smtp://127.0.0.1:$SPORT" --smtp-from alerts@example.com
 
 wait_lines() { # FILE N what
 	i=0
@@ -121,5 +121,13 @@ assert kinds.count("new_cluster") == 4, kinds  # two clusters, webhook + mail ea
 assert all(x["status"] == "sent" for x in d), d' || fail "deliveries API: $BODY"
 req GET "/api/v1/alerts/deliveries"
 expect_status 401 "deliveries API without a token"
-pass "delivery log in CLI and API"
+case "$BODY" in *"$HPORT/json"*|*"$HPORT/flaky"*) fail "the API shows whole webhook URLs: $BODY" ;; esac
+"$AUTOCODER" alerts log --db "$DB" | grep -q "$H/flaky" || fail "alerts log on the server should show the whole URL"
+# the UI's Alerts view is served and linked (its rendering is plain DOM code over this API)
+req GET /web/alerts.js
+expect_status 200 "UI alerts view"
+expect_body "/api/v1/alerts/deliveries" "alerts view reads the delivery log"
+req GET /
+expect_body 'href="#/alerts"' "Alerts in the UI navigation"
+pass "delivery log in CLI, API (targets redacted) and UI"
 stop_server
