@@ -773,7 +773,7 @@ static enum MHD_Result h_metrics(struct request *r)
 	ac_buf_init(&b, 1 << 20);
 	metrics_render(r->c->metrics, &b, writer_depth(r->c->writer), writer_capacity(r->c->writer));
 	sqlite3 *db = reader_pool_get(r->c->readers);
-	ops_metrics_render(&b, r->c->cfg.db_path, db);
+	ops_metrics_render(&b, r->c->cfg.db_path, r->c->analyzer ? db : NULL);  /* lag: with --rules */
 	reader_pool_put(r->c->readers, db);
 	s = ac_buf_detach(&b, &len);
 	if (!s)
