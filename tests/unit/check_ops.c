@@ -176,6 +176,11 @@ START_TEST(retention_pass_deletes_oldest_and_their_groupings)
 	ck_assert_int_eq(count(db, "SELECT count(*) FROM event_grouping"), 30);
 	ck_assert_int_eq(count(db, "PRAGMA auto_vacuum"), 2);
 	ck_assert_int_eq(count(db, "PRAGMA freelist_count"), 0);
+	/* max bytes: 10 events of ~202 estimated bytes each (raw "{}" + 200), limit 1010 -> 5 */
+	exec_ok(db, "INSERT INTO retention(project_id, max_bytes, updated_at) VALUES(1, 1010, 0)");
+	ck_assert_int_eq(retention_pass(path, &pol, false, &n, &err), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(count(db, "SELECT count(*) FROM events WHERE project_id=1"), 5);
 	/* the guard keeps events above the analyzer's position */
 	exec_ok(db, "INSERT INTO analyzer_state(key, value) VALUES('last_event_id', '0')");
 	pol.max_age_seconds = 0.001;
