@@ -104,6 +104,7 @@ static int q_int64(sqlite3 *db, const char *sql, long long a, bool a_null, long 
 static int delete_batch(struct pass *p, const long long *ids, int n, struct ac_error *err)
 {
 	sqlite3_stmt *de = NULL, *dg = NULL;
+	unsigned long deleted = 0;
 	int rc = AC_EDB;
 
 	if (ac_db_exec(p->db, "BEGIN IMMEDIATE", err))
@@ -116,15 +117,20 @@ static int delete_batch(struct pass *p, const long long *ids, int n, struct ac_e
 	for (int i = 0; i < n; i++) {
 		sqlite3_bind_int64(de, 1, ids[i]);
 		sqlite3_bind_int64(dg, 1, ids[i]);
-		if (sqlite3_step(de) != SQLITE_DONE || sqlite3_step(dg) != SQLITE_DONE) {
+		if (sqlite3_step(de) != SQLITE_DONE) {
 			ac_db_error(p->db, err, "retention: deleting events");
 			goto out;
 		}
-		p->deleted += (unsigned long)sqlite3_changes(p->db) > 0 ? 1 : 0;
+		deleted += sqlite3_changes(p->db) > 0;  /* before the event_grouping statement */
+		if (sqlite3_step(dg) != SQLITE_DONE) {
+			ac_db_error(p->db, err, "retention: deleting events");
+			goto out;
+		}
 		sqlite3_reset(de);
 		sqlite3_reset(dg);
 	}
-	rc = ac_db_exec(p->db, "COMMIT", err);
+	if ((rc = ac_db_exec(p->db, "COMMIT", err)) == 0)
+		p->deleted += deleted;
 out:
 	sqlite3_finalize(de);
 	sqlite3_finalize(dg);
