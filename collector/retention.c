@@ -4,8 +4,9 @@
  *
  * A pass reads the ids to delete in a read transaction (the index events_project_received
  * gives a project's oldest events), then deletes them RETENTION_BATCH at a time, each batch
- * in its own BEGIN IMMEDIATE ... COMMIT, sleeping briefly between batches so the collector's
- * writer (which polls for the lock every 0.1-0.5 ms, core/db.c) is never held off for long.
+ * in its own BEGIN IMMEDIATE ... COMMIT, then leaves the lock free for as long as the batch
+ * took (at least 2 ms), so the collector's writer (which polls for the lock every 0.1-0.5 ms,
+ * core/db.c) gets at least half of the write time while a large pass runs.
  * Byte limits are estimated: the project's event count times the mean stored size
  * (length(raw) plus ~200 bytes of columns and index entries) of its newest 1,000 events, so
  * a pass never reads a whole project's events to size it.
@@ -170,13 +171,16 @@ static int delete_oldest(struct pass *p, long long project, bool project_null, d
 			return ac_db_error(p->db, err, "retention: finding old events");
 		if (n == 0)
 			break;
+		double t0 = ac_monotonic();
 		if ((rc = delete_batch(p, ids, n, err)))
 			return rc;
 		if (limit > 0)
 			limit -= n;
 		if (n < want)
 			break;
-		usleep(2000);
+		/* leave the lock free at least as long as the batch held it (>= 2 ms): the
+		 * writer gets half of the write time or more while a large pass runs */
+		usleep((useconds_t)(1e6 * fmax(0.002, ac_monotonic() - t0)));
 	}
 	return 0;
 }
