@@ -2,6 +2,8 @@
 #
 #   make            build build/autocoder (-Wall -Wextra -Werror, C11)
 #   make run        install missing Debian packages, build, serve on 127.0.0.1:8080
+#                   (PORT=9090 or LISTEN=HOST:PORT to change it)
+#   make install    binary, rules, web UI, systemd unit, bash completion under PREFIX
 #   make test       install missing packages, build, run unit + integration tests,
 #                   then the same tests under ASan+UBSan, then a short fuzz run
 #   make sanitize   unit + integration tests under ASan+UBSan only
@@ -15,7 +17,7 @@
 VERSION    := 0.1.0
 BUILD      ?= build
 CC         ?= cc
-PKGS       := libmicrohttpd jansson sqlite3 yaml-0.1 libpcre2-8 zlib libprotobuf-c
+PKGS       := libmicrohttpd jansson sqlite3 yaml-0.1 libpcre2-8 zlib libprotobuf-c libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
@@ -41,6 +43,22 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/autocoder
 LIB      := $(BUILD)/libautocoder.a
 
+# The commit embedded in the binary (`autocoder version`, /metrics build_info); "unknown"
+# when building outside a git checkout. commit.h is rewritten only when the commit changes.
+AC_COMMIT := $(shell git describe --always --dirty --abbrev=12 2>/dev/null || echo unknown)
+
+$(BUILD)/commit.h: FORCE
+	@mkdir -p $(BUILD)
+	@echo '#define AC_COMMIT "$(AC_COMMIT)"' > $@.tmp
+	@cmp -s $@.tmp $@ || mv $@.tmp $@
+	@rm -f $@.tmp
+
+$(BUILD)/collector/ops_metrics.o: $(BUILD)/commit.h
+
+FORCE:
+
+
+.PHONY: install
 .PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean \
         bench-ingest bench-analyzer bench-generated bench-deploy
 .DEFAULT_GOAL := all
@@ -86,11 +104,32 @@ deps:
 image:
 	docker build -t autocoder:$(VERSION) .
 
+
+# make run PORT=9090, or LISTEN=127.0.0.1:9090 (LISTEN wins); --open-read needs loopback.
+PORT   ?= 8080
+LISTEN ?= 127.0.0.1:$(PORT)
 run:
 	@scripts/deps.sh run
 	@$(MAKE) --no-print-directory all
 	@mkdir -p data
-	$(BIN) serve --listen 127.0.0.1:8080 --db data/autocoder.db --open-read --web web --rules rules
+	$(BIN) serve --listen $(LISTEN) --db data/autocoder.db --open-read --web web --rules rules
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the binary, rule packs, web UI, the systemd
+# unit (not enabled) and bash completion.
+# It installs what `make` built and never rebuilds (so it can run as root after a user build).
+PREFIX ?= /usr/local
+install:
+	@test -x $(BIN) || { echo "make install: build first (make -j2)"; exit 1; }
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/autocoder/rules \
+		$(DESTDIR)$(PREFIX)/share/autocoder/web $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/autocoder
+	install -m 644 rules/*.yaml $(DESTDIR)$(PREFIX)/share/autocoder/rules/
+	cp -R web/. $(DESTDIR)$(PREFIX)/share/autocoder/web/
+	sed 's#@PREFIX@#$(PREFIX)#g' deployments/systemd/autocoder.service \
+		> $(DESTDIR)$(PREFIX)/lib/systemd/system/autocoder.service
+	install -m 644 scripts/autocoder.bash-completion \
+		$(DESTDIR)$(PREFIX)/share/bash-completion/completions/autocoder
 
 # The README's test command: everything CI runs.
 test: deps

@@ -6,6 +6,8 @@
 #ifndef AC_CMDS_H
 #define AC_CMDS_H
 
+#include <stdbool.h>
+
 int cmd_serve(int argc, char **argv);
 int cmd_keys(int argc, char **argv);
 int cmd_cluster(int argc, char **argv);
@@ -14,6 +16,12 @@ int cmd_validate(int argc, char **argv);
 int cmd_generate(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_guide(int argc, char **argv);
+int cmd_db(int argc, char **argv);
+int cmd_backup(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+/* db.c: print the schema state of the file at path (serve --check-db, db check); 0 when
+ * this binary can use it. */
+int db_check_print(const char *path, bool json);
 
 /* Print "autocoder: <msg>" to stderr; returns 2 (usage) for `return usage_error(...)`. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -10,15 +10,16 @@
 #include "generator/generator.h"
 
 static const char usage[] =
-	"usage: autocoder generate BLUEPRINT -o DIR [--force] [--strict]\n"
+	"usage: autocoder generate BLUEPRINT -o DIR [--force] [--strict] [--json]\n"
 	"  -o, --output DIR  where to write the system (created if missing)\n"
 	"  --force           write into a non-empty directory autocoder did not generate\n"
-	"  --strict          treat every heal (a warning) as an error\n";
+	"  --strict          treat every heal (a warning) as an error\n"
+	"  --json            print the result as JSON ({\"generated\": DIR, \"build\": ...})\n";
 
 int cmd_generate(int argc, char **argv)
 {
 	const char *path = NULL, *outdir = NULL;
-	bool strict = false, force = false, quiet = false;
+	bool strict = false, force = false, quiet = false, json = false;
 	struct bp_diags diags;
 	struct ac_error err = { 0 };
 	json_t *model = NULL;
@@ -29,6 +30,8 @@ int cmd_generate(int argc, char **argv)
 			strict = true;
 		else if (!strcmp(argv[i], "--force"))
 			force = true;
+		else if (!strcmp(argv[i], "--json"))
+			json = true;
 		else if (!strcmp(argv[i], "--quiet") || !strcmp(argv[i], "-q"))
 			quiet = true;
 		else if (!strcmp(argv[i], "-o") || !strcmp(argv[i], "--output")) {
@@ -66,7 +69,13 @@ int cmd_generate(int argc, char **argv)
 		fprintf(stderr, "autocoder: %s\n", err.msg);
 		return 1;
 	}
-	if (!quiet)
+	if (json) {
+		json_t *o = json_pack("{s:s,s:s+}", "generated", outdir, "build", "make -C ", outdir);
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+	} else if (!quiet) {
 		printf("generated %s (build: make -C %s)\n", outdir, outdir);
+	}
 	return 0;
 }

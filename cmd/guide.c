@@ -11,12 +11,12 @@
 #include <getopt.h>
 
 static const char guide_usage[] =
-	"usage: autocoder guide [--db PATH] [--rules DIR] [--format md|html] [-o FILE]\n"
+	"usage: autocoder guide [--db PATH] [--rules DIR] [--output-format md|html] [-o FILE]\n"
 	"                       [--limit N] [--now TIME]\n"
 	"  --db PATH        SQLite database (default data/autocoder.db); cluster it first\n"
 	"                   (autocoder analyze, or autocoder serve --rules DIR)\n"
 	"  --rules DIR      rule packs whose causes and fix steps the guide quotes\n"
-	"  --format F       md (default) or html\n"
+	"  --output-format F  md (default) or html (--format is the old, deprecated name)\n"
 	"  -o, --output F   write to F instead of stdout\n"
 	"  --limit N        clusters in the guide (default 25)\n"
 	"  --now TIME       end of the trend window, ISO-8601 or unix seconds (default: now)\n";
@@ -38,7 +38,8 @@ int cmd_guide(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{ "db", required_argument, NULL, 'd' }, { "rules", required_argument, NULL, 'r' },
-		{ "format", required_argument, NULL, 'f' }, { "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'F' }, { "output", required_argument, NULL, 'o' },
+		{ "output-format", required_argument, NULL, 'f' },
 		{ "limit", required_argument, NULL, 'l' }, { "now", required_argument, NULL, 'n' },
 		{ "help", no_argument, NULL, 'h' }, { NULL, 0, NULL, 0 },
 	};
@@ -58,9 +59,13 @@ int cmd_guide(int argc, char **argv)
 		case 'd': db_path = optarg; break;
 		case 'r': rules_dir = optarg; break;
 		case 'o': output = optarg; break;
+		case 'F':
+			/* one meaning per flag name: --format is a log line format in `cluster` */
+			fprintf(stderr, "autocoder guide: --format is deprecated, use --output-format\n");
+			/* fall through */
 		case 'f':
 			if (guide_parse_format(optarg, &go.format))
-				return usage_error(guide_usage, "--format: '%s' is not md or html", optarg);
+				return usage_error(guide_usage, "--output-format: '%s' is not md or html", optarg);
 			break;
 		case 'l':
 			if (ac_parse_i64(optarg, &limit) || limit < 1 || limit > 10000)
@@ -78,7 +83,7 @@ int cmd_guide(int argc, char **argv)
 	if (optind < argc)
 		return usage_error(guide_usage, "unexpected argument '%s'", argv[optind]);
 	if (rules_dir && rules_load_dir(rules_dir, &rules, &err)) {
-		fprintf(stderr, "autocoder guide: %s\n", err.msg);
+		fprintf(stderr, "autocoder guide: --rules %s: %s\n", rules_dir, err.msg);
 		goto out;
 	}
 	if (!(db = ac_db_open(db_path, AC_DB_READ, &err)) ||

@@ -139,6 +139,11 @@ int cmd_keys(int argc, char **argv)
 
 	if (argc < 2)
 		return usage_error(keys_usage, "missing subcommand");
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") || !strcmp(argv[1], "help")) {
+			fputs(keys_usage, stdout);
+			return 0;
+		}
 	if ((rc = parse_keys_opts(argc, argv, &o)))
 		return rc;
 	if (!strcmp(argv[1], "create")) {

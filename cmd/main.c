@@ -5,16 +5,32 @@
  */
 #include "core/common.h"
 #include "cmd/cmds.h"
+#include "core/db.h"
 
+#include "collector/ops.h"
+
+#include <jansson.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 
 static int cmd_version(int argc, char **argv)
 {
-	(void)argc;
-	(void)argv;
-	printf("autocoder %s\n", AC_VERSION);
+	if (argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf("usage: autocoder version [--json]\n  the version and the git commit it was built from\n");
+		return 0;
+	}
+	if (argc > 1 && !strcmp(argv[1], "--json")) {
+		json_t *o = json_pack("{s:s,s:s,s:i}", "version", ops_version(), "commit", ops_commit(),
+				      "schema_version", ac_db_schema_version());
+		json_dumpf(o, stdout, JSON_COMPACT);
+		putchar('\n');
+		json_decref(o);
+		return 0;
+	}
+	if (argc > 1)
+		return usage_error("usage: autocoder version [--json]\n", "unexpected argument '%s'", argv[1]);
+	printf("autocoder %s (commit %s, schema %d)\n", ops_version(), ops_commit(), ac_db_schema_version());
 	return 0;
 }
 
@@ -34,6 +50,9 @@ static const struct command commands[] = {
 	{ "generate", cmd_generate, "turn a blueprint into a buildable C system" },
 	{ "analyze", cmd_analyze, "cluster stored events (offline; --rebuild re-clusters all)" },
 	{ "guide", cmd_guide, "write the debugging guide (Markdown or HTML) from the clusters" },
+	{ "db", cmd_db, "database size, retention, pruning and schema check" },
+	{ "backup", cmd_backup, "copy the database safely while serve runs" },
+	{ "alerts", cmd_alerts, "alert rules (webhooks, e-mail) and the delivery log" },
 };
 
 static void print_usage(FILE *out)
@@ -64,14 +83,22 @@ int main(int argc, char **argv)
 		print_usage(stderr);
 		return 2;
 	}
+	if (!strcmp(argv[1], "help") && argc > 2) {
+		/* `autocoder help CMD` is `autocoder CMD --help` */
+		char *help_argv[] = { argv[2], "--help", NULL };
+		for (size_t i = 0; i < AC_ARRAY_SIZE(commands); i++)
+			if (!strcmp(argv[2], commands[i].name))
+				return commands[i].fn(2, help_argv);
+		fprintf(stderr, "autocoder: '%s' is not a command\n\n", argv[2]);
+		print_usage(stderr);
+		return 2;
+	}
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
 		print_usage(stdout);
 		return 0;
 	}
-	if (!strcmp(argv[1], "--version")) {
-		printf("autocoder %s\n", AC_VERSION);
-		return 0;
-	}
+	if (!strcmp(argv[1], "--version"))
+		return cmd_version(1, argv);
 	for (size_t i = 0; i < AC_ARRAY_SIZE(commands); i++)
 		if (!strcmp(argv[1], commands[i].name))
 			return commands[i].fn(argc - 1, argv + 1);

@@ -68,6 +68,8 @@ int cmd_validate(int argc, char **argv)
 		json_dumpf(model, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 		fputc('\n', stdout);
 	}
+	if (!rc && !as_json && !print_model)
+		printf("ok\n");
 	json_decref(model);
 	bp_diags_free(&diags);
 	return rc ? 1 : 0;

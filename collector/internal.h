@@ -239,12 +239,15 @@ enum metrics_route {
 	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
 	ROUTE_CLUSTER_UNMERGE, /* issue 12 */
+	ROUTE_ALERT_DELIVERIES,  /* ops: alerts_admin.c */
 	ROUTE__COUNT
 };
 struct metrics;
 struct metrics *metrics_new(void);
 void metrics_free(struct metrics *m);
 void metrics_request(struct metrics *m, enum metrics_route route, unsigned status);
+/* The route's path pattern as in the metrics' route label ("/api/v1/events/{id}"). */
+const char *metrics_route_path(enum metrics_route route);
 void metrics_events_stored(struct metrics *m, unsigned long n, unsigned long duplicates);
 void metrics_items_counted(struct metrics *m, unsigned long n);
 void metrics_commit(struct metrics *m, double seconds, unsigned events);
@@ -415,5 +418,8 @@ enum MHD_Result api_clusters_merge(struct request *r);
 enum MHD_Result api_cluster_split(struct request *r);
 enum MHD_Result api_cluster_unmerge(struct request *r);
 enum MHD_Result api_guide(struct request *r);
+
+/* ---- alerts_admin.c (ops) ---- */
+enum MHD_Result api_alert_deliveries(struct request *r);
 
 #endif

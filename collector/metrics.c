@@ -22,27 +22,29 @@ static const double latency_buckets[] = { 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 					   0.25, 0.5, 1, 2.5 };
 #define N_BUCKETS AC_ARRAY_SIZE(latency_buckets)
 
-static const char *const route_names[ROUTE__COUNT] = {
-	[ROUTE_EVENTS_POST] = "POST /api/v1/events",
-	[ROUTE_LOGS_POST] = "POST /api/v1/logs",
-	[ROUTE_CRASHES_POST] = "POST /api/v1/crashes",
-	[ROUTE_SENTRY_ENVELOPE] = "POST /api/{project}/envelope/",
-	[ROUTE_SENTRY_STORE] = "POST /api/{project}/store/",
-	[ROUTE_OTLP_LOGS] = "POST /v1/logs",
-	[ROUTE_EVENTS_GET] = "GET /api/v1/events",
-	[ROUTE_EVENT_GET] = "GET /api/v1/events/{id}",
-	[ROUTE_HEALTH] = "GET /health",
-	[ROUTE_METRICS] = "GET /metrics",
-	[ROUTE_API_OTHER] = "/api/v1 (other)",
-	[ROUTE_STATIC] = "GET /web",
-	[ROUTE_NOT_FOUND] = "unmatched",
-	[ROUTE_CLUSTERS_GET] = "GET /api/v1/clusters",
-	[ROUTE_CLUSTER_GET] = "GET /api/v1/clusters/{id}",
-	[ROUTE_CLUSTER_STATUS] = "POST /api/v1/clusters/{id}/status",
-	[ROUTE_CLUSTERS_MERGE] = "POST /api/v1/clusters/merge",
-	[ROUTE_CLUSTER_SPLIT] = "POST /api/v1/clusters/{id}/split",
-	[ROUTE_GUIDE] = "GET /api/v1/guide",
-	[ROUTE_CLUSTER_UNMERGE] = "POST /api/v1/clusters/{id}/unmerge",
+/* method and route labels (the route is the path pattern; the method is its own label) */
+static const struct { const char *method, *path; } route_names[ROUTE__COUNT] = {
+	[ROUTE_EVENTS_POST] = { "POST", "/api/v1/events" },
+	[ROUTE_LOGS_POST] = { "POST", "/api/v1/logs" },
+	[ROUTE_CRASHES_POST] = { "POST", "/api/v1/crashes" },
+	[ROUTE_SENTRY_ENVELOPE] = { "POST", "/api/{project}/envelope/" },
+	[ROUTE_SENTRY_STORE] = { "POST", "/api/{project}/store/" },
+	[ROUTE_OTLP_LOGS] = { "POST", "/v1/logs" },
+	[ROUTE_EVENTS_GET] = { "GET", "/api/v1/events" },
+	[ROUTE_EVENT_GET] = { "GET", "/api/v1/events/{id}" },
+	[ROUTE_HEALTH] = { "GET", "/health" },
+	[ROUTE_METRICS] = { "GET", "/metrics" },
+	[ROUTE_API_OTHER] = { "*", "/api/v1 (other)" },
+	[ROUTE_STATIC] = { "GET", "/web" },
+	[ROUTE_NOT_FOUND] = { "*", "unmatched" },
+	[ROUTE_CLUSTERS_GET] = { "GET", "/api/v1/clusters" },
+	[ROUTE_CLUSTER_GET] = { "GET", "/api/v1/clusters/{id}" },
+	[ROUTE_CLUSTER_STATUS] = { "POST", "/api/v1/clusters/{id}/status" },
+	[ROUTE_CLUSTERS_MERGE] = { "POST", "/api/v1/clusters/merge" },
+	[ROUTE_CLUSTER_SPLIT] = { "POST", "/api/v1/clusters/{id}/split" },
+	[ROUTE_GUIDE] = { "GET", "/api/v1/guide" },
+	[ROUTE_ALERT_DELIVERIES] = { "GET", "/api/v1/alerts/deliveries" },
+	[ROUTE_CLUSTER_UNMERGE] = { "POST", "/api/v1/clusters/{id}/unmerge" },
 };
 
 struct metrics {
@@ -146,6 +148,11 @@ void metrics_free(struct metrics *m)
 	free(m);
 }
 
+const char *metrics_route_path(enum metrics_route route)
+{
+	return route < ROUTE__COUNT ? route_names[route].path : "unmatched";
+}
+
 void metrics_request(struct metrics *m, enum metrics_route route, unsigned status)
 {
 	size_t s = N_STATUS - 1;
@@ -196,7 +203,7 @@ void metrics_rejected(struct metrics *m, const char *reason)
 
 static void render_requests(struct metrics *m, struct ac_buf *b)
 {
-	ac_buf_puts(b, "# HELP autocoder_http_requests_total HTTP requests by route and status.\n"
+	ac_buf_puts(b, "# HELP autocoder_http_requests_total HTTP requests by route, method and status.\n"
 		       "# TYPE autocoder_http_requests_total counter\n");
 	for (size_t r = 0; r < ROUTE__COUNT; r++)
 		for (size_t s = 0; s < N_STATUS; s++) {
@@ -204,11 +211,11 @@ static void render_requests(struct metrics *m, struct ac_buf *b)
 			if (!v)
 				continue;
 			if (s < AC_ARRAY_SIZE(status_codes))
-				ac_buf_printf(b, "autocoder_http_requests_total{route=\"%s\",status=\"%u\"} %lu\n",
-					      route_names[r], status_codes[s], v);
+				ac_buf_printf(b, "autocoder_http_requests_total{route=\"%s\",method=\"%s\",status=\"%u\"} %lu\n",
+					      route_names[r].path, route_names[r].method, status_codes[s], v);
 			else
-				ac_buf_printf(b, "autocoder_http_requests_total{route=\"%s\",status=\"other\"} %lu\n",
-					      route_names[r], v);
+				ac_buf_printf(b, "autocoder_http_requests_total{route=\"%s\",method=\"%s\",status=\"other\"} %lu\n",
+					      route_names[r].path, route_names[r].method, v);
 		}
 }
 

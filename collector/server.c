@@ -15,6 +15,7 @@
  */
 #include "core/common.h"
 #include "collector/internal.h"
+#include "collector/ops.h"
 #include "analyzer/analyzer.h"
 
 #include <arpa/inet.h>
@@ -98,6 +99,11 @@ struct request {
 	char project[128];
 	int role;                  /* enum collector_role of the key used, 0 before auth */
 	bool scrub_user;           /* the project filters user.email / user.ip_address */
+	/* ops: for the access log (access_log.c) */
+	double started;
+	unsigned status;
+	size_t bytes_in, bytes_out;
+	char method[8], reason[48], detail[160];
 };
 
 static int split_listen(const char *listen, char *host, size_t hn, char *port, size_t pn,
@@ -127,6 +133,8 @@ static enum MHD_Result reply_raw(struct request *r, unsigned status, const char 
 		MHD_add_response_header(resp, headers[i], headers[i + 1]);
 	ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
+	r->status = status;
+	r->bytes_out = len;
 	metrics_request(r->c->metrics, r->route ? r->route->metric : ROUTE_NOT_FOUND, status);
 	return ret;
 }
@@ -174,6 +182,9 @@ static enum MHD_Result reply_error_retry(struct request *r, int code, const char
 	const char *headers[5] = { NULL };
 	json_t *obj = json_pack("{s:s,s:s}", "error", what && *what ? what : ac_strerror(code),
 				"detail", detail ? detail : "");
+
+	snprintf(r->reason, sizeof r->reason, "%s", what && *what ? what : ac_strerror(code));
+	snprintf(r->detail, sizeof r->detail, "%s", detail ? detail : "");
 
 	if (code == AC_EBUSY) {
 		snprintf(ra, sizeof ra, "%u", retry_after ? retry_after : 1);
@@ -986,6 +997,9 @@ static enum MHD_Result h_metrics(struct request *r)
 
 	ac_buf_init(&b, 1 << 20);
 	metrics_render(r->c->metrics, &b, writer_depth(r->c->writer), writer_capacity(r->c->writer));
+	sqlite3 *db = reader_pool_get(r->c->readers);
+	ops_metrics_render(&b, r->c->cfg.db_path, r->c->analyzer ? db : NULL);  /* lag: with --rules */
+	reader_pool_put(r->c->readers, db);
 	s = ac_buf_detach(&b, &len);
 	if (!s)
 		return MHD_NO;
@@ -1127,6 +1141,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_ADMIN, api_cluster_split },
 	{ "POST", "/api/v1/clusters/*/unmerge", ROUTE_CLUSTER_UNMERGE, AUTH_ADMIN, api_cluster_unmerge },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
+	{ "GET", "/api/v1/alerts/deliveries", ROUTE_ALERT_DELIVERIES, AUTH_READ, api_alert_deliveries },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */
@@ -1289,6 +1304,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		r->c = c;
 		r->conn = conn;
 		r->project_id = 0;
+		r->started = ac_monotonic();
+		snprintf(r->method, sizeof r->method, "%s", method);
 		ac_buf_init(&r->body, c->cfg.max_body_bytes);
 		atomic_fetch_add(&c->active, 1);
 		*con_cls = r;
@@ -1296,6 +1313,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		return first_checks(r);
 	}
 	if (*upload_size) {
+		r->bytes_in += *upload_size;
 		if (r->body_too_large || r->over_budget)
 			;  /* discard: the reply is already decided */
 		else if (!charge(r, *upload_size))
@@ -1342,6 +1360,28 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	return r->route->handle(r);
 }
 
+static void log_request(struct request *r)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char remote[INET6_ADDRSTRLEN + 1] = "";
+	struct access_entry e = {
+		.method = r->method, .status = r->status, .bytes_in = r->bytes_in,
+		.bytes_out = r->bytes_out, .seconds = ac_monotonic() - r->started,
+		.project_id = r->project_id, .project = r->project, .remote = remote,
+		.user_agent = header(r, "User-Agent"),
+		.route = metrics_route_path(r->route ? r->route->metric : ROUTE_NOT_FOUND),
+		.reason = r->status >= 400 ? r->reason : NULL,
+		.detail = r->status >= 400 ? r->detail : NULL,
+	};
+
+	if (ci && ci->client_addr)
+		getnameinfo(ci->client_addr, ci->client_addr->sa_family == AF_INET6
+			    ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in),
+			    remote, sizeof remote, NULL, 0, NI_NUMERICHOST);
+	access_log_write(&e);
+}
+
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
@@ -1352,6 +1392,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (!r)
 		return;
+	log_request(r);
 	writer_job_release(&r->job);
 	json_decref(r->events);
 	json_decref(r->counts);

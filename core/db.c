@@ -4,6 +4,7 @@
 #include "core/common.h"
 #include "core/db.h"
 #include "core/sha256.h"
+#include "core/log.h"
 
 #include <pthread.h>
 
@@ -192,6 +193,51 @@ static const char *const migrations[] = {
 	"  received_at REAL NOT NULL);"
 	"CREATE INDEX event_attachments_event ON event_attachments(event_id);"
 	"CREATE INDEX event_attachments_project ON event_attachments(project_id);",
+	/* ---- ops: retention policies (collector/retention.c) ---- */
+	/* retention: per-project overrides of serve's --retention-* defaults (NULL = default,
+	 * 0 = unlimited); the index lets a retention pass find a project's oldest events */
+	"CREATE TABLE retention("
+	"  project_id INTEGER PRIMARY KEY,"
+	"  max_age_seconds REAL,"
+	"  max_events INTEGER,"
+	"  max_bytes INTEGER,"
+	"  updated_at REAL NOT NULL);"
+	"CREATE INDEX events_project_received ON events(project_id, received_at);",
+	/* alerts (collector/alerts.c): rules, per-(rule, cluster) state, the delivery log */
+	"CREATE TABLE alert_rules("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER NOT NULL,"
+	"  kind TEXT NOT NULL CHECK(kind IN ('new_cluster','regression','spike','fatal')),"
+	"  target TEXT NOT NULL,"
+	"  format TEXT NOT NULL DEFAULT 'json' CHECK(format IN ('json','slack','text')),"
+	"  min_interval REAL NOT NULL DEFAULT 3600,"
+	"  spike_factor REAL NOT NULL DEFAULT 5,"
+	"  match TEXT,"
+	"  created_at REAL NOT NULL);"
+	"CREATE TABLE alert_state("
+	"  rule_id INTEGER NOT NULL,"
+	"  cluster_id INTEGER NOT NULL,"
+	"  last_sent_at REAL NOT NULL,"
+	"  last_regressed_at REAL,"
+	"  suppressed INTEGER NOT NULL DEFAULT 0,"
+	"  PRIMARY KEY(rule_id, cluster_id)) WITHOUT ROWID;"
+	"CREATE TABLE alert_deliveries("
+	"  id INTEGER PRIMARY KEY,"
+	"  rule_id INTEGER NOT NULL,"
+	"  project_id INTEGER NOT NULL,"
+	"  cluster_id INTEGER,"
+	"  kind TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  status TEXT NOT NULL DEFAULT 'pending' CHECK(status IN ('pending','sent','failed')),"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  created_at REAL NOT NULL,"
+	"  next_attempt_at REAL NOT NULL,"
+	"  last_attempt_at REAL,"
+	"  response TEXT);"
+	"CREATE INDEX alert_deliveries_pending ON alert_deliveries(status, next_attempt_at);"
+	"CREATE TABLE alert_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
+	/* ---- end ops ---- */
 };
 
 int ac_db_schema_version(void)
@@ -232,6 +278,44 @@ static int db_user_version(sqlite3 *db, int *version, struct ac_error *err)
 	return rc == SQLITE_ROW ? 0 : ac_db_error(db, err, "reading schema version");
 }
 
+static int db_pragma_int(sqlite3 *db, const char *sql, int *out, struct ac_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, sql);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*out = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : ac_db_error(db, err, sql);
+}
+
+/* New files get auto_vacuum=INCREMENTAL from ac_db_open's pragmas (before the first table);
+ * a file created before that (auto_vacuum NONE) is converted once here, which needs a full
+ * VACUUM: it rewrites the file, so it is logged. Afterwards the retention task returns freed
+ * pages to the file system with PRAGMA incremental_vacuum. */
+static int db_enable_auto_vacuum(sqlite3 *db, struct ac_error *err)
+{
+	int mode = 0;
+	double t0;
+	char secs[32];
+
+	if (db_pragma_int(db, "PRAGMA auto_vacuum", &mode, err))
+		return AC_EDB;
+	if (mode == 2)
+		return 0;
+	ac_log(AC_LOG_INFO, "converting the database to incremental auto_vacuum (one VACUUM)",
+	       "db", sqlite3_db_filename(db, "main"), NULL);
+	t0 = ac_monotonic();
+	if (ac_db_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", err) || ac_db_exec(db, "VACUUM", err))
+		return ac_error_set(err, AC_EDB, "schema", "enabling auto_vacuum: %s", err ? err->msg : "");
+	snprintf(secs, sizeof secs, "%.3f", ac_monotonic() - t0);
+	ac_log(AC_LOG_INFO, "auto_vacuum enabled", "seconds", secs, NULL);
+	return 0;
+}
+
 static int db_migrate(sqlite3 *db, struct ac_error *err)
 {
 	int version = 0, rc;
@@ -242,8 +326,18 @@ static int db_migrate(sqlite3 *db, struct ac_error *err)
 		return rc;
 	if (version > ac_db_schema_version())
 		return ac_error_set(err, AC_EDB, "schema",
-				    "database schema version %d is newer than this binary (%d)",
+				    "database schema version %d is newer than this binary's (%d): it "
+				    "was written by a newer autocoder; downgrades are not supported "
+				    "(run the newer binary, or restore a backup made before the upgrade)",
 				    version, ac_db_schema_version());
+	if (version < ac_db_schema_version()) {
+		char from[16], to[16];
+		snprintf(from, sizeof from, "%d", version);
+		snprintf(to, sizeof to, "%d", ac_db_schema_version());
+		ac_log(version ? AC_LOG_INFO : AC_LOG_DEBUG, version ? "migrating database schema"
+				   : "creating database schema", "db", sqlite3_db_filename(db, "main"),
+		       "from", from, "to", to, NULL);
+	}
 	for (int v = version; v < ac_db_schema_version(); v++) {
 		rc = ac_db_exec(db, "BEGIN IMMEDIATE", err);
 		if (rc)
@@ -258,8 +352,14 @@ static int db_migrate(sqlite3 *db, struct ac_error *err)
 		rc = ac_db_exec(db, "COMMIT", err);
 		if (rc)
 			return rc;
+		if (version) {
+			char from[16], to[16];
+			snprintf(from, sizeof from, "%d", v);
+			snprintf(to, sizeof to, "%d", v + 1);
+			ac_log(AC_LOG_INFO, "migration applied", "from", from, "to", to, NULL);
+		}
 	}
-	return 0;
+	return db_enable_auto_vacuum(db, err);
 }
 
 /* Waiting for another connection's write lock (the collector's writer and the analyzer take
@@ -315,7 +415,11 @@ sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err
 				sql_sha256, NULL, NULL);
 	/* 8 KiB pages (set while the file is still empty; ignored afterwards): an event row is
 	 * 1-2 KiB, and against 4 KiB pages the writer spent 15 % less CPU per batched event */
+	/* auto_vacuum=INCREMENTAL too, for the same reason (see db_enable_auto_vacuum); the
+	 * WAL is truncated to 64 MiB after checkpoints instead of keeping its largest size */
 	if (ac_db_exec(db, "PRAGMA page_size=8192", err) ||
+	    (mode == AC_DB_WRITE && ac_db_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", err)) ||
+	    ac_db_exec(db, "PRAGMA journal_size_limit=67108864", err) ||
 	    ac_db_exec(db, "PRAGMA journal_mode=WAL", err) ||
 	    ac_db_exec(db, "PRAGMA foreign_keys=ON", err) ||
 	    ac_db_exec(db, mode == AC_DB_WRITE ? "PRAGMA synchronous=FULL"
@@ -343,4 +447,93 @@ fail:
 void ac_db_close(sqlite3 *db)
 {
 	sqlite3_close(db);
+}
+
+/* Open path read-only, without pragmas that write (no WAL switch, no migration). */
+static sqlite3 *db_open_readonly(const char *path, struct ac_error *err)
+{
+	sqlite3 *db = NULL;
+
+	if (access(path, F_OK) != 0) {
+		ac_error_set(err, AC_ENOTFOUND, "database", "%s: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		ac_db_error(db, err, path);
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_handler(db, busy_wait, NULL);
+	return db;
+}
+
+int ac_db_file_version(const char *path, int *version, struct ac_error *err)
+{
+	sqlite3 *db = db_open_readonly(path, err);
+	int rc;
+
+	if (!db)
+		return err ? err->code : AC_EDB;
+	rc = db_user_version(db, version, err);
+	sqlite3_close(db);
+	return rc;
+}
+
+/* The copy is taken in one backup step: one read transaction on the source, which in WAL
+ * mode does not block the writer, gives a consistent snapshot (stepping in chunks would
+ * restart whenever the collector commits). The destination must not exist: writing over a
+ * database that has a -wal file beside it would mix two databases. */
+int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup_info *info,
+		 struct ac_error *err)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_backup *b = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = AC_EDB;
+
+	memset(info, 0, sizeof *info);
+	if (access(dst_path, F_OK) == 0)
+		return ac_error_set(err, AC_EINVAL, "backup",
+				    "%s already exists: back up to a new file", dst_path);
+	if (!(src = db_open_readonly(src_path, err)))
+		return err ? err->code : AC_EDB;
+	if (db_user_version(src, &info->schema_version, err))
+		goto out;
+	if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
+		ac_db_error(dst, err, dst_path);
+		goto out;
+	}
+	if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
+		ac_db_error(dst, err, "starting the backup");
+		goto out;
+	}
+	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
+		usleep(10000);
+	info->pages = sqlite3_backup_pagecount(b);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		rc = ac_error_set(err, AC_EDB, "backup", "copying %s: %s", src_path, sqlite3_errstr(rc));
+		goto out;
+	}
+	rc = AC_EDB;
+	if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW) {
+		ac_db_error(dst, err, "integrity_check on the copy");
+		goto out;
+	}
+	snprintf(info->integrity, sizeof info->integrity, "%s", (const char *)sqlite3_column_text(st, 0));
+	if (strcmp(info->integrity, "ok")) {
+		ac_error_set(err, AC_EDB, "backup", "integrity_check on %s failed: %s", dst_path,
+			     info->integrity);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(src);
+	if (sqlite3_close(dst) != SQLITE_OK)
+		rc = ac_error_set(err, AC_EDB, "backup", "closing %s", dst_path);
+	if (rc && dst)
+		unlink(dst_path);
+	return rc;
 }

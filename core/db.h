@@ -60,6 +60,24 @@
  *                  -- last_event_id (highest events.id clustered), rules_digest
  * -- end an-clusters block
  *
+ * -- ops block (collector/retention.c)
+ *   retention(project_id PRIMARY KEY, max_age_seconds, max_events, max_bytes, updated_at)
+ *                  -- per-project overrides of serve's --retention-* defaults; NULL = the
+ *                  -- default, 0 = unlimited. Index events_project_received(project_id,
+ *                  -- received_at) serves the retention passes.
+ *   alert_rules(id, project_id, kind 'new_cluster'|'regression'|'spike'|'fatal', target
+ *               (http(s) URL or mailto:ADDR), format 'json'|'slack'|'text', min_interval (s),
+ *               spike_factor, match (rule id prefix for 'fatal', or NULL), created_at)
+ *   alert_state(rule_id, cluster_id, last_sent_at, last_regressed_at, suppressed)
+ *   alert_deliveries(id, rule_id, project_id, cluster_id, kind, target, payload, status
+ *               'pending'|'sent'|'failed', attempts, created_at, next_attempt_at,
+ *               last_attempt_at, response)   -- the delivery log
+ *   alert_meta(key, value)   -- last_cluster_id, scanned_at (the detector's watermarks)
+ * -- end ops block
+ *
+ * Files are created with auto_vacuum=INCREMENTAL (older files are converted once, with a
+ * VACUUM, when first opened for writing) and journal_size_limit=64 MiB.
+ *
  * Connections: one writer connection (collector writer thread), any number of readers.
  * All connections use WAL, synchronous=FULL for the writer (a 2xx means durable), a busy
  * timeout, and foreign keys on.
@@ -80,6 +98,19 @@ sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err
 void ac_db_close(sqlite3 *db);
 /* Current schema version of this binary. */
 int ac_db_schema_version(void);
+/* The schema version (PRAGMA user_version) of the file at path, opened read-only and not
+ * migrated. AC_ENOTFOUND when the file does not exist. */
+int ac_db_file_version(const char *path, int *version, struct ac_error *err);
+/* Copy the database at src_path to the new file dst_path with SQLite's online backup API
+ * (safe while `serve` writes), then run PRAGMA integrity_check on the copy. Fails without
+ * leaving dst_path behind; refuses an existing dst_path. */
+struct ac_db_backup_info {
+	int schema_version;
+	int pages;
+	char integrity[64];
+};
+int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup_info *info,
+		 struct ac_error *err);
 /* Run SQL (no results). 0 or AC_EDB with err set to SQLite's message. */
 int ac_db_exec(sqlite3 *db, const char *sql, struct ac_error *err);
 /* Fill err from the connection's last error; returns AC_EDB. */

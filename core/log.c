@@ -15,6 +15,11 @@ void ac_log_set_level(enum ac_log_level lvl)
 	min_level = lvl;
 }
 
+bool ac_log_enabled(enum ac_log_level lvl)
+{
+	return lvl >= min_level;
+}
+
 int ac_log_parse_level(const char *s, enum ac_log_level *out)
 {
 	static const char *names[] = { "debug", "info", "warn", "error" };

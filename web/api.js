@@ -117,4 +117,8 @@ export const getEvent = (eventId, signal) =>
 export const getGuide = (format, params, signal) =>
 	request('GET', '/api/v1/guide', { params: { ...params, format }, text: true, signal });
 
+/* {deliveries: [...]}, newest first; params: limit */
+export const listAlertDeliveries = (params, signal) =>
+	request('GET', '/api/v1/alerts/deliveries', { params, signal });
+
 export const getHealth = (signal) => request('GET', '/health', { signal });

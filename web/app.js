@@ -13,6 +13,7 @@ import * as clusters from './clusters.js';
 import * as cluster from './cluster.js';
 import * as events from './events.js';
 import * as guide from './guide.js';
+import * as alerts from './alerts.js';
 
 const main = document.getElementById('main');
 const flashBox = document.getElementById('flash');
@@ -34,6 +35,8 @@ function pick(parts) {
 		return b ? { view: events, name: 'event', arg: b, detail: true } : { view: events, name: 'events' };
 	if (a === 'guide')
 		return { view: guide, name: 'guide' };
+	if (a === 'alerts')
+		return { view: alerts, name: 'alerts' };
 	return null;
 }
 

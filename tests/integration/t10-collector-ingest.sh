@@ -105,7 +105,7 @@ expect_status 200 health
 expect_body '"status":"ok"' health
 req GET /metrics
 expect_status 200 metrics
-expect_body 'autocoder_http_requests_total{route="POST /api/v1/events",status="200"}' metrics
+expect_body 'autocoder_http_requests_total{route="/api/v1/events",method="POST",status="200"}' metrics
 expect_body 'autocoder_commit_seconds_bucket{le="+Inf"}' metrics
 expect_body 'autocoder_queue_depth 0' metrics
 total=$(sql "SELECT count(*) FROM events")
