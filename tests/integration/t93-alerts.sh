@@ -15,8 +15,9 @@ until [ -s "$SINK/ports" ]; do i=$((i + 1)); [ $i -lt 200 ] || fail "sinks did n
 read HPORT SPORT < "$SINK/ports"
 H="http://127.0.0.1:$HPORT"
 
-out=$("$AUTOCODER" keys create shop --db "$DB") || fail "keys create"
+out=$("$AUTOCODER" keys create shop --role admin --db "$DB") || fail "keys create"
 TOKEN=$(printf '%s\n' "$out" | awk '/^token:/{print $2}')
+ADMIN_TOKEN=$(printf '%s\n' "$out" | awk '/^admin_token:/{print $2}')   # resolving a cluster
 add() { "$AUTOCODER" alerts add --db "$DB" --project shop "$@" >/dev/null || fail "alerts add $*"; }
 add --on new_cluster --webhook "$H/json"
 add --on new_cluster --email ops@example.com
@@ -80,7 +81,7 @@ pass "5001 events of one pattern: one new-cluster webhook, one spike, one mail"
 # 2. regression: resolve the cluster, then it recurs -> one Slack-shaped alert
 CID=$(sql "SELECT id FROM clusters WHERE title LIKE 'user % not found in directory'")
 [ -n "$CID" ] || fail "cluster id"
-req POST "/api/v1/clusters/$CID/status" -H "Authorization: Bearer $TOKEN" --data '{"status":"resolved"}'
+req POST "/api/v1/clusters/$CID/status" -H "Authorization: Bearer $ADMIN_TOKEN" --data '{"status":"resolved"}'
 expect_status 200 "resolve"
 sleep 0.05
 req POST /api/v1/events -H "Authorization: Bearer $TOKEN" -H 'Content-Type: application/json' \
