@@ -81,7 +81,7 @@ plant() {
 		for t in $tests; do
 			if ! run_test "$t"; then
 				hit="$hit $t"
-				echo "   $t: $(grep -m1 -E 'FAIL|rror' "$LAST_LOG" | cut -c1-160)"
+				echo "   $t: $(grep -m1 -E 'FAIL|rror|labels for|below the floor' "$LAST_LOG" | cut -c1-160)"
 			fi
 		done
 		if [ -n "$hit" ]; then

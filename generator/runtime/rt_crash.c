@@ -143,13 +143,19 @@ void rt_crash_handler(int sig, siginfo_t *si, void *uctx)
 		path[len++] = *p;
 	path[len] = 0;
 
-	put(2, "{\"level\":\"fatal\",\"msg\":\"crash: ");
-	put(2, signal_name(sig));
-	put(2, " in component ");
-	put(2, tl_name);
-	put(2, ", report in ");
-	put(2, path);
-	put(2, "\"}\n");
+	/* the stderr line in one write(): other threads keep logging while this one crashes */
+	{
+		const char *parts[] = { "{\"level\":\"fatal\",\"msg\":\"crash: ", signal_name(sig),
+					" in component ", tl_name, ", report in ", path, "\"}\n" };
+		char line[1024];
+		size_t ll = 0;
+		for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++)
+			for (const char *p = parts[i]; *p && ll < sizeof line - 1; p++)
+				line[ll++] = *p;
+		if (write(2, line, ll) < 0) {
+			/* nothing more a crashing process can do about stderr */
+		}
+	}
 
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd >= 0) {

@@ -3,7 +3,8 @@
 set -eu
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BLUEPRINTS=$ROOT/data/blueprints
-PIDS=""
+PIDS=""      # everything to stop at exit (helpers a test adds too)
+CHECKED=""   # the systems and collectors among them: they must exit 0 on SIGTERM
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
@@ -31,22 +32,32 @@ start() {
 		>"$dir/stdout.log" 2>"$SYS_LOG" &
 	SYS_PID=$!
 	PIDS="$PIDS $SYS_PID"
+	CHECKED="$CHECKED $SYS_PID"
 }
 
 # stop PID: SIGTERM and expect exit status 0.
 stop() {
 	kill -TERM "$1" 2>/dev/null || true
 	st=0; wait "$1" || st=$?
+	forget_pid "$1"
 	[ "$st" -eq 0 ] || fail "system exited with status $st after SIGTERM"
 }
 
-# At exit: after a failure, kill what is left; after a pass, whatever still runs is stopped
-# with SIGTERM and must exit 0 (a sanitizer report at shutdown fails the test, never hidden).
+# forget_pid PID: a process already waited for is not signalled at exit (its pid may be reused).
+forget_pid() {
+	PIDS=$(echo " $PIDS " | sed "s/ $1 / /g")
+	CHECKED=$(echo " $CHECKED " | sed "s/ $1 / /g")
+}
+
+# At exit: after a failure, kill what is left; after a pass, a system or collector that still
+# runs is stopped with SIGTERM and must exit 0 (a sanitizer report at shutdown fails the test,
+# never hidden); a test's own helpers (fake receivers) are just killed.
 cleanup() {
 	rc=$?
 	for p in $PIDS; do
 		kill -0 "$p" 2>/dev/null || continue
-		if [ "$rc" -ne 0 ]; then kill -KILL "$p" 2>/dev/null; continue; fi
+		case " $CHECKED " in *" $p "*) checked=1 ;; *) checked=0 ;; esac
+		if [ "$rc" -ne 0 ] || [ $checked = 0 ]; then kill -KILL "$p" 2>/dev/null; continue; fi
 		kill -TERM "$p" 2>/dev/null
 		st=0; wait "$p" || st=$?
 		[ "$st" -eq 0 ] || { echo "FAIL: process $p exited with $st after SIGTERM at the end" >&2; rc=1; }
@@ -90,6 +101,7 @@ start_collector() {
 		--open-read >"$TMPDIR_TEST/collector.log" 2>&1 &
 	COLLECTOR_PID=$!
 	PIDS="$PIDS $COLLECTOR_PID"
+	CHECKED="$CHECKED $COLLECTOR_PID"
 	i=0
 	until [ -s "$TMPDIR_TEST/collector.port" ]; do
 		i=$((i + 1)); [ $i -lt 100 ] || { cat "$TMPDIR_TEST/collector.log"; fail "collector did not start"; }
@@ -103,6 +115,7 @@ start_collector() {
 stop_collector() {
 	kill -TERM "$COLLECTOR_PID" 2>/dev/null || fail "collector already gone"
 	st=0; wait "$COLLECTOR_PID" || st=$?
+	forget_pid "$COLLECTOR_PID"
 	[ "$st" -eq 0 ] || { tail -n 30 "$TMPDIR_TEST/collector.log" >&2; fail "collector exited with $st after SIGTERM"; }
 }
 
