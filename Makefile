@@ -24,7 +24,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD) \
 LDLIBS     := $(PKG_LIBS) -lpthread -lm
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c) generator/runtime/expr.c)
+LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c perf/*.c) generator/runtime/expr.c)
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
 # generator/runtime/ is embedded into the binary (generator/runtime_files.h) so `generate` can

@@ -151,6 +151,11 @@ void rt_iso_now(char *buf, size_t n);
 /* 2*nbytes lowercase hex chars + NUL (not cryptographic: ids and trace ids). */
 void rt_random_hex(char *out, size_t nbytes);
 
+/* bench hooks (rt_core.c, docs/BENCH.md): the AUTOCODER_SLOW_* delay of one component, and
+ * naming an HTTP server thread after its component. */
+void rt_bench_delay(struct rt_component *c);
+void rt_http_thread_named(struct rt_component *c);
+
 /* rt_store.c: read-only access to a Store's documents from other threads (the direct reads
  * of an APIEndpoint). A reader is one SQLite connection meant for one thread; it keeps a read
  * snapshot open between queries and renews it when the store has written since (so every
