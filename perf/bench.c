@@ -699,7 +699,9 @@ static bool judge(const json_t *model, json_t *steps, json_t *run)
 				measured = true;
 			}
 		}
-		bool ok = !measured || (at && crit_holds(d, json_number_value(v), at));
+		double want = json_number_value(v);
+		bool ok = !measured || (at ? crit_holds(d, want, at) :
+					d->at_least ? fig >= want : fig <= want);
 		pass &= ok;
 		char where[128];
 		snprintf(where, sizeof where, "%s.%s", d->section, d->key);
@@ -708,6 +710,8 @@ static bool judge(const json_t *model, json_t *steps, json_t *run)
 			"want", json_number_value(v), "got", measured ? json_real(fig) : json_null(),
 			"verdict", !measured ? "not measured" : ok ? "pass" : "FAIL"));
 	}
+	if (best < 0)
+		pass = false;   /* no step held every latency and availability criterion at once */
 	json_object_set_new(run, "criteria", crits);
 	json_object_set_new(run, "sizing_step", best >= 0 ? json_integer(best) : json_null());
 	return pass;

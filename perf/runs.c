@@ -185,8 +185,8 @@ int perf_profile_write(const char *path, const json_t *run, double headroom, str
 	long mem_req = (long)ceil(hwm / 1024 * (1 + headroom));
 	if (cpu_req < 10)
 		cpu_req = 10;
-	if (mem_req < 16)
-		mem_req = 16;
+	if (mem_req < 32)
+		mem_req = 32;
 	char source[512];
 	snprintf(source, sizeof source, "autocoder bench run %s%lld of %s on %s (%d cores, load average %.2f) at %s: "
 		 "%.0f/s at the sizing step using %.2f cores, peak RSS %.1f MiB, headroom %.0f%%",
@@ -197,11 +197,14 @@ int perf_profile_write(const char *path, const json_t *run, double headroom, str
 		 json_number_value(json_object_get(run, "load_average")),
 		 json_string_value(json_object_get(run, "started")),
 		 json_number_value(json_object_get(step, "throughput")), cores, hwm / 1024, headroom * 100);
-	json_t *prof = json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:s}",
+	/* the HPA keeps each pod at the measured load: utilisation = measured / request */
+	long hpa = (long)(100.0 / (1 + headroom));
+	json_t *prof = json_pack("{s:s, s:s, s:f, s:I, s:I, s:I, s:I, s:I, s:s}",
 		"kind", "autocoder-resource-profile", "system", json_string_value(json_object_get(run, "system")),
 		"throughput_at_sizing", json_number_value(json_object_get(step, "throughput")),
 		"cpu_request_m", (json_int_t)cpu_req, "cpu_limit_m", (json_int_t)(2 * cpu_req),
 		"mem_request_mi", (json_int_t)mem_req, "mem_limit_mi", (json_int_t)(2 * mem_req),
+		"hpa_cpu_target", (json_int_t)(hpa < 10 ? 10 : hpa),
 		"source", source);
 	int rc = json_dump_file(prof, path, JSON_INDENT(2)) ?
 		 ac_error_set(err, AC_EIO, NULL, "%s: cannot write: %s", path, strerror(errno)) : 0;
