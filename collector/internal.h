@@ -153,6 +153,7 @@ enum metrics_route {
 	/* an-clusters: api_clusters.c */
 	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
+	ROUTE_BENCH_RUNS,   /* perf: api_bench.c */
 	ROUTE__COUNT
 };
 struct metrics;
@@ -285,5 +286,8 @@ enum MHD_Result api_cluster_status(struct request *r);
 enum MHD_Result api_clusters_merge(struct request *r);
 enum MHD_Result api_cluster_split(struct request *r);
 enum MHD_Result api_guide(struct request *r);
+
+/* ---- api_bench.c (perf): GET /api/v1/bench/runs?limit=N, the `autocoder bench` runs ---- */
+enum MHD_Result api_bench_runs(struct request *r);
 
 #endif

@@ -885,6 +885,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_READ, api_cluster_status },
 	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_READ, api_cluster_split },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
+	/* perf: `autocoder bench` runs stored in this database (collector/api_bench.c) */
+	{ "GET", "/api/v1/bench/runs", ROUTE_BENCH_RUNS, AUTH_READ, api_bench_runs },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */

@@ -364,7 +364,8 @@ static void step_common(struct plan *p, int pid, const struct sample *a, const s
 			    json_real(perf_metric_sum(b->metrics, "autocoder_dead_letters_total", NULL) -
 				      perf_metric_sum(a->metrics, "autocoder_dead_letters_total", NULL)));
 	json_object_set_new(step, "store_pool_waits",
-			    json_real(perf_metric_sum(b->metrics, "autocoder_store_pool_waits_total", NULL)));
+			    json_real(perf_metric_sum(b->metrics, "autocoder_store_pool_waits_total", NULL) -
+				      perf_metric_sum(a->metrics, "autocoder_store_pool_waits_total", NULL)));
 	json_object_set_new(step, "errors_in_components",
 			    json_real(perf_metric_sum(b->metrics, "autocoder_errors_total", NULL) -
 				      perf_metric_sum(a->metrics, "autocoder_errors_total", NULL)));

@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include <jansson.h>
+#include <sqlite3.h>
 
 struct ac_error;
 
@@ -149,8 +150,10 @@ int perf_runs_save(const char *db, json_t *run, const char *baseline, long long 
  * fills a {"verdict": "ok"|"regression"|"inconclusive", ...} object. */
 int perf_runs_gate(const char *db, const char *name, const json_t *current, double threshold,
 		   json_t **verdict, struct ac_error *err);
-/* Recent runs as JSON (for the web UI): [{id, system, started, ...}] */
-json_t *perf_runs_list(const char *db, int limit, struct ac_error *err);
+/* The latest runs on an open connection, newest first, for the web UI's Benchmarks page:
+ * [{id, system, started, host, load_average, baseline, passed, headline, result}] (new
+ * reference) or NULL with err set. */
+json_t *perf_runs_list(sqlite3 *db, int limit, struct ac_error *err);
 /* Write the resource profile (sizing point) as JSON. */
 int perf_profile_write(const char *path, const json_t *run, double headroom,
 		       struct ac_error *err);

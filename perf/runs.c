@@ -130,14 +130,10 @@ out:
 	return rc;
 }
 
-json_t *perf_runs_list(const char *path, int limit, struct ac_error *err)
+json_t *perf_runs_list(sqlite3 *db, int limit, struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(path, AC_DB_READ, err);
 	sqlite3_stmt *st = NULL;
-	json_t *out;
-	if (!db)
-		return NULL;
-	out = json_array();
+	json_t *out = json_array();
 	if (sqlite3_prepare_v2(db, "SELECT id, system, started, host, load_average, baseline, passed, "
 			       "headline, result FROM bench_runs ORDER BY id DESC LIMIT ?", -1, &st, NULL)) {
 		ac_db_error(db, err, "bench_runs");
@@ -161,7 +157,6 @@ json_t *perf_runs_list(const char *path, int limit, struct ac_error *err)
 	}
 done:
 	sqlite3_finalize(st);
-	ac_db_close(db);
 	return out;
 }
 

@@ -115,4 +115,7 @@ export const getEvent = (eventId, signal) =>
 export const getGuide = (format, params, signal) =>
 	request('GET', '/api/v1/guide', { params: { ...params, format }, text: true, signal });
 
+/* {runs: [{id, system, started, host, load_average, baseline, passed, headline, result}]} */
+export const listBenchRuns = (params, signal) => request('GET', '/api/v1/bench/runs', { params, signal });
+
 export const getHealth = (signal) => request('GET', '/health', { signal });

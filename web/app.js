@@ -13,6 +13,7 @@ import * as clusters from './clusters.js';
 import * as cluster from './cluster.js';
 import * as events from './events.js';
 import * as guide from './guide.js';
+import * as bench from './bench.js';
 
 const main = document.getElementById('main');
 const flashBox = document.getElementById('flash');
@@ -34,6 +35,8 @@ function pick(parts) {
 		return b ? { view: events, name: 'event', arg: b, detail: true } : { view: events, name: 'events' };
 	if (a === 'guide')
 		return { view: guide, name: 'guide' };
+	if (a === 'bench')
+		return { view: bench, name: 'bench', arg: b };
 	return null;
 }
 

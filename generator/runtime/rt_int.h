@@ -86,6 +86,7 @@ struct rt_component {
 
 	uint64_t crash_after, crash_count;
 	atomic_ullong store_writes;   /* Store: write statements run (rt_store.c readers) */
+	atomic_ullong pool_waits;     /* Store: waits for a free pooled connection (/metrics) */
 	atomic_int flushed_round;   /* last shutdown flush round this component completed */
 };
 

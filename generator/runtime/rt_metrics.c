@@ -184,6 +184,12 @@ char *rt_metrics_render(size_t *len)
 		mb_printf(&b, "autocoder_component_up{component=\"%s\"} %d\n", s->comps[i].def->name,
 			  !atomic_load(&s->comps[i].unhealthy));
 	render_histograms(&b, s);
+	mb_printf(&b, "# HELP autocoder_store_pool_waits_total Waits of a Store for a free pooled connection.\n"
+		  "# TYPE autocoder_store_pool_waits_total counter\n");
+	for (size_t i = 0; i < s->ncomps; i++)
+		if (s->comps[i].def->type == RT_STORE)
+			mb_printf(&b, "autocoder_store_pool_waits_total{component=\"%s\"} %llu\n",
+				  s->comps[i].def->name, atomic_load(&s->comps[i].pool_waits));
 	mb_printf(&b, "# HELP autocoder_dead_letters_total Messages written to a dead-letter file.\n"
 		  "# TYPE autocoder_dead_letters_total counter\n");
 	for (size_t i = 0; i < s->nqueues; i++) {
