@@ -379,12 +379,38 @@ static void step_common(struct plan *p, int pid, const struct sample *a, const s
 	}
 }
 
+/* The terminal's progress line: step, elapsed, current rate (rewritten in place). */
+struct progress {
+	const char *what;
+	double last_t;
+	uint64_t last_n;
+};
+
+static void show_progress(void *arg, double elapsed, uint64_t answers)
+{
+	struct progress *pr = arg;
+	double dt = elapsed - pr->last_t;
+	if (dt <= 0)
+		return;
+	fprintf(stderr, "\r\033[Kbench: %s, %.1f s, %.0f/s", pr->what, elapsed,
+		(double)(answers - pr->last_n) / dt);
+	pr->last_t = elapsed;
+	pr->last_n = answers;
+}
+
 static json_t *http_step(struct plan *p, int pid, const struct perf_options *o, int conc,
 			 double rate, struct ac_error *err)
 {
+	char what[96];
+	struct progress pr = { what, 0, 0 };
 	struct perf_load cfg = { .port = p->port, .requests = p->reqs, .nrequests = p->nreqs,
 				 .connections = conc, .threads = o->threads, .rate = rate,
-				 .duration = o->duration, .warmup = o->warmup };
+				 .duration = o->duration, .warmup = o->warmup,
+				 .progress = o->progress ? show_progress : NULL, .progress_arg = &pr };
+	if (rate > 0)
+		snprintf(what, sizeof what, "open loop %.0f/s", rate);
+	else
+		snprintf(what, sizeof what, "%d connection%s", conc, conc == 1 ? "" : "s");
 	struct perf_load_result *r = calloc(1, sizeof *r);
 	struct sample a = { 0 }, b = { 0 };
 	json_t *step, *status;
@@ -484,7 +510,7 @@ static void upper(const char *in, char *out, size_t n)
 static void progress_step(const struct perf_options *o, int i, int n, const char *what)
 {
 	if (o->progress)
-		fprintf(stderr, "bench: step %d/%d %s ...\n", i, n, what);
+		fprintf(stderr, "\r\033[Kbench: step %d/%d: %s", i, n, what);
 }
 
 static void progress_done(const struct perf_options *o, const json_t *step, double t0)
@@ -492,9 +518,8 @@ static void progress_done(const struct perf_options *o, const json_t *step, doub
 	if (!o->progress)
 		return;
 	json_t *tp = json_object_get(step, "throughput");
-	if (!tp)
-		tp = json_object_get(step, "sink_msgs_per_s");
-	fprintf(stderr, "bench:   %.0f/s, elapsed %.1f s\n", json_number_value(tp), mono() - t0);
+	fprintf(stderr, "\r\033[Kbench: step done, %.0f/s (total elapsed %.1f s)\n",
+		json_number_value(tp), mono() - t0);
 }
 
 static int run_http(struct plan *p, const struct perf_options *o, json_t *steps, json_t *info,

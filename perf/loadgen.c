@@ -23,6 +23,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -106,6 +107,9 @@ struct conn {
 
 struct worker {
 	const struct perf_load *cfg;
+	atomic_ullong *answers;       /* shared by all threads, for the progress callback */
+	int index;
+	double next_progress;
 	struct sockaddr_in addr;
 	struct conn *conns;
 	int nconns, epfd, tfd;
@@ -304,6 +308,7 @@ static void conn_readable(struct worker *w, struct conn *c, double now)
 			count_status(&w->res, status);
 			w->res.responses++;
 		}
+		atomic_fetch_add_explicit(w->answers, 1, memory_order_relaxed);
 		c->req = NULL;
 		c->st = C_IDLE;
 		c->have = 0;
@@ -391,6 +396,11 @@ static void *worker_main(void *arg)
 				conn_readable(w, c, now);
 		}
 		dispatch(w, now);
+		if (!w->index && w->cfg->progress && now >= w->next_progress) {
+			w->next_progress = now + 0.5;
+			w->cfg->progress(w->cfg->progress_arg, now - w->t0,
+					 atomic_load_explicit(w->answers, memory_order_relaxed));
+		}
 		if (w->rate <= 0 && n == 0) {
 			/* failed connections in closed loop: retry, but not in a tight loop */
 			struct timespec ts = { 0, 1000000 };
@@ -421,6 +431,7 @@ int perf_load_run(const struct perf_load *cfg, struct perf_load_result *out, str
 	pthread_t *th;
 	int rc = 0;
 	double t0;
+	atomic_ullong answers = 0;
 
 	memset(out, 0, sizeof *out);
 	if (!cfg->nrequests || cfg->connections < 1)
@@ -438,6 +449,8 @@ int perf_load_run(const struct perf_load *cfg, struct perf_load_result *out, str
 	for (int i = 0; i < nthreads; i++) {
 		struct worker *w = &ws[i];
 		w->cfg = cfg;
+		w->answers = &answers;
+		w->index = i;
 		w->addr.sin_family = AF_INET;
 		w->addr.sin_port = htons((uint16_t)cfg->port);
 		inet_pton(AF_INET, "127.0.0.1", &w->addr.sin_addr);

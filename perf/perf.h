@@ -56,6 +56,10 @@ struct perf_load {
 	int connections, threads;
 	double rate;                       /* requests/s (open loop), 0: closed loop */
 	double duration, warmup;           /* seconds measured, seconds before that */
+	/* optional: called about twice a second from one load thread with the seconds since the
+	 * start and the answers so far (all threads) — the terminal's progress line */
+	void (*progress)(void *arg, double elapsed, uint64_t answers);
+	void *progress_arg;
 };
 
 struct perf_load_result {
