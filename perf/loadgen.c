@@ -101,6 +101,7 @@ struct conn {
 	const struct perf_request *req;
 	size_t sent;
 	double intended, started;
+	double retry_at;          /* after a failed connection: not before this time */
 	char buf[RBUF];
 	size_t have;
 };
@@ -188,6 +189,7 @@ static void conn_failed(struct worker *w, struct conn *c, double now)
 	if (c->req && recording(w, now))
 		w->res.conn_errors++;
 	c->req = NULL;
+	c->retry_at = now + 0.01;   /* a refusing server is not hammered */
 	conn_close(w, c);
 }
 
@@ -336,13 +338,13 @@ static void dispatch(struct worker *w, double now)
 		return;
 	if (w->rate <= 0) {
 		for (int i = 0; i < w->nconns; i++)
-			if (w->conns[i].st == C_IDLE)
+			if (w->conns[i].st == C_IDLE && w->conns[i].retry_at <= now)
 				conn_start(w, &w->conns[i], now, now);
 		return;
 	}
 	uint64_t due = (uint64_t)((now - w->t0) * w->rate) + 1;
 	for (int i = 0; i < w->nconns && w->sent_idx < due; i++)
-		if (w->conns[i].st == C_IDLE) {
+		if (w->conns[i].st == C_IDLE && w->conns[i].retry_at <= now) {
 			conn_start(w, &w->conns[i], w->t0 + (double)w->sent_idx / w->rate, now);
 			w->sent_idx++;
 		}
