@@ -216,20 +216,35 @@ static json_t *value_for(const json_t *schema, long n)
 	return json_null();
 }
 
+/* Without a schema: the fields the components downstream read — a Controller's
+ * required_fields and group_by keys (strings), value_field (a number) — plus "value". */
+static json_t *body_from_config(struct plan *p, long n)
+{
+	json_t *o = json_object(), *comp, *f;
+	const char *name;
+	size_t i;
+	json_object_set_new(o, "value", json_integer(n));
+	json_array_foreach(p->required, i, f)
+		if (json_is_string(f))
+			json_object_set_new(o, json_string_value(f), value_for(NULL, n));
+	json_object_foreach(json_object_get(p->config, "components"), name, comp) {
+		json_t *cfg = json_object_get(comp, "config");
+		json_t *vf = json_object_get(cfg, "value_field");
+		json_array_foreach(json_object_get(cfg, "group_by"), i, f)
+			if (json_is_string(f)) {
+				char b[32];
+				snprintf(b, sizeof b, "key-%ld", n % 8);
+				json_object_set_new(o, json_string_value(f), json_string(b));
+			}
+		if (json_is_string(vf))
+			json_object_set_new(o, json_string_value(vf), json_real((double)(n % 100) + 0.5));
+	}
+	return o;
+}
+
 static char *body_for(struct plan *p, long n)
 {
-	json_t *o;
-	if (p->schema)
-		o = value_for(p->schema, n);
-	else {
-		size_t i;
-		json_t *f;
-		o = json_object();
-		json_object_set_new(o, "value", json_integer(n));
-		json_array_foreach(p->required, i, f)
-			if (json_is_string(f))
-				json_object_set_new(o, json_string_value(f), value_for(NULL, n));
-	}
+	json_t *o = p->schema ? value_for(p->schema, n) : body_from_config(p, n);
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	return s;

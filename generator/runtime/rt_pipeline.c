@@ -136,6 +136,7 @@ static enum MHD_Result source_http(void *cls, struct MHD_Connection *conn, const
 	(void)version;
 
 	if (!b) {
+		rt_http_thread_named(c);
 		b = rt_body_new((size_t)rt_cfg_num(c, "max_body_bytes", 1048576));
 		*con_cls = b;
 		return b ? MHD_YES : MHD_NO;
