@@ -155,6 +155,12 @@ $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
 bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref
 	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/generated.sh
 
+# `autocoder bench`'s load generator against wrk on the same minimal handler, same run
+# (bench/loadgen.sh; figures in docs/BENCHMARKS.md "autocoder bench").
+.PHONY: bench-loadgen
+bench-loadgen: $(BIN) $(BUILD)/bench/gen_mhd_ref
+	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/loadgen.sh
+
 # --- deployments (deploy emitter) -------------------------------------------------------------
 # The container health probe's source is written into every generated system: embed it as a C
 # string literal (the root Dockerfile compiles the same file directly).
