@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #define RBUF 16384
+#define GRACE 2.0   /* seconds to wait for answers after the window */
 
 /* ---------------------------------------------------------------- histogram */
 
@@ -178,15 +179,18 @@ static int conn_open(struct worker *w, struct conn *c)
 	return 0;
 }
 
-static bool recording(const struct worker *w, double now)
+/* A request counts when it was due (open loop) or sent (closed loop) inside the window;
+ * its answer may come in the grace period after it. */
+static bool recording(const struct worker *w, const struct conn *c)
 {
-	return now >= w->warm_end && now <= w->end;
+	double t = w->rate > 0 ? c->intended : c->started;
+	return t >= w->warm_end && t <= w->end;
 }
 
 /* The request failed on the wire: count it (when in the window), reconnect later. */
 static void conn_failed(struct worker *w, struct conn *c, double now)
 {
-	if (c->req && recording(w, now))
+	if (c->req && recording(w, c))
 		w->res.conn_errors++;
 	c->req = NULL;
 	c->retry_at = now + 0.01;   /* a refusing server is not hammered */
@@ -304,7 +308,7 @@ static void conn_readable(struct worker *w, struct conn *c, double now)
 		}
 		if (p == 0)
 			continue;
-		if (recording(w, now)) {
+		if (recording(w, c)) {
 			double lat = now - (w->rate > 0 ? c->intended : c->started);
 			perf_hist_add(&w->res.hist, (uint64_t)(lat * 1e6));
 			count_status(&w->res, status);
@@ -361,9 +365,17 @@ static void *worker_main(void *arg)
 	dispatch(w, mono());
 	for (;;) {
 		double now = mono();
-		if (now > w->end)
-			break;
-		int ms = (int)((w->end - now) * 1000) + 1;
+		/* after the window: no new requests (dispatch stops), answers to those still out
+		 * are awaited for up to GRACE seconds */
+		if (now > w->end) {
+			bool out = false;
+			for (int i = 0; i < w->nconns && !out; i++)
+				out = w->conns[i].req != NULL;
+			if (!out || now > w->end + GRACE)
+				break;
+		}
+		double until = now > w->end ? w->end + GRACE : w->end;
+		int ms = (int)((until - now) * 1000) + 1;
 		int n = epoll_wait(w->epfd, evs, 256, ms > 100 ? 100 : ms);
 		if (n < 0 && errno != EINTR)
 			break;
@@ -414,8 +426,13 @@ static void *worker_main(void *arg)
 	double now = mono();
 	for (int i = 0; i < w->nconns; i++) {
 		struct conn *c = &w->conns[i];
-		if (c->req && w->rate > 0 && c->intended >= w->warm_end)
-			perf_hist_add(&w->res.hist, (uint64_t)((now - c->intended) * 1e6)), w->res.unanswered++;
+		if (c->req && recording(w, c)) {
+			/* no answer within the grace period: an error, and in open loop a latency
+			 * we must not drop (counted at its age) */
+			if (w->rate > 0)
+				perf_hist_add(&w->res.hist, (uint64_t)((now - c->intended) * 1e6));
+			w->res.unanswered++;
+		}
 		conn_close(w, c);
 	}
 	if (w->rate > 0) {
