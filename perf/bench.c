@@ -537,6 +537,50 @@ static void progress_done(const struct perf_options *o, const json_t *step, doub
 		json_number_value(tp), mono() - t0);
 }
 
+static bool step_holds(const json_t *model, const json_t *step, int *nlatency);
+
+/* --size with latency criteria: between the fastest step that held the SLO (lo) and the
+ * fastest step seen (hi), open-loop rates are bisected four times, so the sizing point is the
+ * load the SLO still holds at rather than the nearest concurrency step. The search steps are
+ * added to the run (mode "open", "search": true). */
+static int search_sizing(struct plan *p, const struct perf_options *o, int pid, json_t *steps,
+			 struct ac_error *err)
+{
+	double lo = 0, hi = 0;
+	int nlat = 0, conc = 64;
+	size_t i;
+	json_t *s;
+	json_array_foreach(steps, i, s) {
+		double tp = json_number_value(json_object_get(s, "throughput"));
+		if (tp > hi)
+			hi = tp;
+		if (step_holds(p->model, s, &nlat) && tp > lo)
+			lo = tp;
+		if (json_integer_value(json_object_get(s, "concurrency")) > conc)
+			conc = (int)json_integer_value(json_object_get(s, "concurrency"));
+	}
+	if (!nlat || hi <= 0 || lo >= hi * 0.97)
+		return 0;   /* nothing to refine: no latency criteria, or the fastest step holds */
+	if (lo <= 0)
+		lo = hi / 64;
+	for (int k = 0; k < 4; k++) {
+		double mid = (lo + hi) / 2;
+		progress_step(o, k + 1, 4, "sizing search");
+		s = http_step(p, pid, o, conc, mid, err);
+		if (!s)
+			return err->code ? err->code : AC_ENOMEM;
+		json_object_set_new(s, "search", json_true());
+		bool ok = step_holds(p->model, s, &nlat) &&
+			  json_number_value(json_object_get(s, "throughput")) >= 0.9 * mid;
+		if (ok)
+			lo = mid;
+		else
+			hi = mid;
+		json_array_append_new(steps, s);
+	}
+	return 0;
+}
+
 static int run_http(struct plan *p, const struct perf_options *o, json_t *steps, json_t *info,
 		    struct ac_error *err)
 {
@@ -573,6 +617,8 @@ static int run_http(struct plan *p, const struct perf_options *o, json_t *steps,
 			json_array_append_new(steps, s);
 		}
 	}
+	if (!rc && o->size_path && !json_object_get(info, "steps"))
+		rc = search_sizing(p, o, perf_system_pid(sys), steps, err);
 	struct ac_error serr = { 0 };
 	if (perf_system_stop(sys, &serr) && !rc) {
 		*err = serr;
@@ -695,6 +741,25 @@ static bool crit_holds(const struct crit_def *d, double want, const json_t *step
 	return d->at_least ? json_number_value(f) >= want : json_number_value(f) <= want;
 }
 
+/* Does step hold every latency and availability criterion? *nlatency: how many latency
+ * criteria there are. */
+static bool step_holds(const json_t *model, const json_t *step, int *nlatency)
+{
+	bool ok = true;
+	*nlatency = 0;
+	for (size_t k = 0; k < AC_ARRAY_SIZE(crit_defs); k++) {
+		const json_t *v = json_object_get(crit_section(model, crit_defs[k].section),
+						  crit_defs[k].key);
+		if (!json_is_number(v) || !strcmp(crit_defs[k].figure, "throughput"))
+			continue;
+		if (strcmp(crit_defs[k].figure, "availability"))
+			(*nlatency)++;
+		if (!crit_holds(&crit_defs[k], json_number_value(v), step))
+			ok = false;
+	}
+	return ok;
+}
+
 /* Criteria, per-step SLO flags, the sizing step; returns true when all criteria hold. */
 static bool judge(const json_t *model, json_t *steps, json_t *run)
 {
@@ -704,14 +769,8 @@ static bool judge(const json_t *model, json_t *steps, json_t *run)
 	bool pass = true;
 
 	json_array_foreach(steps, i, s) {
-		bool ok = true;
-		for (size_t k = 0; k < AC_ARRAY_SIZE(crit_defs); k++) {
-			const json_t *v = json_object_get(crit_section(model, crit_defs[k].section),
-							  crit_defs[k].key);
-			if (json_is_number(v) && strcmp(crit_defs[k].figure, "throughput") &&
-			    !crit_holds(&crit_defs[k], json_number_value(v), s))
-				ok = false;
-		}
+		int nlat;
+		bool ok = step_holds(model, s, &nlat);
 		json_object_set_new(s, "slo_ok", json_boolean(ok));
 		if (ok && (best < 0 || json_number_value(json_object_get(s, "throughput")) >
 				       json_number_value(json_object_get(json_array_get(steps, (size_t)best), "throughput"))))

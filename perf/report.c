@@ -21,7 +21,8 @@ static void step_label(const json_t *s, char *b, size_t n)
 	if (mode && !strcmp(mode, "closed"))
 		snprintf(b, n, "c=%lld", (long long)json_integer_value(json_object_get(s, "concurrency")));
 	else if (mode && !strcmp(mode, "open"))
-		snprintf(b, n, "r=%.0f/s", num(s, "rate"));
+		snprintf(b, n, "%s=%.0f/s", json_is_true(json_object_get(s, "search")) ? "size" : "r",
+			 num(s, "rate"));
 	else
 		snprintf(b, n, "max");
 }
@@ -142,8 +143,8 @@ static void chart(FILE *f, int x, int y, int w, int h, const char *title, const 
 	if (minv > maxv)
 		minv = maxv / 10;
 	fprintf(f, "<text x=\"-4\" y=\"10\" font-size=\"10\" text-anchor=\"end\">%.4g</text>\n", maxv);
-	if (logy)
-		fprintf(f, "<text x=\"-4\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%.2g</text>\n", h, minv);
+	fprintf(f, "<text x=\"-4\" y=\"%d\" font-size=\"10\" text-anchor=\"end\">%.2g</text>\n", h,
+		logy ? minv : 0.0);
 	json_array_foreach(steps, i, s) {
 		char label[32];
 		const char *mode = json_string_value(json_object_get(s, "mode"));

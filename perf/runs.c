@@ -182,12 +182,12 @@ int perf_profile_write(const char *path, const json_t *run, double headroom, str
 		cpu_req = 10;
 	if (mem_req < 32)
 		mem_req = 32;
-	char source[512];
-	snprintf(source, sizeof source, "autocoder bench run %s%lld of %s on %s (%d cores, load average %.2f) at %s: "
+	char source[512], which[48] = "a run (not stored)";
+	if (json_is_integer(json_object_get(run, "run_id")))
+		snprintf(which, sizeof which, "run %lld", (long long)json_integer_value(json_object_get(run, "run_id")));
+	snprintf(source, sizeof source, "autocoder bench %s of %s on %s (%d cores, load average %.2f) at %s: "
 		 "%.0f/s at the sizing step using %.2f cores, peak RSS %.1f MiB, headroom %.0f%%",
-		 json_is_integer(json_object_get(run, "run_id")) ? "" : "(not stored) ",
-		 (long long)json_integer_value(json_object_get(run, "run_id")),
-		 json_string_value(json_object_get(run, "system")), json_string_value(json_object_get(run, "host")),
+		 which, json_string_value(json_object_get(run, "system")), json_string_value(json_object_get(run, "host")),
 		 (int)json_integer_value(json_object_get(run, "cores")),
 		 json_number_value(json_object_get(run, "load_average")),
 		 json_string_value(json_object_get(run, "started")),

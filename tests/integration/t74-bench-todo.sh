@@ -83,7 +83,7 @@ st=0
 	fail "the profile did not change the manifest"
 cpu=$(json 'd["cpu_request_m"]' <"$TMPDIR_TEST/profile.json")
 grep -q "cpu: ${cpu}m" "$TMPDIR_TEST/sized/deployments/k8s/statefulset.yaml" || fail "measured CPU request not in the manifest"
-grep -q "# Measured: autocoder bench run [0-9]* of todo_api on " "$TMPDIR_TEST/sized/deployments/k8s/statefulset.yaml" ||
+grep -q "# Measured: autocoder bench run [0-9][0-9]* of todo_api on " "$TMPDIR_TEST/sized/deployments/k8s/statefulset.yaml" ||
 	fail "no provenance comment in the manifest"
 grep -q "measured: autocoder bench run" "$TMPDIR_TEST/sized/deployments/docker-compose.yml" || fail "no provenance in compose"
 echo '{"kind":"something else"}' >"$TMPDIR_TEST/bad.json"
