@@ -33,6 +33,8 @@ function lineChart(title, steps, series, unit) {
 		svg.append(s('polyline', { class: `series series-${k}`, fill: 'none', 'stroke-width': 2,
 			points: steps.map((st, i) => `${x(i)},${y(st[key] || 0)}`).join(' ') }),
 		s('text', { class: `axis series-${k}`, x: left + plotW + 8, y: top + 12 + 14 * k }, name));
+		steps.forEach((st, i) => svg.append(s('circle', { class: `dot series-${k}`, cx: x(i), cy: y(st[key] || 0), r: 3.5 },
+			s('title', null, `${name} at ${stepLabel(st)}: ${Math.round((st[key] || 0) * 100) / 100}${unit}`))));
 	});
 	return h('figure', null, h('figcaption', null, title), svg);
 }
