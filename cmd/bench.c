@@ -93,6 +93,7 @@ int cmd_bench(int argc, char **argv)
 			for (int k = 0; k < n; k++)
 				o.conc[k] = (int)l[k];
 			o.nconc = n;
+			o.conc_given = true;
 		} else if (!strcmp(a, "--rate")) {
 			if ((o.nrates = parse_list(val, o.rates, PERF_MAX_STEPS)) <= 0)
 				return usage_error(usage, "--rate: want a list like 1000,5000");

@@ -24,6 +24,8 @@
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -354,6 +356,47 @@ static void free_sample(struct sample *s)
 	free(s->metrics);
 }
 
+/* While a step runs, /metrics is read every 250 ms for the deepest queue (the end of a step
+ * says little: the queues drain as the load stops). */
+struct sampler {
+	pthread_t th;
+	int port;
+	atomic_bool stop;
+	double queue_max;
+};
+
+static void *sampler_main(void *arg)
+{
+	struct sampler *sm = arg;
+	while (!atomic_load(&sm->stop)) {
+		int st;
+		char *m = perf_http_get(sm->port, "/metrics", &st);
+		double q = perf_metric_max(m, "autocoder_queue_depth", NULL);
+		free(m);
+		if (q > sm->queue_max)
+			sm->queue_max = q;
+		for (int i = 0; i < 25 && !atomic_load(&sm->stop); i++)
+			nap(0.01);
+	}
+	return NULL;
+}
+
+static bool sampler_start(struct sampler *sm, int port)
+{
+	memset(sm, 0, sizeof *sm);
+	sm->port = port;
+	atomic_init(&sm->stop, false);
+	return port > 0 && !pthread_create(&sm->th, NULL, sampler_main, sm);
+}
+
+static double sampler_stop(struct sampler *sm, bool started)
+{
+	atomic_store(&sm->stop, true);
+	if (started)
+		pthread_join(sm->th, NULL);
+	return sm->queue_max;
+}
+
 /* Figures every step has: CPU per thread, memory, queues, dead letters, Sink counts. */
 static void step_common(struct plan *p, int pid, const struct sample *a, const struct sample *b,
 			json_t *step)
@@ -435,8 +478,13 @@ static json_t *http_step(struct plan *p, int pid, const struct perf_options *o, 
 		return NULL;
 	if (rate > 0 && cfg.connections < 1)
 		cfg.connections = 1;
+	struct sampler sm;
+	bool sampling;
 	take_sample(p, pid, &a);
-	if (perf_load_run(&cfg, r, err)) {
+	sampling = pid > 0 && sampler_start(&sm, p->port);
+	int lrc = perf_load_run(&cfg, r, err);
+	double qmax = sampler_stop(&sm, sampling);
+	if (lrc) {
 		free_sample(&a);
 		free(r);
 		return NULL;
@@ -480,6 +528,8 @@ static json_t *http_step(struct plan *p, int pid, const struct perf_options *o, 
 	json_object_set_new(step, "availability",
 			    json_real(all ? 100.0 * (double)ok / (double)all : 0));
 	step_common(p, pid, &a, &b, step);
+	if (qmax > json_number_value(json_object_get(step, "queue_depth_max")))
+		json_object_set_new(step, "queue_depth_max", json_real(qmax));
 	free_sample(&a);
 	free_sample(&b);
 	free(r);
@@ -646,13 +696,18 @@ static json_t *pipeline_step(struct plan *p, const struct perf_options *o, doubl
 		return NULL;
 	nap(o->warmup);
 	take_sample(p, perf_system_pid(sys), &a);
+	struct sampler sm;
+	bool sampling = sampler_start(&sm, p->metrics_port);
 	nap(o->duration);
+	double qmax = sampler_stop(&sm, sampling);
 	take_sample(p, perf_system_pid(sys), &b);
 	step = json_object();
 	json_object_set_new(step, "mode", json_string(rate > 0 ? "open" : "max"));
 	if (rate > 0)
 		json_object_set_new(step, "rate", json_real(rate));
 	step_common(p, perf_system_pid(sys), &a, &b, step);
+	if (qmax > json_number_value(json_object_get(step, "queue_depth_max")))
+		json_object_set_new(step, "queue_depth_max", json_real(qmax));
 	json_object_set_new(step, "throughput", json_deep_copy(json_object_get(step, "sink_msgs_per_s")));
 	json_object_set_new(step, "availability", json_real(100));
 	/* per-component mean processing time in this window */
@@ -920,6 +975,30 @@ static int finish_run(const struct perf_options *o, struct plan *p, json_t *run,
 	return rc;
 }
 
+/* validation.load_testing {enabled, concurrent_users}: that concurrency joins the default
+ * sweep (in order), so the blueprint's own load is always one of the steps. */
+static void add_load_testing_users(const json_t *model, struct perf_options *o)
+{
+	const json_t *lt = json_object_get(json_object_get(json_object_get(model, "system"),
+							   "validation"), "load_testing");
+	const json_t *users = json_object_get(lt, "concurrent_users");
+	int u;
+	if (json_is_false(json_object_get(lt, "enabled")) || !json_is_integer(users))
+		return;
+	u = (int)json_integer_value(users);
+	if (u < 1 || u > 10000 || o->nconc >= PERF_MAX_STEPS)
+		return;
+	for (int i = 0; i < o->nconc; i++)
+		if (o->conc[i] == u)
+			return;
+	int k = o->nconc++;
+	while (k > 0 && o->conc[k - 1] > u) {
+		o->conc[k] = o->conc[k - 1];
+		k--;
+	}
+	o->conc[k] = u;
+}
+
 int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *err)
 {
 	struct plan p = { 0 };
@@ -934,6 +1013,10 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 		if (!rc)
 			rc = plan_ingress(&p, err);
 	}
+	struct perf_options eff = *o;
+	if (!rc && !o->url && !o->conc_given && o->nconc > 0)
+		add_load_testing_users(p.model, &eff);
+	o = &eff;
 	if (!rc && !o->url) {
 		snprintf(p.rundir, sizeof p.rundir, "%.2000s/bench-run", p.dir);
 		mkdir(p.rundir, 0755);

@@ -85,6 +85,7 @@ struct perf_options {
 	const char *url;           /* --url http://127.0.0.1:PORT/PATH: bench a running server */
 	int conc[PERF_MAX_STEPS];  /* closed-loop steps */
 	int nconc;
+	bool conc_given;           /* -c given: validation.load_testing adds no step */
 	double rates[PERF_MAX_STEPS]; /* open-loop steps (requests or messages per second) */
 	int nrates;
 	double duration, warmup;
