@@ -46,6 +46,7 @@ struct plan {
 	int port, metrics_port;
 	struct perf_request *reqs;
 	size_t nreqs;
+	bool keep_rundir;             /* a failure points at its log: keep it */
 };
 
 static double mono(void)
@@ -538,29 +539,40 @@ static json_t *http_step(struct plan *p, int pid, const struct perf_options *o, 
 
 /* ---------------------------------------------------------------- runs */
 
+/* Start the system: every component's port variable gets a free loopback port (the
+ * ingress's is p->port), METRICS_PORT another, the Sinks write under the run directory. */
 static int start_system(struct plan *p, char **extra, struct perf_system **sys,
 			struct ac_error *err)
 {
-	char *env[16] = { 0 };
-	char portv[128], mport[64], sinkd[2300];
-	int n = 0;
+	char *env[48] = { 0 };
+	char ports[32][160], mport[64], sinkd[2300];
+	const char *name;
+	json_t *entry;
+	int n = 0, np = 0, rc;
 
 	p->port = perf_free_port();
 	p->metrics_port = perf_free_port();
 	if (p->port < 0 || p->metrics_port < 0)
 		return ac_error_set(err, AC_EIO, NULL, "no free loopback port");
-	if (p->port_env) {
-		snprintf(portv, sizeof portv, "%s=%d", p->port_env, p->port);
-		env[n++] = portv;
+	json_object_foreach(json_object_get(p->config, "components"), name, entry) {
+		const char *pe = json_string_value(json_object_get(entry, "port_env"));
+		if (!pe || np == 32)
+			continue;
+		snprintf(ports[np], sizeof ports[np], "%s=%d", pe,
+			 p->port_env && !strcmp(pe, p->port_env) ? p->port : perf_free_port());
+		env[n++] = ports[np++];
 	}
 	snprintf(mport, sizeof mport, "METRICS_PORT=%d", p->metrics_port);
 	env[n++] = mport;
 	snprintf(sinkd, sizeof sinkd, "SINK_DIR=%s/out", p->rundir);
 	env[n++] = sinkd;
-	for (; extra && *extra && n < 15; extra++)
+	for (; extra && *extra && n < 47; extra++)
 		env[n++] = *extra;
-	return perf_system_start(p->dir, p->name, p->rundir, env,
-				 p->http ? p->port : p->metrics_port, sys, err);
+	rc = perf_system_start(p->dir, p->name, p->rundir, env,
+			       p->http ? p->port : p->metrics_port, sys, err);
+	if (rc)
+		p->keep_rundir = true;   /* the log the error points at */
+	return rc;
 }
 
 static void upper(const char *in, char *out, size_t n)
@@ -1059,7 +1071,9 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 	free_requests(&p);
 	json_decref(p.model);
 	json_decref(p.config);
-	if (!o->keep && p.rundir[0]) {
+	if (rc < 0)
+		p.keep_rundir = true;
+	if (!o->keep && !p.keep_rundir && p.rundir[0]) {
 		perf_rm_rf(p.rundir);
 	}
 	return rc;

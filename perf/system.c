@@ -76,6 +76,28 @@ int perf_system_build(const char *dir, struct ac_error *err)
 	return 0;
 }
 
+/* The running system, so an interrupted bench does not leave it behind. */
+static volatile sig_atomic_t running_pid;
+
+static void on_interrupt(int sig)
+{
+	if (running_pid > 0)
+		kill((pid_t)running_pid, SIGTERM);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void watch_interrupts(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	signal(SIGINT, on_interrupt);
+	signal(SIGTERM, on_interrupt);
+	signal(SIGHUP, on_interrupt);
+}
+
 int perf_system_start(const char *dir, const char *name, const char *rundir, char **env,
 		      int ready_port, struct perf_system **out, struct ac_error *err)
 {
@@ -115,6 +137,8 @@ int perf_system_start(const char *dir, const char *name, const char *rundir, cha
 		return ac_error_set(err, AC_ENOMEM, NULL, "out of memory");
 	}
 	s->pid = pid;
+	running_pid = pid;
+	watch_interrupts();
 	double until = now_s() + 60;
 	for (;;) {
 		int status = 0, st;
@@ -123,6 +147,7 @@ int perf_system_start(const char *dir, const char *name, const char *rundir, cha
 		if (status == 200)
 			break;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
+			running_pid = 0;
 			free(s);
 			return ac_error_set(err, AC_EIO, "start_failed",
 					    "%s exited while starting (see %s)", bin, logp);
@@ -162,6 +187,7 @@ int perf_system_stop(struct perf_system *s, struct ac_error *err)
 		}
 		nap_ms(10);
 	}
+	running_pid = 0;
 	if (!rc && (!WIFEXITED(st) || WEXITSTATUS(st)))
 		rc = ac_error_set(err, AC_EIO, "bad_exit", "system exited with status %d after SIGTERM",
 				  WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
