@@ -20,6 +20,7 @@ static const char usage[] =
 	"  --warmup S              seconds before measuring (default 1)\n"
 	"  --threads N             load generator threads (default 2)\n"
 	"  --mix read|write|mixed  HTTP request mix (default mixed: 9 GETs of existing ids per POST)\n"
+	"  --body JSON|@FILE       the POST body to send (default: shaped from the blueprint's schema)\n"
 	"  --repeat N              whole runs, for the regression gate's medians (default 1)\n"
 	"  --db PATH               store the run in this SQLite database\n"
 	"  --save-baseline NAME    store the run as baseline NAME (needs --db)\n"
@@ -117,6 +118,8 @@ int cmd_bench(int argc, char **argv)
 			if (strcmp(val, "read") && strcmp(val, "write") && strcmp(val, "mixed"))
 				return usage_error(usage, "--mix: read, write or mixed");
 			o.mix = val;
+		} else if (!strcmp(a, "--body")) {
+			o.body = val;   /* checked (JSON, readable file) by perf_bench */
 		} else if (!strcmp(a, "--url"))
 			o.url = val;
 		else if (!strcmp(a, "--db"))

@@ -47,6 +47,8 @@ struct plan {
 	struct perf_request *reqs;
 	size_t nreqs;
 	bool keep_rundir;             /* a failure points at its log: keep it */
+	bool has_sink;                /* Sink rates are reported per step */
+	char *body;                   /* --body: the POST body (compact JSON, owned) */
 };
 
 static double mono(void)
@@ -177,6 +179,8 @@ static int plan_ingress(struct plan *p, struct ac_error *err)
 				snprintf(p->collection, sizeof p->collection, "/");
 				p->schema = find_schema(schemas, NULL, NULL);
 			}
+		} else if (!strcmp(type, "Sink")) {
+			p->has_sink = true;
 		} else if (!strcmp(type, "Controller") && !p->required) {
 			p->required = json_object_get(cfg, "required_fields");
 		}
@@ -247,6 +251,8 @@ static json_t *body_from_config(struct plan *p, long n)
 
 static char *body_for(struct plan *p, long n)
 {
+	if (p->body)
+		return strdup(p->body);
 	json_t *o = p->schema ? value_for(p->schema, n) : body_from_config(p, n);
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
@@ -428,7 +434,7 @@ static void step_common(struct plan *p, int pid, const struct sample *a, const s
 	json_object_set_new(step, "errors_in_components",
 			    json_real(perf_metric_sum(b->metrics, "autocoder_errors_total", NULL) -
 				      perf_metric_sum(a->metrics, "autocoder_errors_total", NULL)));
-	if (p->source) {
+	if (p->source || p->has_sink) {
 		double in = perf_metric_sum(b->metrics, "autocoder_messages_in_total", "type=\"Sink\"") -
 			    perf_metric_sum(a->metrics, "autocoder_messages_in_total", "type=\"Sink\"");
 		double src = perf_metric_sum(b->metrics, "autocoder_messages_in_total", "type=\"Source\"") -
@@ -1015,12 +1021,22 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 {
 	struct plan p = { 0 };
 	json_t *run = NULL, *heads = json_array();
-	int rc;
+	int rc = 0;
 
 	*result = NULL;
-	if (o->url)
+	if (o->body) {
+		json_error_t je;
+		json_t *b = o->body[0] == '@' ? json_load_file(o->body + 1, JSON_DECODE_ANY, &je)
+					      : json_loads(o->body, JSON_DECODE_ANY, &je);
+		if (!b)
+			rc = ac_error_set(err, AC_EINVAL, NULL, "--body %s:%d:%d: %s",
+					  o->body[0] == '@' ? o->body + 1 : "(JSON)", je.line, je.column, je.text);
+		p.body = b ? json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+		json_decref(b);
+	}
+	if (!rc && o->url)
 		rc = plan_url(o, &p, err);
-	else {
+	else if (!rc) {
 		rc = load_target(o, &p, err);
 		if (!rc)
 			rc = plan_ingress(&p, err);
@@ -1069,6 +1085,7 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 	json_decref(heads);
 	json_decref(run);
 	free_requests(&p);
+	free(p.body);
 	json_decref(p.model);
 	json_decref(p.config);
 	if (rc < 0)

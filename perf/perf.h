@@ -92,6 +92,7 @@ struct perf_options {
 	int threads;               /* load generator threads */
 	int repeat;                /* whole runs (for the regression gate) */
 	const char *mix;           /* "read", "write" or "mixed" (default) */
+	const char *body;          /* POST body (JSON) instead of one shaped from the schema */
 	const char *workdir;       /* where a blueprint is generated (default: a temp dir) */
 	const char *db;            /* store runs here */
 	const char *save_baseline, *baseline;
