@@ -1028,9 +1028,11 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 		json_error_t je;
 		json_t *b = o->body[0] == '@' ? json_load_file(o->body + 1, JSON_DECODE_ANY, &je)
 					      : json_loads(o->body, JSON_DECODE_ANY, &je);
-		if (!b)
+		if (!b && je.line > 0)
 			rc = ac_error_set(err, AC_EINVAL, NULL, "--body %s:%d:%d: %s",
 					  o->body[0] == '@' ? o->body + 1 : "(JSON)", je.line, je.column, je.text);
+		else if (!b)
+			rc = ac_error_set(err, AC_EINVAL, NULL, "--body: %s", je.text);
 		p.body = b ? json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
 		json_decref(b);
 	}
