@@ -6,6 +6,7 @@
  */
 #include "core/common.h"
 #include "perf/perf.h"
+#include "generator/deploy.h"
 
 #include <check.h>
 #include <arpa/inet.h>
@@ -243,6 +244,33 @@ START_TEST(load_generator)
 }
 END_TEST
 
+/* generate --profile: a bench_profile in the model replaces the sizing table */
+START_TEST(deploy_uses_profile)
+{
+	struct deploy_resources table, measured;
+	struct ac_error err = { 0 };
+	json_t *model = json_pack("{s:{s:s, s:[{s:s, s:s}]}}", "system", "name", "x", "components",
+				  "name", "api", "type", "APIEndpoint");
+	ck_assert_int_eq(deploy_pod_resources(model, &table, &err), 0);
+	ck_assert_str_eq(table.source, "");
+	json_object_set_new(model, "bench_profile",
+			    json_pack("{s:i, s:i, s:i, s:i, s:i, s:s}", "cpu_request_m", 123, "mem_request_mi", 40,
+				      "cpu_limit_m", 246, "mem_limit_mi", 80, "hpa_cpu_target", 76,
+				      "source", "autocoder bench run 3"));
+	ck_assert_int_eq(deploy_pod_resources(model, &measured, &err), 0);
+	ck_assert_int_eq(measured.cpu_request_m, 123);
+	ck_assert_int_eq(measured.mem_limit_mi, 80);
+	ck_assert_int_eq(measured.hpa_cpu_target, 76);
+	ck_assert_str_eq(measured.source, "autocoder bench run 3");
+	ck_assert_int_ne(measured.cpu_request_m, table.cpu_request_m);
+	/* a broken profile is an error naming the field, not a silent fallback */
+	json_object_set_new(json_object_get(model, "bench_profile"), "mem_limit_mi", json_string("lots"));
+	ck_assert_int_eq(deploy_pod_resources(model, &measured, &err), AC_EINVAL);
+	ck_assert(strstr(err.msg, "bench_profile.mem_limit_mi"));
+	json_decref(model);
+}
+END_TEST
+
 static Suite *perf_suite(void)
 {
 	Suite *s = suite_create("perf");
@@ -252,6 +280,7 @@ static Suite *perf_suite(void)
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, regression_gate);
 	tcase_add_test(tc, load_generator);
+	tcase_add_test(tc, deploy_uses_profile);
 	suite_add_tcase(s, tc);
 	return s;
 }
