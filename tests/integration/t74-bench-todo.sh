@@ -86,6 +86,12 @@ grep -q "cpu: ${cpu}m" "$TMPDIR_TEST/sized/deployments/k8s/statefulset.yaml" || 
 grep -q "# Measured: autocoder bench run [0-9][0-9]* of todo_api on " "$TMPDIR_TEST/sized/deployments/k8s/statefulset.yaml" ||
 	fail "no provenance comment in the manifest"
 grep -q "measured: autocoder bench run" "$TMPDIR_TEST/sized/deployments/docker-compose.yml" || fail "no provenance in compose"
+# the profile travels in the system's blueprint.yaml: regenerating from it keeps the sizing
+"$AUTOCODER" validate "$TMPDIR_TEST/sized/blueprint.yaml" 2>"$TMPDIR_TEST/v.err" || fail "validate sized blueprint"
+! grep -q bench_profile "$TMPDIR_TEST/v.err" || fail "bench_profile reported as ignored"
+"$AUTOCODER" generate -q "$TMPDIR_TEST/sized/blueprint.yaml" -o "$TMPDIR_TEST/again" || fail "regenerate"
+cmp -s "$TMPDIR_TEST/sized/deployments/k8s/statefulset.yaml" "$TMPDIR_TEST/again/deployments/k8s/statefulset.yaml" ||
+	fail "regenerating from blueprint.yaml lost the measured sizing"
 echo '{"kind":"something else"}' >"$TMPDIR_TEST/bad.json"
 st=0
 "$AUTOCODER" generate -q "$TMPDIR_TEST/todo_slo.yaml" -o "$TMPDIR_TEST/bad" --profile "$TMPDIR_TEST/bad.json" 2>"$TMPDIR_TEST/bad.err" || st=$?
