@@ -92,6 +92,9 @@ int cmd_bench(int argc, char **argv)
 			if (n <= 0)
 				return usage_error(usage, "%s: want a list like 1,8,64", a);
 			for (int k = 0; k < n; k++)
+				if (l[k] > 10000)
+					return usage_error(usage, "%s: at most 10000 connections", a);
+			for (int k = 0; k < n; k++)
 				o.conc[k] = (int)l[k];
 			o.nconc = n;
 			o.conc_given = true;

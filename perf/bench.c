@@ -111,6 +111,10 @@ static int load_target(const struct perf_options *o, struct plan *p, struct ac_e
 			return rc;
 	}
 	snprintf(path, sizeof path, "%s/blueprint.yaml", p->dir);
+	if (access(path, R_OK))
+		return ac_error_set(err, AC_ENOTFOUND, NULL, "%s is not a generated system (no "
+				    "blueprint.yaml); give a blueprint or a directory `autocoder "
+				    "generate` wrote", p->dir);
 	bp_diags_init(&d);
 	rc = blueprint_load(path, false, &p->model, &d, err);
 	bp_diags_free(&d);

@@ -26,6 +26,7 @@
 #include <stdatomic.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
 #include <time.h>
@@ -443,6 +444,16 @@ static void *worker_main(void *arg)
 	return NULL;
 }
 
+/* Many connections need many descriptors: raise the soft limit towards the hard one. */
+static void raise_fd_limit(int connections)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) || rl.rlim_cur >= (rlim_t)connections + 64)
+		return;
+	rl.rlim_cur = rl.rlim_max < (rlim_t)connections + 64 ? rl.rlim_max : (rlim_t)connections + 64;
+	setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int perf_load_run(const struct perf_load *cfg, struct perf_load_result *out, struct ac_error *err)
 {
 	int nthreads = cfg->threads > 0 ? cfg->threads : 1;
@@ -453,6 +464,7 @@ int perf_load_run(const struct perf_load *cfg, struct perf_load_result *out, str
 	atomic_ullong answers = 0;
 
 	memset(out, 0, sizeof *out);
+	raise_fd_limit(cfg->connections);
 	if (!cfg->nrequests || cfg->connections < 1)
 		return ac_error_set(err, AC_EINVAL, NULL, "load: no requests or no connections");
 	if (nthreads > cfg->connections)
