@@ -76,6 +76,26 @@ int perf_system_build(const char *dir, struct ac_error *err)
 	return 0;
 }
 
+/* The last non-empty line of a log (what a failed start said), at most n-1 bytes. */
+static void last_line(const char *path, char *out, size_t n)
+{
+	char buf[4096];
+	FILE *f = fopen(path, "r");
+	size_t len = 0;
+	snprintf(out, n, "no output");
+	if (!f)
+		return;
+	if (!fseek(f, -(long)(sizeof buf - 1), SEEK_END) || !fseek(f, 0, SEEK_SET))
+		len = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		len--;
+	buf[len] = 0;
+	char *nl = strrchr(buf, '\n');
+	if (len)
+		snprintf(out, n, "%.*s", (int)(n - 1), nl ? nl + 1 : buf);
+}
+
 /* The running system, so an interrupted bench does not leave it behind. */
 static volatile sig_atomic_t running_pid;
 
@@ -147,10 +167,12 @@ int perf_system_start(const char *dir, const char *name, const char *rundir, cha
 		if (status == 200)
 			break;
 		if (waitpid(pid, &st, WNOHANG) == pid) {
+			char last[300];
 			running_pid = 0;
 			free(s);
+			last_line(logp, last, sizeof last);
 			return ac_error_set(err, AC_EIO, "start_failed",
-					    "%s exited while starting (see %s)", bin, logp);
+					    "%s exited while starting: %s (see %s)", bin, last, logp);
 		}
 		if (now_s() > until) {
 			perf_system_stop(s, NULL);
