@@ -104,6 +104,9 @@ struct conn {
 	size_t sent;
 	double intended, started;
 	double retry_at;          /* after a failed connection: not before this time */
+	size_t skip;              /* body bytes still to discard (a body larger than buf) */
+	int skip_status;
+	bool skip_close;
 	char buf[RBUF];
 	size_t have;
 };
@@ -195,6 +198,7 @@ static void conn_failed(struct worker *w, struct conn *c, double now)
 		w->res.conn_errors++;
 	c->req = NULL;
 	c->retry_at = now + 0.01;   /* a refusing server is not hammered */
+	c->skip = 0;
 	conn_close(w, c);
 }
 
@@ -279,8 +283,11 @@ static int parse_response(struct conn *c, int *status, bool *close_after)
 	need = head + (size_t)clen;
 	if (need > c->have) {
 		if (need > sizeof c->buf) {
-			/* large body: forget what we have of it and count the rest */
-			return -1;
+			/* a body larger than the buffer: discard it as it arrives */
+			c->skip = need - c->have;
+			c->skip_status = *status;
+			c->skip_close = *close_after;
+			c->have = 0;
 		}
 		return 0;
 	}
@@ -297,18 +304,28 @@ static void conn_readable(struct worker *w, struct conn *c, double now)
 		}
 		if (n < 0)
 			return;
-		c->have += (size_t)n;
-		if (c->st != C_READING)
-			continue;
 		int status;
 		bool close_after;
-		int p = parse_response(c, &status, &close_after);
-		if (p < 0) {
-			conn_failed(w, c, now);
-			return;
+		if (c->skip) {
+			if ((size_t)n < c->skip) {
+				c->skip -= (size_t)n;
+				continue;
+			}
+			c->skip = 0;
+			status = c->skip_status;
+			close_after = c->skip_close;
+		} else {
+			c->have += (size_t)n;
+			if (c->st != C_READING)
+				continue;
+			int p = parse_response(c, &status, &close_after);
+			if (p < 0) {
+				conn_failed(w, c, now);
+				return;
+			}
+			if (p == 0)
+				continue;
 		}
-		if (p == 0)
-			continue;
 		if (recording(w, c)) {
 			double lat = now - (w->rate > 0 ? c->intended : c->started);
 			perf_hist_add(&w->res.hist, (uint64_t)(lat * 1e6));

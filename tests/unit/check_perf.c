@@ -159,8 +159,19 @@ static void *tiny_conn(void *arg)
 		char *end;
 		while ((end = memmem(buf, have, "\r\n\r\n", 4))) {
 			size_t used = (size_t)(end - buf) + 4;
-			bool miss = !strncmp(buf, "GET /missing", 12);
-			if (send(fd, miss ? chunked : resp, miss ? sizeof chunked - 1 : sizeof resp - 1, MSG_NOSIGNAL) < 0)
+			bool miss = !strncmp(buf, "GET /missing", 12), big = !strncmp(buf, "GET /big", 8);
+			if (big) {
+				/* a body far larger than the load generator's buffer */
+				static char body[100000];
+				char head[96];
+				int hl = snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n\r\n",
+						  sizeof body);
+				memset(body, 'x', sizeof body);
+				if (send(fd, head, (size_t)hl, MSG_NOSIGNAL) < 0 ||
+				    send(fd, body, sizeof body, MSG_NOSIGNAL) < 0)
+					goto out;
+			} else if (send(fd, miss ? chunked : resp, miss ? sizeof chunked - 1 : sizeof resp - 1,
+					MSG_NOSIGNAL) < 0)
 				goto out;
 			memmove(buf, buf + used, have - used);
 			have -= used;
@@ -225,6 +236,17 @@ START_TEST(load_generator)
 	ck_assert_uint_gt(status_count(res, 404), 0);
 	ck_assert_uint_eq(status_count(res, 200) + status_count(res, 404), res->responses);
 	ck_assert_uint_eq(res->hist.n, res->responses);
+	/* answers larger than the buffer are read to their end and counted */
+	char r3[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
+	struct perf_request big[] = { { r3, sizeof r3 - 1 } };
+	cfg.requests = big;
+	cfg.nrequests = 1;
+	ck_assert_int_eq(perf_load_run(&cfg, res, &err), 0);
+	ck_assert_uint_gt(res->responses, 3);
+	ck_assert_uint_eq(res->conn_errors, 0);
+	ck_assert_uint_eq(status_count(res, 200), res->responses);
+	cfg.requests = reqs;
+	cfg.nrequests = 2;
 	/* open loop at 200/s: about 100 requests in 0.5 s (wide margin), latency recorded */
 	cfg.rate = 200;
 	ck_assert_int_eq(perf_load_run(&cfg, res, &err), 0);
