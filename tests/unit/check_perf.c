@@ -105,6 +105,8 @@ START_TEST(regression_gate)
 	ck_assert_str_eq(gate(db, run_with("sys", 500, 505, 495), 0.10), "regression");
 	/* 30 % slower but the runs disagree by more than that: inconclusive */
 	ck_assert_str_eq(gate(db, run_with("sys", 300, 700, 1100), 0.10), "inconclusive");
+	/* noisy, but every run now is slower than every baseline run: regression */
+	ck_assert_str_eq(gate(db, run_with("sys", 100, 400, 200), 0.10), "regression");
 	/* no baseline of that name for that system */
 	json_t *other = run_with("other", 1, 1, 1);
 	ck_assert_int_eq(perf_runs_gate(db, "base", other, 0.1, &v, &err), AC_ENOTFOUND);
