@@ -699,6 +699,27 @@ static int run_http(struct plan *p, const struct perf_options *o, json_t *steps,
 	return rc;
 }
 
+/* The measured window of a pipeline step on a terminal: the Sinks' rate every half second. */
+static void pipeline_progress(struct plan *p, const struct perf_options *o, double rate)
+{
+	double t0 = mono(), last_t = t0, last_n = -1;
+	char what[64];
+	snprintf(what, sizeof what, rate > 0 ? "Source at %.0f/s" : "Source unpaced", rate);
+	while (mono() - t0 < o->duration) {
+		double left = o->duration - (mono() - t0);
+		int st;
+		nap(left < 0.5 ? left : 0.5);
+		char *m = perf_http_get(p->metrics_port, "/metrics", &st);
+		double n = perf_metric_sum(m, "autocoder_messages_in_total", "type=\"Sink\""), t = mono();
+		free(m);
+		if (last_n >= 0 && t > last_t)
+			fprintf(stderr, "\r\033[Kbench: %s, %.1f s, Sinks %.0f msg/s", what, t - t0,
+				(n - last_n) / (t - last_t));
+		last_n = n;
+		last_t = t;
+	}
+}
+
 /* A pipeline step: a fresh process whose Source runs unbounded (rate 0: as fast as the
  * pipeline takes it, i.e. closed loop through backpressure) or at a fixed rate. */
 static json_t *pipeline_step(struct plan *p, const struct perf_options *o, double rate,
@@ -720,7 +741,10 @@ static json_t *pipeline_step(struct plan *p, const struct perf_options *o, doubl
 	take_sample(p, perf_system_pid(sys), &a);
 	struct sampler sm;
 	bool sampling = sampler_start(&sm, p->metrics_port);
-	nap(o->duration);
+	if (o->progress)
+		pipeline_progress(p, o, rate);
+	else
+		nap(o->duration);
 	double qmax = sampler_stop(&sm, sampling);
 	take_sample(p, perf_system_pid(sys), &b);
 	step = json_object();
