@@ -1107,10 +1107,11 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 		rc = finish_run(o, &p, run, err);
 		if (rc >= 0 && !pass)
 			rc = 1;
-		if (rc >= 0) {
-			*result = run;
-			run = NULL;
-		}
+		/* the figures are shown even when storing, sizing or drawing them failed */
+		*result = run;
+		run = NULL;
+	} else {
+		p.keep_rundir = true;   /* the run failed: its logs say why */
 	}
 	json_decref(heads);
 	json_decref(run);
@@ -1118,8 +1119,6 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 	free(p.body);
 	json_decref(p.model);
 	json_decref(p.config);
-	if (rc < 0)
-		p.keep_rundir = true;
 	if (!o->keep && !p.keep_rundir && p.rundir[0]) {
 		perf_rm_rf(p.rundir);
 	}

@@ -103,7 +103,8 @@ struct perf_options {
 	bool json, progress, keep;
 };
 
-/* Run the bench; *result gets the run as JSON (new reference, also on criteria failure).
+/* Run the bench; *result gets the run as JSON (new reference) whenever the steps ran — also
+ * when a criterion failed or storing, sizing or drawing the run failed afterwards.
  * Returns 0 when everything ran and every criterion held, 1 when a criterion or the
  * regression gate failed, 3 when the gate is inconclusive, or a negative AC_E* code with err
  * set when the bench itself could not run. */

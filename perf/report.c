@@ -67,18 +67,18 @@ void perf_print_table(FILE *out, const json_t *run)
 		json_string_value(json_object_get(run, "ingress")), json_string_value(json_object_get(run, "host")),
 		(long long)json_integer_value(json_object_get(run, "cores")), num(run, "load_average"));
 	if (http)
-		fprintf(out, "%-10s %10s %8s %8s %8s %8s %8s %7s %5s %5s %6s %8s %7s  %s\n", "step", "req/s",
+		fprintf(out, "%-12s %10s %8s %8s %8s %8s %8s %7s %5s %5s %6s %8s %7s  %s\n", "step", "req/s",
 			"p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "errors", "429", "503", "cores",
 			"RSS MiB", "queue", "CPU by thread");
 	else
-		fprintf(out, "%-10s %12s %12s %6s %8s %7s %6s  %s\n", "step", "sink msg/s", "source msg/s",
+		fprintf(out, "%-12s %12s %12s %6s %8s %7s %6s  %s\n", "step", "sink msg/s", "source msg/s",
 			"cores", "RSS MiB", "queue", "dead", "CPU by thread");
 	json_array_foreach(steps, i, s) {
 		char label[32], thr[256];
 		step_label(s, label, sizeof label);
 		top_threads(s, thr, sizeof thr);
 		if (http)
-			fprintf(out, "%-10s %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f %7lld %5lld %5lld %6.2f %8.1f %7.0f  %s\n",
+			fprintf(out, "%-12s %10.0f %8.2f %8.2f %8.2f %8.2f %8.2f %7lld %5lld %5lld %6.2f %8.1f %7.0f  %s\n",
 				label, num(s, "throughput"), num(s, "p50_ms"), num(s, "p90_ms"),
 				num(s, "p99_ms"), num(s, "p999_ms"), num(s, "max_ms"),
 				(long long)json_integer_value(json_object_get(s, "errors")),
@@ -86,7 +86,7 @@ void perf_print_table(FILE *out, const json_t *run)
 				(long long)json_integer_value(json_object_get(s, "status_503")),
 				num(s, "cpu_cores"), num(s, "rss_peak_kb") / 1024, num(s, "queue_depth_max"), thr);
 		else
-			fprintf(out, "%-10s %12.0f %12.0f %6.2f %8.1f %7.0f %6.0f  %s\n", label,
+			fprintf(out, "%-12s %12.0f %12.0f %6.2f %8.1f %7.0f %6.0f  %s\n", label,
 				num(s, "sink_msgs_per_s"), num(s, "source_msgs_per_s"), num(s, "cpu_cores"),
 				num(s, "rss_peak_kb") / 1024, num(s, "queue_depth_max"), num(s, "dead_letters"), thr);
 	}
