@@ -27,7 +27,7 @@ ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -I. -I$(BUILD) \
 LDLIBS     := $(PKG_LIBS) -lpthread -lm
 SAN_FLAGS  := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
-LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c) generator/runtime/expr.c)
+LIB_SRC  := $(sort $(wildcard core/*.c collector/*.c analyzer/*.c generator/*.c perf/*.c) generator/runtime/expr.c)
 CMD_SRC  := $(sort $(wildcard cmd/*.c))
 UNIT_SRC := $(sort $(wildcard tests/unit/check_*.c))
 # generator/runtime/ is embedded into the binary (generator/runtime_files.h) so `generate` can
@@ -241,6 +241,12 @@ $(BUILD)/bench/gen_mhd_ref: bench/gen_mhd_ref.c
 
 bench-generated: $(BIN) $(BUILD)/bench/gen_mhd_ref
 	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/generated.sh
+
+# `autocoder bench`'s load generator against wrk on the same minimal handler, same run
+# (bench/loadgen.sh; figures in docs/BENCHMARKS.md "autocoder bench").
+.PHONY: bench-loadgen
+bench-loadgen: $(BIN) $(BUILD)/bench/gen_mhd_ref
+	AUTOCODER=$(abspath $(BIN)) MHD_REF=$(abspath $(BUILD)/bench/gen_mhd_ref) sh bench/loadgen.sh
 
 # --- deployments (deploy emitter) -------------------------------------------------------------
 # The container health probe's source is written into every generated system: embed it as a C

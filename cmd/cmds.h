@@ -22,6 +22,7 @@ int cmd_alerts(int argc, char **argv);
 /* db.c: print the schema state of the file at path (serve --check-db, db check); 0 when
  * this binary can use it. */
 int db_check_print(const char *path, bool json);
+int cmd_bench(int argc, char **argv);
 
 /* Print "autocoder: <msg>" to stderr; returns 2 (usage) for `return usage_error(...)`. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

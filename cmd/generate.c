@@ -10,15 +10,17 @@
 #include "generator/generator.h"
 
 static const char usage[] =
-	"usage: autocoder generate BLUEPRINT -o DIR [--force] [--strict] [--json]\n"
+	"usage: autocoder generate BLUEPRINT -o DIR [--force] [--strict] [--json] [--profile FILE]\n"
 	"  -o, --output DIR  where to write the system (created if missing)\n"
 	"  --force           write into a non-empty directory autocoder did not generate\n"
 	"  --strict          treat every heal (a warning) as an error\n"
-	"  --json            print the result as JSON ({\"generated\": DIR, \"build\": ...})\n";
+	"  --json            print the result as JSON ({\"generated\": DIR, \"build\": ...})\n"
+	"  --profile FILE    size the deployments from a measured resource profile\n"
+	"                    (`autocoder bench --size FILE`) instead of the sizing table\n";
 
 int cmd_generate(int argc, char **argv)
 {
-	const char *path = NULL, *outdir = NULL;
+	const char *path = NULL, *outdir = NULL, *profile = NULL;
 	bool strict = false, force = false, quiet = false, json = false;
 	struct bp_diags diags;
 	struct ac_error err = { 0 };
@@ -38,6 +40,10 @@ int cmd_generate(int argc, char **argv)
 			if (i + 1 >= argc)
 				return usage_error(usage, "%s needs a directory", argv[i]);
 			outdir = argv[++i];
+		} else if (!strcmp(argv[i], "--profile")) {
+			if (i + 1 >= argc)
+				return usage_error(usage, "--profile needs a file");
+			profile = argv[++i];
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			printf("%s", usage);
 			return 0;
@@ -62,6 +68,22 @@ int cmd_generate(int argc, char **argv)
 		else
 			fprintf(stderr, "autocoder: %s is invalid; nothing generated\n", path);
 		return 1;
+	}
+	if (profile) {
+		json_error_t je;
+		json_t *prof = json_load_file(profile, 0, &je);
+		const char *kind = json_string_value(json_object_get(prof, "kind"));
+		if (!prof || !kind || strcmp(kind, "autocoder-resource-profile")) {
+			if (prof)
+				fprintf(stderr, "autocoder: %s: not a resource profile (kind is not "
+					"autocoder-resource-profile)\n", profile);
+			else
+				fprintf(stderr, "autocoder: %s:%d:%d: %s\n", profile, je.line, je.column, je.text);
+			json_decref(prof);
+			json_decref(model);
+			return 1;
+		}
+		json_object_set_new(model, "bench_profile", prof);
 	}
 	rc = generator_emit(model, outdir, force, &err);
 	json_decref(model);

@@ -53,6 +53,7 @@ static const struct command commands[] = {
 	{ "db", cmd_db, "database size, retention, pruning and schema check" },
 	{ "backup", cmd_backup, "copy the database safely while serve runs" },
 	{ "alerts", cmd_alerts, "alert rules (webhooks, e-mail) and the delivery log" },
+	{ "bench", cmd_bench, "load-test a generated system: figures, SLO verdict, baselines, sizing" },
 };
 
 static void print_usage(FILE *out)

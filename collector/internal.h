@@ -240,6 +240,7 @@ enum metrics_route {
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
 	ROUTE_CLUSTER_UNMERGE, /* issue 12 */
 	ROUTE_ALERT_DELIVERIES,  /* ops: alerts_admin.c */
+	ROUTE_BENCH_RUNS,   /* perf: api_bench.c */
 	ROUTE__COUNT
 };
 struct metrics;
@@ -421,5 +422,7 @@ enum MHD_Result api_guide(struct request *r);
 
 /* ---- alerts_admin.c (ops) ---- */
 enum MHD_Result api_alert_deliveries(struct request *r);
+/* ---- api_bench.c (perf): GET /api/v1/bench/runs?limit=N, the `autocoder bench` runs ---- */
+enum MHD_Result api_bench_runs(struct request *r);
 
 #endif

@@ -45,6 +45,7 @@ static const struct { const char *method, *path; } route_names[ROUTE__COUNT] = {
 	[ROUTE_GUIDE] = { "GET", "/api/v1/guide" },
 	[ROUTE_ALERT_DELIVERIES] = { "GET", "/api/v1/alerts/deliveries" },
 	[ROUTE_CLUSTER_UNMERGE] = { "POST", "/api/v1/clusters/{id}/unmerge" },
+	[ROUTE_BENCH_RUNS] = { "GET", "/api/v1/bench/runs" },
 };
 
 struct metrics {

@@ -1142,6 +1142,8 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/clusters/*/unmerge", ROUTE_CLUSTER_UNMERGE, AUTH_ADMIN, api_cluster_unmerge },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
 	{ "GET", "/api/v1/alerts/deliveries", ROUTE_ALERT_DELIVERIES, AUTH_READ, api_alert_deliveries },
+	/* perf: `autocoder bench` runs stored in this database (collector/api_bench.c) */
+	{ "GET", "/api/v1/bench/runs", ROUTE_BENCH_RUNS, AUTH_READ, api_bench_runs },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */

@@ -238,6 +238,20 @@ static const char *const migrations[] = {
 	"CREATE INDEX alert_deliveries_pending ON alert_deliveries(status, next_attempt_at);"
 	"CREATE TABLE alert_meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);",
 	/* ---- end ops ---- */
+	/* ---- perf (issue 15): `autocoder bench` runs; baseline names the runs of a baseline,
+	 * headline is the run's best step throughput (per repeat: a JSON array) ---- */
+	"CREATE TABLE bench_runs("
+	"  id INTEGER PRIMARY KEY,"
+	"  system TEXT NOT NULL,"
+	"  started TEXT NOT NULL,"
+	"  host TEXT NOT NULL,"
+	"  load_average REAL,"
+	"  baseline TEXT,"
+	"  passed INTEGER NOT NULL,"
+	"  headline TEXT NOT NULL,"
+	"  result TEXT NOT NULL);"
+	"CREATE INDEX bench_runs_system ON bench_runs(system, id);"
+	"CREATE INDEX bench_runs_baseline ON bench_runs(baseline, id);",
 };
 
 int ac_db_schema_version(void)

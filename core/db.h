@@ -59,6 +59,9 @@
  *   analyzer_state(key TEXT PRIMARY KEY, value TEXT)
  *                  -- last_event_id (highest events.id clustered), rules_digest
  * -- end an-clusters block
+ *   bench_runs     id, system, started, host, load_average, baseline (name or NULL), passed,
+ *                  headline (JSON array: best throughput per repeat), result (the run's JSON)
+ *                  -- `autocoder bench` (perf/perf.h)
  *
  * -- ops block (collector/retention.c)
  *   retention(project_id PRIMARY KEY, max_age_seconds, max_events, max_bytes, updated_at)

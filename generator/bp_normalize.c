@@ -99,7 +99,7 @@ static const struct cat_key qos_keys[] = {
 };
 
 static const char *const top_known[] = { "schema_version", "system", "metadata", "schemas",
-					 "policy", "bindings", "component", NULL };
+					 "policy", "bindings", "component", "bench_profile", NULL };
 static const char *const metadata_known[] = { "version", "author", "description", "tags",
 					      "created", "autocoder_version", "schema_version",
 					      "natural_language_description", "name", NULL };
@@ -714,6 +714,13 @@ int bp_normalize(struct bp_ctx *c, const struct ydoc *doc)
 	if (norm_system(c, doc, root))
 		return AC_ENOMEM;
 	bp_keep_unknown(c, root, top_known, "the top level", c->model);
+	/* a measured resource profile (`autocoder generate --profile`, docs/BENCH.md) that a
+	 * generated blueprint.yaml carries: the deployment emitter sizes from it */
+	if (yget(root, "bench_profile")) {
+		json_t *prof = yto_json(yget(root, "bench_profile"), &c->budget);
+		if (prof)
+			json_object_set_new(c->model, "bench_profile", prof);
+	}
 	if (c->budget == 0) {
 		bp_error(c, root, "YAML aliases may repeat data, but not exponentially",
 			 "blueprint expands through YAML aliases to too many nodes");

@@ -46,6 +46,11 @@ struct deploy_resources {
 	long mem_request_mi;
 	long cpu_limit_m;
 	long mem_limit_mi;
+	/* measured sizing (a bench_profile in the model, see `autocoder bench --size`): where the
+	 * figures came from, and the HPA CPU target that keeps the measured load per pod; empty
+	 * and 0 when the sizing table decided */
+	char source[512];
+	long hpa_cpu_target;
 };
 
 /* Write the deployment files of the system described by model under outdir (created if
@@ -64,6 +69,9 @@ int deploy_emit(const json_t *model, const char *outdir, struct ac_error *err);
  * 0 or AC_EINVAL (malformed model or policy quantity) with err set. */
 int deploy_pod_resources(const json_t *model, struct deploy_resources *out,
 			 struct ac_error *err);
+/* When the model carries a "bench_profile" object (added by `autocoder generate --profile`,
+ * written by `autocoder bench --size`, docs/BENCH.md), its measured requests and limits
+ * replace the sizing table above. */
 
 /* Parse Kubernetes quantities: "500m", "0.5", "2" CPU to millicores; "512Mi", "1Gi", "1G",
  * "800M", "1048576" memory to MiB (rounded up). 0 or AC_EINVAL. */

@@ -151,7 +151,10 @@ static void compose_system_common(struct dp_out *o, const struct dp_plan *p)
 		     "      start_period: %lds\n", p->health_timeout_s, p->startup_s);
 	dp_printf(o, "    restart: unless-stopped\n    stop_signal: SIGTERM\n"
 		     "    stop_grace_period: %lds\n", p->shutdown_s + 5);
-	dp_printf(o, "    # Pod limits of deployments/k8s (sizing table, policy.resource_limits).\n");
+	if (p->res.source[0])
+		dp_printf(o, "    # Pod limits of deployments/k8s, measured: %s.\n", p->res.source);
+	else
+		dp_printf(o, "    # Pod limits of deployments/k8s (sizing table, policy.resource_limits).\n");
 	dp_printf(o, "    cpus: %s\n    mem_limit: %ldm\n    mem_reservation: %ldm\n", cpu,
 		  p->res.mem_limit_mi, p->res.mem_request_mi);
 }
@@ -330,13 +333,14 @@ static int write_readme(const struct dp_plan *p, const char *outdir, struct ac_e
 		      "kubectl -n %s create secret generic %s-collector --from-literal=key=<token>\n"
 		      "kubectl apply -k deployments/k8s\n```\n\n", p->dns, p->dns, p->dns);
 	dp_printf(&o, "A %s with liveness `/health` and readiness `/ready` on port %ld; requests %ldm/%ldMi, "
-		      "limits %ldm/%ldMi (sizing table of the blueprint language).%s The collector URL is in "
+		      "limits %ldm/%ldMi (%s).%s The collector URL is in "
 		      "the ConfigMap `%s-config`; the key comes from the Secret `%s-collector` (optional: "
 		      "without it the system runs and does not report).\n",
 		  p->stateful ? "StatefulSet (one replica, a 1Gi volume claim for its SQLite data)"
 			      : "Deployment",
 		  p->health_port, p->res.cpu_request_m, p->res.mem_request_mi, p->res.cpu_limit_m,
 		  p->res.mem_limit_mi,
+		  p->res.source[0] ? p->res.source : "sizing table of the blueprint language",
 		  p->autoscale ? " A HorizontalPodAutoscaler scales it between the blueprint's min and max "
 				 "instances." : "",
 		  p->dns, p->dns);

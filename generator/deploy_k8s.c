@@ -111,8 +111,11 @@ static void container(struct dp_out *o, const struct dp_plan *p)
 	dp_printf(o, "          env:\n            - name: AUTOCODER_KEY\n              valueFrom:\n"
 		     "                secretKeyRef:\n                  name: %s-collector\n"
 		     "                  key: key\n                  optional: true\n", p->dns);
-	dp_printf(o, "          # Sizing table (BLUEPRINT-LANGUAGE.md) for %zu components, policy.resource_limits.\n",
-		  p->ncomponents);
+	if (p->res.source[0])
+		dp_printf(o, "          # Measured: %s.\n", p->res.source);
+	else
+		dp_printf(o, "          # Sizing table (BLUEPRINT-LANGUAGE.md) for %zu components, policy.resource_limits.\n",
+			  p->ncomponents);
 	dp_printf(o, "          resources:\n            requests:\n              cpu: %s\n"
 		     "              memory: %s\n            limits:\n              cpu: %s\n"
 		     "              memory: %s\n", cr, mr, cl, ml);
@@ -240,8 +243,12 @@ static void hpa_metrics(struct dp_out *o, const struct dp_plan *p)
 			n++;
 		}
 	}
-	if (n == 0)
-		hpa_metric(o, "cpu", 70);
+	if (n == 0) {
+		if (p->res.source[0])
+			dp_printf(o, "    # CPU target from the measured profile: %s.\n", p->res.source);
+		hpa_metric(o, "cpu", p->res.hpa_cpu_target > 0 && p->res.hpa_cpu_target <= 100 ?
+				     p->res.hpa_cpu_target : 70);
+	}
 }
 
 static int write_hpa(const struct dp_plan *p, const char *outdir, struct ac_error *err)

@@ -146,8 +146,29 @@ static int type_request(const json_t *c, long *cpu_m, long *mem_mi, struct ac_er
 static long min_l(long a, long b) { return a < b ? a : b; }
 static long max_l(long a, long b) { return a > b ? a : b; }
 
-int deploy_pod_resources(const json_t *model, struct deploy_resources *out,
-			 struct ac_error *err)
+/* A measured resource profile (perf/runs.c writes it): positive integers, request <= limit. */
+static int profile_resources(const json_t *prof, struct deploy_resources *out,
+			     struct ac_error *err)
+{
+	long v[4];
+	const char *keys[4] = { "cpu_request_m", "mem_request_mi", "cpu_limit_m", "mem_limit_mi" };
+	for (int i = 0; i < 4; i++) {
+		v[i] = jlong(prof, keys[i], 0);
+		if (v[i] <= 0)
+			return ac_error_set(err, AC_EINVAL, "bad_profile",
+					    "bench_profile.%s: missing or not a positive number", keys[i]);
+	}
+	out->cpu_request_m = min_l(v[0], v[2]);
+	out->mem_request_mi = min_l(v[1], v[3]);
+	out->cpu_limit_m = v[2];
+	out->mem_limit_mi = v[3];
+	out->hpa_cpu_target = jlong(prof, "hpa_cpu_target", 0);
+	snprintf(out->source, sizeof out->source, "%s", jstr(prof, "source", "autocoder bench"));
+	return 0;
+}
+
+static int table_resources(const json_t *model, struct deploy_resources *out,
+			   struct ac_error *err)
 {
 	const json_t *comps = jpath(jpath(model, "system", NULL), "components", NULL);
 	const json_t *limits = jpath(jpath(model, "policy", NULL), "resource_limits", NULL);
@@ -178,7 +199,17 @@ int deploy_pod_resources(const json_t *model, struct deploy_resources *out,
 	out->mem_request_mi = min_l(req_mem, lim_mem);
 	out->cpu_limit_m = lim_cpu;
 	out->mem_limit_mi = lim_mem;
+	out->source[0] = 0;
+	out->hpa_cpu_target = 0;
 	return 0;
+}
+
+int deploy_pod_resources(const json_t *model, struct deploy_resources *out,
+			 struct ac_error *err)
+{
+	if (json_is_object(jpath(model, "bench_profile", NULL)))
+		return profile_resources(jpath(model, "bench_profile", NULL), out, err);
+	return table_resources(model, out, err);
 }
 
 /* DNS-1123 label from a snake_case or free-form name: lowercase alphanumerics and single

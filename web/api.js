@@ -120,5 +120,7 @@ export const getGuide = (format, params, signal) =>
 /* {deliveries: [...]}, newest first; params: limit */
 export const listAlertDeliveries = (params, signal) =>
 	request('GET', '/api/v1/alerts/deliveries', { params, signal });
+/* {runs: [{id, system, started, host, load_average, baseline, passed, headline, result}]} */
+export const listBenchRuns = (params, signal) => request('GET', '/api/v1/bench/runs', { params, signal });
 
 export const getHealth = (signal) => request('GET', '/health', { signal });

@@ -14,6 +14,7 @@ import * as cluster from './cluster.js';
 import * as events from './events.js';
 import * as guide from './guide.js';
 import * as alerts from './alerts.js';
+import * as bench from './bench.js';
 
 const main = document.getElementById('main');
 const flashBox = document.getElementById('flash');
@@ -37,6 +38,8 @@ function pick(parts) {
 		return { view: guide, name: 'guide' };
 	if (a === 'alerts')
 		return { view: alerts, name: 'alerts' };
+	if (a === 'bench')
+		return { view: bench, name: 'bench', arg: b };
 	return null;
 }
 

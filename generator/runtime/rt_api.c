@@ -474,6 +474,8 @@ static enum MHD_Result api_handler(void *cls, struct MHD_Connection *conn, const
 	(void)version;
 
 	if (!r) {
+		rt_http_thread_named(st->c);
+		rt_bench_delay(st->c);
 		r = calloc(1, sizeof *r);
 		if (!r)
 			return MHD_NO;

@@ -530,6 +530,7 @@ int rt_process_message(struct rt_component *c, struct rt_msg *m)
 	atomic_fetch_add_explicit(&c->msgs_in, 1, memory_order_relaxed);
 	for (int a = 1; a <= attempts; a++) {
 		c->last_error[0] = 0;
+		rt_bench_delay(c);
 		rc = c->def->process(c, m);
 		note_result(c, rc);
 		if (rc == 0)
@@ -572,6 +573,44 @@ static size_t take_batch(struct rt_component *c, struct rt_msg *out, size_t n)
 		c->rr++;
 	}
 	return got;
+}
+
+/* ---------------------------------------------------------------- bench hooks */
+
+/* The deliberate slowdown knob of `autocoder bench` (docs/BENCH.md): with
+ * AUTOCODER_SLOW_COMPONENT=<instance> and AUTOCODER_SLOW_US=<n>, that instance sleeps n µs per
+ * message (per request for an APIEndpoint), so a regression gate can be shown to fail. */
+static const char *slow_name;
+static long slow_us;
+static pthread_once_t slow_once = PTHREAD_ONCE_INIT;
+
+static void slow_setup(void)
+{
+	const char *v = getenv("AUTOCODER_SLOW_US");
+	slow_name = getenv("AUTOCODER_SLOW_COMPONENT");
+	slow_us = v ? strtol(v, NULL, 10) : 0;
+}
+
+void rt_bench_delay(struct rt_component *c)
+{
+	pthread_once(&slow_once, slow_setup);
+	if (slow_us > 0 && slow_name && !strcmp(slow_name, c->def->name)) {
+		struct timespec ts = { slow_us / 1000000, (slow_us % 1000000) * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/* HTTP server threads (libmicrohttpd's pool) take the name "<instance>-http" on their first
+ * request, so per-thread CPU (/proc/PID/task/TID/stat) is attributed to the component. */
+void rt_http_thread_named(struct rt_component *c)
+{
+	static _Thread_local bool named;
+	char tname[16];
+	if (named)
+		return;
+	named = true;
+	snprintf(tname, sizeof tname, "%.10s-http", c->def->name);
+	pthread_setname_np(pthread_self(), tname);
 }
 
 /* Exported (like rt_component_thread) so crash backtraces name it instead of an offset. */

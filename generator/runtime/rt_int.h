@@ -86,6 +86,7 @@ struct rt_component {
 
 	uint64_t crash_after, crash_count;
 	atomic_ullong store_writes;   /* Store: write statements run (rt_store.c readers) */
+	atomic_ullong pool_waits;     /* Store: waits for a free pooled connection (/metrics) */
 	atomic_int flushed_round;   /* last shutdown flush round this component completed */
 };
 
@@ -155,6 +156,11 @@ void rt_sqlite_path(struct rt_component *c, const char *url, char *out, size_t n
 void rt_iso_now(char *buf, size_t n);
 /* 2*nbytes lowercase hex chars + NUL (not cryptographic: ids and trace ids). */
 void rt_random_hex(char *out, size_t nbytes);
+
+/* bench hooks (rt_core.c, docs/BENCH.md): the AUTOCODER_SLOW_* delay of one component, and
+ * naming an HTTP server thread after its component. */
+void rt_bench_delay(struct rt_component *c);
+void rt_http_thread_named(struct rt_component *c);
 
 /* rt_store.c: read-only access to a Store's documents from other threads (the direct reads
  * of an APIEndpoint). A reader is one SQLite connection meant for one thread; it keeps a read

@@ -203,6 +203,12 @@ char *rt_metrics_render(size_t *len)
 		mb_printf(&b, "%scomponent_up{component=\"%s\"} %d\n", p, s->comps[i].def->name,
 			  !atomic_load(&s->comps[i].unhealthy));
 	render_histograms(&b, s, p);
+	mb_printf(&b, "# HELP %sstore_pool_waits_total Waits of a Store for a free pooled connection.\n"
+		  "# TYPE %sstore_pool_waits_total counter\n", p, p);
+	for (size_t i = 0; i < s->ncomps; i++)
+		if (s->comps[i].def->type == RT_STORE)
+			mb_printf(&b, "%sstore_pool_waits_total{component=\"%s\"} %llu\n", p,
+				  s->comps[i].def->name, atomic_load(&s->comps[i].pool_waits));
 	mb_printf(&b, "# HELP %sdead_letters_total Messages written to a dead-letter file.\n"
 		  "# TYPE %sdead_letters_total counter\n", p, p);
 	for (size_t i = 0; i < s->nqueues; i++) {

@@ -137,6 +137,7 @@ static enum MHD_Result source_http(void *cls, struct MHD_Connection *conn, const
 	(void)version;
 
 	if (!b) {
+		rt_http_thread_named(c);
 		b = rt_body_new((size_t)rt_cfg_num(c, "max_body_bytes", 1048576));
 		*con_cls = b;
 		return b ? MHD_YES : MHD_NO;
@@ -267,8 +268,13 @@ static void source_run(struct rt_component *c)
 {
 	struct source_state *st = c->state;
 	if (strcmp(st->gen, "http")) {
-		double t0 = rt_mono();
+		double t0 = rt_mono(), start = t0;
 		unsigned timed = 0;
+		/* bench hook (`autocoder bench`, docs/BENCH.md): AUTOCODER_BENCH_RATE=r paces the
+		 * messages on a fixed schedule (message n is due at start + n/r; a late source
+		 * catches up instead of shifting the schedule) */
+		const char *bench = getenv("AUTOCODER_BENCH_RATE");
+		double rate = bench ? strtod(bench, NULL) : 0;
 		for (long long n = 1; (!st->count || n <= st->count) &&
 				      !atomic_load(&rt_sys->draining); n++) {
 			struct rt_msg m;
@@ -280,6 +286,8 @@ static void source_run(struct rt_component *c)
 			if (c->def->process(c, &m))
 				atomic_fetch_add(&c->errors, 1);
 			json_decref(m.data);
+			if (rate > 0 && start + (double)n / rate - rt_mono() > 1e-3)
+				nap(start + (double)n / rate - rt_mono());
 			/* time messages in groups of 64 (or one by one when paced), see rt_queue_loop */
 			if (++timed == 64 || st->delay > 0) {
 				double t1 = rt_mono();

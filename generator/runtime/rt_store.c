@@ -112,6 +112,7 @@ static struct store_conn *pool_acquire(struct rt_component *c)
 		if (sc)
 			break;
 		st->waits++;
+		atomic_fetch_add_explicit(&c->pool_waits, 1, memory_order_relaxed);
 		pthread_cond_wait(&st->freed, &st->lock);
 	}
 	sc->busy = true;
