@@ -75,6 +75,10 @@ struct collector {
 
 enum req_state { REQ_READING, REQ_WAITING, REQ_DONE };
 
+/* Seconds a connection may stay silent before its request headers are complete (slowloris:
+ * idle half-sent connections are dropped quickly; see also the per-address cap). */
+#define HEADER_TIMEOUT 10
+
 struct request {
 	struct collector *c;
 	struct MHD_Connection *conn;
@@ -1311,6 +1315,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		ac_buf_init(&r->body, c->cfg.max_body_bytes);
 		atomic_fetch_add(&c->active, 1);
 		*con_cls = r;
+		MHD_set_connection_option(conn, MHD_CONNECTION_OPTION_TIMEOUT, (unsigned)60);
 		route_request(r, method, url);
 		return first_checks(r);
 	}
@@ -1518,7 +1523,9 @@ static int start_daemon(struct collector *c, struct ac_error *err)
 		MHD_OPTION_LISTEN_SOCKET, c->listen_fd,
 		MHD_OPTION_THREAD_POOL_SIZE, c->cfg.threads,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, c,
-		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+		/* a new connection has HEADER_TIMEOUT s of silence to finish its headers; once they
+		 * are in (on_request's first call) it gets the normal 60 s */
+		MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HEADER_TIMEOUT,
 		MHD_OPTION_CONNECTION_LIMIT, (unsigned)4000,
 		/* one address cannot take every connection (slowloris): the rest stay for others */
 		MHD_OPTION_PER_IP_CONNECTION_LIMIT, c->cfg.max_conn_per_ip ? c->cfg.max_conn_per_ip : 256,

@@ -4,7 +4,8 @@
 # Retry-After past it); a request carries at most --max-batch events (413); one address
 # cannot take every connection (a client on 127.0.0.1 is served while 127.0.0.2 holds 4,100
 # idle half-sent connections); a rate-limit bucket admits a batch larger than its burst
-# once, then refuses until repaid.
+# once, then refuses until repaid; a connection silent halfway through its headers is dropped
+# after 10 s.
 . "$(dirname "$0")/../lib.sh"
 
 rss_peak_mb() { awk '/^VmHWM/{print int($2/1024)}' "/proc/$SERVER_PID/status"; }
@@ -152,5 +153,19 @@ t1=$(date +%s.%N)
 expect_status 200 "127.0.0.1 served while 127.0.0.2 holds 4,100 half-sent connections"
 echo "  took $(echo "$t1 - $t0" | bc) s (load $(cut -d' ' -f1 /proc/loadavg))"
 kill "$IDLER" 2>/dev/null; wait "$IDLER" 2>/dev/null
+# a connection that stops halfway through its headers is dropped after the header timeout
+# (10 s of silence), not the 60 s a connection gets once its request is in
+python3 - "$PORT" <<'PY' || fail "a half-sent request was not dropped within 25 s"
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=25)
+s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+t = time.time()
+try:
+    data = s.recv(100)
+except socket.timeout:
+    sys.exit(1)
+print("  half-sent request dropped after %.1f s" % (time.time() - t))
+sys.exit(0 if data == b"" else 1)
+PY
 stop_server
 pass "memory bounds"
