@@ -14,7 +14,7 @@
 VERSION    := 0.1.0
 BUILD      ?= build
 CC         ?= cc
-PKGS       := libmicrohttpd jansson sqlite3 yaml-0.1 libpcre2-8 zlib
+PKGS       := libmicrohttpd jansson sqlite3 yaml-0.1 libpcre2-8 zlib libcurl
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)

@@ -34,6 +34,7 @@ static const struct command commands[] = {
 	{ "generate", cmd_generate, "turn a blueprint into a buildable C system" },
 	{ "analyze", cmd_analyze, "cluster stored events (offline; --rebuild re-clusters all)" },
 	{ "guide", cmd_guide, "write the debugging guide (Markdown or HTML) from the clusters" },
+	{ "send", cmd_send, "upload logs, events, crash reports or feedback to a collector" },
 };
 
 static void print_usage(FILE *out)

@@ -108,6 +108,9 @@ int event_fast_row(const char *text, size_t len, int depth, const char *source,
  * hold partial results, which the caller discards) */
 int ingest_parse_events(const char *body, size_t len, const struct event_defaults *d,
 			const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+/* The level a text log line's leading words name ("ERROR", "[warn]", "level=info"), or NULL;
+ * what /api/v1/logs applies to text lines (also used by `autocoder send`). */
+const char *ingest_text_level(const char *line, size_t n);
 /* text: true for text/plain bodies (one message per line), false for NDJSON. */
 int ingest_parse_logs(const char *body, size_t len, bool text, const struct event_defaults *d,
 		      const struct ingest_limits *lim, json_t *out, struct ac_error *err);

@@ -9,7 +9,7 @@
 set -eu
 
 RUN_PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
-libyaml-dev libpcre2-dev zlib1g-dev"
+libyaml-dev libpcre2-dev zlib1g-dev libcurl4-openssl-dev"
 TEST_PKGS="clang libclang-rt-14-dev check curl wrk python3 nodejs npm docker.io docker-compose
 debootstrap chromium"
 
