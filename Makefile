@@ -36,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 BIN      := $(BUILD)/autocoder
 LIB      := $(BUILD)/libautocoder.a
 
-.PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean \
+.PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean test-faults \
         bench-ingest bench-analyzer bench-generated bench-deploy
 .DEFAULT_GOAL := all
 
@@ -87,6 +87,11 @@ unit: $(UNIT_BIN)
 
 integration: $(BIN)
 	@AUTOCODER=$(abspath $(BIN)) BUILD=$(abspath $(BUILD)) tests/run-integration.sh
+
+# The fault catalogue (data/faults) against real generated systems: ~3 minutes, so not part of
+# `make test`; .ci/run calls it (docs/EVIDENCE.md).
+test-faults: $(BIN)
+	@AUTOCODER=$(abspath $(BIN)) tests/faults/run-faults.sh
 
 sanitize:
 	@AC_SANITIZE_RUN=1 $(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \

@@ -15,6 +15,7 @@ int cmd_generate(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_guide(int argc, char **argv);
 int cmd_send(int argc, char **argv);
+int cmd_faults(int argc, char **argv);
 
 /* Print "autocoder: <msg>" to stderr; returns 2 (usage) for `return usage_error(...)`. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -35,6 +35,7 @@ static const struct command commands[] = {
 	{ "analyze", cmd_analyze, "cluster stored events (offline; --rebuild re-clusters all)" },
 	{ "guide", cmd_guide, "write the debugging guide (Markdown or HTML) from the clusters" },
 	{ "send", cmd_send, "upload logs, events, crash reports or feedback to a collector" },
+	{ "faults", cmd_faults, "inject the fault catalogue into generated systems; list outcomes" },
 };
 
 static void print_usage(FILE *out)
