@@ -156,6 +156,8 @@ enum metrics_route {
 	/* an-clusters: api_clusters.c */
 	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
+	/* evidence: api_feedback.c */
+	ROUTE_CLUSTER_FEEDBACK,
 	ROUTE__COUNT
 };
 struct metrics;
@@ -288,5 +290,10 @@ enum MHD_Result api_cluster_status(struct request *r);
 enum MHD_Result api_clusters_merge(struct request *r);
 enum MHD_Result api_cluster_split(struct request *r);
 enum MHD_Result api_guide(struct request *r);
+
+/* ---- api_feedback.c (evidence): feedback on clusters; moderation for the admin role ---- */
+enum MHD_Result api_cluster_feedback(struct request *r);
+enum MHD_Result api_feedback_moderate(struct request *r);   /* not routed yet: admin-only */
+int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error *err);
 
 #endif

@@ -38,6 +38,7 @@ static const char *const route_names[ROUTE__COUNT] = {
 	[ROUTE_CLUSTERS_MERGE] = "POST /api/v1/clusters/merge",
 	[ROUTE_CLUSTER_SPLIT] = "POST /api/v1/clusters/{id}/split",
 	[ROUTE_GUIDE] = "GET /api/v1/guide",
+	[ROUTE_CLUSTER_FEEDBACK] = "POST /api/v1/clusters/{id}/feedback",
 };
 
 struct metrics {

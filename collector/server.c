@@ -885,6 +885,9 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/clusters/*/status", ROUTE_CLUSTER_STATUS, AUTH_READ, api_cluster_status },
 	{ "POST", "/api/v1/clusters/*/split", ROUTE_CLUSTER_SPLIT, AUTH_READ, api_cluster_split },
 	{ "GET", "/api/v1/guide", ROUTE_GUIDE, AUTH_READ, api_guide },
+	/* evidence (collector/api_feedback.c): any key of the project, the DSN's too */
+	{ "POST", "/api/v1/clusters/*/feedback", ROUTE_CLUSTER_FEEDBACK, AUTH_INGEST,
+	  api_cluster_feedback },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */
