@@ -133,6 +133,15 @@ static int start_collector(struct runner *R, struct ac_error *err)
 	snprintf(log, sizeof log, "%s/collector.log", R->work);
 	snprintf(portfile, sizeof portfile, "%s/collector.port", R->work);
 	snprintf(keyjson, sizeof keyjson, "%s/key.json", R->work);
+	/* a reused work directory: the run's collector starts from an empty database */
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < AC_ARRAY_SIZE(suffix); i++) {
+		char p[PATH_MAX + 8];
+		snprintf(p, sizeof p, "%s%s", R->collector_db, suffix[i]);
+		unlink(p);
+	}
+	unlink(portfile);
+	unlink(keyjson);
 	char *kargv[] = { (char *)R->o->self, "keys", "create", "faults", "--db", R->collector_db,
 			  "--json", NULL };
 	int st = run_cmd(kargv, NULL, NULL, keyjson, 30);
@@ -397,6 +406,8 @@ static int run_fault(struct runner *R, const struct fault *f, bool *validated, s
 		return err->code;
 	}
 	snprintf(dir, sizeof dir, "%s/%s", R->work, f->id);
+	char *rm[] = { "rm", "-rf", dir, NULL };   /* a reused work directory: start clean */
+	run_cmd(rm, NULL, NULL, "/dev/null", 60);
 	snprintf(data, sizeof data, "%s/data", dir);
 	ac_mkdir_p(data, NULL);
 	snprintf(log, sizeof log, "%s/run.log", dir);
