@@ -59,8 +59,9 @@ static int print_stats(sqlite3 *db, const struct rules *rules, const struct guid
 	}
 	printf("guide entries:                     %lld (%lld recognised by a rule)\n", st.entries,
 	       st.with_rule);
-	printf("backed by >= %-6u events:         %lld (%.1f%%)\n", st.min_events, st.backed,
-	       pct(st.backed, st.entries));
+	char label[64];
+	snprintf(label, sizeof label, "backed by >= %u events:", st.min_events);
+	printf("%-35s%lld (%.1f%%)\n", label, st.backed, pct(st.backed, st.entries));
 	printf("validated by fault injection:      %lld (%.1f%%)\n", st.validated,
 	       pct(st.validated, st.entries));
 	if (st.stale)

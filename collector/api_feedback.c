@@ -16,6 +16,8 @@
 #include "core/db.h"
 #include "collector/internal.h"
 #include "collector/collector.h"
+#include "analyzer/analyzer.h"
+#include "analyzer/guide.h"
 
 #include <pthread.h>
 
@@ -270,4 +272,32 @@ enum MHD_Result api_feedback_moderate(struct request *r)
 	if (rc)
 		return req_reply_error(r, err.code, err.what, err.msg);
 	return req_reply_json(r, 200, json_pack("{s:I, s:b}", "id", (json_int_t)id, "hidden", hidden));
+}
+
+/* ------------------------------------------------------------------ /metrics */
+
+void evidence_metrics(struct request *r, struct ac_buf *b)
+{
+	struct guide_options go = { .format = GUIDE_MARKDOWN, .project = -1 };
+	struct guide_stats st;
+	struct analyzer *a = req_analyzer(r);
+	sqlite3 *db = req_reader(r);
+	int rc = db ? guide_stats(db, a ? analyzer_rules(a) : NULL, &go, 10, &st, NULL) : AC_EDB;
+
+	if (db)
+		req_reader_put(r, db);
+	if (rc)
+		return;
+	ac_buf_printf(b, "# HELP autocoder_guide_entries Entries of the debugging guide (top 25 open problems).\n"
+		      "# TYPE autocoder_guide_entries gauge\nautocoder_guide_entries %lld\n"
+		      "# TYPE autocoder_guide_entries_backed gauge\n"
+		      "autocoder_guide_entries_backed{min_events=\"%u\"} %lld\n"
+		      "# TYPE autocoder_guide_entries_validated gauge\n"
+		      "autocoder_guide_entries_validated %lld\n"
+		      "# TYPE autocoder_guide_entries_positive_feedback gauge\n"
+		      "autocoder_guide_entries_positive_feedback %lld\n"
+		      "# HELP autocoder_guide_confidence Share of guide entries backed, validated and with positive feedback.\n"
+		      "# TYPE autocoder_guide_confidence gauge\nautocoder_guide_confidence %.4f\n",
+		      st.entries, st.min_events, st.backed, st.validated, st.positive,
+		      st.entries ? (double)st.all / (double)st.entries : 0.0);
 }

@@ -295,5 +295,7 @@ enum MHD_Result api_guide(struct request *r);
 enum MHD_Result api_cluster_feedback(struct request *r);
 enum MHD_Result api_feedback_moderate(struct request *r);   /* not routed yet: admin-only */
 int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error *err);
+/* The guide's documentation-confidence gauges for /metrics (all projects). */
+void evidence_metrics(struct request *r, struct ac_buf *b);
 
 #endif

@@ -761,6 +761,7 @@ static enum MHD_Result h_metrics(struct request *r)
 
 	ac_buf_init(&b, 1 << 20);
 	metrics_render(r->c->metrics, &b, writer_depth(r->c->writer), writer_capacity(r->c->writer));
+	evidence_metrics(r, &b);   /* evidence: api_feedback.c */
 	s = ac_buf_detach(&b, &len);
 	if (!s)
 		return MHD_NO;

@@ -75,7 +75,11 @@ s = json.load(open(sys.argv[1]))
 assert s["entries"] == 1 and s["backed"] == 1 and s["positive_feedback"] == 1, s
 assert s["validated"] == 0 and s["all"] == 0 and s["confidence"] == 0, s
 PY
-pass "guide --stats counts the entry backed and with positive feedback"
+m=$(curl -s "$BASE/metrics")
+printf '%s\n' "$m" | grep -qx 'autocoder_guide_entries_positive_feedback 1' || fail "metrics: $(printf '%s\n' "$m" | grep guide)"
+printf '%s\n' "$m" | grep -qx 'autocoder_guide_entries_backed{min_events="10"} 1' || fail "metrics backed"
+printf '%s\n' "$m" | grep -qx 'autocoder_guide_confidence 0.0000' || fail "metrics confidence"
+pass "guide --stats and /metrics count the entry backed and with positive feedback"
 
 # the per-project limit: 20 at once, then 429
 n=0; code=201
