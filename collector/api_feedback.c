@@ -301,3 +301,83 @@ void evidence_metrics(struct request *r, struct ac_buf *b)
 		      st.entries, st.min_events, st.backed, st.validated, st.positive,
 		      st.entries ? (double)st.all / (double)st.entries : 0.0);
 }
+
+/* ------------------------------------------------------------------ report page */
+
+#define REPORT_IDS_MAX 5000
+
+/* POST /api/v1/report/clusters {"ids": [event ids]}: the clusters those events landed in,
+ * for the "Report a problem" page (web/report.html), which has a DSN key only: any key of the
+ * project may ask, and only about its own events — the reply lists nothing else of the
+ * project. "pending" counts the events not clustered yet (the page polls). */
+enum MHD_Result api_report_clusters(struct request *r)
+{
+	struct ac_error err;
+	size_t len, i;
+	json_t *o, *ids, *id;
+	sqlite3_stmt *st = NULL;
+
+	ac_error_clear(&err);
+	if (req_authenticate(r, &err))
+		return req_reply_error(r, err.code, err.what, err.msg);
+	const char *body = req_body(r, &len);
+	if (!(o = json_parse_checked(body, len, "body", &err)))
+		return req_reply_error(r, err.code, err.what, err.msg);
+	ids = json_object_get(o, "ids");
+	if (!json_is_array(ids) || json_array_size(ids) > REPORT_IDS_MAX) {
+		json_decref(o);
+		return req_reply_error(r, AC_EINVAL, "invalid_body",
+				       "body must be {\"ids\": [event ids]} with at most 5000 ids");
+	}
+	sqlite3 *db = req_reader(r);
+	json_t *clusters = json_object(), *out = json_array();
+	long long pending = 0, found = 0;
+	if (sqlite3_prepare_v2(db, "SELECT e.cluster_id, c.title, c.rule_id, c.count, c.status, c.kind "
+			       "FROM events e LEFT JOIN clusters c ON c.id = e.cluster_id "
+			       "WHERE e.event_id = ?1 AND (?2 < 0 OR e.project_id = ?2)", -1, &st,
+			       NULL) != SQLITE_OK) {
+		ac_db_error(db, &err, "reading events");
+		goto out;
+	}
+	json_array_foreach(ids, i, id) {
+		if (!json_is_string(id))
+			continue;
+		sqlite3_reset(st);
+		sqlite3_bind_text(st, 1, json_string_value(id), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 2, req_project(r));
+		if (sqlite3_step(st) != SQLITE_ROW)
+			continue;
+		found++;
+		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+			pending++;
+			continue;
+		}
+		char key[32];
+		snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
+		json_t *c = json_object_get(clusters, key);
+		if (!c) {
+			const unsigned char *rule = sqlite3_column_text(st, 2);
+			c = json_pack("{s:I, s:s, s:s?, s:I, s:s, s:s, s:I}", "id",
+				      (json_int_t)sqlite3_column_int64(st, 0), "title",
+				      sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "",
+				      "rule_id", rule ? (const char *)rule : NULL, "count",
+				      (json_int_t)sqlite3_column_int64(st, 3), "status",
+				      (const char *)sqlite3_column_text(st, 4), "kind",
+				      (const char *)sqlite3_column_text(st, 5), "yours", (json_int_t)0);
+			json_object_set_new(clusters, key, c);
+			json_array_append(out, c);
+		}
+		json_object_set_new(c, "yours", json_integer(json_integer_value(json_object_get(c, "yours")) + 1));
+	}
+out:
+	sqlite3_finalize(st);
+	req_reader_put(r, db);
+	json_decref(clusters);
+	json_decref(o);
+	if (err.code) {
+		json_decref(out);
+		return req_reply_error(r, err.code, err.what, err.msg);
+	}
+	return req_reply_json(r, 200, json_pack("{s:o, s:I, s:I}", "clusters", out, "found",
+						(json_int_t)found, "pending", (json_int_t)pending));
+}

@@ -157,7 +157,7 @@ enum metrics_route {
 	ROUTE_CLUSTERS_GET, ROUTE_CLUSTER_GET, ROUTE_CLUSTER_STATUS, ROUTE_CLUSTERS_MERGE,
 	ROUTE_CLUSTER_SPLIT, ROUTE_GUIDE,
 	/* evidence: api_feedback.c */
-	ROUTE_CLUSTER_FEEDBACK,
+	ROUTE_CLUSTER_FEEDBACK, ROUTE_REPORT_CLUSTERS,
 	ROUTE__COUNT
 };
 struct metrics;
@@ -294,6 +294,7 @@ enum MHD_Result api_guide(struct request *r);
 /* ---- api_feedback.c (evidence): feedback on clusters; moderation for the admin role ---- */
 enum MHD_Result api_cluster_feedback(struct request *r);
 enum MHD_Result api_feedback_moderate(struct request *r);   /* not routed yet: admin-only */
+enum MHD_Result api_report_clusters(struct request *r);     /* the report page's clusters */
 int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error *err);
 /* The guide's documentation-confidence gauges for /metrics (all projects). */
 void evidence_metrics(struct request *r, struct ac_buf *b);

@@ -39,6 +39,7 @@ static const char *const route_names[ROUTE__COUNT] = {
 	[ROUTE_CLUSTER_SPLIT] = "POST /api/v1/clusters/{id}/split",
 	[ROUTE_GUIDE] = "GET /api/v1/guide",
 	[ROUTE_CLUSTER_FEEDBACK] = "POST /api/v1/clusters/{id}/feedback",
+	[ROUTE_REPORT_CLUSTERS] = "POST /api/v1/report/clusters",
 };
 
 struct metrics {

@@ -889,6 +889,7 @@ static const struct route routes[] = {
 	/* evidence (collector/api_feedback.c): any key of the project, the DSN's too */
 	{ "POST", "/api/v1/clusters/*/feedback", ROUTE_CLUSTER_FEEDBACK, AUTH_INGEST,
 	  api_cluster_feedback },
+	{ "POST", "/api/v1/report/clusters", ROUTE_REPORT_CLUSTERS, AUTH_INGEST, api_report_clusters },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */
