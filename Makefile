@@ -59,7 +59,7 @@ FORCE:
 
 
 .PHONY: install
-.PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean \
+.PHONY: all deps run test test-only unit integration sanitize fuzz fuzz-build clean test-faults \
         bench-ingest bench-analyzer bench-generated bench-deploy
 .DEFAULT_GOAL := all
 
@@ -167,6 +167,11 @@ update-golden: $(BIN) $(BUILD)/tests/check_deploy
 	  sh tests/integration/$$s.sh >$$t/$$s.log 2>&1 || { cat $$t/$$s.log; exit 1; }; done; \
 	  AC_UPDATE_GOLDEN=1 CK_FORK=yes $(BUILD)/tests/check_deploy; rm -rf $$t
 	@git status --short tests/golden; echo "goldens rewritten: review git diff tests/golden"
+
+# The fault catalogue (data/faults) against real generated systems: ~3 minutes, so not part of
+# `make test`; .ci/run calls it (docs/EVIDENCE.md).
+test-faults: $(BIN)
+	@AUTOCODER=$(abspath $(BIN)) tests/faults/run-faults.sh
 
 sanitize:
 	@AC_SANITIZE_RUN=1 $(MAKE) --no-print-directory BUILD=build-san CC=clang CFLAGS="$(SAN_FLAGS)" \

@@ -12,8 +12,12 @@
 #include "analyzer/guide.h"
 #include "analyzer/clusters.h"
 #include "analyzer/rules.h"
+#include "analyzer/evidence.h"
+#include "analyzer/faults.h"
 
 #include <math.h>
+
+#define BACKED_MIN_EVENTS 10   /* "backed by >= N events" in the guide's confidence line */
 
 #define GUIDE_MAX (16u << 20)
 #define MAX_FRAMES_SHOWN 8
@@ -437,9 +441,19 @@ static void numbers(struct doc *d, sqlite3 *db, const struct entry *e, double no
 	ac_buf_release(&rel);
 }
 
-static void rule_advice(struct doc *d, const struct rule *r)
+/* "worked 4 of 5 (95 % lower bound 0.38)" after a fix step with reports. */
+static void step_feedback(struct doc *d, const struct fix_feedback *f)
+{
+	long long n = f->worked + f->failed;
+	if (!n)
+		return;
+	textf(d, " (users: worked %lld of %lld, 95%% lower bound %.2f)", f->worked, n, f->lower);
+}
+
+static void rule_advice(struct doc *d, const struct rule *r, const struct entry_feedback *fb)
 {
 	size_t n = rule_cause_count(r);
+	size_t order[EVIDENCE_MAX_STEPS];
 
 	if (n) {
 		heading(d, 4, "Causes");
@@ -454,10 +468,24 @@ static void rule_advice(struct doc *d, const struct rule *r)
 	n = rule_fix_count(r);
 	if (n) {
 		heading(d, 4, "Fix");
+		if (n > EVIDENCE_MAX_STEPS)
+			n = EVIDENCE_MAX_STEPS;
+		evidence_fix_order(fb, n, order);
+		if (fb->worked + fb->failed) {
+			para_begin(d);
+			textf(d, "Ordered by what users reported (%lld report%s); the rule's step number "
+			      "is in brackets.", fb->worked + fb->failed,
+			      fb->worked + fb->failed == 1 ? "" : "s");
+			para_end(d);
+		}
 		list_begin(d, true);
-		for (size_t i = 0; i < n; i++) {
-			item_begin(d, true, i + 1);
+		for (size_t k = 0; k < n; k++) {
+			size_t i = order[k];
+			item_begin(d, true, k + 1);
+			if (fb->worked + fb->failed)
+				textf(d, "[%zu] ", i + 1);
 			text(d, rule_fix_step(r, i));
+			step_feedback(d, &fb->step[i]);
 			if (rule_fix_command(r, i))
 				pre(d, "sh", rule_fix_command(r, i), 3);
 			item_end(d);
@@ -475,6 +503,64 @@ static void rule_advice(struct doc *d, const struct rule *r)
 		}
 		para_end(d);
 	}
+}
+
+/* Newest user comments and the causes users reported that no rule names. */
+static void user_feedback(struct doc *d, const struct entry_feedback *fb)
+{
+	size_t i;
+	json_t *c;
+
+	if (json_array_size(fb->comments)) {
+		heading(d, 4, "What users said");
+		list_begin(d, false);
+		json_array_foreach(fb->comments, i, c) {
+			item_begin(d, false, i + 1);
+			textf(d, "%s, fix step %lld, %s: ",
+			      !strcmp(json_string_value(json_object_get(c, "outcome")), "worked")
+				      ? "worked" : "did not work",
+			      (long long)json_integer_value(json_object_get(c, "fix")),
+			      json_string_value(json_object_get(c, "at")));
+			textf(d, "\u201c%.400s\u201d", json_string_value(json_object_get(c, "text")));
+			item_end(d);
+		}
+		list_end(d, false);
+	}
+	if (json_array_size(fb->other_causes)) {
+		heading(d, 4, "Other causes users reported (no rule names them)");
+		list_begin(d, false);
+		json_array_foreach(fb->other_causes, i, c) {
+			item_begin(d, false, i + 1);
+			textf(d, "%s: \u201c%.400s\u201d", json_string_value(json_object_get(c, "at")),
+			      json_string_value(json_object_get(c, "text")));
+			item_end(d);
+		}
+		list_end(d, false);
+	}
+}
+
+/* "Validated by fault injection on DATE (n events)", stale, or not yet. */
+static void validation(struct doc *d, sqlite3 *db, const char *rule)
+{
+	struct fault_validation v;
+
+	if (faults_rule_validation(db, rule, &v, NULL))
+		return;
+	para_begin(d);
+	bold(d, "Validation");
+	text(d, ": ");
+	if (v.validated)
+		textf(d, "validated by fault injection on %s (%lld event%s, fault %s).", v.date,
+		      v.events, v.events == 1 ? "" : "s", v.fault);
+	else if (v.stale)
+		textf(d, "STALE: the newest run of fault %s no longer produces this rule (last "
+		      "validated %s); check the rule against what the system reports now.",
+		      v.fault, v.date);
+	else if (v.any)
+		textf(d, "not validated: fault %s did not produce this rule.", v.fault);
+	else
+		text(d, "not yet validated by fault injection.");
+	para_end(d);
 }
 
 static const char *jstr(const json_t *o, const char *k)
@@ -590,7 +676,7 @@ static void suggestion(struct doc *d, const struct entry *e, const char *example
 }
 
 static void entry_section(struct doc *d, sqlite3 *db, const struct rules *rules,
-			  const struct entry *e, size_t rank, double now)
+			  const struct entry *e, size_t rank, double now, long long project)
 {
 	const struct rule *r = e->rule_id && rules ? rules_find(rules, e->rule_id) : NULL;
 	char head[512], *example = NULL;
@@ -623,9 +709,15 @@ static void entry_section(struct doc *d, sqlite3 *db, const struct rules *rules,
 		textf(d, "no rule matches; %lld observation%s, grouped by %s.", e->count,
 		      e->count == 1 ? "" : "s", e->basis ? e->basis : "?");
 	para_end(d);
+	if (e->rule_id)
+		validation(d, db, e->rule_id);
 	numbers(d, db, e, now);
+	struct entry_feedback fb;
+	evidence_feedback(db, e->rule_id, e->id, project, &fb, NULL);
 	if (r)
-		rule_advice(d, r);
+		rule_advice(d, r, &fb);
+	user_feedback(d, &fb);
+	evidence_feedback_release(&fb);
 	examples(d, db, e->id, &example);
 	if (!e->known)
 		suggestion(d, e, example);
@@ -688,8 +780,54 @@ static void document_end(struct doc *d)
 		raw(d, "</body>\n</html>\n");
 }
 
+/* The figures of one entry for guide_stats and the guide's header. */
+static void entry_evidence(sqlite3 *db, const struct entry *e, long long project,
+			   struct guide_stats *st)
+{
+	struct fault_validation v = { 0 };
+	struct entry_feedback fb;
+	bool backed = e->count >= st->min_events, valid = false, positive;
+
+	st->entries++;
+	if (e->rule_id) {
+		st->with_rule++;
+		if (!faults_rule_validation(db, e->rule_id, &v, NULL)) {
+			valid = v.validated;
+			st->stale += v.stale;
+		}
+	}
+	evidence_feedback(db, e->rule_id, e->id, project, &fb, NULL);
+	positive = fb.worked >= 1 && fb.worked > fb.failed;
+	evidence_feedback_release(&fb);
+	st->backed += backed;
+	st->validated += valid;
+	st->positive += positive;
+	st->all += backed && valid && positive;
+}
+
+static double pct(long long k, long long n)
+{
+	return n ? 100.0 * (double)k / (double)n : 0;
+}
+
+static void confidence_line(struct doc *d, sqlite3 *db, const struct entry *v, size_t n,
+			    long long project)
+{
+	struct guide_stats st = { .min_events = BACKED_MIN_EVENTS };
+	for (size_t i = 0; i < n; i++)
+		entry_evidence(db, &v[i], project, &st);
+	para_begin(d);
+	bold(d, "Documentation confidence");
+	textf(d, ": of %lld entries, %lld (%.0f%%) are backed by at least %u events, %lld (%.0f%%) "
+	      "are validated by fault injection, %lld (%.0f%%) have positive user feedback; %lld "
+	      "(%.0f%%) all three (autocoder guide --stats).", st.entries, st.backed,
+	      pct(st.backed, st.entries), st.min_events, st.validated, pct(st.validated, st.entries),
+	      st.positive, pct(st.positive, st.entries), st.all, pct(st.all, st.entries));
+	para_end(d);
+}
+
 static void write_guide(struct doc *d, sqlite3 *db, const struct rules *rules, struct entry *v,
-			size_t n, long long total, double now)
+			size_t n, long long total, double now, long long project)
 {
 	char when[40];
 	size_t known = 0;
@@ -713,12 +851,13 @@ static void write_guide(struct doc *d, sqlite3 *db, const struct rules *rules, s
 		document_end(d);
 		return;
 	}
+	confidence_line(d, db, v, n, project);
 	summary_table(d, v, n, rules);
 	if (known) {
 		heading(d, 2, "Known problems");
 		for (size_t i = 0; i < n; i++)
 			if (v[i].known)
-				entry_section(d, db, rules, &v[i], i + 1, now);
+				entry_section(d, db, rules, &v[i], i + 1, now, project);
 	}
 	if (known < n) {
 		heading(d, 2, "Unknown patterns");
@@ -730,7 +869,7 @@ static void write_guide(struct doc *d, sqlite3 *db, const struct rules *rules, s
 		para_end(d);
 		for (size_t i = 0; i < n; i++)
 			if (!v[i].known)
-				entry_section(d, db, rules, &v[i], i + 1, now);
+				entry_section(d, db, rules, &v[i], i + 1, now, project);
 	}
 	document_end(d);
 }
@@ -749,7 +888,7 @@ int guide_render(sqlite3 *db, const struct rules *rules, const struct guide_opti
 	ac_buf_init(&d.b, GUIDE_MAX);
 	if ((rc = load_entries(db, rules, o, now, &v, &n, &total, err)))
 		goto out;
-	write_guide(&d, db, rules, v, n, total, now);
+	write_guide(&d, db, rules, v, n, total, now, o->project);
 	if (d.b.len + 1 >= GUIDE_MAX) {
 		rc = ac_error_set(err, AC_ETOOBIG, "too_big", "the guide is larger than %u bytes", GUIDE_MAX);
 		goto out;
@@ -762,6 +901,26 @@ out:
 		entry_release(&v[i]);
 	free(v);
 	ac_buf_release(&d.b);
+	return rc;
+}
+
+int guide_stats(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+		unsigned min_events, struct guide_stats *st, struct ac_error *err)
+{
+	struct entry *v = NULL;
+	size_t n = 0;
+	long long total = 0;
+	double now = o->now > 0 ? o->now : ac_now();
+	int rc;
+
+	memset(st, 0, sizeof *st);
+	st->min_events = min_events ? min_events : BACKED_MIN_EVENTS;
+	if (!(rc = load_entries(db, rules, o, now, &v, &n, &total, err)))
+		for (size_t i = 0; i < n; i++)
+			entry_evidence(db, &v[i], o->project, st);
+	for (size_t i = 0; i < n; i++)
+		entry_release(&v[i]);
+	free(v);
 	return rc;
 }
 

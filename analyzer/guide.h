@@ -37,6 +37,16 @@ struct guide_options {
 int guide_render(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
 		 char **out, size_t *len, struct ac_error *err);
 
+/* Documentation confidence (evidence, issue 14): over the guide's entries (same selection and
+ * limit as guide_render), how many are backed by >= min_events events, validated by a fault
+ * run (analyzer/faults.h), with positive feedback (analyzer/evidence.h), and all three. */
+struct guide_stats {
+	unsigned min_events;
+	long long entries, with_rule, backed, validated, stale, positive, all;
+};
+int guide_stats(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+		unsigned min_events, struct guide_stats *st, struct ac_error *err);
+
 /* "md"/"markdown" or "html" -> format; AC_EINVAL otherwise. */
 int guide_parse_format(const char *s, enum guide_format *out);
 

@@ -11,9 +11,9 @@
 #include "cmd/cmds.h"
 #include "analyzer/miner.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
+#include "analyzer/logformat.h"
+
 #include <jansson.h>
-#include <pcre2.h>
 #include <sys/resource.h>
 
 #define STR_(x) #x
@@ -33,169 +33,6 @@ static const char usage[] =
 	"  --no-merge       keep templates apart that turn out to differ only in variable\n"
 	"                   positions (merged by default)\n"
 	"  --stats          print lines, clusters, wall and CPU time to stderr\n";
-
-struct line_format {
-	pcre2_code *re;
-	pcre2_match_data *md;
-	uint32_t content_group;
-};
-
-#define FORMAT_MAX 1024
-
-/* Mark the '(' ... ')?' pairs of logparser's optional parts ("<Component>(\[<PID>\])?"):
- * grp[i] = 1 at such an opener, 2 at its closer. Other parentheses are literal text. */
-static void mark_optional_groups(const char *spec, size_t n, unsigned char *grp)
-{
-	size_t stack[16], depth = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (spec[i] == '\\' && i + 1 < n) {
-			i++;
-		} else if (spec[i] == '<') {
-			const char *gt = memchr(spec + i, '>', n - i);
-			if (gt)
-				i = (size_t)(gt - spec);
-		} else if (spec[i] == '(' && depth < AC_ARRAY_SIZE(stack)) {
-			stack[depth++] = i;
-		} else if (spec[i] == ')' && depth) {
-			size_t open = stack[--depth];
-			if (i + 1 < n && spec[i + 1] == '?') {
-				grp[open] = 1;
-				grp[i] = 2;
-			}
-		}
-	}
-}
-
-/* Append the PCRE2 for field "<name>" at spec[i]; *end receives the index after '>'. */
-static int add_field(struct ac_buf *re, const char *spec, size_t i, size_t *end, int *content,
-		     struct ac_error *err)
-{
-	const char *lt = spec + i, *gt = strchr(lt, '>');
-	size_t nl = gt ? (size_t)(gt - lt - 1) : 0;
-	if (!gt || !nl || nl > 32)
-		return ac_error_set(err, AC_EINVAL, "bad_format",
-				    "bad --format at column %zu: expected <Field>", i + 1);
-	for (size_t k = 1; k <= nl; k++)
-		if (!((lt[k] >= 'a' && lt[k] <= 'z') || (lt[k] >= 'A' && lt[k] <= 'Z') ||
-		      (lt[k] >= '0' && lt[k] <= '9' && k > 1) || lt[k] == '_'))
-			return ac_error_set(err, AC_EINVAL, "bad_format",
-					    "bad --format at column %zu: field names use letters, "
-					    "digits and '_'", i + 1 + k);
-	if (nl == 7 && !memcmp(lt + 1, "Content", 7))
-		(*content)++;
-	*end = i + nl + 2;
-	return ac_buf_printf(re, "(?<%.*s>.*?)", (int)nl, lt + 1);
-}
-
-/* Translate a logparser format into an anchored PCRE2 pattern. Text between fields is literal,
- * except: a run of spaces matches any whitespace, "\X" is X (logparser formats escape
- * brackets as "\[" since their text is a regex there), and "( ... )?" around fields marks an
- * optional part. So both '[<Pid>]' and '\[<Pid>\]' work. */
-static int format_to_regex(struct ac_buf *re, const char *spec, int *content, struct ac_error *err)
-{
-	size_t n = strlen(spec);
-	unsigned char grp[FORMAT_MAX] = { 0 };
-	int rc = 0;
-
-	if (n >= FORMAT_MAX)
-		return ac_error_set(err, AC_EINVAL, "bad_format", "--format is longer than %d bytes",
-				    FORMAT_MAX - 1);
-	mark_optional_groups(spec, n, grp);
-	ac_buf_puts(re, "^");
-	for (size_t i = 0; i < n && !rc;) {
-		unsigned char c = (unsigned char)spec[i];
-		if (c == '<') {
-			rc = add_field(re, spec, i, &i, content, err);
-			if (rc && rc != AC_ETOOBIG)
-				return rc;
-			continue;
-		}
-		if (c == ' ') {
-			while (i < n && spec[i] == ' ')
-				i++;
-			rc = ac_buf_puts(re, "\\s+");
-		} else if (grp[i] == 1) {
-			rc = ac_buf_puts(re, "(?:");
-			i++;
-		} else if (grp[i] == 2) {
-			rc = ac_buf_puts(re, ")?");
-			i += 2;
-		} else if (c == '\\' && i + 1 < n) {
-			unsigned char e = (unsigned char)spec[i + 1];
-			bool alnum = (e >= '0' && e <= '9') || (e >= 'a' && e <= 'z') || (e >= 'A' && e <= 'Z');
-			rc = alnum ? ac_buf_printf(re, "%c", e) : ac_buf_printf(re, "\\%c", e);
-			i += 2;
-		} else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			   c >= 0x80) {
-			rc = ac_buf_append(re, spec + i, 1);
-			i++;
-		} else {
-			rc = ac_buf_printf(re, "\\%c", c);
-			i++;
-		}
-	}
-	if (!rc)
-		rc = ac_buf_puts(re, "$");
-	return rc ? ac_error_set(err, AC_EINVAL, "bad_format", "--format is too long") : 0;
-}
-
-/* Compile a logparser-style format into fmt. 0, or AC_EINVAL with err naming the problem. */
-static int format_compile(struct line_format *fmt, const char *spec, struct ac_error *err)
-{
-	struct ac_buf re;
-	int rc, content = 0, errcode;
-	PCRE2_SIZE erroff;
-
-	ac_buf_init(&re, 64 * 1024);
-	if ((rc = format_to_regex(&re, spec, &content, err)))
-		goto out;
-	if (content != 1) {
-		rc = ac_error_set(err, AC_EINVAL, "bad_format",
-				  "--format must contain <Content> exactly once");
-		goto out;
-	}
-	fmt->re = pcre2_compile((PCRE2_SPTR)re.data, PCRE2_ZERO_TERMINATED,
-				PCRE2_DOTALL | PCRE2_DUPNAMES, &errcode, &erroff, NULL);
-	if (!fmt->re) {
-		PCRE2_UCHAR msg[160];
-		pcre2_get_error_message(errcode, msg, sizeof msg);
-		rc = ac_error_set(err, AC_EINVAL, "bad_format", "bad --format: %s", (char *)msg);
-		goto out;
-	}
-	pcre2_jit_compile(fmt->re, PCRE2_JIT_COMPLETE);
-	fmt->md = pcre2_match_data_create_from_pattern(fmt->re, NULL);
-	int g = pcre2_substring_number_from_name(fmt->re, (PCRE2_SPTR) "Content");
-	if (!fmt->md || g < 0) {
-		rc = ac_error_set(err, AC_ENOMEM, "oom", "cannot prepare --format");
-		goto out;
-	}
-	fmt->content_group = (uint32_t)g;
-out:
-	ac_buf_release(&re);
-	return rc;
-}
-
-static void format_release(struct line_format *fmt)
-{
-	pcre2_match_data_free(fmt->md);
-	pcre2_code_free(fmt->re);
-}
-
-/* Point *content at the line's content; false when the format does not fit the line. */
-static bool format_content(struct line_format *fmt, const char *line, size_t n,
-			   const char **content, size_t *clen)
-{
-	*content = line;
-	*clen = n;
-	if (!fmt->re)
-		return true;
-	if (pcre2_match(fmt->re, (PCRE2_SPTR)line, n, 0, 0, fmt->md, NULL) < 0)
-		return false;
-	PCRE2_SIZE *ov = pcre2_get_ovector_pointer(fmt->md);
-	*content = line + ov[2 * fmt->content_group];
-	*clen = ov[2 * fmt->content_group + 1] - ov[2 * fmt->content_group];
-	return true;
-}
 
 struct labels {
 	long *id;
@@ -218,7 +55,7 @@ static int labels_push(struct labels *l, long id)
 
 struct run {
 	struct miner *m;
-	struct line_format fmt;
+	struct logformat *fmt;
 	struct labels labels;
 	uint64_t lines, unmatched;
 };
@@ -236,7 +73,7 @@ static int mine_stream(struct run *r, FILE *in, const char *name, struct ac_erro
 		size_t clen;
 		while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
 			len--;
-		if (!format_content(&r->fmt, line, len, &content, &clen))
+		if (!logformat_content(r->fmt, line, len, &content, &clen))
 			r->unmatched++;
 		long id = miner_add(r->m, content, clen);
 		if (id < 0) {
@@ -418,7 +255,7 @@ int cmd_cluster(int argc, char **argv)
 			break;
 		}
 	}
-	if (format && format_compile(&r.fmt, format, &err)) {
+	if (format && !(r.fmt = logformat_compile(format, &err))) {
 		ret = usage_error(NULL, "%s", err.msg);
 		goto out;
 	}
@@ -454,7 +291,7 @@ int cmd_cluster(int argc, char **argv)
 			cpu > 0 ? (double)r.lines / cpu : 0.0, peak_rss_kib());
 	ret = fflush(stdout) ? 1 : 0;
 out:
-	format_release(&r.fmt);
+	logformat_free(r.fmt);
 	miner_free(r.m);
 	free(r.labels.id);
 	free(masks);

@@ -23,6 +23,8 @@ int cmd_alerts(int argc, char **argv);
  * this binary can use it. */
 int db_check_print(const char *path, bool json);
 int cmd_bench(int argc, char **argv);
+int cmd_send(int argc, char **argv);
+int cmd_faults(int argc, char **argv);
 
 /* Print "autocoder: <msg>" to stderr; returns 2 (usage) for `return usage_error(...)`. */
 int usage_error(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

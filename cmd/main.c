@@ -54,6 +54,8 @@ static const struct command commands[] = {
 	{ "backup", cmd_backup, "copy the database safely while serve runs" },
 	{ "alerts", cmd_alerts, "alert rules (webhooks, e-mail) and the delivery log" },
 	{ "bench", cmd_bench, "load-test a generated system: figures, SLO verdict, baselines, sizing" },
+	{ "send", cmd_send, "upload logs, events, crash reports or feedback to a collector" },
+	{ "faults", cmd_faults, "inject the fault catalogue into generated systems; list outcomes" },
 };
 
 static void print_usage(FILE *out)

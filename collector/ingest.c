@@ -185,6 +185,11 @@ static const char *detect_text_level(const char *line, size_t n)
 	return NULL;
 }
 
+const char *ingest_text_level(const char *line, size_t n)
+{
+	return detect_text_level(line, n);
+}
+
 static int text_line(const char *line, size_t n, unsigned lineno, void *arg)
 {
 	struct line_ctx *c = arg;

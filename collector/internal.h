@@ -139,6 +139,9 @@ int event_fast_row(const char *text, size_t len, int depth, const char *source,
  * hold partial results, which the caller discards) */
 int ingest_parse_events(const char *body, size_t len, const struct event_defaults *d,
 			const struct ingest_limits *lim, json_t *out, struct ac_error *err);
+/* The level a text log line's leading words name ("ERROR", "[warn]", "level=info"), or NULL;
+ * what /api/v1/logs applies to text lines (also used by `autocoder send`). */
+const char *ingest_text_level(const char *line, size_t n);
 /* text: true for text/plain bodies (one message per line), false for NDJSON. */
 int ingest_parse_logs(const char *body, size_t len, bool text, const struct event_defaults *d,
 		      const struct ingest_limits *lim, json_t *out, struct ac_error *err);
@@ -241,6 +244,8 @@ enum metrics_route {
 	ROUTE_CLUSTER_UNMERGE, /* issue 12 */
 	ROUTE_ALERT_DELIVERIES,  /* ops: alerts_admin.c */
 	ROUTE_BENCH_RUNS,   /* perf: api_bench.c */
+	/* evidence: api_feedback.c */
+	ROUTE_CLUSTER_FEEDBACK, ROUTE_REPORT_CLUSTERS,
 	ROUTE__COUNT
 };
 struct metrics;
@@ -424,5 +429,12 @@ enum MHD_Result api_guide(struct request *r);
 enum MHD_Result api_alert_deliveries(struct request *r);
 /* ---- api_bench.c (perf): GET /api/v1/bench/runs?limit=N, the `autocoder bench` runs ---- */
 enum MHD_Result api_bench_runs(struct request *r);
+/* ---- api_feedback.c (evidence): feedback on clusters; moderation for the admin role ---- */
+enum MHD_Result api_cluster_feedback(struct request *r);
+enum MHD_Result api_feedback_moderate(struct request *r);   /* not routed yet: admin-only */
+enum MHD_Result api_report_clusters(struct request *r);     /* the report page's clusters */
+int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error *err);
+/* The guide's documentation-confidence gauges for /metrics (all projects). */
+void evidence_metrics(struct request *r, struct ac_buf *b);
 
 #endif

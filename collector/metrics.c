@@ -46,6 +46,8 @@ static const struct { const char *method, *path; } route_names[ROUTE__COUNT] = {
 	[ROUTE_ALERT_DELIVERIES] = { "GET", "/api/v1/alerts/deliveries" },
 	[ROUTE_CLUSTER_UNMERGE] = { "POST", "/api/v1/clusters/{id}/unmerge" },
 	[ROUTE_BENCH_RUNS] = { "GET", "/api/v1/bench/runs" },
+	[ROUTE_CLUSTER_FEEDBACK] = { "POST", "/api/v1/clusters/{id}/feedback" },
+	[ROUTE_REPORT_CLUSTERS] = { "POST", "/api/v1/report/clusters" },
 };
 
 struct metrics {

@@ -1004,6 +1004,7 @@ static enum MHD_Result h_metrics(struct request *r)
 	sqlite3 *db = reader_pool_get(r->c->readers);
 	ops_metrics_render(&b, r->c->cfg.db_path, r->c->analyzer ? db : NULL);  /* lag: with --rules */
 	reader_pool_put(r->c->readers, db);
+	evidence_metrics(r, &b);   /* evidence: api_feedback.c */
 	s = ac_buf_detach(&b, &len);
 	if (!s)
 		return MHD_NO;
@@ -1148,6 +1149,10 @@ static const struct route routes[] = {
 	{ "GET", "/api/v1/alerts/deliveries", ROUTE_ALERT_DELIVERIES, AUTH_READ, api_alert_deliveries },
 	/* perf: `autocoder bench` runs stored in this database (collector/api_bench.c) */
 	{ "GET", "/api/v1/bench/runs", ROUTE_BENCH_RUNS, AUTH_READ, api_bench_runs },
+	/* evidence (collector/api_feedback.c): any key of the project, the DSN's too */
+	{ "POST", "/api/v1/clusters/*/feedback", ROUTE_CLUSTER_FEEDBACK, AUTH_INGEST,
+	  api_cluster_feedback },
+	{ "POST", "/api/v1/report/clusters", ROUTE_REPORT_CLUSTERS, AUTH_INGEST, api_report_clusters },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */

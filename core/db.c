@@ -252,6 +252,34 @@ static const char *const migrations[] = {
 	"  result TEXT NOT NULL);"
 	"CREATE INDEX bench_runs_system ON bench_runs(system, id);"
 	"CREATE INDEX bench_runs_baseline ON bench_runs(baseline, id);",
+	/* ---- evidence (issue 14): fault runs and cluster feedback ---- */
+	"CREATE TABLE fault_runs("
+	"  id INTEGER PRIMARY KEY,"
+	"  fault TEXT NOT NULL,"
+	"  rule_id TEXT NOT NULL,"
+	"  outcome TEXT NOT NULL,"          /* validated | failed */
+	"  fix_outcome TEXT,"               /* recovered | not_recovered | NULL (no fix recipe) */
+	"  detail TEXT,"
+	"  ran_at REAL NOT NULL,"
+	"  system TEXT,"
+	"  version TEXT NOT NULL,"
+	"  events INTEGER NOT NULL DEFAULT 0,"
+	"  evidence TEXT NOT NULL DEFAULT '[]');"   /* JSON array of event ids */
+	"CREATE INDEX fault_runs_rule ON fault_runs(rule_id, ran_at);"
+	"CREATE TABLE cluster_feedback("
+	"  id INTEGER PRIMARY KEY,"
+	"  project_id INTEGER NOT NULL,"
+	"  cluster_id INTEGER NOT NULL,"
+	"  rule_id TEXT,"                   /* the cluster's rule when the feedback came */
+	"  outcome TEXT NOT NULL,"          /* worked | failed | other_cause */
+	"  fix INTEGER,"                    /* 1-based fix step (worked/failed) */
+	"  text TEXT,"
+	"  contact TEXT,"
+	"  created_at REAL NOT NULL,"
+	"  hidden INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX cluster_feedback_cluster ON cluster_feedback(cluster_id, created_at);"
+	"CREATE INDEX cluster_feedback_rule ON cluster_feedback(rule_id, created_at);",
+	/* ---- end evidence ---- */
 };
 
 int ac_db_schema_version(void)

@@ -81,6 +81,15 @@
  * Files are created with auto_vacuum=INCREMENTAL (older files are converted once, with a
  * VACUUM, when first opened for writing) and journal_size_limit=64 MiB.
  *
+ * -- evidence block (issue 14: analyzer/faults.h, collector/api_feedback.c)
+ *   fault_runs(id, fault, rule_id, outcome 'validated'|'failed', fix_outcome 'recovered'|
+ *              'not_recovered'|NULL, detail, ran_at (unix s), system, version (autocoder),
+ *              events (evidence count), evidence (JSON array of event ids))
+ *   cluster_feedback(id, project_id, cluster_id, rule_id (the cluster's rule then), outcome
+ *              'worked'|'failed'|'other_cause', fix (1-based step), text, contact,
+ *              created_at (unix s), hidden (moderation))
+ * -- end evidence block
+ *
  * Connections: one writer connection (collector writer thread), any number of readers.
  * All connections use WAL, synchronous=FULL for the writer (a 2xx means durable), a busy
  * timeout, and foreign keys on.
