@@ -650,24 +650,27 @@ static json_t *norm_databases(struct bp_ctx *c, struct bp_comp *comp, const stru
 	return list;
 }
 
-/* database_url: generated systems keep state in SQLite; another scheme (postgresql://,
- * redis://) would be opened as a file name at run time, so it is an error here. */
+/* database_url: generated systems keep state in SQLite. Another scheme (postgresql://,
+ * redis://), which the runtime would open as a file name, heals to the default SQLite file
+ * (a warning; an error under --strict), so the system runs. */
 static void check_database_url(struct bp_ctx *c, const struct ynode *m, json_t *config,
 			       const char *cname)
 {
 	const char *url = json_string_value(json_object_get(config, "database_url"));
 	const struct ynode *at = yget(yget(m, "config"), "database_url");
 	const char *sep = url ? strstr(url, "://") : NULL;
-	char hint[200];
+	char hint[200], path[160];
 
 	if (!sep || !strncmp(url, "sqlite:", 7))
 		return;
 	if (!at)
 		at = yget(yget(m, "configuration"), "database_url");
-	snprintf(hint, sizeof hint, "write sqlite:///data/%s.db, or leave database_url out", cname);
-	bp_error(c, at ? yderef(at) : yderef(m), hint,
-		 "config 'database_url' of component '%s' uses '%.*s'; generated systems keep their "
-		 "state in SQLite", cname, (int)(sep - url), url);
+	snprintf(path, sizeof path, "sqlite:///data/%s.db", cname);
+	snprintf(hint, sizeof hint, "write %s to choose the file", path);
+	bp_heal(c, at ? yderef(at) : yderef(m), hint,
+		"config 'database_url' of component '%s' uses '%.*s'; generated systems keep their "
+		"state in SQLite: %s is used", cname, (int)(sep - url), url, path);
+	json_object_set_new(config, "database_url", json_string(path));
 }
 
 /* The node of config key `key` (in config, else configuration), for positions. */

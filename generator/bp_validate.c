@@ -197,8 +197,8 @@ static bool resolve_source(struct bp_ctx *c, struct bp_bind *b)
 	if (!port) {
 		if (json_array_size(outs) == 1) {
 			port = json_string_value(json_object_get(json_array_get(outs, 0), "name"));
-		} else if (lookup_port(outs, "output")) {
-			port = "output";
+		} else if (lookup_port(outs, "output") || (json_array_size(outs) == 0 && comp->type)) {
+			port = "output"; /* none at all: created below, like any port a binding names */
 		} else {
 			port_names(outs, names, sizeof names);
 			snprintf(hint, sizeof hint, "write from: '%s.<port>'", comp->name);

@@ -233,7 +233,8 @@ static int ws_process(struct rt_component *c, struct rt_msg *m)
 	pthread_mutex_unlock(&st->lock);
 	free(text);
 	drop_dead(st);
-	return 0;
+	/* bound outputs (a broadcast log) get what was broadcast */
+	return c->noutq ? rt_emit(c, NULL, m, json_incref(m->data)) : 0;
 }
 
 /* Parse complete client frames in cl->in; answer pings and closes. */
