@@ -9,8 +9,8 @@
  * connection (feedback is rare; the collector's writer thread stays for events). The guide
  * (analyzer/guide.c) ranks fix steps by it.
  *
- * Moderation is separate: feedback_set_hidden() hides or shows a report; it is meant for an
- * admin-only route (api_feedback_moderate, not in the route table: it needs the admin role).
+ * Moderation is separate: POST /api/v1/feedback/<id>/hide (api_feedback_moderate) hides or
+ * shows a report; the route needs an admin token of the feedback's project.
  */
 #include "core/common.h"
 #include "core/db.h"
@@ -190,7 +190,7 @@ enum MHD_Result api_cluster_feedback(struct request *r)
 	if (wait) {
 		snprintf(detail, sizeof detail, "too much feedback from this project; retry in %u s",
 			 wait);
-		return req_reply_error(r, AC_EBUSY, "rate_limited", detail);
+		return req_reply_error_retry(r, AC_EBUSY, "rate_limited", detail, wait);
 	}
 	const char *body = req_body(r, &len);
 	if (!(o = json_parse_checked(body, len, "body", &err)))
@@ -223,16 +223,19 @@ enum MHD_Result api_cluster_feedback(struct request *r)
 
 /* ------------------------------------------------------------------ moderation */
 
-int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error *err)
+int feedback_set_hidden(sqlite3 *db, long long project, long long id, bool hidden,
+			struct ac_error *err)
 {
 	sqlite3_stmt *st = NULL;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(db, "UPDATE cluster_feedback SET hidden = ? WHERE id = ?", -1, &st,
+	if (sqlite3_prepare_v2(db, "UPDATE cluster_feedback SET hidden = ?1 WHERE id = ?2 "
+			       "AND (?3 < 0 OR project_id = ?3)", -1, &st,
 			       NULL) != SQLITE_OK)
 		return ac_db_error(db, err, "moderating feedback");
 	sqlite3_bind_int(st, 1, hidden);
 	sqlite3_bind_int64(st, 2, id);
+	sqlite3_bind_int64(st, 3, project);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = ac_db_error(db, err, "moderating feedback");
 	else if (!sqlite3_changes(db))
@@ -241,9 +244,8 @@ int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error 
 	return rc;
 }
 
-/* POST /api/v1/feedback/<id>/hide with {"hidden": true|false}. NOT in the route table: wire it
- * with the admin role (collector/keys.c) at merge; the caller must be an admin of the
- * feedback's project. */
+/* POST /api/v1/feedback/<id>/hide with {"hidden": true|false}: an admin token (the route's
+ * AUTH_ADMIN); another project's feedback is a 404. */
 enum MHD_Result api_feedback_moderate(struct request *r)
 {
 	struct ac_error err;
@@ -267,7 +269,7 @@ enum MHD_Result api_feedback_moderate(struct request *r)
 	bool hidden = json_is_true(json_object_get(o, "hidden"));
 	json_decref(o);
 	sqlite3 *db = ac_db_open(req_config(r)->db_path, AC_DB_WRITE, &err);
-	int rc = db ? feedback_set_hidden(db, id, hidden, &err) : err.code;
+	int rc = db ? feedback_set_hidden(db, req_project(r), id, hidden, &err) : err.code;
 	ac_db_close(db);
 	if (rc)
 		return req_reply_error(r, err.code, err.what, err.msg);

@@ -245,7 +245,7 @@ enum metrics_route {
 	ROUTE_ALERT_DELIVERIES,  /* ops: alerts_admin.c */
 	ROUTE_BENCH_RUNS,   /* perf: api_bench.c */
 	/* evidence: api_feedback.c */
-	ROUTE_CLUSTER_FEEDBACK, ROUTE_REPORT_CLUSTERS,
+	ROUTE_CLUSTER_FEEDBACK, ROUTE_REPORT_CLUSTERS, ROUTE_FEEDBACK_MODERATE,
 	ROUTE__COUNT
 };
 struct metrics;
@@ -409,6 +409,9 @@ enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *c
 /* {"error": what, "detail": detail} with the status that fits code (AC_EINVAL 400, ...). */
 enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
 				const char *detail);
+/* The same with Retry-After: SECONDS on a 429/503 (AC_EBUSY). */
+enum MHD_Result req_reply_error_retry(struct request *r, int code, const char *what,
+				      const char *detail, unsigned retry_after);
 /* an-clusters: the online analyzer (analyzer/analyzer.h), NULL when serve runs without
  * --rules. Thread-safe; owned by the collector. */
 struct analyzer *req_analyzer(struct request *r);
@@ -431,9 +434,11 @@ enum MHD_Result api_alert_deliveries(struct request *r);
 enum MHD_Result api_bench_runs(struct request *r);
 /* ---- api_feedback.c (evidence): feedback on clusters; moderation for the admin role ---- */
 enum MHD_Result api_cluster_feedback(struct request *r);
-enum MHD_Result api_feedback_moderate(struct request *r);   /* not routed yet: admin-only */
+enum MHD_Result api_feedback_moderate(struct request *r);   /* admin: hide/show feedback */
 enum MHD_Result api_report_clusters(struct request *r);     /* the report page's clusters */
-int feedback_set_hidden(sqlite3 *db, long long id, bool hidden, struct ac_error *err);
+/* project < 0: any project (open read) */
+int feedback_set_hidden(sqlite3 *db, long long project, long long id, bool hidden,
+			struct ac_error *err);
 /* The guide's documentation-confidence gauges for /metrics (all projects). */
 void evidence_metrics(struct request *r, struct ac_buf *b);
 

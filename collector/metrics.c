@@ -48,6 +48,7 @@ static const struct { const char *method, *path; } route_names[ROUTE__COUNT] = {
 	[ROUTE_BENCH_RUNS] = { "GET", "/api/v1/bench/runs" },
 	[ROUTE_CLUSTER_FEEDBACK] = { "POST", "/api/v1/clusters/{id}/feedback" },
 	[ROUTE_REPORT_CLUSTERS] = { "POST", "/api/v1/report/clusters" },
+	[ROUTE_FEEDBACK_MODERATE] = { "POST", "/api/v1/feedback/{id}/hide" },
 };
 
 struct metrics {

@@ -1114,6 +1114,12 @@ enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *c
 	return reply_raw(r, status, ctype, body, len, NULL);
 }
 
+enum MHD_Result req_reply_error_retry(struct request *r, int code, const char *what,
+				      const char *detail, unsigned retry_after)
+{
+	return reply_error_retry(r, code, what, detail, retry_after);
+}
+
 enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
 				const char *detail)
 {
@@ -1153,6 +1159,7 @@ static const struct route routes[] = {
 	{ "POST", "/api/v1/clusters/*/feedback", ROUTE_CLUSTER_FEEDBACK, AUTH_INGEST,
 	  api_cluster_feedback },
 	{ "POST", "/api/v1/report/clusters", ROUTE_REPORT_CLUSTERS, AUTH_INGEST, api_report_clusters },
+	{ "POST", "/api/v1/feedback/*/hide", ROUTE_FEEDBACK_MODERATE, AUTH_ADMIN, api_feedback_moderate },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */

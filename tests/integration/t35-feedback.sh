@@ -89,6 +89,27 @@ while [ "$code" = 201 ] && [ $n -lt 40 ]; do
 	n=$((n + 1))
 done
 [ "$code" = 429 ] || fail "no 429 after $n reports (last $code)"
+req POST "/api/v1/clusters/$CL/feedback" -H "Authorization: Bearer $PUB1" -d '{"outcome":"worked","fix":2}'
+expect_status 429 "feedback over the limit"
+expect_header "Retry-After: [1-9]" "the 429 says when to retry"
 pass "feedback is rate-limited per project (429 after $n)"
+
+# moderation: an admin token of the feedback's project hides a report; read tokens, DSN keys
+# and another project's admin cannot
+FB=$(sql "SELECT max(id) FROM cluster_feedback WHERE text IS NOT NULL")
+[ -n "$FB" ] || fail "no feedback with text to moderate"
+ADM=$("$AUTOCODER" keys token shop --role admin --db "$DB" | awk '/^token:/{print $2}')
+OTHER_ADM=$("$AUTOCODER" keys token other --role admin --db "$DB" | awk '/^token:/{print $2}')
+for who in "$PUB1" "$TOKEN1"; do
+	req POST "/api/v1/feedback/$FB/hide" -H "Authorization: Bearer $who" -H 'Content-Type: application/json' -d '{"hidden":true}'
+	[ "$STATUS" = 401 ] || [ "$STATUS" = 403 ] || fail "moderation without an admin token: $STATUS $BODY"
+done
+req POST "/api/v1/feedback/$FB/hide" -H "Authorization: Bearer $OTHER_ADM" -H 'Content-Type: application/json' -d '{"hidden":true}'
+expect_status 404 "another project's admin cannot hide this feedback"
+[ "$(sql "SELECT hidden FROM cluster_feedback WHERE id = $FB")" = 0 ] || fail "feedback hidden by a refused request"
+req POST "/api/v1/feedback/$FB/hide" -H "Authorization: Bearer $ADM" -H 'Content-Type: application/json' -d '{"hidden":true}'
+expect_status 200 "the project's admin hides feedback"
+[ "$(sql "SELECT hidden FROM cluster_feedback WHERE id = $FB")" = 1 ] || fail "feedback not hidden"
+pass "feedback moderation needs the project's admin token"
 stop_server
 echo "t35 ok"
