@@ -101,40 +101,50 @@ static int q_int64(sqlite3 *db, const char *sql, long long a, bool a_null, long 
 	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ac_db_error(db, err, "retention");
 }
 
-/* Delete ids[0..n) (one transaction) with their event_grouping rows. */
+/* What goes with an event (run before the event's own row, which the first two look up): its
+ * Sentry attachments and user feedback, then the event, then its grouping row. */
+static const char *const delete_sql[] = {
+	"DELETE FROM event_attachments WHERE (project_id, event_id) IN"
+	" (SELECT project_id, event_id FROM events WHERE id=?1)",
+	"DELETE FROM event_feedback WHERE (project_id, event_id) IN"
+	" (SELECT project_id, event_id FROM events WHERE id=?1)",
+	"DELETE FROM events WHERE id=?1",
+	"DELETE FROM event_grouping WHERE event=?1",
+};
+enum { DEL_EVENT = 2, DEL_N = 4 };
+
+/* Delete ids[0..n) (one transaction) with their attachments, feedback and event_grouping
+ * rows. */
 static int delete_batch(struct pass *p, const long long *ids, int n, struct ac_error *err)
 {
-	sqlite3_stmt *de = NULL, *dg = NULL;
+	sqlite3_stmt *st[DEL_N] = { NULL };
 	unsigned long deleted = 0;
 	int rc = AC_EDB;
 
 	if (ac_db_exec(p->db, "BEGIN IMMEDIATE", err))
 		return AC_EDB;
-	if (sqlite3_prepare_v2(p->db, "DELETE FROM events WHERE id=?1", -1, &de, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(p->db, "DELETE FROM event_grouping WHERE event=?1", -1, &dg, NULL) != SQLITE_OK) {
-		ac_db_error(p->db, err, "retention");
-		goto out;
-	}
+	for (int k = 0; k < DEL_N; k++)
+		if (sqlite3_prepare_v2(p->db, delete_sql[k], -1, &st[k], NULL) != SQLITE_OK) {
+			ac_db_error(p->db, err, "retention");
+			goto out;
+		}
 	for (int i = 0; i < n; i++) {
-		sqlite3_bind_int64(de, 1, ids[i]);
-		sqlite3_bind_int64(dg, 1, ids[i]);
-		if (sqlite3_step(de) != SQLITE_DONE) {
-			ac_db_error(p->db, err, "retention: deleting events");
-			goto out;
+		for (int k = 0; k < DEL_N; k++) {
+			sqlite3_bind_int64(st[k], 1, ids[i]);
+			if (sqlite3_step(st[k]) != SQLITE_DONE) {
+				ac_db_error(p->db, err, "retention: deleting events");
+				goto out;
+			}
+			if (k == DEL_EVENT)
+				deleted += sqlite3_changes(p->db) > 0;
+			sqlite3_reset(st[k]);
 		}
-		deleted += sqlite3_changes(p->db) > 0;  /* before the event_grouping statement */
-		if (sqlite3_step(dg) != SQLITE_DONE) {
-			ac_db_error(p->db, err, "retention: deleting events");
-			goto out;
-		}
-		sqlite3_reset(de);
-		sqlite3_reset(dg);
 	}
 	if ((rc = ac_db_exec(p->db, "COMMIT", err)) == 0)
 		p->deleted += deleted;
 out:
-	sqlite3_finalize(de);
-	sqlite3_finalize(dg);
+	for (int k = 0; k < DEL_N; k++)
+		sqlite3_finalize(st[k]);
 	if (rc)
 		ac_db_exec(p->db, "ROLLBACK", NULL);
 	return rc;

@@ -167,9 +167,18 @@ START_TEST(retention_pass_deletes_oldest_and_their_groupings)
 			 i, proj, ac_now() - age, i);
 		exec_ok(db, sql);
 	}
+	/* an old event's attachment and feedback go with it; a new event's stay */
+	exec_ok(db, "INSERT INTO event_attachments(project_id, event_id, filename, size, data, received_at)"
+		    " VALUES(1, 'e0', 'old.txt', 3, x'616263', 0), (1, 'e1205', 'new.txt', 3, x'616263', 0)");
+	exec_ok(db, "INSERT INTO event_feedback(project_id, event_id, comments, received_at)"
+		    " VALUES(1, 'e0', 'old', 0), (1, 'e1205', 'new', 0)");
 	exec_ok(db, "INSERT INTO retention(project_id, max_age_seconds, max_events, updated_at) VALUES(2, 0, 20, 0)");
 	ck_assert_int_eq(retention_pass(path, &pol, false, &n, &err), 0);
 	ck_assert_uint_eq(n, 1200 + 10);
+	ck_assert_int_eq(count(db, "SELECT count(*) FROM event_attachments WHERE event_id='e0'"), 0);
+	ck_assert_int_eq(count(db, "SELECT count(*) FROM event_feedback WHERE event_id='e0'"), 0);
+	ck_assert_int_eq(count(db, "SELECT count(*) FROM event_attachments WHERE event_id='e1205'"), 1);
+	ck_assert_int_eq(count(db, "SELECT count(*) FROM event_feedback WHERE event_id='e1205'"), 1);
 	ck_assert_int_eq(count(db, "SELECT count(*) FROM events WHERE project_id=1"), 10);
 	ck_assert_int_eq(count(db, "SELECT count(*) FROM events WHERE project_id=2"), 20);
 	/* the newest 20 of project 2 stayed */
