@@ -246,6 +246,7 @@ enum metrics_route {
 	ROUTE_BENCH_RUNS,   /* perf: api_bench.c */
 	/* evidence: api_feedback.c */
 	ROUTE_CLUSTER_FEEDBACK, ROUTE_REPORT_CLUSTERS, ROUTE_FEEDBACK_MODERATE,
+	ROUTE_FAULTS_RUNS,  /* evidence: api_faults.c */
 	ROUTE__COUNT
 };
 struct metrics;
@@ -394,6 +395,8 @@ enum MHD_Result api_attachment_get(struct request *r);
  * functions and returns what they return. */
 struct request;
 const char *req_query(struct request *r, const char *name);   /* NULL when absent */
+/* 0, or AC_EINVAL with err naming a query parameter not in known (NULL-terminated). */
+int req_check_params(struct request *r, const char *const *known, struct ac_error *err);
 const char *req_header(struct request *r, const char *name);  /* NULL when absent */
 const char *req_arg(struct request *r);                       /* the '*' segment */
 const char *req_body(struct request *r, size_t *len);         /* raw body, NUL-terminated */
@@ -439,6 +442,8 @@ enum MHD_Result api_report_clusters(struct request *r);     /* the report page's
 /* project < 0: any project (open read) */
 int feedback_set_hidden(sqlite3 *db, long long project, long long id, bool hidden,
 			struct ac_error *err);
+/* ---- api_faults.c (evidence): GET /api/v1/faults/runs, newest run per (rule, fault) ---- */
+enum MHD_Result api_faults_runs(struct request *r);
 /* The guide's documentation-confidence gauges for /metrics (all projects). */
 void evidence_metrics(struct request *r, struct ac_buf *b);
 

@@ -49,6 +49,7 @@ static const struct { const char *method, *path; } route_names[ROUTE__COUNT] = {
 	[ROUTE_CLUSTER_FEEDBACK] = { "POST", "/api/v1/clusters/{id}/feedback" },
 	[ROUTE_REPORT_CLUSTERS] = { "POST", "/api/v1/report/clusters" },
 	[ROUTE_FEEDBACK_MODERATE] = { "POST", "/api/v1/feedback/{id}/hide" },
+	[ROUTE_FAULTS_RUNS] = { "GET", "/api/v1/faults/runs" },
 };
 
 struct metrics {

@@ -1087,6 +1087,10 @@ static enum MHD_Result h_options(struct request *r)
 /* ---------------------------------------------------------------- request API */
 
 const char *req_query(struct request *r, const char *name) { return query_arg(r, name); }
+int req_check_params(struct request *r, const char *const *known, struct ac_error *err)
+{
+	return unknown_param(r, known, err);
+}
 const char *req_header(struct request *r, const char *name) { return header(r, name); }
 const char *req_arg(struct request *r) { return r->arg; }
 long long req_project(struct request *r) { return r->project_id; }
@@ -1160,6 +1164,8 @@ static const struct route routes[] = {
 	  api_cluster_feedback },
 	{ "POST", "/api/v1/report/clusters", ROUTE_REPORT_CLUSTERS, AUTH_INGEST, api_report_clusters },
 	{ "POST", "/api/v1/feedback/*/hide", ROUTE_FEEDBACK_MODERATE, AUTH_ADMIN, api_feedback_moderate },
+	/* evidence: fault-injection results stored in this database (collector/api_faults.c) */
+	{ "GET", "/api/v1/faults/runs", ROUTE_FAULTS_RUNS, AUTH_READ, api_faults_runs },
 };
 
 /* Match url against a pattern; '*' captures one non-empty segment into arg. */

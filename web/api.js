@@ -124,3 +124,12 @@ export const listAlertDeliveries = (params, signal) =>
 export const listBenchRuns = (params, signal) => request('GET', '/api/v1/bench/runs', { params, signal });
 
 export const getHealth = (signal) => request('GET', '/health', { signal });
+
+/* {runs: [{id, fault, rule, outcome, fix, date, system, version, events, evidence, detail,
+ * stale, last_validated, runs}]}: the newest fault-injection run per (rule, fault); params: limit */
+export const listFaultRuns = (params, signal) => request('GET', '/api/v1/faults/runs', { params, signal });
+
+/* Feedback on a cluster's fix: body {outcome: worked|failed|other_cause, fix, text, contact};
+ * resolves to the stored report. */
+export const sendClusterFeedback = (id, body) =>
+	request('POST', `/api/v1/clusters/${enc(id)}/feedback`, { body });

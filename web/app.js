@@ -3,7 +3,7 @@
  *
  * Every view is linkable: the location hash names it and its filters
  * (#/clusters?status=open&sort=trend, #/clusters/12, #/events?level=error, #/events/<id>,
- * #/guide). On each hash change the previous view's requests are aborted (AbortController)
+ * #/guide, #/faults). On each hash change the previous view's requests are aborted (AbortController)
  * and the view for the new hash renders into <main>; a view writes only while its signal is
  * live, so a slow answer never overwrites a newer view.
  */
@@ -15,6 +15,7 @@ import * as events from './events.js';
 import * as guide from './guide.js';
 import * as alerts from './alerts.js';
 import * as bench from './bench.js';
+import * as faults from './faults.js';
 
 const main = document.getElementById('main');
 const flashBox = document.getElementById('flash');
@@ -40,6 +41,8 @@ function pick(parts) {
 		return { view: alerts, name: 'alerts' };
 	if (a === 'bench')
 		return { view: bench, name: 'bench', arg: b };
+	if (a === 'faults')
+		return { view: faults, name: 'faults' };
 	return null;
 }
 

@@ -2,12 +2,13 @@
  * cluster.js — one cluster (#/clusters/<id>?events=N): its numbers, the matched rule with
  * causes and fix steps, why its events were grouped, the hourly series, breakdowns by system,
  * component, release, environment and level, the newest events with stack frames, and the
- * maintainer's actions: resolve / ignore / reopen, merge into another cluster, split.
+ * maintainer's actions: resolve / ignore / reopen, merge into another cluster, split; and a
+ * feedback form ("did fix step N work?", POST /api/v1/clusters/<id>/feedback, docs/EVIDENCE.md).
  *
  * Actions call the API and re-render from its answer; failures are shown next to the action
  * with the server's detail text.
  */
-import { getCluster, setClusterStatus, mergeClusters, splitCluster, listClusters } from './api.js';
+import { getCluster, setClusterStatus, mergeClusters, splitCluster, listClusters, sendClusterFeedback } from './api.js';
 import {
 	h, hashLink, fmtNum, fmtUtc, timeEl, statusBadge, levelBadge, ruleBadge, badge, errorBox,
 	framesEl, eventSummary, defList, clusterLink,
@@ -155,6 +156,53 @@ function ruleSection(c) {
 			h('li', null, /^https?:\/\//.test(u) ? h('a', { href: u, rel: 'noopener noreferrer', target: '_blank' }, u) : u)))] : null);
 }
 
+/* "Did fix step N work?": worked / did not work / other cause, text, optional contact. The
+ * server's answer (the stored report, or its error detail, e.g. a 429) is shown below. */
+function feedbackSection(c) {
+	const steps = c.rule && Array.isArray(c.rule.fix) ? c.rule.fix : [];
+	const out = h('div', { id: 'fb-result', class: 'action-result', 'aria-live': 'polite' });
+	const radio = (value, label, checked) => h('label', { class: 'inline' },
+		h('input', { type: 'radio', name: 'fb-outcome', id: `fb-${value}`, value, checked: checked || null }), ` ${label}`);
+	const fix = h('input', { id: 'fb-fix', name: 'fix', type: 'number', min: '1', max: String(Math.max(1, steps.length || 100)),
+		step: '1', value: '1', inputmode: 'numeric' });
+	const text = h('textarea', { id: 'fb-text', name: 'text', rows: '3', maxlength: '2000' });
+	const contact = h('input', { id: 'fb-contact', name: 'contact', type: 'text', maxlength: '200', autocomplete: 'email' });
+	const send = h('button', { type: 'submit', id: 'fb-send', class: 'primary' }, 'Send feedback');
+	const form = h('form', { id: 'feedback-form', class: 'feedback' },
+		h('div', { class: 'row' }, h('label', { for: 'fb-fix' }, 'Fix step'), fix),
+		h('fieldset', null, h('legend', null, 'Did it work?'),
+			radio('worked', 'it worked', true), radio('failed', 'it did not work'), radio('other_cause', 'the cause was another one')),
+		h('div', null, h('label', { for: 'fb-text' }, 'What happened (needed for "another cause")'), text),
+		h('div', null, h('label', { for: 'fb-contact' }, 'Contact (optional)'), contact),
+		h('div', { class: 'row' }, send));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const outcome = form.querySelector('input[name="fb-outcome"]:checked').value;
+		const body = { outcome };
+		if (outcome !== 'other_cause')
+			body.fix = Number(fix.value);
+		if (text.value.trim())
+			body.text = text.value.trim();
+		if (contact.value.trim())
+			body.contact = contact.value.trim();
+		out.replaceChildren();
+		send.disabled = true;
+		try {
+			const r = await sendClusterFeedback(c.id, body);
+			out.replaceChildren(h('p', { class: 'ok', role: 'status' }, `Thank you: feedback #${r.id} stored` +
+				(r.fix ? ` (fix step ${r.fix} ${r.outcome === 'worked' ? 'worked' : 'did not work'})` : ' (another cause)') + '.'));
+			text.value = '';
+		} catch (e) {
+			out.replaceChildren(errorBox(e, 'Sending the feedback'));
+		} finally {
+			send.disabled = false;
+		}
+	});
+	return section(steps.length ? `Did fix step N work? (steps 1–${steps.length} above)` : 'Did a fix work?', 'feedback-h',
+		h('p', { class: 'help' }, 'Your report ranks the fix steps in the guide. It is sent with the token saved in this browser.'),
+		form, out);
+}
+
 function groupingSection(c) {
 	const g = c.grouping;
 	if (!g)
@@ -225,7 +273,7 @@ function page(c, ctx, main) {
 	document.title = `#${c.id} ${c.title || ''} — autocoder`;
 	return [
 		header(c), ...notices(c), numbers(c), actions(c, ctx, reload),
-		ruleSection(c), groupingSection(c),
+		ruleSection(c), feedbackSection(c), groupingSection(c),
 		section('Events per hour (7 days, UTC)', 'chart-h', hourlyChart(c.hourly)),
 		section('Breakdown', 'dims-h', h('div', { class: 'dims' },
 			DIMS.map(([k, label]) => dimTable(label, c.dims && c.dims[k], c.count)),
