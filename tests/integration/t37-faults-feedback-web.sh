@@ -5,7 +5,8 @@
 # (limit and unknown parameters checked, a token needed), and in headless Chromium the Faults
 # page lists it with its evidence event ids linked to the event view; on a cluster's page the
 # "Did fix step N work?" form stores a report in cluster_feedback (checked with sqlite3) and
-# shows the server's error details (a 400, a 429). Needs chromium and npm like t47.
+# shows the server's error details (a 400, a 429). A second run whose recipe no longer causes
+# the fault replaces the entry, flagged stale. Needs chromium and npm like t47.
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BROWSER_DIR="$ROOT/tests/browser"
@@ -81,5 +82,34 @@ row=$(sql "SELECT outcome, fix, text, contact, rule_id, project_id = $PROJECT_ID
 [ "$row" = "worked|1|freed the port, it starts now|beta@example.org|posix.addr-in-use|1" ] ||
 	fail "feedback row: '$row' (all: $(sql "SELECT * FROM cluster_feedback"))"
 pass "faults page lists the run; the cluster page's feedback form stored its report"
+
+# the same fault no longer causes its rule: the newest run fails and the entry is stale
+mkdir -p "$TMPDIR_TEST/cat"
+cp "$ROOT/data/faults/lib.sh" "$TMPDIR_TEST/cat/"
+cat >"$TMPDIR_TEST/cat/c.yaml" <<YAML
+faults:
+  - id: malformed-api-input
+    rule: json.parse-error
+    blueprint: $ROOT/data/blueprints/todo_api.yaml
+    inject: |
+      start_system API_PORT=\$PORT && wait_http "http://127.0.0.1:\$PORT/health"
+      post /todos '{"title": "well formed"}' >/dev/null
+      stop_system
+YAML
+st=0
+"$AUTOCODER" faults run --catalogue "$TMPDIR_TEST/cat" --rules "$ROOT/rules" --db "$DB" \
+	--work "$TMPDIR_TEST/work2" >"$TMPDIR_TEST/run2.out" 2>&1 || st=$?
+[ $st = 1 ] || fail "a fault that no longer fires must fail the run (exit $st): $(cat "$TMPDIR_TEST/run2.out")"
+req GET "/api/v1/faults/runs?limit=10" -H "$AUTH"
+expect_status 200 "fault runs after a failed run"
+printf '%s' "$BODY" | python3 -c '
+import json, sys
+runs = json.load(sys.stdin)["runs"]
+assert len(runs) == 1, runs
+r = runs[0]
+assert r["outcome"] == "failed" and r["stale"] is True and r["runs"] == 2, r
+assert r["last_validated"] and r["last_validated"] < r["date"], r
+' || fail "stale entry: $BODY"
+pass "the newest run per (rule, fault) is listed and flagged stale"
 stop_server
 echo "t37 ok"
