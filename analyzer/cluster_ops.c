@@ -2,8 +2,10 @@
  * cluster_ops.c — what users do to clusters: status changes, merge, unmerge and split. See
  * analyzer.h.
  *
- * Each operation is one transaction on the analyzer's connection, under the analyzer's lock,
- * so it never interleaves with a batch of new events. A merge moves stored aggregates (counts,
+ * Each operation runs under the analyzer's lock, so it never interleaves with a batch of new
+ * events, as a few transactions: a small first one, then chunks of events (see "chunked
+ * operations" below: the write lock is released between chunks, and an interrupted operation
+ * is resumed from a journal). A merge moves stored aggregates (counts,
  * breakdowns, series) in SQL instead of recounting events; a split re-applies the cluster's
  * events through cl_apply() with their stored grouping keys, which the split flag now routes
  * to child clusters. An unmerge does the same for the survivor's events: their stored keys find
