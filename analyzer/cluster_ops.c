@@ -112,8 +112,8 @@ static int merge_aggregates(struct analyzer *a, long long into, long long from,
 		"   COALESCE(a.rule_id,b.rule_id)"
 		"  FROM clusters a, clusters b WHERE a.id=?1 AND b.id=?2),"
 		" updated_at=CAST(strftime('%s','now') AS REAL) WHERE id=?1",
-		"UPDATE clusters SET count=0, first_seen=NULL, last_seen=NULL, merged_into=?1,"
-		" updated_at=CAST(strftime('%s','now') AS REAL) WHERE id=?2",
+		("UPDATE clusters SET count=0, first_seen=NULL, last_seen=NULL, merged_into=?1,"
+		 " updated_at=CAST(strftime('%s','now') AS REAL) WHERE id=?2"),
 		"UPDATE clusters SET merged_into=?1 WHERE merged_into=?2",
 	};
 	int rc;
