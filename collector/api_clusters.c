@@ -239,7 +239,9 @@ enum cluster_op { OP_MERGE, OP_SPLIT, OP_UNMERGE };
 
 struct op_ctx {
 	enum cluster_op op;
+	struct request *r;        /* suspended while the work runs */
 	struct analyzer *a;
+	json_t *detail;           /* merge and unmerge: the reply, read on the work thread too */
 	long long id, project, *from, *children;
 	size_t n, nchildren;
 	int rc;
@@ -251,6 +253,7 @@ static void op_free(void *arg)
 	struct op_ctx *o = arg;
 	free(o->from);
 	free(o->children);
+	json_decref(o->detail);
 	free(o);
 }
 
@@ -264,6 +267,12 @@ static void op_work(void *arg)
 		o->rc = analyzer_split(o->a, o->id, o->project, &o->children, &o->nchildren, &o->err);
 	else
 		o->rc = analyzer_unmerge(o->a, o->id, o->project, NULL, &o->err);
+	if (!o->rc && o->op != OP_SPLIT) {
+		sqlite3 *db = req_reader(o->r);
+		o->rc = cluster_detail(db, analyzer_rules(o->a), o->id, o->project, 0, 10, &o->detail,
+				       &o->err);
+		req_reader_put(o->r, db);
+	}
 }
 
 static enum MHD_Result op_reply(struct request *r, void *arg)
@@ -273,8 +282,11 @@ static enum MHD_Result op_reply(struct request *r, void *arg)
 
 	if (o->rc)
 		return reply_err(r, &o->err);
-	if (o->op != OP_SPLIT)
-		return reply_detail(r, o->id, 200);
+	if (o->op != OP_SPLIT) {
+		json_t *d = o->detail;
+		o->detail = NULL;
+		return req_reply_json(r, 200, d);
+	}
 	ids = json_array();
 	for (size_t i = 0; i < o->nchildren; i++)
 		json_array_append_new(ids, json_integer(o->children[i]));
@@ -291,6 +303,7 @@ static enum MHD_Result start_op(struct request *r, enum cluster_op op, long long
 		return req_reply_error(r, AC_ENOMEM, "internal", "out of memory");
 	}
 	o->op = op;
+	o->r = r;
 	o->a = req_analyzer(r);
 	o->id = id;
 	o->project = req_project(r);

@@ -82,8 +82,11 @@ wait "$CLIENT" || fail "client failed"
 [ "$STATUS" = 200 ] || fail "merge: HTTP $STATUS: $BODY"
 pass "merge of $BIG events"
 
-# --- every single-event request during the merge answered 2xx within a second
-python3 - "$TMPDIR_TEST/lat" "$T0" "$T1" <<'PY' || fail "ingest latency during the merge"
+# --- every single-event request during the merge answered 2xx within a second (3 s under
+# the sanitizers, which slow the analyzer's catch-up batches after the merge ~5x; see t76)
+LIMIT=1.0
+[ "${AC_SANITIZE_RUN:-0}" = 1 ] && LIMIT=3.0
+python3 - "$TMPDIR_TEST/lat" "$T0" "$T1" "$LIMIT" <<'PY' || fail "ingest latency during the merge"
 import sys
 rows = [l.split() for l in open(sys.argv[1])]
 t0, t1 = float(sys.argv[2]), float(sys.argv[3])
@@ -94,7 +97,7 @@ if bad or len(during) < 5:
 p99 = during[min(len(during) - 1, int(len(during) * 0.99))]
 print("ok: merge took %.2f s; %d requests during it: p99 %.3f s, max %.3f s (all %d requests 2xx)"
       % (t1 - t0, len(during), p99, during[-1], len(rows)))
-if during[-1] >= 1.0:
+if during[-1] >= float(sys.argv[4]):
     sys.exit(1)
 PY
 
