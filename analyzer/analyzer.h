@@ -78,6 +78,9 @@ int analyzer_set_status(struct analyzer *a, long long id, long long project, con
  * `into`, each gets merged_into = into, and future events with their keys go to `into`.
  * 0; AC_ENOTFOUND (an id does not exist in the project); AC_EINVAL (empty list, `into` in the
  * list, or a cluster that was itself merged or split). */
+/* Events moved per transaction by merge, split and unmerge (default 2000; 0 restores it).
+ * Process-wide; tests set it small. Between chunks the SQLite write lock is released. */
+void analyzer_set_chunk_rows(size_t rows);
 int analyzer_merge(struct analyzer *a, long long into, const long long *from, size_t n,
 		   long long project, struct ac_error *err);
 /* Undo a merge: cluster id (merged into another) is live again, and the events whose grouping

@@ -1052,6 +1052,9 @@ int analyzer_open(const char *db_path, const char *rules_dir, struct analyzer **
 	    (rc = state_get(a, "generation", &a->generation, err)))
 		goto fail;
 	check_rules_digest(a);
+	/* a merge, split or unmerge interrupted by a crash is finished first */
+	if ((rc = cl_resume_op(a, err)))
+		goto fail;
 	*out = a;
 	return 0;
 fail:

@@ -85,6 +85,11 @@ int cl_cluster_row(struct analyzer *a, long long id, long long *merged, bool *sp
 /* Move cluster `from` into `into` (events, counts, breakdowns, series; from.merged_into =
  * into). Inside a transaction; no checks. 0 or AC_EDB. */
 int cl_merge_rows(struct analyzer *a, long long into, long long from, struct ac_error *err);
+/* Events per transaction in merge, split and unmerge (analyzer_set_chunk_rows). */
+extern size_t cl_chunk_rows;
+/* Finish a merge, split or unmerge a crash or error interrupted (journal in analyzer_state,
+ * see cluster_ops.c). Not in a transaction. 0 or AC_EDB/AC_ENOMEM. */
+int cl_resume_op(struct analyzer *a, struct ac_error *err);
 /* Set an analyzer_state value. 0 or AC_EDB. */
 int cl_state_set(struct analyzer *a, const char *key, const char *value, struct ac_error *err);
 

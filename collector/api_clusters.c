@@ -232,9 +232,88 @@ static int merge_args(struct request *r, json_t *body, long long *into, long lon
 	return 0;
 }
 
+/* Merge, split and unmerge of a big cluster take seconds (moved in chunks, see
+ * analyzer/cluster_ops.c): they run on their own thread (req_offload) so the other
+ * connections of this HTTP thread, ingest included, are not held up meanwhile. */
+enum cluster_op { OP_MERGE, OP_SPLIT, OP_UNMERGE };
+
+struct op_ctx {
+	enum cluster_op op;
+	struct request *r;        /* suspended while the work runs */
+	struct analyzer *a;
+	json_t *detail;           /* merge and unmerge: the reply, read on the work thread too */
+	long long id, project, *from, *children;
+	size_t n, nchildren;
+	int rc;
+	struct ac_error err;
+};
+
+static void op_free(void *arg)
+{
+	struct op_ctx *o = arg;
+	free(o->from);
+	free(o->children);
+	json_decref(o->detail);
+	free(o);
+}
+
+static void op_work(void *arg)
+{
+	struct op_ctx *o = arg;
+
+	if (o->op == OP_MERGE)
+		o->rc = analyzer_merge(o->a, o->id, o->from, o->n, o->project, &o->err);
+	else if (o->op == OP_SPLIT)
+		o->rc = analyzer_split(o->a, o->id, o->project, &o->children, &o->nchildren, &o->err);
+	else
+		o->rc = analyzer_unmerge(o->a, o->id, o->project, NULL, &o->err);
+	if (!o->rc && o->op != OP_SPLIT) {
+		sqlite3 *db = req_reader(o->r);
+		o->rc = cluster_detail(db, analyzer_rules(o->a), o->id, o->project, 0, 10, &o->detail,
+				       &o->err);
+		req_reader_put(o->r, db);
+	}
+}
+
+static enum MHD_Result op_reply(struct request *r, void *arg)
+{
+	struct op_ctx *o = arg;
+	json_t *ids;
+
+	if (o->rc)
+		return reply_err(r, &o->err);
+	if (o->op != OP_SPLIT) {
+		json_t *d = o->detail;
+		o->detail = NULL;
+		return req_reply_json(r, 200, d);
+	}
+	ids = json_array();
+	for (size_t i = 0; i < o->nchildren; i++)
+		json_array_append_new(ids, json_integer(o->children[i]));
+	return req_reply_json(r, 200, json_pack("{s:I,s:o}", "cluster", (json_int_t)o->id, "children", ids));
+}
+
+static enum MHD_Result start_op(struct request *r, enum cluster_op op, long long id,
+				long long *from, size_t n)
+{
+	struct op_ctx *o = calloc(1, sizeof *o);
+
+	if (!o) {
+		free(from);
+		return req_reply_error(r, AC_ENOMEM, "internal", "out of memory");
+	}
+	o->op = op;
+	o->r = r;
+	o->a = req_analyzer(r);
+	o->id = id;
+	o->project = req_project(r);
+	o->from = from;
+	o->n = n;
+	return req_offload(r, op_work, op_reply, op_free, o);
+}
+
 enum MHD_Result api_clusters_merge(struct request *r)
 {
-	struct ac_error err;
 	enum MHD_Result ret;
 	long long into = 0, *from = NULL;
 	size_t n = 0;
@@ -251,38 +330,11 @@ enum MHD_Result api_clusters_merge(struct request *r)
 	json_decref(body);
 	if (rc)
 		return ret;
-	rc = analyzer_merge(req_analyzer(r), into, from, n, req_project(r), &err);
-	free(from);
-	return rc ? reply_err(r, &err) : reply_detail(r, into, 200);
+	return start_op(r, OP_MERGE, into, from, n);
 }
 
 enum MHD_Result api_cluster_split(struct request *r)
 {
-	struct ac_error err;
-	enum MHD_Result ret;
-	long long id, *children = NULL;
-	size_t n = 0;
-	json_t *ids;
-
-	if (auth(r, &ret))
-		return ret;
-	if (!path_id(r, &id))
-		return bad_id(r);
-	if (!req_analyzer(r))
-		return need_analyzer(r);
-	if (analyzer_split(req_analyzer(r), id, req_project(r), &children, &n, &err))
-		return reply_err(r, &err);
-	ids = json_array();
-	for (size_t i = 0; i < n; i++)
-		json_array_append_new(ids, json_integer(children[i]));
-	free(children);
-	return req_reply_json(r, 200, json_pack("{s:I,s:o}", "cluster", (json_int_t)id, "children", ids));
-}
-
-/* Undo a merge: the merged cluster is live again with its own events; replies its detail. */
-enum MHD_Result api_cluster_unmerge(struct request *r)
-{
-	struct ac_error err;
 	enum MHD_Result ret;
 	long long id;
 
@@ -292,9 +344,22 @@ enum MHD_Result api_cluster_unmerge(struct request *r)
 		return bad_id(r);
 	if (!req_analyzer(r))
 		return need_analyzer(r);
-	if (analyzer_unmerge(req_analyzer(r), id, req_project(r), NULL, &err))
-		return reply_err(r, &err);
-	return reply_detail(r, id, 200);
+	return start_op(r, OP_SPLIT, id, NULL, 0);
+}
+
+/* Undo a merge: the merged cluster is live again with its own events; replies its detail. */
+enum MHD_Result api_cluster_unmerge(struct request *r)
+{
+	enum MHD_Result ret;
+	long long id;
+
+	if (auth(r, &ret))
+		return ret;
+	if (!path_id(r, &id))
+		return bad_id(r);
+	if (!req_analyzer(r))
+		return need_analyzer(r);
+	return start_op(r, OP_UNMERGE, id, NULL, 0);
 }
 
 enum MHD_Result api_guide(struct request *r)

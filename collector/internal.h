@@ -415,6 +415,13 @@ enum MHD_Result req_reply_error(struct request *r, int code, const char *what,
 /* The same with Retry-After: SECONDS on a 429/503 (AC_EBUSY). */
 enum MHD_Result req_reply_error_retry(struct request *r, int code, const char *what,
 				      const char *detail, unsigned retry_after);
+/* Run work(ctx) on its own thread with the connection suspended (so a long operation does
+ * not stall the other connections of this HTTP thread), then reply(r, ctx) on the
+ * connection's thread, which answers; ctx_free(ctx) follows either way (also when the client
+ * went away first). Returns what the handler returns. */
+enum MHD_Result req_offload(struct request *r, void (*work)(void *ctx),
+			    enum MHD_Result (*reply)(struct request *r, void *ctx),
+			    void (*ctx_free)(void *ctx), void *ctx);
 /* an-clusters: the online analyzer (analyzer/analyzer.h), NULL when serve runs without
  * --rules. Thread-safe; owned by the collector. */
 struct analyzer *req_analyzer(struct request *r);

@@ -69,11 +69,12 @@ struct collector {
 	unsigned port;
 	int stop_pipe[2];
 	atomic_int active;
+	atomic_int offloads;         /* req_offload() threads still running */
 	atomic_size_t inflight;      /* body bytes held by requests being received */
 	bool stopped;
 };
 
-enum req_state { REQ_READING, REQ_WAITING, REQ_DONE };
+enum req_state { REQ_READING, REQ_WAITING, REQ_DONE, REQ_OFFLOADED, REQ_OFFLOAD_DONE };
 
 /* Seconds a connection may stay silent before its request headers are complete (slowloris:
  * idle half-sent connections are dropped quickly; see also the per-address cap). */
@@ -108,6 +109,11 @@ struct request {
 	unsigned status;
 	size_t bytes_in, bytes_out;
 	char method[8], reason[48], detail[160];
+	/* req_offload(): work done on its own thread, then reply() on the connection's thread */
+	void (*offload_work)(void *ctx);
+	enum MHD_Result (*offload_reply)(struct request *r, void *ctx);
+	void *offload_ctx;
+	void (*offload_free)(void *ctx);
 };
 
 static int split_listen(const char *listen, char *host, size_t hn, char *port, size_t pn,
@@ -488,6 +494,42 @@ static enum MHD_Result submit(struct request *r)
 		r->state = REQ_DONE;
 		MHD_resume_connection(r->conn);
 	}
+	return MHD_YES;
+}
+
+static void *offload_main(void *arg)
+{
+	struct request *r = arg;
+	struct collector *c = r->c;
+
+	r->offload_work(r->offload_ctx);
+	r->state = REQ_OFFLOAD_DONE;
+	MHD_resume_connection(r->conn);
+	atomic_fetch_sub(&c->offloads, 1);
+	return NULL;
+}
+
+enum MHD_Result req_offload(struct request *r, void (*work)(void *ctx),
+			    enum MHD_Result (*reply)(struct request *r, void *ctx),
+			    void (*ctx_free)(void *ctx), void *ctx)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+	int rc;
+
+	r->offload_work = work;
+	r->offload_reply = reply;
+	r->offload_ctx = ctx;
+	r->offload_free = ctx_free;
+	r->state = REQ_OFFLOADED;
+	atomic_fetch_add(&r->c->offloads, 1);
+	MHD_suspend_connection(r->conn);
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	rc = pthread_create(&t, &attr, offload_main, r);
+	pthread_attr_destroy(&attr);
+	if (rc)  /* no thread: do it here */
+		offload_main(r);
 	return MHD_YES;
 }
 
@@ -1356,8 +1398,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 	if (r->state == REQ_DONE)
 		return reply_stored(r);
-	if (r->state == REQ_WAITING)
+	if (r->state == REQ_WAITING || r->state == REQ_OFFLOADED)
 		return MHD_YES; /* spurious wake-up while suspended */
+	if (r->state == REQ_OFFLOAD_DONE) {
+		enum MHD_Result ret = r->offload_reply(r, r->offload_ctx);
+		r->offload_free(r->offload_ctx);
+		r->offload_ctx = NULL;
+		return ret;
+	}
 	if (!host_allowed(c, header(r, "Host")))
 		return reply_simple_error(r, AC_EFORBID, "forbidden_host",
 					  "Host is not a loopback name or the listening address (DNS rebinding "
@@ -1418,6 +1466,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (!r)
 		return;
 	log_request(r);
+	if (r->offload_ctx)     /* the reply never ran (client gone) */
+		r->offload_free(r->offload_ctx);
 	writer_job_release(&r->job);
 	json_decref(r->events);
 	json_decref(r->counts);
@@ -1624,6 +1674,9 @@ void collector_wait(struct collector *c)
 		;
 	ac_log(AC_LOG_INFO, "stopping: draining the write queue", NULL);
 	MHD_quiesce_daemon(c->daemon);
+	/* a cluster operation still running uses the analyzer and a suspended connection */
+	while (atomic_load(&c->offloads) > 0)
+		usleep(10000);
 	writer_stop(c->writer);
 	analyzer_stop(c->analyzer);  /* an-clusters: one last batch of the final commits */
 	/* give resumed connections time to send their replies */
