@@ -13,32 +13,18 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { launchPage } from './launch.mjs';
 
 const { BASE, TOKEN, CLUSTER, EVID } = process.env;
 const TMP = process.env.TMPDIR_TEST;
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const AXE = path.join(path.dirname(new URL(import.meta.url).pathname), 'node_modules/axe-core/axe.min.js');
 assert.ok(BASE && TOKEN && CLUSTER && EVID && TMP, 'BASE, TOKEN, CLUSTER, EVID, TMPDIR_TEST');
 
-let browser, page;
-const pageErrors = [];
+let browser, page, pageErrors;
 
 before(async () => {
-	const profile = fs.mkdtempSync(path.join(TMP, 'chromium-'));
-	browser = await chromium.launchPersistentContext(profile, {
-		executablePath: CHROMIUM,
-		headless: true,
-		args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-			'--disable-background-networking', '--disable-component-update', '--disable-sync'],
-		viewport: { width: 1280, height: 900 },
-	});
-	page = browser.pages()[0] || await browser.newPage();
-	page.setDefaultTimeout(15000);
-	page.on('pageerror', (e) => pageErrors.push(e.message));
-	await page.route('**/*', (route) => (route.request().url().startsWith(BASE) ? route.continue() : route.abort()));
+	({ browser, page, pageErrors } = await launchPage({ base: BASE, tmp: TMP, width: 1280 }));
 });
 
 after(async () => { await browser?.close(); });
