@@ -23,7 +23,46 @@
 
 struct perf_system {
 	pid_t pid;
+	/* --container: the container's name (the pid is its main process seen from here) */
+	char *container;
+	const struct perf_container *ct;
+	char *rundir;
 };
+
+struct perf_system *perf_system_adopt(int pid, const char *container,
+				      const struct perf_container *ct, const char *rundir)
+{
+	struct perf_system *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->container = strdup(container);
+	s->rundir = strdup(rundir);
+	s->ct = ct;
+	if (!s->container || !s->rundir) {
+		free(s->container);
+		free(s->rundir);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+int perf_system_alive(const struct perf_system *s, struct ac_error *err)
+{
+	if (!s || !s->container)
+		return 0;
+	return perf_container_alive(s->container, s->ct, s->rundir, err);
+}
+
+static int stop_container(struct perf_system *s, struct ac_error *err)
+{
+	int rc = perf_container_stop(s->container, s->ct, s->rundir, err);
+	free(s->container);
+	free(s->rundir);
+	free(s);
+	return rc;
+}
 
 static void nap_ms(int ms)
 {
@@ -192,6 +231,8 @@ int perf_system_stop(struct perf_system *s, struct ac_error *err)
 	double until = now_s() + 30;
 	if (!s)
 		return 0;
+	if (s->container)
+		return stop_container(s, err);
 	kill(s->pid, SIGTERM);
 	for (;;) {
 		pid_t r = waitpid(s->pid, &st, WNOHANG);
