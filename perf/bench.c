@@ -3,12 +3,15 @@
  *
  * 1. The target: a generated system's directory (its blueprint.yaml and config/system.json
  *    say what it is), or a blueprint, which is generated into a work directory first. The
- *    system is built with its own Makefile when needed.
+ *    system is built with its own Makefile when needed; with --container its image is built
+ *    instead and every start is a container under the manifest's limits (container.c).
  * 2. The plan: the first HTTP ingress (an APIEndpoint's /<resource> routes or endpoint_path,
  *    or a Source with generation.type http) gets HTTP load; requests are shaped from the
  *    blueprint: bodies from the schema the endpoint serves (every property given a valid
- *    value), GETs of ids that exist (POSTed before the steps). A system without an HTTP
- *    ingress is driven by its Source through the runtime's bench hook (unbounded count,
+ *    value), GETs of ids that exist (POSTed before the steps). Without an HTTP ingress, a
+ *    WebSocket whose `messages` output is bound gets WebSocket clients (loadgen_ws.c) sending
+ *    frames shaped from that port's schema, measured end to end at the Sinks. Otherwise the
+ *    system is driven by its Source through the runtime's bench hook (unbounded count,
  *    AUTOCODER_BENCH_RATE for a fixed rate) and measured Source -> Sink from /metrics.
  * 3. The steps: closed-loop concurrency (default 1, 8, 64, 256) and open-loop rates; per step
  *    throughput, latency percentiles, statuses, CPU per thread (threads carry component

@@ -29,6 +29,8 @@ struct perf_system {
 	char *rundir;
 };
 
+static void watch(pid_t pid);
+
 struct perf_system *perf_system_adopt(int pid, const char *container,
 				      const struct perf_container *ct, const char *rundir)
 {
@@ -45,6 +47,7 @@ struct perf_system *perf_system_adopt(int pid, const char *container,
 		free(s);
 		return NULL;
 	}
+	watch(pid);   /* an interrupted bench stops the container's system too (SIGTERM) */
 	return s;
 }
 
@@ -58,6 +61,7 @@ int perf_system_alive(const struct perf_system *s, struct ac_error *err)
 static int stop_container(struct perf_system *s, struct ac_error *err)
 {
 	int rc = perf_container_stop(s->container, s->ct, s->rundir, err);
+	watch(0);
 	free(s->container);
 	free(s->rundir);
 	free(s);
@@ -157,6 +161,13 @@ static void watch_interrupts(void)
 	signal(SIGHUP, on_interrupt);
 }
 
+static void watch(pid_t pid)
+{
+	running_pid = pid;
+	if (pid)
+		watch_interrupts();
+}
+
 int perf_system_start(const char *dir, const char *name, const char *rundir, char **env,
 		      int ready_port, struct perf_system **out, struct ac_error *err)
 {
@@ -186,7 +197,10 @@ int perf_system_start(const char *dir, const char *name, const char *rundir, cha
 		setenv("LOG_LEVEL", "warn", 0);
 		for (char **e = env; e && *e; e++)
 			putenv(*e);
-		execl(bin, bin, (char *)NULL);
+		/* after chdir(dir) a relative SYSTEM_DIR no longer leads to the binary */
+		char self[300];
+		snprintf(self, sizeof self, "./%s", name);
+		execl(self, self, (char *)NULL);
 		_exit(127);
 	}
 	s = calloc(1, sizeof *s);
