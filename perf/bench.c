@@ -220,6 +220,8 @@ static int plan_ingress(struct plan *p, struct ac_error *err)
 			p->ws_port_env = json_string_value(json_object_get(entry, "port_env"));
 			snprintf(p->ws_path, sizeof p->ws_path, "%s", path ? path : "/ws");
 			p->ws_max = (int)json_number_value(json_object_get(cfg, "max_connections"));
+			if (p->ws_max <= 0)
+				p->ws_max = 100;   /* the runtime's default (rt_ws.c) */
 			p->ws_schema = find_schema(schemas, json_string_value(json_object_get(port, "schema")), NULL);
 		} else if (!strcmp(type, "Sink")) {
 			p->has_sink = true;
