@@ -25,12 +25,15 @@ static const char usage[] =
 	"  --db PATH               store the run in this SQLite database\n"
 	"  --save-baseline NAME    store the run as baseline NAME (needs --db)\n"
 	"  --baseline NAME         regression gate against baseline NAME (needs --db)\n"
-	"  --threshold F           allowed throughput loss for the gate (default 0.10)\n"
+	"  --threshold F           allowed throughput loss for the gate (default 0.10); p50/p99\n"
+	"                          per step may grow by twice that\n"
 	"  --size PROFILE          write the resource profile at the sizing point (for\n"
 	"                          `autocoder generate --profile PROFILE`)\n"
 	"  --headroom F            sizing headroom (default 0.3)\n"
 	"  --report-dir DIR        where the JSON and SVG go (default SYSTEM_DIR/bench)\n"
 	"  --workdir DIR           generate a BLUEPRINT here (default a new temp directory)\n"
+	"  --container             run the system's image (deployments/Dockerfile) under the CPU and\n"
+	"                          memory limits of its Kubernetes manifest (needs a Docker engine)\n"
 	"  --keep                  keep the run directory (data, logs)\n"
 	"  --json                  print the run as JSON (no table, no progress)\n";
 
@@ -76,6 +79,8 @@ int cmd_bench(int argc, char **argv)
 			o.json = true, takes = false;
 		else if (!strcmp(a, "--keep"))
 			o.keep = true, takes = false;
+		else if (!strcmp(a, "--container"))
+			o.container = true, takes = false;
 		else if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			printf("%s", usage);
 			return 0;
@@ -145,6 +150,8 @@ int cmd_bench(int argc, char **argv)
 	if (!o.target == !o.url)
 		return usage_error(usage, o.url ? "--url and a target exclude each other"
 						: "missing SYSTEM_DIR or BLUEPRINT");
+	if (o.container && o.url)
+		return usage_error(usage, "--container benches a generated system, not --url");
 	if ((o.save_baseline || o.baseline) && !o.db)
 		return usage_error(usage, "--save-baseline and --baseline need --db");
 	if (!o.nconc && !o.nrates) {

@@ -3,12 +3,15 @@
  *
  * 1. The target: a generated system's directory (its blueprint.yaml and config/system.json
  *    say what it is), or a blueprint, which is generated into a work directory first. The
- *    system is built with its own Makefile when needed.
+ *    system is built with its own Makefile when needed; with --container its image is built
+ *    instead and every start is a container under the manifest's limits (container.c).
  * 2. The plan: the first HTTP ingress (an APIEndpoint's /<resource> routes or endpoint_path,
  *    or a Source with generation.type http) gets HTTP load; requests are shaped from the
  *    blueprint: bodies from the schema the endpoint serves (every property given a valid
- *    value), GETs of ids that exist (POSTed before the steps). A system without an HTTP
- *    ingress is driven by its Source through the runtime's bench hook (unbounded count,
+ *    value), GETs of ids that exist (POSTed before the steps). Without an HTTP ingress, a
+ *    WebSocket whose `messages` output is bound gets WebSocket clients (loadgen_ws.c) sending
+ *    frames shaped from that port's schema, measured end to end at the Sinks. Otherwise the
+ *    system is driven by its Source through the runtime's bench hook (unbounded count,
  *    AUTOCODER_BENCH_RATE for a fixed rate) and measured Source -> Sink from /metrics.
  * 3. The steps: closed-loop concurrency (default 1, 8, 64, 256) and open-loop rates; per step
  *    throughput, latency percentiles, statuses, CPU per thread (threads carry component
@@ -49,6 +52,14 @@ struct plan {
 	bool keep_rundir;             /* a failure points at its log: keep it */
 	bool has_sink;                /* Sink rates are reported per step */
 	char *body;                   /* --body: the POST body (compact JSON, owned) */
+	bool container;               /* --container: the image under its manifest's limits */
+	struct perf_container ct;
+	bool ws;                      /* no HTTP ingress: a WebSocket ingress gets the load */
+	const char *ws_comp;          /* the WebSocket whose `messages` output is bound */
+	const char *ws_port_env;
+	char ws_path[256];
+	int ws_max;                   /* its max_connections */
+	const json_t *ws_schema;
 };
 
 static double mono(void)
@@ -127,6 +138,12 @@ static int load_target(const struct perf_options *o, struct plan *p, struct ac_e
 		return ac_error_set(err, AC_EINVAL, NULL, "%s: %s (line %d)", path, je.text, je.line);
 	snprintf(p->name, sizeof p->name, "%s",
 		 json_string_value(json_object_get(json_object_get(p->model, "system"), "name")));
+	if (o->container) {
+		/* the image compiles the system itself: no build on this machine */
+		p->container = true;
+		rc = perf_container_plan(p->dir, &p->ct, err);
+		return rc ? rc : perf_container_build(&p->ct, p->dir, err);
+	}
 	return perf_system_build(p->dir, err);
 }
 
@@ -148,6 +165,19 @@ static const json_t *find_schema(const json_t *schemas, const char *want, const 
 	}
 	return json_object_size(schemas) == 1 ? json_object_iter_value(json_object_iter((json_t *)schemas))
 					      : NULL;
+}
+
+/* A WebSocket's `messages` output (client messages into the pipeline), or NULL. */
+static const json_t *ws_messages_port(const json_t *comp)
+{
+	const json_t *o;
+	size_t i;
+	json_array_foreach(json_object_get(comp, "outputs"), i, o) {
+		const char *n = json_string_value(json_object_get(o, "name"));
+		if (n && !strcmp(n, "messages"))
+			return o;
+	}
+	return NULL;
 }
 
 static int plan_ingress(struct plan *p, struct ac_error *err)
@@ -183,6 +213,16 @@ static int plan_ingress(struct plan *p, struct ac_error *err)
 				snprintf(p->collection, sizeof p->collection, "/");
 				p->schema = find_schema(schemas, NULL, NULL);
 			}
+		} else if (!strcmp(type, "WebSocket") && !p->ws_comp && ws_messages_port(c)) {
+			const json_t *port = ws_messages_port(c);
+			const char *path = json_string_value(json_object_get(cfg, "path"));
+			p->ws_comp = name;
+			p->ws_port_env = json_string_value(json_object_get(entry, "port_env"));
+			snprintf(p->ws_path, sizeof p->ws_path, "%s", path ? path : "/ws");
+			p->ws_max = (int)json_number_value(json_object_get(cfg, "max_connections"));
+			if (p->ws_max <= 0)
+				p->ws_max = 100;   /* the runtime's default (rt_ws.c) */
+			p->ws_schema = find_schema(schemas, json_string_value(json_object_get(port, "schema")), NULL);
 		} else if (!strcmp(type, "Sink")) {
 			p->has_sink = true;
 		} else if (!strcmp(type, "Controller") && !p->required) {
@@ -190,9 +230,15 @@ static int plan_ingress(struct plan *p, struct ac_error *err)
 		}
 	}
 	p->http = p->ingress != NULL;
-	if (!p->http && !p->source)
-		return ac_error_set(err, AC_EUNSUPP, NULL,
-				    "%s has neither an HTTP ingress nor a Source to drive", p->name);
+	if (!p->http && p->ws_comp) {
+		/* WebSocket clients drive it; its bodies follow the `messages` port's schema */
+		p->ws = true;
+		p->port_env = p->ws_port_env;
+		p->schema = p->ws_schema;
+	}
+	if (!p->http && !p->source && !p->ws)
+		return ac_error_set(err, AC_EUNSUPP, NULL, "%s has neither an HTTP ingress, a "
+				    "WebSocket ingress nor a Source to drive", p->name);
 	return 0;
 }
 
@@ -351,6 +397,7 @@ struct sample {
 	double cpu;
 	char *metrics;
 	double t;
+	struct perf_cgroup cg;        /* --container */
 };
 
 static void take_sample(struct plan *p, int pid, struct sample *s)
@@ -359,6 +406,8 @@ static void take_sample(struct plan *p, int pid, struct sample *s)
 	s->t = mono();
 	s->threads = perf_proc_threads(pid, &s->cpu);
 	s->metrics = perf_http_get(p->http ? p->port : p->metrics_port, "/metrics", &st);
+	if (p->container)
+		perf_cgroup_read(pid, &s->cg);
 }
 
 static void free_sample(struct sample *s)
@@ -408,6 +457,32 @@ static double sampler_stop(struct sampler *sm, bool started)
 	return sm->queue_max;
 }
 
+/* --container: CPU throttling over the step, the cgroup's memory peak so far against the
+ * limit, OOM kills. */
+static void container_figures(struct plan *p, const struct sample *a, const struct sample *b,
+			      json_t *step)
+{
+	const struct perf_cgroup *x = &a->cg, *y = &b->cg;
+	double periods = (double)(y->nr_periods - x->nr_periods);
+	double throttled = (double)(y->nr_throttled - x->nr_throttled);
+	double limit = y->mem_limit && y->mem_limit != UINT64_MAX ? (double)y->mem_limit / 1048576
+								 : p->ct.memory_mi;
+	if (!y->version) {
+		json_object_set_new(step, "container", json_pack("{s:s}", "cgroup", "not found"));
+		return;
+	}
+	json_object_set_new(step, "container", json_pack(
+		"{s:i, s:f, s:f, s:f, s:f, s:f, s:f, s:I, s:I}",
+		"cgroup_version", y->version,
+		"cpu_periods", periods, "cpu_throttled_periods", throttled,
+		"cpu_throttled_fraction", periods > 0 ? throttled / periods : 0.0,
+		"cpu_throttled_s", y->throttled_s - x->throttled_s,
+		"memory_peak_mi", (double)y->mem_peak / 1048576,
+		"memory_limit_mi", limit,
+		"oom_kills", (json_int_t)(y->oom_kills - x->oom_kills),
+		"memory_limit_hits", (json_int_t)(y->limit_hits - x->limit_hits)));
+}
+
 /* Figures every step has: CPU per thread, memory, queues, dead letters, Sink counts. */
 static void step_common(struct plan *p, int pid, const struct sample *a, const struct sample *b,
 			json_t *step)
@@ -438,6 +513,8 @@ static void step_common(struct plan *p, int pid, const struct sample *a, const s
 	json_object_set_new(step, "errors_in_components",
 			    json_real(perf_metric_sum(b->metrics, "autocoder_errors_total", NULL) -
 				      perf_metric_sum(a->metrics, "autocoder_errors_total", NULL)));
+	if (p->container)
+		container_figures(p, a, b, step);
 	if (p->source || p->has_sink) {
 		double in = perf_metric_sum(b->metrics, "autocoder_messages_in_total", "type=\"Sink\"") -
 			    perf_metric_sum(a->metrics, "autocoder_messages_in_total", "type=\"Sink\"");
@@ -580,11 +657,25 @@ static int start_system(struct plan *p, char **extra, struct perf_system **sys,
 	 * told to use autocoder_, the names older runtimes always use */
 	env[n++] = (char *)"METRICS_PREFIX=autocoder_";
 	snprintf(sinkd, sizeof sinkd, "SINK_DIR=%s/out", p->rundir);
-	env[n++] = sinkd;
-	for (; extra && *extra && n < 47; extra++)
-		env[n++] = *extra;
-	rc = perf_system_start(p->dir, p->name, p->rundir, env,
-			       p->http ? p->port : p->metrics_port, sys, err);
+	if (!p->container)
+		env[n++] = sinkd;   /* a container writes under its own /app/data */
+	for (; extra && *extra && n < 44; extra++)
+		if (*extra)
+			env[n++] = *extra;
+	/* a container does not inherit the bench's environment: pass the slow-down hook on */
+	char slow[2][300];
+	static const char *const pass[] = { "AUTOCODER_SLOW_COMPONENT", "AUTOCODER_SLOW_US" };
+	for (int k = 0; p->container && k < 2; k++)
+		if (getenv(pass[k])) {
+			snprintf(slow[k], sizeof slow[k], "%s=%s", pass[k], getenv(pass[k]));
+			env[n++] = slow[k];
+		}
+	if (p->container)
+		rc = perf_container_start(&p->ct, p->rundir, env, p->http ? p->port : p->metrics_port,
+					  sys, err);
+	else
+		rc = perf_system_start(p->dir, p->name, p->rundir, env,
+				       p->http ? p->port : p->metrics_port, sys, err);
 	if (rc)
 		p->keep_rundir = true;   /* the log the error points at */
 	return rc;
@@ -679,6 +770,7 @@ static int run_http(struct plan *p, const struct perf_options *o, json_t *steps,
 		else {
 			progress_done(o, s, t0);
 			json_array_append_new(steps, s);
+			rc = perf_system_alive(sys, err);
 		}
 	}
 	for (int i = 0; !rc && i < o->nrates; i++) {
@@ -692,6 +784,7 @@ static int run_http(struct plan *p, const struct perf_options *o, json_t *steps,
 		else {
 			progress_done(o, s, t0);
 			json_array_append_new(steps, s);
+			rc = perf_system_alive(sys, err);
 		}
 	}
 	if (!rc && o->size_path && !json_object_get(info, "steps"))
@@ -723,6 +816,165 @@ static void pipeline_progress(struct plan *p, const struct perf_options *o, doub
 		last_n = n;
 		last_t = t;
 	}
+}
+
+/* Per-component mean processing time in a step's window (from the processing histograms). */
+static void component_latency(struct plan *p, const struct sample *a, const struct sample *b,
+			      json_t *step)
+{
+	json_t *lat = json_object();
+	json_t *comps = json_object_get(json_object_get(p->model, "system"), "components"), *c;
+	size_t i;
+	json_array_foreach(comps, i, c) {
+		char m[256];
+		const char *n = json_string_value(json_object_get(c, "name"));
+		snprintf(m, sizeof m, "component=\"%s\"", n);
+		double cnt = perf_metric_sum(b->metrics, "autocoder_processing_seconds_count", m) -
+			     perf_metric_sum(a->metrics, "autocoder_processing_seconds_count", m);
+		double sum = perf_metric_sum(b->metrics, "autocoder_processing_seconds_sum", m) -
+			     perf_metric_sum(a->metrics, "autocoder_processing_seconds_sum", m);
+		if (cnt > 0)
+			json_object_set_new(lat, n, json_real(sum / cnt * 1e6));
+	}
+	json_object_set_new(step, "mean_processing_us", lat);
+}
+
+/* ---------------------------------------------------------------- WebSocket ingress */
+
+/* 200 client frames shaped like the HTTP bodies (the `messages` port's schema, else the
+ * fields the components read). */
+static int shape_frames(struct plan *p, json_t *info, struct ac_error *err)
+{
+	free_requests(p);
+	p->reqs = calloc(200, sizeof *p->reqs);
+	if (!p->reqs)
+		return ac_error_set(err, AC_ENOMEM, NULL, "out of memory");
+	for (long n = 0; n < 200; n++) {
+		char *body = body_for(p, n);
+		int rc = body ? perf_ws_frame(body, strlen(body), &p->reqs[p->nreqs]) : -1;
+		if (!rc && n == 0)
+			json_object_set_new(info, "example_message", json_string(body));
+		free(body);
+		if (rc)
+			return ac_error_set(err, AC_ENOMEM, NULL, "out of memory");
+		p->nreqs++;
+	}
+	return 0;
+}
+
+/* Between WebSocket steps: a closed-loop step leaves messages in socket buffers and queues,
+ * and its connections count against max_connections until the system has read them to the
+ * end. Wait (at most 20 s) until the queues are empty and the Sinks' count has stopped moving,
+ * so the next step measures itself. */
+static void ws_settle(struct plan *p)
+{
+	double until = mono() + 20, last = -1;
+	int still = 0;
+	while (mono() < until && still < 3) {
+		int st;
+		char *m = perf_http_get(p->metrics_port, "/metrics", &st);
+		double q = perf_metric_max(m, "autocoder_queue_depth", NULL);
+		double n = perf_metric_sum(m, "autocoder_messages_in_total", "type=\"Sink\"");
+		free(m);
+		still = q == 0 && n == last ? still + 1 : 0;
+		last = n;
+		nap(0.1);
+	}
+}
+
+static json_t *ws_step(struct plan *p, int pid, const struct perf_options *o, int conc,
+		       double rate, struct ac_error *err)
+{
+	struct perf_ws_load cfg = { .port = p->port, .path = p->ws_path, .messages = p->reqs,
+				    .nmessages = p->nreqs, .connections = conc, .threads = o->threads,
+				    .rate = rate, .duration = o->duration, .warmup = o->warmup };
+	struct perf_ws_result r;
+	struct sample a = { 0 }, b = { 0 };
+	struct sampler sm;
+	take_sample(p, pid, &a);
+	bool sampling = sampler_start(&sm, p->metrics_port);
+	int lrc = perf_ws_run(&cfg, &r, err);
+	double qmax = sampler_stop(&sm, sampling);
+	if (lrc) {
+		free_sample(&a);
+		return NULL;
+	}
+	take_sample(p, pid, &b);
+	json_t *step = json_object();
+	json_object_set_new(step, "mode", json_string(rate > 0 ? "open" : "closed"));
+	json_object_set_new(step, "concurrency", json_integer(conc));
+	if (rate > 0) {
+		json_object_set_new(step, "rate", json_real(rate));
+		json_object_set_new(step, "not_sent", json_integer((json_int_t)r.not_sent));
+	}
+	json_object_set_new(step, "sent", json_integer((json_int_t)r.sent));
+	json_object_set_new(step, "sent_msgs_per_s", json_real((double)r.sent / o->duration));
+	json_object_set_new(step, "connected", json_integer((json_int_t)r.connected));
+	json_object_set_new(step, "handshake_errors", json_integer((json_int_t)r.handshake_errors));
+	json_object_set_new(step, "conn_errors", json_integer((json_int_t)r.conn_errors));
+	if (r.refused[0])
+		json_object_set_new(step, "refused", json_string(r.refused));
+	json_object_set_new(step, "errors", json_integer((json_int_t)(r.handshake_errors + r.conn_errors)));
+	uint64_t all = r.sent + r.not_sent + r.conn_errors;
+	json_object_set_new(step, "availability", json_real(all ? 100.0 * (double)r.sent / (double)all : 0));
+	step_common(p, pid, &a, &b, step);
+	/* end to end: what the Sinks received (without a Sink, what the clients sent) */
+	json_object_set_new(step, "throughput", json_deep_copy(json_object_get(step,
+		p->has_sink ? "sink_msgs_per_s" : "sent_msgs_per_s")));
+	if (qmax > json_number_value(json_object_get(step, "queue_depth_max")))
+		json_object_set_new(step, "queue_depth_max", json_real(qmax));
+	component_latency(p, &a, &b, step);
+	free_sample(&a);
+	free_sample(&b);
+	return step;
+}
+
+/* The same running system for every step, like HTTP: closed-loop connection counts (at most
+ * the component's max_connections: more would be refused by design), then open-loop rates. */
+static int run_ws(struct plan *p, const struct perf_options *o, json_t *steps, json_t *info,
+		  struct ac_error *err)
+{
+	struct perf_system *sys = NULL;
+	int nsteps = o->nconc + o->nrates, k = 0, last = 0, rc;
+	double t0 = mono();
+
+	json_object_set_new(info, "path", json_string(p->ws_path));
+	rc = start_system(p, NULL, &sys, err);
+	if (!rc)
+		rc = shape_frames(p, info, err);
+	for (int i = 0; !rc && i < nsteps; i++) {
+		bool open = i >= o->nconc;
+		int conc = open ? (o->nconc ? last : 8) : o->conc[i];
+		char what[96];
+		if (p->ws_max > 0 && conc > p->ws_max)
+			conc = p->ws_max;
+		if (!open && conc == last)
+			continue;   /* clamped to the same count as the step before */
+		if (!open)
+			last = conc;
+		if (open)
+			snprintf(what, sizeof what, "WebSocket, open loop, %.0f messages/s", o->rates[i - o->nconc]);
+		else
+			snprintf(what, sizeof what, "WebSocket, %d connection%s", conc, conc == 1 ? "" : "s");
+		progress_step(o, ++k, nsteps, what);
+		if (k > 1)
+			ws_settle(p);
+		json_t *s = ws_step(p, perf_system_pid(sys), o, conc < 1 ? 1 : conc,
+				    open ? o->rates[i - o->nconc] : 0, err);
+		if (!s) {
+			rc = err->code ? err->code : AC_ENOMEM;
+			break;
+		}
+		progress_done(o, s, t0);
+		json_array_append_new(steps, s);
+		rc = perf_system_alive(sys, err);
+	}
+	struct ac_error serr = { 0 };
+	if (perf_system_stop(sys, &serr) && !rc) {
+		*err = serr;
+		rc = AC_EIO;
+	}
+	return rc;
 }
 
 /* A pipeline step: a fresh process whose Source runs unbounded (rate 0: as fast as the
@@ -761,24 +1013,16 @@ static json_t *pipeline_step(struct plan *p, const struct perf_options *o, doubl
 		json_object_set_new(step, "queue_depth_max", json_real(qmax));
 	json_object_set_new(step, "throughput", json_deep_copy(json_object_get(step, "sink_msgs_per_s")));
 	json_object_set_new(step, "availability", json_real(100));
-	/* per-component mean processing time in this window */
-	json_t *lat = json_object();
-	json_t *comps = json_object_get(json_object_get(p->model, "system"), "components"), *c;
-	size_t i;
-	json_array_foreach(comps, i, c) {
-		char m[256];
-		const char *n = json_string_value(json_object_get(c, "name"));
-		snprintf(m, sizeof m, "component=\"%s\"", n);
-		double cnt = perf_metric_sum(b.metrics, "autocoder_processing_seconds_count", m) -
-			     perf_metric_sum(a.metrics, "autocoder_processing_seconds_count", m);
-		double sum = perf_metric_sum(b.metrics, "autocoder_processing_seconds_sum", m) -
-			     perf_metric_sum(a.metrics, "autocoder_processing_seconds_sum", m);
-		if (cnt > 0)
-			json_object_set_new(lat, n, json_real(sum / cnt * 1e6));
-	}
-	json_object_set_new(step, "mean_processing_us", lat);
+	component_latency(p, &a, &b, step);
 	free_sample(&a);
 	free_sample(&b);
+	struct ac_error aerr = { 0 };
+	if (perf_system_alive(sys, &aerr)) {
+		perf_system_stop(sys, NULL);
+		*err = aerr;
+		json_decref(step);
+		return NULL;
+	}
 	if (perf_system_stop(sys, err)) {
 		json_decref(step);
 		return NULL;
@@ -938,8 +1182,8 @@ static json_t *run_header(struct plan *p, const struct perf_options *o)
 		la[0] = -1;
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:f, s:s, s:f, s:f, s:i}",
 			 "system", p->name, "system_dir", p->dir, "started", when, "host", host,
-			 "kind", p->http ? "http" : "pipeline", "cores", (int)sysconf(_SC_NPROCESSORS_ONLN),
-			 "load_average", la[0], "ingress", p->http ? p->ingress : p->source,
+			 "kind", p->http ? "http" : p->ws ? "websocket" : "pipeline", "cores", (int)sysconf(_SC_NPROCESSORS_ONLN),
+			 "load_average", la[0], "ingress", p->http ? p->ingress : p->ws ? p->ws_comp : p->source,
 			 "duration_s", o->duration, "warmup_s", o->warmup, "threads", o->threads);
 }
 
@@ -1026,6 +1270,51 @@ static int finish_run(const struct perf_options *o, struct plan *p, json_t *run,
 	return rc;
 }
 
+/* One repeat's latency figures for the regression gate: {"c=8": {"p50_ms", "p99_ms"}, ...}
+ * for the steps that measure latency (HTTP; the sizing search's steps vary, so not those). */
+static json_t *step_latencies(const json_t *steps)
+{
+	json_t *out = json_object(), *s;
+	size_t i;
+	json_array_foreach(steps, i, s) {
+		const char *mode = json_string_value(json_object_get(s, "mode"));
+		char key[64];
+		if (!json_is_number(json_object_get(s, "p50_ms")) || json_is_true(json_object_get(s, "search")) ||
+		    !json_integer_value(json_object_get(s, "requests")))
+			continue;
+		if (mode && !strcmp(mode, "open"))
+			snprintf(key, sizeof key, "r=%.0f", json_number_value(json_object_get(s, "rate")));
+		else
+			snprintf(key, sizeof key, "c=%lld", (long long)json_integer_value(json_object_get(s, "concurrency")));
+		json_object_set_new(out, key, json_pack("{s:O, s:O}", "p50_ms", json_object_get(s, "p50_ms"),
+							"p99_ms", json_object_get(s, "p99_ms")));
+	}
+	return out;
+}
+
+/* --container: the run's memory peak against the limit, the most throttled step, OOM kills. */
+static void container_summary(json_t *c, const json_t *steps)
+{
+	double peak = 0, thr = 0;
+	json_int_t ooms = 0;
+	const json_t *s;
+	size_t i;
+	json_array_foreach(steps, i, s) {
+		const json_t *x = json_object_get(s, "container");
+		double pk = json_number_value(json_object_get(x, "memory_peak_mi"));
+		double tf = json_number_value(json_object_get(x, "cpu_throttled_fraction"));
+		peak = pk > peak ? pk : peak;
+		thr = tf > thr ? tf : thr;
+		ooms += json_integer_value(json_object_get(x, "oom_kills"));
+	}
+	double limit = json_number_value(json_object_get(c, "memory_limit_mi"));
+	json_object_set_new(c, "memory_peak_mi", json_real(peak));
+	json_object_set_new(c, "memory_peak_fraction", json_real(limit > 0 ? peak / limit : 0));
+	json_object_set_new(c, "cpu_throttled_fraction_max", json_real(thr));
+	json_object_set_new(c, "oom_kills", json_integer(ooms));
+	json_object_set_new(c, "fits", json_boolean(!ooms && peak < limit));
+}
+
 /* validation.load_testing {enabled, concurrent_users}: that concurrency joins the default
  * sweep (in order), so the blueprint's own load is always one of the steps. */
 static void add_load_testing_users(const json_t *model, struct perf_options *o)
@@ -1076,6 +1365,7 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 		if (!rc)
 			rc = plan_ingress(&p, err);
 	}
+	json_t *lats = json_array();
 	struct perf_options eff = *o;
 	if (!rc && !o->url && !o->conc_given && o->nconc > 0)
 		add_load_testing_users(p.model, &eff);
@@ -1088,11 +1378,15 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 		run = run_header(&p, o);
 		if (p.http)
 			json_object_set_new(run, "path", json_string(p.collection));
+		if (p.container)
+			json_object_set_new(run, "container", json_pack("{s:s, s:f, s:f, s:s, s:i}",
+				"image", p.ct.image, "cpus", p.ct.cpus, "memory_limit_mi", p.ct.memory_mi,
+				"limits_from", p.ct.manifest, "grace_s", p.ct.grace_s));
 	}
 	for (int r = 0; !rc && r < (o->repeat > 0 ? o->repeat : 1); r++) {
 		json_t *steps = json_array();
 		rc = o->url ? run_url(&p, o, steps, err) : p.http ? run_http(&p, o, steps, run, err) :
-		     run_pipeline(&p, o, steps, err);
+		     p.ws ? run_ws(&p, o, steps, run, err) : run_pipeline(&p, o, steps, err);
 		double head = 0;
 		size_t i;
 		json_t *s;
@@ -1100,13 +1394,17 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 			if (json_number_value(json_object_get(s, "throughput")) > head)
 				head = json_number_value(json_object_get(s, "throughput"));
 		json_array_append_new(heads, json_real(head));
+		json_array_append_new(lats, step_latencies(steps));
 		if (!r)
 			json_object_set_new(run, "steps", steps);
 		else
 			json_decref(steps);
 	}
 	if (!rc) {
+		if (p.container)
+			container_summary(json_object_get(run, "container"), json_object_get(run, "steps"));
 		json_object_set(run, "headline_throughputs", heads);
+		json_object_set(run, "headline_latencies", lats);
 		bool pass = judge(p.model, json_object_get(run, "steps"), run);
 		json_object_set_new(run, "passed", json_boolean(pass));
 		rc = finish_run(o, &p, run, err);
@@ -1119,6 +1417,7 @@ int perf_bench(const struct perf_options *o, json_t **result, struct ac_error *e
 		p.keep_rundir = true;   /* the run failed: its logs say why */
 	}
 	json_decref(heads);
+	json_decref(lats);
 	json_decref(run);
 	free_requests(&p);
 	free(p.body);

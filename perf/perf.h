@@ -4,6 +4,10 @@
  * Files:
  *   loadgen.c  the HTTP/1.1 load generator (epoll, closed-loop concurrency or open-loop rate
  *              with latency from the intended send time) and its latency histogram
+ *   loadgen_ws.c  WebSocket clients (RFC 6455 handshake, masked text frames) for a WebSocket
+ *              ingress, closed loop or open loop
+ *   container.c  --container: the system's image under its manifest's limits (docker CLI),
+ *              cgroup throttling, memory peak and OOM kills
  *   system.c   building, starting and stopping a generated system on free loopback ports with
  *              a private data directory; per-thread CPU from /proc/PID/task/TID/stat, RSS, and
  *              /metrics scrapes
@@ -76,6 +80,32 @@ struct perf_load_result {
 /* Drive load as cfg says; fills out. 0 or an AC_E* code with err set. */
 int perf_load_run(const struct perf_load *cfg, struct perf_load_result *out, struct ac_error *err);
 
+/* ---- WebSocket clients (loadgen_ws.c) */
+
+struct perf_ws_load {
+	int port;                          /* 127.0.0.1:port */
+	const char *path;                  /* the upgrade path ("/ws") */
+	const struct perf_request *messages;   /* complete masked frames (perf_ws_frame), cycled */
+	size_t nmessages;
+	int connections, threads;
+	double rate;                       /* messages/s (open loop), 0: as fast as sockets take them */
+	double duration, warmup;
+};
+
+struct perf_ws_result {
+	uint64_t sent;                     /* messages written completely inside the window */
+	uint64_t connected;                /* handshakes answered 101 */
+	uint64_t handshake_errors;         /* connections refused, upgrades not answered 101 */
+	uint64_t conn_errors;              /* connections lost in the window */
+	uint64_t not_sent;                 /* open loop: due in the window, never written */
+	char refused[128];                 /* the first non-101 status line */
+	double seconds;
+};
+
+/* One client text frame (FIN, opcode 1, masked with a random key) carrying payload. */
+int perf_ws_frame(const char *payload, size_t len, struct perf_request *out);
+int perf_ws_run(const struct perf_ws_load *cfg, struct perf_ws_result *out, struct ac_error *err);
+
 /* ---- the bench (bench.c) */
 
 #define PERF_MAX_STEPS 16
@@ -101,6 +131,7 @@ struct perf_options {
 	double headroom;           /* sizing headroom (0.3) */
 	const char *report_dir;    /* JSON + SVG go here (default SYSTEM_DIR/bench) */
 	bool json, progress, keep;
+	bool container;            /* --container: the image under its manifest's limits */
 };
 
 /* Run the bench; *result gets the run as JSON (new reference) whenever the steps ran — also
@@ -124,6 +155,49 @@ int perf_system_start(const char *dir, const char *name, const char *rundir, cha
 /* SIGTERM, wait (30 s, then SIGKILL); 0 when it exited 0. */
 int perf_system_stop(struct perf_system *s, struct ac_error *err);
 int perf_system_pid(const struct perf_system *s);
+
+/* ---- containers (container.c): --container */
+
+struct perf_container {
+	char docker[512];          /* the docker CLI (AUTOCODER_DOCKER, default docker) */
+	char image[256];           /* containers[0].image of the manifest */
+	char manifest[2300];       /* where the limits came from */
+	double cpus;               /* resources.limits.cpu, cores */
+	double memory_mi;          /* resources.limits.memory, MiB */
+	int grace_s;               /* terminationGracePeriodSeconds */
+};
+
+/* Read dir's Kubernetes manifest (image, CPU and memory limits, grace period). */
+int perf_container_plan(const char *dir, struct perf_container *ct, struct ac_error *err);
+/* docker build the image from dir/deployments/Dockerfile (log dir/bench-image.log); an engine
+ * that does not answer is an error naming DOCKER_HOST. */
+int perf_container_build(const struct perf_container *ct, const char *dir, struct ac_error *err);
+/* docker run under the limits with env (-e each), host networking; waits for /ready on
+ * ready_port (90 s). A container that dies while starting is an error saying why (OOM). */
+int perf_container_start(const struct perf_container *ct, const char *rundir, char **env,
+			 int ready_port, struct perf_system **out, struct ac_error *err);
+/* 0 while the container runs; else an error saying why it stopped (OOM-killed, exit status). */
+int perf_container_alive(const char *name, const struct perf_container *ct, const char *rundir,
+			 struct ac_error *err);
+/* docker stop -t grace; 0 when it exited 0 and was not OOM-killed; always removed. */
+int perf_container_stop(const char *name, const struct perf_container *ct, const char *rundir,
+			struct ac_error *err);
+
+/* A container's cgroup figures (v2, or v1 controllers), cumulative. */
+struct perf_cgroup {
+	int version;               /* 0: not found */
+	uint64_t nr_periods, nr_throttled;
+	double throttled_s;
+	uint64_t mem_peak, mem_current, mem_limit;   /* bytes; peak 0 when the kernel has none */
+	uint64_t oom_kills, limit_hits;
+};
+int perf_cgroup_read(int pid, struct perf_cgroup *cg);
+
+/* A running container as a system (system.c; used by container.c). */
+struct perf_system *perf_system_adopt(int pid, const char *container,
+				      const struct perf_container *ct, const char *rundir);
+/* 0 unless the system is a container that stopped running (err says why). */
+int perf_system_alive(const struct perf_system *s, struct ac_error *err);
 
 /* CPU seconds per thread name ({"api-http": 1.2, ...}) and the whole process; new reference. */
 json_t *perf_proc_threads(int pid, double *total_cpu);

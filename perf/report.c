@@ -60,6 +60,7 @@ void perf_print_table(FILE *out, const json_t *run)
 {
 	const json_t *steps = json_object_get(run, "steps"), *s, *c;
 	bool http = !strcmp(json_string_value(json_object_get(run, "kind")), "http");
+	bool ws = !strcmp(json_string_value(json_object_get(run, "kind")), "websocket");
 	size_t i;
 
 	fprintf(out, "bench %s (%s, %s) on %s, %lld cores, load average %.2f\n",
@@ -71,8 +72,8 @@ void perf_print_table(FILE *out, const json_t *run)
 			"p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms", "errors", "429", "503", "cores",
 			"RSS MiB", "queue", "CPU by thread");
 	else
-		fprintf(out, "%-12s %12s %12s %6s %8s %7s %6s  %s\n", "step", "sink msg/s", "source msg/s",
-			"cores", "RSS MiB", "queue", "dead", "CPU by thread");
+		fprintf(out, "%-12s %12s %12s %6s %8s %7s %6s  %s\n", "step", "sink msg/s",
+			ws ? "sent msg/s" : "source msg/s", "cores", "RSS MiB", "queue", "dead", "CPU by thread");
 	json_array_foreach(steps, i, s) {
 		char label[32], thr[256];
 		step_label(s, label, sizeof label);
@@ -87,8 +88,30 @@ void perf_print_table(FILE *out, const json_t *run)
 				num(s, "cpu_cores"), num(s, "rss_peak_kb") / 1024, num(s, "queue_depth_max"), thr);
 		else
 			fprintf(out, "%-12s %12.0f %12.0f %6.2f %8.1f %7.0f %6.0f  %s\n", label,
-				num(s, "sink_msgs_per_s"), num(s, "source_msgs_per_s"), num(s, "cpu_cores"),
+				num(s, "sink_msgs_per_s"), num(s, ws ? "sent_msgs_per_s" : "source_msgs_per_s"), num(s, "cpu_cores"),
 				num(s, "rss_peak_kb") / 1024, num(s, "queue_depth_max"), num(s, "dead_letters"), thr);
+	}
+	const json_t *ct = json_object_get(run, "container");
+	if (ct) {
+		fprintf(out, "container %s: limits %.3g CPU, %.0f MiB (from %s)\n",
+			json_string_value(json_object_get(ct, "image")), num(ct, "cpus"),
+			num(ct, "memory_limit_mi"), json_string_value(json_object_get(ct, "limits_from")));
+		fprintf(out, "container: memory peak %.1f MiB (%.0f %% of the limit), CPU throttled in "
+			"up to %.0f %% of periods, OOM kills %lld: %s\n", num(ct, "memory_peak_mi"),
+			100 * num(ct, "memory_peak_fraction"), 100 * num(ct, "cpu_throttled_fraction_max"),
+			(long long)json_integer_value(json_object_get(ct, "oom_kills")),
+			json_is_true(json_object_get(ct, "fits")) ? "fits its limits" : "DOES NOT FIT its limits");
+		json_array_foreach(steps, i, s) {
+			const json_t *k = json_object_get(s, "container");
+			char label[32];
+			if (!json_is_number(json_object_get(k, "cpu_periods")))
+				continue;
+			step_label(s, label, sizeof label);
+			fprintf(out, "  %-10s CPU throttled in %3.0f %% of periods (%.2f s), memory peak %.1f MiB, "
+				"OOM kills %lld\n", label, 100 * num(k, "cpu_throttled_fraction"),
+				num(k, "cpu_throttled_s"), num(k, "memory_peak_mi"),
+				(long long)json_integer_value(json_object_get(k, "oom_kills")));
+		}
 	}
 	json_array_foreach(json_object_get(run, "criteria"), i, c) {
 		const json_t *got = json_object_get(c, "got");
@@ -107,6 +130,19 @@ void perf_print_table(FILE *out, const json_t *run)
 			json_string_value(json_object_get(gate, "baseline")),
 			json_string_value(json_object_get(gate, "verdict")), num(gate, "current_median"),
 			num(gate, "baseline_median"), 100 * num(gate, "change"), 100 * num(gate, "spread"));
+	if (gate) {
+		const json_t *f;
+		size_t k;
+		json_array_foreach(json_object_get(gate, "figures"), k, f) {
+			const char *v = json_string_value(json_object_get(f, "verdict"));
+			const char *fig = json_string_value(json_object_get(f, "figure"));
+			if (!v || !fig || !strcmp(v, "ok") || !strcmp(fig, "throughput"))
+				continue;
+			fprintf(out, "  %s: %s (median %.3f ms vs %.3f ms, change %+.1f%%, spread %.1f%%)\n",
+				fig, v, num(f, "current_median"), num(f, "baseline_median"),
+				100 * num(f, "change"), 100 * num(f, "spread"));
+		}
+	}
 	if (json_is_integer(json_object_get(run, "run_id")))
 		fprintf(out, "stored as run %lld\n", (long long)json_integer_value(json_object_get(run, "run_id")));
 	if (json_is_string(json_object_get(run, "svg")))

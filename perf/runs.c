@@ -8,6 +8,13 @@
  * fastest run now is at least as fast as the slowest baseline run: the noise is as large as
  * the change), which makes it "inconclusive"; anything else is "ok". The reported spread is
  * the larger of the two relative ranges (max - min) / median.
+ *
+ * Latency is gated the same way: each repeat also records p50 and p99 per step
+ * ("headline_latencies": [{"c=8": {"p50_ms": .., "p99_ms": ..}, ..}, ..]); for every step and
+ * percentile both runs have, a median increase beyond the latency threshold (twice the
+ * throughput threshold: percentiles are noisier than rates) is a regression unless the repeats
+ * overlap (the fastest baseline run is no faster than the slowest run now: inconclusive). The
+ * overall verdict is the worst of all figures: regression, then inconclusive, then ok.
  */
 #include "core/common.h"
 #include "core/db.h"
@@ -86,9 +93,64 @@ out:
 	return rc;
 }
 
+/* The values of figure fig at step key across repeats (a JSON array, new reference). */
+static json_t *latencies_of(const json_t *reps, const char *key, const char *fig)
+{
+	json_t *out = json_array(), *r;
+	size_t i;
+	json_array_foreach(reps, i, r) {
+		const json_t *v = json_object_get(json_object_get(r, key), fig);
+		if (json_is_number(v))
+			json_array_append_new(out, json_real(json_number_value(v)));
+	}
+	return out;
+}
+
+static int verdict_rank(const char *v)
+{
+	return !strcmp(v, "regression") ? 2 : !strcmp(v, "inconclusive") ? 1 : 0;
+}
+
+/* Latency figures of current against the baseline's: appends one entry per step and percentile
+ * to figs; returns the worst verdict's rank. */
+static int gate_latency(const json_t *base, const json_t *cur, double threshold, json_t *figs)
+{
+	static const char *const pcts[] = { "p50_ms", "p99_ms" };
+	const json_t *first = json_array_get(cur, 0);
+	const char *key;
+	json_t *v;
+	int worst = 0;
+	json_object_foreach((json_t *)first, key, v) {
+		(void)v;
+		for (size_t k = 0; k < AC_ARRAY_SIZE(pcts); k++) {
+			json_t *b = latencies_of(base, key, pcts[k]), *c = latencies_of(cur, key, pcts[k]);
+			double mb, sb, lob, hib, mc, sc, loc, hic;
+			if (json_array_size(b) && json_array_size(c)) {
+				stats(b, &mb, &sb, &lob, &hib);
+				stats(c, &mc, &sc, &loc, &hic);
+				double change = mb > 0 ? mc / mb - 1 : 0;
+				/* overlap: the best run now is no slower than the worst baseline run */
+				const char *vd = change <= threshold ? "ok" : loc <= hib ? "inconclusive"
+										     : "regression";
+				char fig[128];
+				snprintf(fig, sizeof fig, "%s at %s", pcts[k], key);
+				json_array_append_new(figs, json_pack("{s:s, s:f, s:f, s:f, s:f, s:s}",
+					"figure", fig, "baseline_median", mb, "current_median", mc,
+					"change", change, "spread", sb > sc ? sb : sc, "verdict", vd));
+				if (verdict_rank(vd) > worst)
+					worst = verdict_rank(vd);
+			}
+			json_decref(b);
+			json_decref(c);
+		}
+	}
+	return worst;
+}
+
 int perf_runs_gate(const char *path, const char *name, const json_t *current, double threshold,
 		   json_t **verdict, struct ac_error *err)
 {
+	json_t *base_lat = NULL;
 	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, err);
 	sqlite3_stmt *st = NULL;
 	json_t *base = NULL;
@@ -98,7 +160,7 @@ int perf_runs_gate(const char *path, const char *name, const json_t *current, do
 	*verdict = NULL;
 	if (!db)
 		return err ? err->code : AC_EDB;
-	if (sqlite3_prepare_v2(db, "SELECT id, headline FROM bench_runs WHERE baseline = ? AND system = ? "
+	if (sqlite3_prepare_v2(db, "SELECT id, headline, result FROM bench_runs WHERE baseline = ? AND system = ? "
 			       "ORDER BY id DESC LIMIT 1", -1, &st, NULL)) {
 		rc = ac_db_error(db, err, "bench_runs");
 		goto out;
@@ -108,6 +170,9 @@ int perf_runs_gate(const char *path, const char *name, const json_t *current, do
 	if (sqlite3_step(st) == SQLITE_ROW) {
 		base_id = sqlite3_column_int64(st, 0);
 		base = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
+		json_t *res = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+		base_lat = json_incref(json_object_get(res, "headline_latencies"));
+		json_decref(res);
 	}
 	if (!base) {
 		rc = ac_error_set(err, AC_ENOTFOUND, NULL, "no baseline '%s' for system %s in %s "
@@ -121,14 +186,25 @@ int perf_runs_gate(const char *path, const char *name, const json_t *current, do
 	double change = mb > 0 ? mc / mb - 1 : 0, spread = sb > sc ? sb : sc;
 	/* the noise covers the change when the repeats overlap: the fastest run now is at least
 	 * as fast as the slowest baseline run */
-	const char *v = change >= -threshold ? "ok" : hic >= lob ? "inconclusive" : "regression";
-	*verdict = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:O, s:O, s:s}", "baseline", name,
-			     "baseline_run", (json_int_t)base_id, "baseline_median", mb,
-			     "current_median", mc, "change", change, "spread", spread,
-			     "threshold", threshold, "baseline_headlines", base,
+	const char *tv = change >= -threshold ? "ok" : hic >= lob ? "inconclusive" : "regression";
+	json_t *figs = json_array();
+	json_array_append_new(figs, json_pack("{s:s, s:f, s:f, s:f, s:f, s:s}", "figure", "throughput",
+					      "baseline_median", mb, "current_median", mc, "change",
+					      change, "spread", spread, "verdict", tv));
+	int worst = gate_latency(base_lat, json_object_get(current, "headline_latencies"),
+				 2 * threshold, figs);
+	if (verdict_rank(tv) > worst)
+		worst = verdict_rank(tv);
+	static const char *const names[] = { "ok", "inconclusive", "regression" };
+	*verdict = json_pack("{s:s, s:I, s:f, s:f, s:f, s:f, s:f, s:f, s:O, s:O, s:s, s:s, s:o}",
+			     "baseline", name, "baseline_run", (json_int_t)base_id,
+			     "baseline_median", mb, "current_median", mc, "change", change,
+			     "spread", spread, "threshold", threshold, "latency_threshold", 2 * threshold,
+			     "baseline_headlines", base,
 			     "current_headlines", json_object_get(current, "headline_throughputs"),
-			     "verdict", v);
+			     "throughput_verdict", tv, "verdict", names[worst], "figures", figs);
 out:
+	json_decref(base_lat);
 	json_decref(base);
 	sqlite3_finalize(st);
 	ac_db_close(db);

@@ -23,7 +23,50 @@
 
 struct perf_system {
 	pid_t pid;
+	/* --container: the container's name (the pid is its main process seen from here) */
+	char *container;
+	const struct perf_container *ct;
+	char *rundir;
 };
+
+static void watch(pid_t pid);
+
+struct perf_system *perf_system_adopt(int pid, const char *container,
+				      const struct perf_container *ct, const char *rundir)
+{
+	struct perf_system *s = calloc(1, sizeof *s);
+	if (!s)
+		return NULL;
+	s->pid = pid;
+	s->container = strdup(container);
+	s->rundir = strdup(rundir);
+	s->ct = ct;
+	if (!s->container || !s->rundir) {
+		free(s->container);
+		free(s->rundir);
+		free(s);
+		return NULL;
+	}
+	watch(pid);   /* an interrupted bench stops the container's system too (SIGTERM) */
+	return s;
+}
+
+int perf_system_alive(const struct perf_system *s, struct ac_error *err)
+{
+	if (!s || !s->container)
+		return 0;
+	return perf_container_alive(s->container, s->ct, s->rundir, err);
+}
+
+static int stop_container(struct perf_system *s, struct ac_error *err)
+{
+	int rc = perf_container_stop(s->container, s->ct, s->rundir, err);
+	watch(0);
+	free(s->container);
+	free(s->rundir);
+	free(s);
+	return rc;
+}
 
 static void nap_ms(int ms)
 {
@@ -118,6 +161,13 @@ static void watch_interrupts(void)
 	signal(SIGHUP, on_interrupt);
 }
 
+static void watch(pid_t pid)
+{
+	running_pid = pid;
+	if (pid)
+		watch_interrupts();
+}
+
 int perf_system_start(const char *dir, const char *name, const char *rundir, char **env,
 		      int ready_port, struct perf_system **out, struct ac_error *err)
 {
@@ -147,7 +197,10 @@ int perf_system_start(const char *dir, const char *name, const char *rundir, cha
 		setenv("LOG_LEVEL", "warn", 0);
 		for (char **e = env; e && *e; e++)
 			putenv(*e);
-		execl(bin, bin, (char *)NULL);
+		/* after chdir(dir) a relative SYSTEM_DIR no longer leads to the binary */
+		char self[300];
+		snprintf(self, sizeof self, "./%s", name);
+		execl(self, self, (char *)NULL);
 		_exit(127);
 	}
 	s = calloc(1, sizeof *s);
@@ -192,6 +245,8 @@ int perf_system_stop(struct perf_system *s, struct ac_error *err)
 	double until = now_s() + 30;
 	if (!s)
 		return 0;
+	if (s->container)
+		return stop_container(s, err);
 	kill(s->pid, SIGTERM);
 	for (;;) {
 		pid_t r = waitpid(s->pid, &st, WNOHANG);

@@ -10,6 +10,13 @@
  * frames — and sends a ping every heartbeat_interval seconds. max_connections caps the list
  * (a handshake beyond it gets 503). Every upgraded connection is released with
  * MHD_upgrade_action(CLOSE), never close(2), as MHD requires.
+ *
+ * Ingress: when the component's `messages` output is bound, clients' text frames carrying a
+ * JSON object are emitted there. A reader thread ("<instance>-ws") then owns the clients'
+ * input instead of tick(): it polls the sockets, parses frames under the list lock (pings and
+ * closes answered as tick() does), and emits the messages after releasing it, blocking while
+ * the next queue is full, so TCP pushes back on the clients (backpressure) and the lock is
+ * never held across a full queue (a pipeline that broadcasts back cannot deadlock).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +38,8 @@
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_INBUF 4096
 
+#define WS_BATCH 64
+
 struct ws_client {
 	MHD_socket fd;
 	struct MHD_UpgradeResponseHandle *urh;
@@ -47,7 +56,14 @@ struct ws_state {
 	size_t n, max;
 	double heartbeat, last_ping;
 	atomic_ullong sent_frames;
+	bool ingress;             /* `messages` bound: the reader thread reads the clients */
+	pthread_t reader;
+	atomic_bool stop;
+	json_t *pending[WS_BATCH];  /* parsed client messages, emitted by the reader thread */
+	size_t npending;
 };
+
+static void *ws_reader(void *arg);
 
 static int send_all(MHD_socket fd, const unsigned char *p, size_t n, int timeout_ms)
 {
@@ -200,7 +216,13 @@ static int ws_init(struct rt_component *c)
 				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT, MHD_OPTION_END);
 	if (!st->d)
 		return rt_fail(c, "cannot listen on port %d", port);
-	rt_log(c, "info", NULL, "websocket listening", json_pack("{s:i}", "port", port));
+	st->ingress = rt_port_bound(c, "messages", false);
+	if (st->ingress && pthread_create(&st->reader, NULL, ws_reader, c)) {
+		st->ingress = false;
+		return rt_fail(c, "cannot start the websocket reader thread");
+	}
+	rt_log(c, "info", NULL, "websocket listening", json_pack("{s:i, s:b}", "port", port,
+								 "ingress", st->ingress));
 	return 0;
 }
 
@@ -233,12 +255,20 @@ static int ws_process(struct rt_component *c, struct rt_msg *m)
 	pthread_mutex_unlock(&st->lock);
 	free(text);
 	drop_dead(st);
-	/* bound outputs (a broadcast log) get what was broadcast */
-	return c->noutq ? rt_emit(c, NULL, m, json_incref(m->data)) : 0;
+	/* bound outputs (a broadcast log) get what was broadcast; `messages` carries the clients' */
+	if (!c->noutq)
+		return 0;
+	if (!st->ingress)
+		return rt_emit(c, NULL, m, json_incref(m->data));
+	for (size_t i = 0; i < c->noutq; i++)
+		if (strcmp(c->outq[i]->def->from_port, "messages"))
+			return rt_emit(c, c->outq[i]->def->from_port, m, json_incref(m->data));
+	return 0;
 }
 
-/* Parse complete client frames in cl->in; answer pings and closes. */
-static void handle_input(struct ws_client *cl)
+/* Parse complete client frames in cl->in; answer pings and closes; with st->ingress, text
+ * frames with a JSON object go to st->pending (until it is full: the rest waits in cl->in). */
+static void handle_input(struct ws_state *st, struct ws_client *cl)
 {
 	for (;;) {
 		unsigned char *p = cl->in;
@@ -276,20 +306,32 @@ static void handle_input(struct ws_client *cl)
 		}
 		if (opcode == 0x9)
 			send_frame(cl, 0xA, payload, len);
+		if (opcode == 0x1 && st->ingress) {
+			json_t *j;
+			if (st->npending == WS_BATCH) {
+				if (p[1] & 0x80)   /* parsed again next time: mask it back */
+					for (size_t i = 0; i < len; i++)
+						payload[i] ^= p[hl - 4 + i % 4];
+				return;
+			}
+			j = json_loadb((const char *)payload, len, 0, NULL);
+			if (json_is_object(j))
+				st->pending[st->npending++] = j;
+			else
+				json_decref(j);
+		}
 		memmove(cl->in, cl->in + hl + len, have - hl - len);
 		cl->inlen = have - hl - len;
 	}
 }
 
-static void ws_tick(struct rt_component *c, double now)
+/* Read what the clients sent (tick(), or the reader thread when the ingress is on). */
+static void read_clients(struct ws_state *st)
 {
-	struct ws_state *st = c->state;
-	bool ping = st->heartbeat > 0 && now - st->last_ping >= st->heartbeat;
-	if (ping)
-		st->last_ping = now;
-	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < st->n; i++) {
 		struct ws_client *cl = st->cl[i];
+		if (st->ingress && cl->inlen)
+			handle_input(st, cl);   /* frames left over when the batch was full */
 		for (;;) {
 			ssize_t r;
 			if (cl->dead || cl->inlen == WS_INBUF)
@@ -302,11 +344,66 @@ static void ws_tick(struct rt_component *c, double now)
 			if (r < 0)
 				break;
 			cl->inlen += (size_t)r;
-			handle_input(cl);
+			handle_input(st, cl);
+			if (st->npending == WS_BATCH)
+				break;
 		}
-		if (ping && !cl->dead)
-			send_frame(cl, 0x9, "hb", 2);
 	}
+}
+
+static void *ws_reader(void *arg)
+{
+	struct rt_component *c = arg;
+	struct ws_state *st = c->state;
+	char tname[16];
+	snprintf(tname, sizeof tname, "%.12s-ws", c->def->name);
+	pthread_setname_np(pthread_self(), tname);
+	bool more = false;   /* the last batch was full: frames may wait in the buffers */
+	while (!atomic_load(&st->stop)) {
+		struct pollfd pf[WS_BATCH];
+		size_t n = 0;
+		pthread_mutex_lock(&st->lock);
+		for (size_t i = 0; i < st->n && n < WS_BATCH; i++)
+			if (!st->cl[i]->dead) {
+				pf[n].fd = st->cl[i]->fd;
+				pf[n++].events = POLLIN;
+			}
+		pthread_mutex_unlock(&st->lock);
+		if (poll(pf, n, more ? 0 : 100) <= 0 && !more)
+			continue;
+		json_t *batch[WS_BATCH];
+		size_t nb;
+		pthread_mutex_lock(&st->lock);
+		read_clients(st);
+		nb = st->npending;
+		memcpy(batch, st->pending, nb * sizeof *batch);
+		st->npending = 0;
+		more = nb == WS_BATCH;
+		pthread_mutex_unlock(&st->lock);
+		for (size_t i = 0; i < nb; i++) {
+			if (atomic_load(&rt_sys->draining)) {
+				json_decref(batch[i]);
+				continue;
+			}
+			atomic_fetch_add(&c->msgs_in, 1);
+			rt_emit(c, "messages", NULL, batch[i]);
+		}
+	}
+	return NULL;
+}
+
+static void ws_tick(struct rt_component *c, double now)
+{
+	struct ws_state *st = c->state;
+	bool ping = st->heartbeat > 0 && now - st->last_ping >= st->heartbeat;
+	if (ping)
+		st->last_ping = now;
+	pthread_mutex_lock(&st->lock);
+	if (!st->ingress)
+		read_clients(st);
+	for (size_t i = 0; ping && i < st->n; i++)
+		if (!st->cl[i]->dead)
+			send_frame(st->cl[i], 0x9, "hb", 2);
 	pthread_mutex_unlock(&st->lock);
 	drop_dead(st);
 }
@@ -314,6 +411,12 @@ static void ws_tick(struct rt_component *c, double now)
 static void ws_fini(struct rt_component *c)
 {
 	struct ws_state *st = c->state;
+	if (st->ingress) {
+		atomic_store(&st->stop, true);
+		pthread_join(st->reader, NULL);
+		for (size_t i = 0; i < st->npending; i++)
+			json_decref(st->pending[i]);
+	}
 	pthread_mutex_lock(&st->lock);
 	for (size_t i = 0; i < st->n; i++) {
 		send_frame(st->cl[i], 0x8, "\x03\xe9", 2);   /* 1001 going away */

@@ -86,6 +86,83 @@ static const char *gate(const char *db, json_t *cur, double threshold)
 	return verdict;
 }
 
+/* run_with plus per-step latencies per repeat: p50 and p99 at c=8 of three repeats. */
+static json_t *run_lat(double tp, const double p50[3], const double p99[3])
+{
+	json_t *run = run_with("sys", tp, tp, tp), *lats = json_array();
+	for (int i = 0; i < 3; i++)
+		json_array_append_new(lats, json_pack("{s:{s:f, s:f}}", "c=8", "p50_ms", p50[i],
+						      "p99_ms", p99[i]));
+	json_object_set_new(run, "headline_latencies", lats);
+	return run;
+}
+
+/* The verdict of one figure ("p99_ms at c=8") in a gate result. */
+static const char *figure_verdict(const json_t *v, const char *fig)
+{
+	const json_t *f;
+	size_t i;
+	json_array_foreach(json_object_get(v, "figures"), i, f)
+		if (!strcmp(json_string_value(json_object_get(f, "figure")), fig))
+			return json_string_value(json_object_get(f, "verdict"));
+	return "absent";
+}
+
+static void lat_gate(const char *db, json_t *cur, const char *want, const char *want_p99)
+{
+	json_t *v = NULL;
+	struct ac_error err = { 0 };
+	ck_assert_int_eq(perf_runs_gate(db, "lat", cur, 0.10, &v, &err), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "verdict")), want);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "throughput_verdict")), "ok");
+	ck_assert_str_eq(figure_verdict(v, "p99_ms at c=8"), want_p99);
+	ck_assert_str_eq(figure_verdict(v, "p50_ms at c=8"), "ok");
+	ck_assert(json_number_value(json_object_get(v, "latency_threshold")) > 0.19);
+	json_decref(v);
+	json_decref(cur);
+}
+
+/* The gate on latency: medians of p50/p99 per step, latency threshold twice the throughput
+ * one, inconclusive when the repeats overlap, the worst figure decides. */
+START_TEST(latency_gate)
+{
+	char dir[] = "/tmp/ac-check-perf-XXXXXX", db[128];
+	struct ac_error err = { 0 };
+	long long id = 0;
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(db, sizeof db, "%s/l.db", dir);
+	static const double p50[3] = { 1.0, 1.1, 0.9 }, p99[3] = { 5.0, 5.5, 4.5 };
+	json_t *base = run_lat(1000, p50, p99);
+	ck_assert_int_eq(perf_runs_save(db, base, "lat", &id, &err), 0);
+	json_decref(base);
+	/* the same latencies: ok */
+	lat_gate(db, run_lat(1000, p50, p99), "ok", "ok");
+	/* p99 up 10 % (within the latency threshold of 20 %): ok */
+	static const double p99_10[3] = { 5.5, 6.0, 5.0 };
+	lat_gate(db, run_lat(1000, p50, p99_10), "ok", "ok");
+	/* p99 three times as high, every repeat slower than every baseline repeat: regression,
+	 * although the throughput held */
+	static const double p99_x3[3] = { 15, 16, 14 };
+	lat_gate(db, run_lat(1000, p50, p99_x3), "regression", "regression");
+	/* p99 median up 60 %, but one repeat is as fast as the baseline's slowest: inconclusive */
+	static const double p99_noisy[3] = { 8, 5.2, 12 };
+	lat_gate(db, run_lat(1000, p50, p99_noisy), "inconclusive", "inconclusive");
+	/* a baseline without latencies (an older run) gates on throughput alone */
+	json_t *v = NULL;
+	base = run_with("sys", 1000, 1000, 1000);
+	ck_assert_int_eq(perf_runs_save(db, base, "old", &id, &err), 0);
+	json_decref(base);
+	json_t *cur = run_lat(1000, p50, p99_x3);
+	ck_assert_int_eq(perf_runs_gate(db, "old", cur, 0.10, &v, &err), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(v, "verdict")), "ok");
+	ck_assert_str_eq(figure_verdict(v, "p99_ms at c=8"), "absent");
+	json_decref(v);
+	json_decref(cur);
+	unlink(db);
+	rmdir(dir);
+}
+END_TEST
+
 START_TEST(regression_gate)
 {
 	char dir[] = "/tmp/ac-check-perf-XXXXXX", db[128];
@@ -303,6 +380,7 @@ static Suite *perf_suite(void)
 	tcase_add_test(tc, hist_quantiles);
 	tcase_add_test(tc, metrics_text);
 	tcase_add_test(tc, regression_gate);
+	tcase_add_test(tc, latency_gate);
 	tcase_add_test(tc, load_generator);
 	tcase_add_test(tc, deploy_uses_profile);
 	suite_add_tcase(s, tc);
