@@ -1218,6 +1218,7 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	rt_pool_install();
 	rt_sys = s;
 	s->def = def;
 	cfg = load_config(cfg_path);

@@ -196,6 +196,11 @@ int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t
  * (an open snapshot keeps the WAL file from being reset). Skips a reader in use. */
 void rt_store_reader_idle(struct rt_store_reader *r, double now, double max_age);
 
+/* rt_pool.c: jansson's allocator becomes per-thread free lists of small blocks (message
+ * objects and their members); call before any thread starts. AUTOCODER_NO_POOL=1 leaves
+ * malloc in charge (for comparisons and memory debuggers); off under AddressSanitizer. */
+void rt_pool_install(void);
+
 /* rt_metrics.c */
 void rt_metrics_observe(struct rt_component *c, double seconds);
 /* n observations of the same duration (a batch's mean). */
