@@ -355,26 +355,34 @@ static int queue_push(struct rt_queue *q, const struct rt_msg *m, int timeout_ms
 {
 	struct rt_component *to = q->to;
 	struct timespec dl;
-	int rc = 0;
-	bool wake;
+	bool have_deadline = false, wake;
+	struct rt_msg *slot;
+	size_t tail;
 
-	abs_deadline(&dl, timeout_ms);
 	pthread_mutex_lock(&to->lock);
-	while (q->count == q->cap && !atomic_load(&rt_sys->stopping)) {
+	while (q->count + q->reserved >= q->cap && !atomic_load(&rt_sys->stopping)) {
+		int rc;
+		if (!have_deadline) {   /* the clock is read only when the queue is full */
+			abs_deadline(&dl, timeout_ms);
+			have_deadline = true;
+		}
 		q->waiting_senders++;
 		rc = pthread_cond_timedwait(&q->nonfull, &to->lock, &dl);
 		q->waiting_senders--;
-		if (rc == ETIMEDOUT && q->count == q->cap)
+		if (rc == ETIMEDOUT && q->count + q->reserved >= q->cap)
 			break;
-		rc = 0;
 	}
-	if (q->count == q->cap || atomic_load(&rt_sys->stopping)) {
+	if (q->count + q->reserved >= q->cap || atomic_load(&rt_sys->stopping)) {
 		pthread_mutex_unlock(&to->lock);
 		return -1;
 	}
-	q->ring[(q->head + q->count) % q->cap] = *m;
-	q->ring[(q->head + q->count) % q->cap].port = q->def->to_port;
-	q->ring[(q->head + q->count) % q->cap].binding = q->index;
+	tail = q->head + q->count;
+	if (tail >= q->cap)
+		tail -= q->cap;
+	slot = &q->ring[tail];
+	*slot = *m;
+	slot->port = q->def->to_port;
+	slot->binding = q->index;
 	q->count++;
 	atomic_fetch_add_explicit(&to->pending, 1, memory_order_relaxed);
 	wake = to->receiver_waiting;
@@ -382,6 +390,118 @@ static int queue_push(struct rt_queue *q, const struct rt_msg *m, int timeout_ms
 	if (wake)
 		pthread_cond_signal(&to->nonempty);
 	return 0;
+}
+
+/* ---------------------------------------------------------------- batched hand-over */
+
+struct out_slot {
+	size_t reserved, n;             /* slots promised by the queue; messages staged in them */
+	struct rt_msg msgs[RT_BATCH];
+};
+
+struct outbox {
+	struct rt_component *owner;
+	bool active;
+	struct out_slot *slot;          /* one per owner->outq */
+};
+
+static _Thread_local struct outbox *tl_outbox;
+
+/* Publish q's staged messages and give back the unused promised slots, then (want > 0) promise
+ * up to want free slots again — all under one lock. */
+static void outbox_sync(struct rt_queue *q, struct out_slot *s, size_t want)
+{
+	struct rt_component *to = q->to;
+	size_t published = s->n, tail;
+	bool wake;
+
+	pthread_mutex_lock(&to->lock);
+	tail = q->head + q->count;
+	for (size_t i = 0; i < published; i++, tail++) {
+		if (tail >= q->cap)
+			tail -= q->cap;
+		q->ring[tail] = s->msgs[i];
+	}
+	q->count += published;
+	q->reserved -= s->reserved;
+	s->n = s->reserved = 0;
+	if (want && !atomic_load(&rt_sys->stopping)) {
+		size_t room = q->cap - q->count - q->reserved;
+		s->reserved = room < want ? room : want;
+		q->reserved += s->reserved;
+	}
+	if (published)
+		atomic_fetch_add_explicit(&to->pending, published, memory_order_relaxed);
+	if (q->waiting_senders && q->count + q->reserved < q->cap)   /* slots given back */
+		pthread_cond_broadcast(&q->nonfull);
+	wake = published && to->receiver_waiting;
+	pthread_mutex_unlock(&to->lock);
+	if (wake)
+		pthread_cond_signal(&to->nonempty);
+}
+
+void rt_outbox_begin(struct rt_component *c)
+{
+	if (!tl_outbox) {
+		tl_outbox = calloc(1, sizeof *tl_outbox);
+		if (tl_outbox && c->noutq)
+			tl_outbox->slot = calloc(c->noutq, sizeof *tl_outbox->slot);
+		if (!tl_outbox || (c->noutq && !tl_outbox->slot)) {
+			free(tl_outbox);
+			tl_outbox = NULL;
+			return;   /* out of memory: every message takes the ordinary path */
+		}
+		tl_outbox->owner = c;
+	}
+	tl_outbox->active = tl_outbox->owner == c;
+}
+
+void rt_outbox_flush(void)
+{
+	struct outbox *ob = tl_outbox;
+	if (!ob)
+		return;
+	ob->active = false;
+	for (size_t i = 0; i < ob->owner->noutq; i++)
+		if (ob->slot[i].reserved)
+			outbox_sync(ob->owner->outq[i], &ob->slot[i], 0);
+}
+
+/* Thread exit: nothing may stay staged. */
+static void outbox_free(void)
+{
+	rt_outbox_flush();
+	if (tl_outbox)
+		free(tl_outbox->slot);
+	free(tl_outbox);
+	tl_outbox = NULL;
+}
+
+/* Stage m for q when c's thread has an active outbox and q has (or now promises) a free slot.
+ * True when staged (q then owns m->data, as after a successful push). */
+static bool outbox_stage(struct rt_component *c, struct rt_queue *q, const struct rt_msg *m)
+{
+	struct outbox *ob = tl_outbox;
+	struct out_slot *s;
+	struct rt_msg *slot;
+
+	if (!ob || !ob->active || ob->owner != c)
+		return false;
+	s = &ob->slot[q->out_index];
+	if (s->n == s->reserved)
+		outbox_sync(q, s, RT_BATCH);
+	if (s->n == s->reserved) {
+		/* q is full: whatever is staged goes out first (order, and nothing is held while
+		 * this thread blocks), then the blocking path */
+		rt_outbox_flush();
+		ob->active = true;
+		return false;
+	}
+	slot = &s->msgs[s->n++];
+	*slot = *m;
+	slot->port = q->def->to_port;
+	slot->binding = q->index;
+	return true;
 }
 
 static int deliver(struct rt_component *c, struct rt_queue *q, struct rt_msg *m)
@@ -400,6 +520,10 @@ static int deliver(struct rt_component *c, struct rt_queue *q, struct rt_msg *m)
 		atomic_fetch_add(&q->to->msgs_in, 1);
 		q->to->def->process(q->to, &r);
 		json_decref(r.data);
+		return 0;
+	}
+	if (outbox_stage(c, q, m)) {
+		atomic_fetch_add(&c->msgs_out, 1);
 		return 0;
 	}
 	for (int a = 1; a <= attempts; a++) {
@@ -551,26 +675,49 @@ int rt_process_message(struct rt_component *c, struct rt_msg *m)
 	return rc;
 }
 
-/* Take up to n messages (round-robin over the incoming queues). Caller holds c->lock. */
+/* Take one message from the head of q. Caller holds the lock. */
+static inline void queue_pop(struct rt_queue *q, struct rt_msg *out)
+{
+	*out = q->ring[q->head];
+	if (++q->head == q->cap)
+		q->head = 0;
+	q->count--;
+}
+
+/* Take up to n messages (round-robin over the incoming queues). Caller holds c->lock. Blocked
+ * senders are woken once per batch, not once per message taken. */
 static size_t take_batch(struct rt_component *c, struct rt_msg *out, size_t n)
 {
 	size_t got = 0;
 	bool progress = true;
-	while (got < n && progress) {
+
+	if (c->ninq == 1) {
+		struct rt_queue *q = c->inq[0];
+		while (got < n && q->count)
+			queue_pop(q, &out[got++]);
+	}
+	while (c->ninq > 1 && got < n && progress) {
 		progress = false;
 		for (size_t k = 0; k < c->ninq && got < n; k++) {
 			struct rt_queue *q = c->inq[(c->rr + k) % c->ninq];
 			if (!q->count)
 				continue;
-			out[got++] = q->ring[q->head];
-			q->head = (q->head + 1) % q->cap;
-			q->count--;
-			atomic_fetch_sub_explicit(&c->pending, 1, memory_order_relaxed);
+			queue_pop(q, &out[got++]);
 			progress = true;
-			if (q->waiting_senders)
-				pthread_cond_signal(&q->nonfull);
 		}
 		c->rr++;
+	}
+	if (!got)
+		return 0;
+	atomic_fetch_sub_explicit(&c->pending, got, memory_order_relaxed);
+	for (size_t k = 0; k < c->ninq; k++) {
+		struct rt_queue *q = c->inq[k];
+		if (q->count + q->reserved >= q->cap)
+			continue;
+		if (q->waiting_senders == 1)
+			pthread_cond_signal(&q->nonfull);
+		else if (q->waiting_senders > 1)
+			pthread_cond_broadcast(&q->nonfull);
 	}
 	return got;
 }
@@ -663,8 +810,10 @@ void rt_queue_loop(struct rt_component *c)
 		 * recorded with the batch's mean processing time (exact when the queue is short,
 		 * which is when latency matters). */
 		double t0 = rt_mono(), t1;
+		rt_outbox_begin(c);
 		for (size_t i = 0; i < n; i++)
 			rt_process_message(c, &batch[i]);
+		rt_outbox_flush();
 		t1 = rt_mono();
 		if (n)
 			rt_metrics_observe_n(c, (t1 - t0) / (double)n, (unsigned)n);
@@ -700,6 +849,7 @@ void *rt_component_thread(void *arg)
 		c->ops->run(c);
 	else
 		rt_queue_loop(c);
+	outbox_free();
 	rt_crash_thread_fini();
 	return NULL;
 }
@@ -869,6 +1019,7 @@ static int setup_system(struct rt_system *s, const struct rt_system_def *def, js
 				return -1;
 			}
 		}
+		q->out_index = (uint32_t)from->noutq;
 		from->outq[from->noutq++] = q;
 		to->inq[to->ninq++] = q;
 		if (from->noutq > RT_MAX_FANOUT) {
@@ -1067,6 +1218,7 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 		}
 	}
 	signal(SIGPIPE, SIG_IGN);
+	rt_pool_install();
 	rt_sys = s;
 	s->def = def;
 	cfg = load_config(cfg_path);

@@ -37,6 +37,8 @@ struct rt_queue {
 	uint32_t index;           /* binding index */
 	struct rt_component *to;
 	struct expr *cond;        /* compiled binding condition or NULL */
+	size_t reserved;          /* free slots promised to the sender's outbox (rt_core.c) */
+	uint32_t out_index;       /* position among the sender's outq */
 	atomic_ullong dead_lettered, dropped;
 };
 
@@ -143,6 +145,14 @@ int rt_emit_timeout(struct rt_component *c, const struct rt_msg *parent, json_t 
 		    int timeout_ms);
 int rt_deliver_reply(struct rt_component *origin, uint64_t corr, int status, json_t *body);
 void rt_dead_letter(struct rt_queue *q, json_t *data, const char *why, int attempts);
+/* Batched hand-over (rt_core.c): between rt_outbox_begin(c) and rt_outbox_flush(), messages c's
+ * thread emits go into slots reserved in the target queues (one lock per queue for up to
+ * RT_BATCH messages, not one per message) and become visible at the flush; a queue without a
+ * free slot takes the ordinary blocking path after everything staged is flushed, so a staged
+ * message is always one whose delivery had already succeeded. Only the calling thread's own
+ * component stages; other threads' emits are unaffected. */
+void rt_outbox_begin(struct rt_component *c);
+void rt_outbox_flush(void);
 bool rt_all_healthy(json_t **report);
 void rt_set_unhealthy(struct rt_component *c, const char *reason);
 void rt_set_healthy(struct rt_component *c);
@@ -185,6 +195,11 @@ int rt_store_reader_list(struct rt_store_reader *r, json_int_t limit, json_int_t
 /* From another thread: end r's snapshot when it is outdated or older than max_age seconds
  * (an open snapshot keeps the WAL file from being reset). Skips a reader in use. */
 void rt_store_reader_idle(struct rt_store_reader *r, double now, double max_age);
+
+/* rt_pool.c: jansson's allocator becomes per-thread free lists of small blocks (message
+ * objects and their members); call before any thread starts. AUTOCODER_NO_POOL=1 leaves
+ * malloc in charge (for comparisons and memory debuggers); off under AddressSanitizer. */
+void rt_pool_install(void);
 
 /* rt_metrics.c */
 void rt_metrics_observe(struct rt_component *c, double seconds);

@@ -275,6 +275,9 @@ static void source_run(struct rt_component *c)
 		 * catches up instead of shifting the schedule) */
 		const char *bench = getenv("AUTOCODER_BENCH_RATE");
 		double rate = bench ? strtod(bench, NULL) : 0;
+		/* messages leave in groups of up to 64 (one queue lock per group), and before
+		 * every pause */
+		rt_outbox_begin(c);
 		for (long long n = 1; (!st->count || n <= st->count) &&
 				      !atomic_load(&rt_sys->draining); n++) {
 			struct rt_msg m;
@@ -286,11 +289,17 @@ static void source_run(struct rt_component *c)
 			if (c->def->process(c, &m))
 				atomic_fetch_add(&c->errors, 1);
 			json_decref(m.data);
-			if (rate > 0 && start + (double)n / rate - rt_mono() > 1e-3)
+			if (rate > 0 && start + (double)n / rate - rt_mono() > 1e-3) {
+				rt_outbox_flush();
 				nap(start + (double)n / rate - rt_mono());
+				rt_outbox_begin(c);
+			}
 			/* time messages in groups of 64 (or one by one when paced), see rt_queue_loop */
 			if (++timed == 64 || st->delay > 0) {
-				double t1 = rt_mono();
+				double t1;
+				rt_outbox_flush();
+				rt_outbox_begin(c);
+				t1 = rt_mono();
 				rt_metrics_observe_n(c, (t1 - t0) / timed, timed);
 				timed = 0;
 				if (st->delay > 0)
@@ -298,6 +307,7 @@ static void source_run(struct rt_component *c)
 				t0 = rt_mono();
 			}
 		}
+		rt_outbox_flush();
 		if (timed)
 			rt_metrics_observe_n(c, (rt_mono() - t0) / timed, timed);
 		rt_log(c, "info", NULL, "source finished",
@@ -411,69 +421,104 @@ static json_t *apply_op(json_t *msg, json_t *spec, struct rt_component *c, const
 	return json_real(x);
 }
 
+/* The transform's config, looked up once at start (config does not change while running):
+ * each member is borrowed from c->config or NULL. */
+struct transformer_state {
+	bool passthrough, enrich;
+	json_t *copy, *fields, *numeric, *set, *rename, *upper, *lower, *remove, *timestamp;
+};
+
+static int transformer_init(struct rt_component *c)
+{
+	struct transformer_state *st = calloc(1, sizeof *st);
+	const char *type = json_string_value(tcfg(c, "type"));
+	if (!st)
+		return rt_fail(c, "out of memory");
+	c->state = st;
+	st->passthrough = type && !strcmp(type, "passthrough");
+	st->enrich = type && !strcmp(type, "enrich");
+	st->copy = tcfg(c, "copy");
+	st->fields = tcfg(c, "fields");
+	st->numeric = tcfg(c, "numeric");
+	st->set = tcfg(c, "set");
+	st->rename = tcfg(c, "rename");
+	st->upper = tcfg(c, "uppercase");
+	st->lower = tcfg(c, "lowercase");
+	st->remove = tcfg(c, "remove");
+	st->timestamp = tcfg(c, "add_timestamp");
+	return 0;
+}
+
+static void transformer_fini(struct rt_component *c)
+{
+	free(c->state);
+	c->state = NULL;
+}
+
 static int transformer_process(struct rt_component *c, struct rt_msg *m)
 {
+	struct transformer_state *st = c->state;
 	json_t *msg = m->data, *v;
-	const char *type = json_string_value(tcfg(c, "type"));
 	const char *key;
 	size_t i;
 
 	if (!json_is_object(msg))
 		return rt_fail(c, "message is not a JSON object");
-	if (type && !strcmp(type, "passthrough"))
+	if (st->passthrough)
 		return rt_emit(c, NULL, m, json_incref(msg));
-	json_object_foreach(tcfg(c, "copy"), key, v)
+	json_object_foreach(st->copy, key, v)
 		if (json_is_string(v) && rt_path_get(msg, json_string_value(v)))
 			json_object_set_new(msg, key,
 					    json_deep_copy(rt_path_get(msg, json_string_value(v))));
-	json_object_foreach(tcfg(c, "fields"), key, v) {
+	json_object_foreach(st->fields, key, v) {
 		json_t *nv = apply_op(msg, v, c, key);
 		if (nv)
 			rt_path_set(msg, key, nv);
 	}
-	json_object_foreach(tcfg(c, "numeric"), key, v) {
+	json_object_foreach(st->numeric, key, v) {
 		json_t *nv = json_is_object(v) ? apply_op(msg, v, c, key) : NULL;
 		if (nv)
 			rt_path_set(msg, key, nv);
 	}
-	json_object_foreach(tcfg(c, "set"), key, v) {
+	json_object_foreach(st->set, key, v) {
 		if (json_is_string(v) && strstr(json_string_value(v), "{{"))
 			rt_path_set(msg, key, rt_template(json_string_value(v), msg));
 		else
 			rt_path_set(msg, key, json_deep_copy(v));
 	}
-	json_object_foreach(tcfg(c, "rename"), key, v)
+	json_object_foreach(st->rename, key, v)
 		if (json_is_string(v) && json_object_get(msg, key)) {
 			json_object_set(msg, json_string_value(v), json_object_get(msg, key));
 			json_object_del(msg, key);
 		}
-	json_array_foreach(tcfg(c, "uppercase"), i, v) {
+	json_array_foreach(st->upper, i, v) {
 		json_t *f = json_is_string(v) ? json_object_get(msg, json_string_value(v)) : NULL;
 		if (json_is_string(f))
 			json_object_set_new(msg, json_string_value(v), rt_case(json_string_value(f), 1));
 	}
-	json_array_foreach(tcfg(c, "lowercase"), i, v) {
+	json_array_foreach(st->lower, i, v) {
 		json_t *f = json_is_string(v) ? json_object_get(msg, json_string_value(v)) : NULL;
 		if (json_is_string(f))
 			json_object_set_new(msg, json_string_value(v), rt_case(json_string_value(f), 0));
 	}
-	json_array_foreach(tcfg(c, "remove"), i, v)
+	json_array_foreach(st->remove, i, v)
 		if (json_is_string(v))
 			json_object_del(msg, json_string_value(v));
-	v = tcfg(c, "add_timestamp");
-	if (json_is_true(v) || json_is_string(v) || (type && !strcmp(type, "enrich"))) {
+	v = st->timestamp;
+	if (json_is_true(v) || json_is_string(v) || st->enrich) {
 		char ts[40];
 		rt_iso_now(ts, sizeof ts);
 		json_object_set_new(msg, json_is_string(v) ? json_string_value(v) : "processed_at",
 				    json_string(ts));
-		if (type && !strcmp(type, "enrich"))
+		if (st->enrich)
 			json_object_set_new(msg, "processed_by", json_string(c->def->name));
 	}
 	return rt_emit(c, NULL, m, json_incref(msg));
 }
 
 const struct rt_type_ops rt_transformer_ops = {
-	.type_name = "Transformer", .process = transformer_process,
+	.type_name = "Transformer", .init = transformer_init, .process = transformer_process,
+	.fini = transformer_fini,
 };
 
 /* ================================================================ Filter and Router */
@@ -786,8 +831,12 @@ static int sink_process(struct rt_component *c, struct rt_msg *m)
 		const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15);
 		for (;;) {
 			size_t room = st->cap - st->len, n = 0;
-			if (room > 1)
-				n = json_dumpb(m->data, st->buf + st->len, room - 1, flags);
+			if (room > 1) {
+				/* jansson's own encoder only for what the fast writer leaves to it */
+				n = rt_json_write_compact(m->data, st->buf + st->len, room - 1);
+				if (n == 0)
+					n = json_dumpb(m->data, st->buf + st->len, room - 1, flags);
+			}
 			if (room > 1 && n == 0)
 				return rt_fail(c, "cannot serialise message");
 			if (room > 1 && n < room) {

@@ -202,6 +202,206 @@ bool rt_json_canonical(const char *text, size_t len)
 	return canon_value(&c) && c.p == c.end;
 }
 
+/* ---------------------------------------------------------------- compact JSON writer */
+
+/* The Sink's serialiser: what json_dumpb(v, JSON_COMPACT | JSON_ENCODE_ANY |
+ * JSON_REAL_PRECISION(15)) writes, byte for byte (jansson 2.14's dump.c: insertion order,
+ * "\u%04X" escapes, reals as "%.15g" with ".0" appended and the exponent's '+' and leading
+ * zeros removed), without jansson's per-call loop-detection table (a malloc, a snprintf and a
+ * hash insert per object) and snprintf per integer. Whatever it does not mirror — bytes outside
+ * ASCII (jansson validates UTF-8 there), keys with a NUL, reals printed with a locale's decimal
+ * comma, nesting deeper than 32 (and so reference loops) — makes it answer "use jansson". */
+
+#define JW_MAX_DEPTH 32
+
+struct jw {
+	char *p;
+	size_t len, cap;
+	bool full, unsupported;
+};
+
+static void jw_put(struct jw *w, const char *s, size_t n)
+{
+	if (w->len + n > w->cap) {
+		w->full = true;
+		return;
+	}
+	memcpy(w->p + w->len, s, n);
+	w->len += n;
+}
+
+static void jw_string(struct jw *w, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *o;
+
+	/* worst case: every byte becomes \u00XX; near the end of buf, count exactly */
+	if (w->len + 6 * n + 2 > w->cap) {
+		size_t need = 2;
+		for (size_t i = 0; i < n; i++) {
+			unsigned char ch = (unsigned char)s[i];
+			need += ch >= 0x20 && ch != '"' && ch != '\\' ? 1 :
+				strchr("\"\\\b\f\n\r\t", ch) && ch ? 2 : 6;
+		}
+		if (w->len + need > w->cap) {
+			w->full = true;
+			return;
+		}
+	}
+	o = w->p + w->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if (ch >= 0x80) {
+			w->unsupported = true;
+			return;
+		}
+		if (ch >= 0x20 && ch != '"' && ch != '\\') {
+			*o++ = (char)ch;
+			continue;
+		}
+		*o++ = '\\';
+		switch (ch) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = hex[ch >> 4];
+			*o++ = hex[ch & 15];
+		}
+	}
+	*o++ = '"';
+	w->len = (size_t)(o - w->p);
+}
+
+static void jw_integer(struct jw *w, json_int_t v)
+{
+	char tmp[24], *e = tmp + sizeof tmp, *b = e;
+	unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+	do
+		*--b = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--b = '-';
+	jw_put(w, b, (size_t)(e - b));
+}
+
+static void jw_real(struct jw *w, double v)
+{
+	char buf[64], *e;
+	int n = snprintf(buf, sizeof buf, "%.15g", v);
+	size_t len;
+
+	if (n < 0 || (size_t)n + 3 >= sizeof buf ||
+	    strspn(buf, "0123456789.e+-") != (size_t)n) {
+		w->unsupported = true;   /* a locale's decimal comma, inf/nan: jansson decides */
+		return;
+	}
+	len = (size_t)n;
+	if (!strchr(buf, '.') && !strchr(buf, 'e')) {
+		memcpy(buf + len, ".0", 3);
+		len += 2;
+	}
+	e = strchr(buf, 'e');
+	if (e) {
+		char *start = e + 1, *end = start + 1;
+		if (*start == '-')
+			start++;
+		while (*end == '0')
+			end++;
+		if (end != start) {
+			memmove(start, end, len - (size_t)(end - buf) + 1);
+			len -= (size_t)(end - start);
+		}
+	}
+	jw_put(w, buf, len);
+}
+
+static void jw_value(struct jw *w, const json_t *v, int depth)
+{
+	if (w->full || w->unsupported)
+		return;
+	switch (json_typeof(v)) {
+	case JSON_OBJECT: {
+		const char *key;
+		bool first = true;
+		if (depth >= JW_MAX_DEPTH) {
+			w->unsupported = true;
+			return;
+		}
+		jw_put(w, "{", 1);
+		for (void *it = json_object_iter((json_t *)v); it && !w->full && !w->unsupported;
+		     it = json_object_iter_next((json_t *)v, it)) {
+			size_t kl = json_object_iter_key_len(it);
+			key = json_object_iter_key(it);
+			if (strlen(key) != kl) {
+				w->unsupported = true;
+				return;
+			}
+			if (!first)
+				jw_put(w, ",", 1);
+			first = false;
+			jw_string(w, key, kl);
+			jw_put(w, ":", 1);
+			jw_value(w, json_object_iter_value(it), depth + 1);
+		}
+		jw_put(w, "}", 1);
+		return;
+	}
+	case JSON_ARRAY: {
+		size_t n = json_array_size(v);
+		if (depth >= JW_MAX_DEPTH) {
+			w->unsupported = true;
+			return;
+		}
+		jw_put(w, "[", 1);
+		for (size_t i = 0; i < n && !w->full && !w->unsupported; i++) {
+			if (i)
+				jw_put(w, ",", 1);
+			jw_value(w, json_array_get(v, i), depth + 1);
+		}
+		jw_put(w, "]", 1);
+		return;
+	}
+	case JSON_STRING:
+		jw_string(w, json_string_value(v), json_string_length(v));
+		return;
+	case JSON_INTEGER:
+		jw_integer(w, json_integer_value(v));
+		return;
+	case JSON_REAL:
+		jw_real(w, json_real_value(v));
+		return;
+	case JSON_TRUE:
+		jw_put(w, "true", 4);
+		return;
+	case JSON_FALSE:
+		jw_put(w, "false", 5);
+		return;
+	case JSON_NULL:
+		jw_put(w, "null", 4);
+		return;
+	}
+}
+
+size_t rt_json_write_compact(const json_t *v, char *buf, size_t size)
+{
+	struct jw w = { buf, 0, size, false, false };
+	if (!v)
+		return 0;
+	jw_value(&w, v, 0);
+	if (w.unsupported)
+		return 0;
+	return w.full ? size + 1 : w.len;
+}
+
 /* ---------------------------------------------------------------- field paths */
 
 json_t *rt_path_get(json_t *obj, const char *path)

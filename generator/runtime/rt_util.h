@@ -29,6 +29,12 @@ void rt_body_free(struct rt_body *b);
  * more than 16 members, nesting deeper than 32, or integers longer than 18 digits. */
 bool rt_json_canonical(const char *text, size_t len);
 
+/* Write v as json_dumpb(v, buf, size, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(15))
+ * would, byte for byte, without allocating (the Sink's hot path). Returns the length written;
+ * more than size when buf is too small (its content is then undefined); 0 when v holds
+ * something this writer leaves to jansson (text outside ASCII, a key with a NUL, nesting
+ * deeper than 32, a locale's decimal comma) — call json_dumpb then. */
+size_t rt_json_write_compact(const json_t *v, char *buf, size_t size);
 /* The value at "a.b.c" in obj (borrowed), or NULL. */
 json_t *rt_path_get(json_t *obj, const char *path);
 /* Set "a.b.c" in obj (creating objects on the way), stealing v. */
