@@ -38,7 +38,7 @@ trap stop_all EXIT
 start_collector() {
 	rm -f "$TMPDIR_TEST/c$1.port"
 	"$AUTOCODER" serve --listen "127.0.0.1:$2" --db "$URL" --rules "$root/rules" \
-		--port-file "$TMPDIR_TEST/c$1.port" --log-level warn 2>>"$TMPDIR_TEST/c$1.log" &
+		--port-file "$TMPDIR_TEST/c$1.port" --log-level warn >>"$TMPDIR_TEST/c$1.log" 2>&1 &
 	eval "C$1_PID=$!"
 	for _ in $(seq 1 200); do
 		[ -s "$TMPDIR_TEST/c$1.port" ] && break
