@@ -221,6 +221,12 @@ bench-ingest: $(BIN) $(BUILD)/bench/mhd_minimal $(BUILD)/bench/jansson_floor
 	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) \
 	  JANSSON_FLOOR=$(abspath $(BUILD)/bench/jansson_floor) bench/ingest.sh
 
+# The collector on PostgreSQL (1 and 2 collectors behind haproxy) against the SQLite default
+# and the minimal handler, same run (bench/ingest_pg.sh; docs/OPERATIONS.md sizing guide).
+.PHONY: bench-ingest-pg
+bench-ingest-pg: $(BIN) $(BUILD)/bench/mhd_minimal
+	AUTOCODER=$(abspath $(BIN)) MHD_MINIMAL=$(abspath $(BUILD)/bench/mhd_minimal) bench/ingest_pg.sh
+
 # ---- analyzer benchmarks (bench/*.py; an-mining: template mining) ----
 bench-analyzer: all
 	python3 bench/mining.py

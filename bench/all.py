@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 
-BENCHES = ["bench-blueprint", "bench-rules", "bench-analyzer", "bench-online", "bench-ingest",
+BENCHES = ["bench-blueprint", "bench-rules", "bench-analyzer", "bench-online", "bench-ingest", "bench-ingest-pg",
            "bench-generated", "bench-deploy"]
 # lines worth repeating in the summary (each benchmark prints its figures in its own words)
 HEADLINE = re.compile(r"(msg/s|req/s|events/s|messages/s|lines/s|µs|ms\b|GA|MB|speed-?up|"

@@ -40,43 +40,7 @@ trap cleanup EXIT
 failed=0
 HZ=$(getconf CLK_TCK)
 
-wait_port() { # FILE PID
-	i=0
-	while [ ! -s "$1" ]; do
-		kill -0 "$2" 2>/dev/null || { echo "bench-ingest: server died" >&2; exit 1; }
-		i=$((i + 1)); [ $i -lt 200 ] || { echo "bench-ingest: no port file" >&2; exit 1; }
-		sleep 0.05
-	done
-	cat "$1"
-}
-
-field() { # RESULT-LINE NAME
-	printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"
-}
-
-# CPU seconds (user + system) the server process has used so far, in clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
-
-# run NAME PORT TOKEN PREFIX BATCH — prints wrk's output; leaves the RESULT line in $result
-# and the server's CPU ticks spent during the run in $ticks.
-run() {
-	echo "== $1: load $(cut -d' ' -f1-3 /proc/loadavg)"
-	t0=$(cpu_ticks)
-	echo "   wrk -t$WRK_THREADS -c$CONNECTIONS -d$DURATION --timeout 30s --latency -s bench/ingest.lua" \
-		"http://127.0.0.1:$2 -- /api/v1/events TOKEN $4 $5"
-	wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"$DURATION" --timeout 30s --latency -s "$lua" \
-		"http://127.0.0.1:$2" -- /api/v1/events "$3" "$4" "$5" >"$tmp/$1.out" 2>&1
-	ticks=$(( $(cpu_ticks) - t0 ))
-	sed 's/^/   /' "$tmp/$1.out"
-	result=$(grep '^RESULT' "$tmp/$1.out")
-	echo "   server CPU during the run: $(awk -v t="$ticks" -v hz="$HZ" 'BEGIN { printf "%.2f", t / hz }') s"
-	if [ "$(field "$result" non2xx)" != 0 ] || [ "$(field "$result" connect_err)" != 0 ] ||
-	   [ "$(field "$result" read_err)" != 0 ] || [ "$(field "$result" write_err)" != 0 ] ||
-	   [ "$(field "$result" timeout_err)" != 0 ]; then
-		echo "   FAIL: non-2xx answers or socket errors in $1" >&2
-		failed=1
-	fi
-}
+. "$here/ingest_lib.sh"
 
 # run_file NAME PORT TOKEN BODY-FILE CONTENT-TYPE — like run, one fixed body (ingest_file.lua).
 run_file() {
@@ -111,13 +75,6 @@ check_stored_otlp() {
 		echo "   ok: $1: $acked records acknowledged, $stored stored"
 	fi
 }
-
-rate() { # RESULT-LINE MULTIPLIER -> per second, integer
-	awk -v r="$(field "$1" ok)" -v d="$(field "$1" duration_us)" -v m="$2" \
-		'BEGIN { printf "%d", r * m / (d / 1e6) }'
-}
-
-ms() { awk -v u="$1" 'BEGIN { printf "%.2f", u / 1000 }'; }
 
 # check_stored NAME PREFIX PER_REQUEST RESULT-LINE — every acknowledged event committed.
 check_stored() {
@@ -189,11 +146,6 @@ batch_rate=$(rate "$batch" "$BATCH")
 otlpj_rate=$(rate "$otlpj" "$BATCH")
 otlpp_rate=$(rate "$otlpp" "$BATCH")
 pct=$(awk -v a="$single_rate" -v b="$ref_rate" 'BEGIN { printf "%.1f", 100 * a / b }')
-# server CPU per event in µs: independent of how busy the shared machine was
-us_per() { # TICKS RESULT-LINE MULTIPLIER
-	awk -v t="$1" -v hz="$HZ" -v n="$(field "$2" requests)" -v m="$3" \
-		'BEGIN { printf "%.0f", t / hz * 1e6 / (n * m) }'
-}
 verdict() { if [ "$1" = 1 ]; then echo met; else echo MISSED; fi; }
 echo
 echo "| run | rate | p50 | p99 | server CPU per event | target |"

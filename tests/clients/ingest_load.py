@@ -8,6 +8,9 @@ request failed without an answer (connection reset when the server was killed) g
 UNKNOWN_FILE. A progress file holds the running count of acknowledged ids so the test can
 kill the server once real load is flowing. Exit status 1 if the server answered anything but
 2xx, 429 or 503 (those are the only answers a healthy but loaded/stopping server may give).
+With INGEST_LOAD_PROXY=1 (a load balancer in front of several collectors, t99), 502 and 504
+are the balancer saying the collector it chose died or hung mid-request: no acknowledgement,
+so those ids count as without an answer.
 
 usage: ingest_load.py PORT TOKEN PREFIX ACKED_FILE UNKNOWN_FILE PROGRESS_FILE STOP_FILE [THREADS]
 """
@@ -20,6 +23,7 @@ import time
 
 port, token, prefix, acked_path, unknown_path, progress_path, stop_path = sys.argv[1:8]
 threads_n = int(sys.argv[8]) if len(sys.argv) > 8 else 6
+behind_proxy = os.environ.get("INGEST_LOAD_PROXY") == "1"
 lock = threading.Lock()
 acked, unknown, bad = [], [], []
 filler = "x" * 700  # events of about 1 KB
@@ -61,9 +65,11 @@ def worker(n):
         with lock:
             if 200 <= status < 300:
                 acked.extend(ids)
+            elif behind_proxy and status in (502, 504):
+                unknown.extend(ids)
             elif status not in (429, 503):
                 bad.append("%d %s" % (status, data[:200]))
-        if status == 429 or status == 503:
+        if status in (429, 502, 503, 504):
             time.sleep(0.05)
 
 

@@ -2,6 +2,7 @@
 //
 //   node validate-k8s.mjs MODEL RENDERED.yaml K8S_DIR
 //   node validate-k8s.mjs - RENDERED.yaml K8S_DIR --readiness /health --state-mount /data
+//   node validate-k8s.mjs - RENDERED.yaml K8S_DIR --several   (more than one workload)
 //
 // MODEL is the system's normalised blueprint (blueprint.yaml, or a JSON model fixture): what
 // the manifests must say is derived from it, not from the manifests themselves. With "-"
@@ -21,12 +22,13 @@ import { parseAllDocuments, parse } from "yaml";
 
 const [modelPath, renderedPath, k8sDir, ...opts] = process.argv.slice(2);
 if (!modelPath || !renderedPath || !k8sDir) {
-  console.error("usage: node validate-k8s.mjs MODEL|- RENDERED.yaml K8S_DIR [--readiness PATH] [--state-mount DIR]");
+  console.error("usage: node validate-k8s.mjs MODEL|- RENDERED.yaml K8S_DIR [--readiness PATH] [--state-mount DIR] [--several]");
   process.exit(2);
 }
 const opt = (name, def) => (opts.includes(name) ? opts[opts.indexOf(name) + 1] : def);
 const readinessPath = opt("--readiness", "/ready");
 const stateMount = opt("--state-mount", "/app/data");
+const several = opts.includes("--several");
 // What the blueprint implies.
 const model = modelPath === "-" ? null : parse(readFileSync(modelPath, "utf8"));
 const comps = model?.system?.components || [];
@@ -113,74 +115,113 @@ for (const doc of docs) {
 }
 
 const workloads = [...byKind("Deployment"), ...byKind("StatefulSet")];
-if (workloads.length !== 1) problems.push(`expected one Deployment or StatefulSet, found ${workloads.length}`);
-for (const w of workloads) {
-  const podLabels = w.spec?.template?.metadata?.labels;
-  if (!contains(podLabels, w.spec?.selector?.matchLabels))
-    problem(w, "selector.matchLabels does not match the pod template labels");
-  const services = byKind("Service");
-  if (!services.length) problem(w, "no Service");
-  for (const s of services)
-    if (!contains(podLabels, s.spec?.selector)) problem(s, "selector does not select the workload's pods");
-  for (const c of w.spec.template.spec.containers) {
-    const ports = c.ports || [];
-    for (const pr of ["livenessProbe", "readinessProbe"]) {
-      const g = c[pr]?.httpGet;
-      if (!g) {
-        problem(w, `container ${c.name} has no ${pr}.httpGet`);
-        continue;
+if (several) {
+  // Several workloads (the PostgreSQL mode: collectors, analyzers, a trial database): each is
+  // consistent in itself, every Service selects one of them and targets its declared ports,
+  // every HPA scales one of them.
+  if (!workloads.length) problems.push("no Deployment or StatefulSet");
+  for (const w of workloads) {
+    if (!contains(w.spec?.template?.metadata?.labels, w.spec?.selector?.matchLabels))
+      problem(w, "selector.matchLabels does not match the pod template labels");
+    for (const c of w.spec.template.spec.containers) {
+      const ports = c.ports || [];
+      const lp = c.livenessProbe;
+      if (!lp) problem(w, `container ${c.name} has no livenessProbe`);
+      for (const pr of ["livenessProbe", "readinessProbe"]) {
+        const g = c[pr]?.httpGet;
+        if (g && !ports.some((p) => p.containerPort === g.port || p.name === g.port))
+          problem(w, `${pr} port ${g.port} is not a declared container port`);
       }
-      const want = pr === "livenessProbe" ? "/health" : readinessPath;
-      if (g.path !== want) problem(w, `${pr} path is ${g.path}, expected ${want}`);
-      if (!ports.some((p) => p.containerPort === g.port || p.name === g.port))
-        problem(w, `${pr} port ${g.port} is not a declared container port`);
-      const portNum = typeof g.port === "number" ? g.port : ports.find((p) => p.name === g.port)?.containerPort;
-      if (healthPort !== null && portNum !== healthPort) problem(w, `${pr} probes port ${g.port}, the system serves /health on ${healthPort}`);
-    }
-    const q = (v, cpu) => {
-      const s = String(v);
-      if (cpu) return s.endsWith("m") ? Number(s.slice(0, -1)) : Number(s) * 1000;
-      const m = { Ki: 1 / 1024, Mi: 1, Gi: 1024 }[s.slice(-2)];
-      return m ? Number(s.slice(0, -2)) * m : Number(s) / 1048576;
-    };
-    const r = c.resources || {};
-    for (const [res, cpu] of [["cpu", true], ["memory", false]]) {
-      if (!r.requests?.[res] || !r.limits?.[res]) problem(w, `container ${c.name} lacks ${res} request or limit`);
-      else if (q(r.requests[res], cpu) > q(r.limits[res], cpu)) problem(w, `${res} request above its limit`);
-    }
-    for (const s of services)
-      for (const sp of s.spec.ports || [])
-        if (!ports.some((p) => p.name === sp.targetPort || p.containerPort === sp.targetPort))
-          problem(s, `targetPort ${sp.targetPort} is not a container port`);
-    for (const mp of modelPorts)
-      if (!ports.some((p) => p.containerPort === mp)) problem(w, `blueprint port ${mp} is not a container port`);
-    const mount = (c.volumeMounts || []).find((m) => m.mountPath === stateMount);
-    if (stateful) {
-      if (w.kind !== "StatefulSet") problem(w, "the system has a Store/Accumulator but is not a StatefulSet");
-      const claims = (w.spec.volumeClaimTemplates || []).map((v) => v.metadata.name);
-      if (!mount || !claims.includes(mount.name))
-        problem(w, `${stateMount} is not mounted from a volumeClaimTemplate (its data would be lost)`);
-      if (w.spec.replicas !== 1) problem(w, "a SQLite-backed StatefulSet must run one replica");
-      // The runtime puts sqlite:///data/x.db (and relative paths) under DATA_DIR=/app/data;
-      // an absolute path elsewhere would live outside the volume.
-      for (const cmp of comps.filter((x) => x.type === "Store" || x.type === "Accumulator")) {
-        const url = cmp.config?.database_url || "";
-        const path = url.replace(/^sqlite:\/\/\/?/, "");
-        if (path.startsWith("/") && !path.startsWith("/app/data/"))
-          problem(w, `${cmp.type} '${cmp.name}' keeps its database at ${path}, outside the /app/data volume`);
-      }
-      if (!w.spec.template.spec.securityContext?.fsGroup) problem(w, "no fsGroup: the non-root user cannot write the volume");
+      const r = c.resources || {};
+      for (const res of ["cpu", "memory"])
+        if (!r.requests?.[res] || !r.limits?.[res]) problem(w, `container ${c.name} lacks ${res} request or limit`);
     }
   }
-}
-const hpas = byKind("HorizontalPodAutoscaler");
-if (wantHpa && hpas.length !== 1) problems.push(`expected one HorizontalPodAutoscaler, found ${hpas.length}`);
-if (!wantHpa && hpas.length) problems.push("unexpected HorizontalPodAutoscaler");
-for (const h of hpas) {
-  const t = h.spec.scaleTargetRef;
-  if (!workloads.some((w) => w.kind === t.kind && w.metadata.name === t.name))
-    problem(h, `scaleTargetRef ${t.kind}/${t.name} is not the workload`);
-  if (h.spec.minReplicas > h.spec.maxReplicas) problem(h, "minReplicas above maxReplicas");
+  for (const s of byKind("Service")) {
+    const picked = workloads.filter((w) => contains(w.spec?.template?.metadata?.labels, s.spec?.selector));
+    if (!picked.length) problem(s, "selector selects no workload's pods");
+    for (const w of picked)
+      for (const sp of s.spec.ports || [])
+        if (!w.spec.template.spec.containers.some((c) => (c.ports || []).some((p) => p.name === sp.targetPort || p.containerPort === sp.targetPort)))
+          problem(s, `targetPort ${sp.targetPort} is not a container port of ${w.kind}/${w.metadata.name}`);
+  }
+  for (const h of byKind("HorizontalPodAutoscaler")) {
+    const t = h.spec.scaleTargetRef;
+    if (!workloads.some((w) => w.kind === t.kind && w.metadata.name === t.name))
+      problem(h, `scaleTargetRef ${t.kind}/${t.name} is not a workload here`);
+    if (h.spec.minReplicas > h.spec.maxReplicas) problem(h, "minReplicas above maxReplicas");
+  }
+} else {
+  if (workloads.length !== 1) problems.push(`expected one Deployment or StatefulSet, found ${workloads.length}`);
+  for (const w of workloads) {
+    const podLabels = w.spec?.template?.metadata?.labels;
+    if (!contains(podLabels, w.spec?.selector?.matchLabels))
+      problem(w, "selector.matchLabels does not match the pod template labels");
+    const services = byKind("Service");
+    if (!services.length) problem(w, "no Service");
+    for (const s of services)
+      if (!contains(podLabels, s.spec?.selector)) problem(s, "selector does not select the workload's pods");
+    for (const c of w.spec.template.spec.containers) {
+      const ports = c.ports || [];
+      for (const pr of ["livenessProbe", "readinessProbe"]) {
+        const g = c[pr]?.httpGet;
+        if (!g) {
+          problem(w, `container ${c.name} has no ${pr}.httpGet`);
+          continue;
+        }
+        const want = pr === "livenessProbe" ? "/health" : readinessPath;
+        if (g.path !== want) problem(w, `${pr} path is ${g.path}, expected ${want}`);
+        if (!ports.some((p) => p.containerPort === g.port || p.name === g.port))
+          problem(w, `${pr} port ${g.port} is not a declared container port`);
+        const portNum = typeof g.port === "number" ? g.port : ports.find((p) => p.name === g.port)?.containerPort;
+        if (healthPort !== null && portNum !== healthPort) problem(w, `${pr} probes port ${g.port}, the system serves /health on ${healthPort}`);
+      }
+      const q = (v, cpu) => {
+        const s = String(v);
+        if (cpu) return s.endsWith("m") ? Number(s.slice(0, -1)) : Number(s) * 1000;
+        const m = { Ki: 1 / 1024, Mi: 1, Gi: 1024 }[s.slice(-2)];
+        return m ? Number(s.slice(0, -2)) * m : Number(s) / 1048576;
+      };
+      const r = c.resources || {};
+      for (const [res, cpu] of [["cpu", true], ["memory", false]]) {
+        if (!r.requests?.[res] || !r.limits?.[res]) problem(w, `container ${c.name} lacks ${res} request or limit`);
+        else if (q(r.requests[res], cpu) > q(r.limits[res], cpu)) problem(w, `${res} request above its limit`);
+      }
+      for (const s of services)
+        for (const sp of s.spec.ports || [])
+          if (!ports.some((p) => p.name === sp.targetPort || p.containerPort === sp.targetPort))
+            problem(s, `targetPort ${sp.targetPort} is not a container port`);
+      for (const mp of modelPorts)
+        if (!ports.some((p) => p.containerPort === mp)) problem(w, `blueprint port ${mp} is not a container port`);
+      const mount = (c.volumeMounts || []).find((m) => m.mountPath === stateMount);
+      if (stateful) {
+        if (w.kind !== "StatefulSet") problem(w, "the system has a Store/Accumulator but is not a StatefulSet");
+        const claims = (w.spec.volumeClaimTemplates || []).map((v) => v.metadata.name);
+        if (!mount || !claims.includes(mount.name))
+          problem(w, `${stateMount} is not mounted from a volumeClaimTemplate (its data would be lost)`);
+        if (w.spec.replicas !== 1) problem(w, "a SQLite-backed StatefulSet must run one replica");
+        // The runtime puts sqlite:///data/x.db (and relative paths) under DATA_DIR=/app/data;
+        // an absolute path elsewhere would live outside the volume.
+        for (const cmp of comps.filter((x) => x.type === "Store" || x.type === "Accumulator")) {
+          const url = cmp.config?.database_url || "";
+          const path = url.replace(/^sqlite:\/\/\/?/, "");
+          if (path.startsWith("/") && !path.startsWith("/app/data/"))
+            problem(w, `${cmp.type} '${cmp.name}' keeps its database at ${path}, outside the /app/data volume`);
+        }
+        if (!w.spec.template.spec.securityContext?.fsGroup) problem(w, "no fsGroup: the non-root user cannot write the volume");
+      }
+    }
+  }
+  const hpas = byKind("HorizontalPodAutoscaler");
+  if (wantHpa && hpas.length !== 1) problems.push(`expected one HorizontalPodAutoscaler, found ${hpas.length}`);
+  if (!wantHpa && hpas.length) problems.push("unexpected HorizontalPodAutoscaler");
+  for (const h of hpas) {
+    const t = h.spec.scaleTargetRef;
+    if (!workloads.some((w) => w.kind === t.kind && w.metadata.name === t.name))
+      problem(h, `scaleTargetRef ${t.kind}/${t.name} is not the workload`);
+    if (h.spec.minReplicas > h.spec.maxReplicas) problem(h, "minReplicas above maxReplicas");
+  }
+
 }
 
 const kust = parse(readFileSync(`${k8sDir}/kustomization.yaml`, "utf8"));

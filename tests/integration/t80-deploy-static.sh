@@ -9,7 +9,8 @@
 # against the Kubernetes schemas (kubernetes-models, pinned, installed into tests/deploy) with
 # unknown fields rejected; semantic checks of manifests and compose files against the
 # blueprint (tests/deploy/validate-k8s.mjs, check-compose.mjs); Dockerfile rules. Also the
-# project's own collector deployment (deployments/: compose files and k8s StatefulSet). And
+# project's own collector deployment (deployments/: compose files and k8s StatefulSet; the
+# PostgreSQL mode's compose stack and manifests, deployments/postgres and k8s-postgres*). And
 # for each example, the manifest's probe paths answer 200 on the port its ConfigMap sets, in
 # the generated system built and started natively.
 [ -n "${BASH_VERSION:-}" ] || exec bash "$0" "$@"
@@ -87,6 +88,18 @@ for k in "$KUBECTL" $OTHER_KUBECTL; do
 	"$k" kustomize "$root/deployments/k8s" >"$T/collector.yaml" || bad "deployments/k8s: $k kustomize"
 	node "$root/tests/deploy/validate-k8s.mjs" - "$T/collector.yaml" "$root/deployments/k8s" \
 		--readiness /health --state-mount /data || bad "deployments/k8s: checks ($k)"
+done
+
+# The PostgreSQL mode (docs/OPERATIONS.md "PostgreSQL"): compose stack and Kubernetes manifests
+echo "== deployments/postgres, deployments/k8s-postgres(-trial)"
+(cd "$root/deployments/postgres" && POSTGRES_PASSWORD=t80 $DOCKER_COMPOSE config -q) ||
+	bad "deployments/postgres: docker-compose config -q"
+for k in "$KUBECTL" $OTHER_KUBECTL; do
+	for d in k8s-postgres k8s-postgres-trial; do
+		"$k" kustomize "$root/deployments/$d" >"$T/$d.yaml" || bad "deployments/$d: $k kustomize"
+		node "$root/tests/deploy/validate-k8s.mjs" - "$T/$d.yaml" "$root/deployments/$d" --several ||
+			bad "deployments/$d: checks ($k)"
+	done
 done
 
 # The probes of the manifest exist in the generated system: build it, start it with the
