@@ -76,6 +76,8 @@ enum miner_how {
 	MINER_SAME_TEXT, /* its masked text equals an earlier line's */
 	MINER_SIMILAR,   /* it was similar enough to the template */
 	MINER_NEW,       /* it started a new cluster */
+	MINER_OPTIONAL,  /* same words as a template of another length, plus or minus an optional
+			  * part of parameters ("(2.1 MB)") */
 };
 struct miner_info {
 	long id;

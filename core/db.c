@@ -280,6 +280,12 @@ static const char *const migrations[] = {
 	"CREATE INDEX cluster_feedback_cluster ON cluster_feedback(cluster_id, created_at);"
 	"CREATE INDEX cluster_feedback_rule ON cluster_feedback(rule_id, created_at);",
 	/* ---- end evidence ---- */
+	/* ---- analyzer2 (issue 12): the template miner's family statistics (analyzer/miner.c) ---- */
+	"CREATE TABLE miner_families("
+	"  key INTEGER PRIMARY KEY,"        /* 64-bit hash of the tokens but one position */
+	"  pos INTEGER NOT NULL,"           /* that position */
+	"  merged INTEGER NOT NULL,"        /* 0, or the cluster the family merged into */
+	"  ids TEXT NOT NULL);",            /* space-separated cluster ids, one per word seen */
 };
 
 int ac_db_schema_version(void)

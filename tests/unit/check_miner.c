@@ -320,7 +320,8 @@ START_TEST(persistence_continues_the_same_clusters)
 	miner_free(r);
 
 	/* an empty database gives an empty miner */
-	ck_assert_int_eq(ac_db_exec(db, "DELETE FROM templates; DELETE FROM miner_config", &err), 0);
+	ck_assert_int_eq(ac_db_exec(db, "DELETE FROM templates; DELETE FROM miner_config;"
+				    " DELETE FROM miner_families", &err), 0);
 	r = miner_load(db, NULL, &err);
 	ck_assert_ptr_nonnull(r);
 	ck_assert_uint_eq(miner_count(r), 0);
