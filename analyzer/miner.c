@@ -47,6 +47,7 @@ struct cluster {
 	bool dirty;  /* changed since the last miner_save */
 	uint32_t merged_into; /* 0 while live; else the (older) cluster that absorbed this one */
 	struct node *leaf;    /* the tree leaf listing this cluster (while live) */
+	uint32_t id;          /* its id */
 	uint64_t skel;        /* hash of its literal words in order (0: fewer than
 			       * SKELETON_MIN_WORDS), the key of the skeleton index */
 };
@@ -557,6 +558,8 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 	return (double)same / (tk->n - both - neutral);
 }
 
+static void post_wild(struct cluster *c, uint32_t i);
+
 /* Generalise the template to cover the line. Returns 1 when the template changed, 0 when it
  * already covered the line, or AC_ENOMEM. */
 static int cluster_absorb(struct cluster *c, const struct tokens *tk)
@@ -573,6 +576,7 @@ static int cluster_absorb(struct cluster *c, const struct tokens *tk)
 		free(c->tok[i]);
 		c->tok[i] = w;
 		c->kind[i] = T_PARAM | T_WHOLE;
+		post_wild(c, i);
 		changed = true;
 	}
 	if (changed) {
@@ -702,12 +706,27 @@ static uint64_t post_key(uint32_t pos, const char *t, size_t n)
 	return k ? k : 1;
 }
 
+static bool word_token(const char *t, size_t n, uint8_t kind);
+
+/* Index the words and wildcards of template c (id) in its leaf. */
 static int post_add(struct node *leaf, const struct cluster *c, uint32_t id)
 {
-	for (uint32_t i = 0; i < c->ntok; i++)
-		if (!c->kind[i] && idmap_add(leaf->post, post_key(i, c->tok[i], strlen(c->tok[i])), id))
+	for (uint32_t i = 0; i < c->ntok; i++) {
+		size_t n = strlen(c->tok[i]);
+		if ((word_token(c->tok[i], n, c->kind[i]) || !strcmp(c->tok[i], WILDCARD)) &&
+		    idmap_add(leaf->post, post_key(i, c->tok[i], n), id))
 			return AC_ENOMEM;
+	}
 	return 0;
+}
+
+/* Position i of template c just became "<*>": index that (out of memory drops the index). */
+static void post_wild(struct cluster *c, uint32_t i)
+{
+	struct node *leaf = c->leaf;
+	if (leaf && leaf->post &&
+	    idmap_add(leaf->post, post_key(i, WILDCARD, sizeof WILDCARD - 1), c->id))
+		post_drop(leaf);
 }
 
 static void post_drop(struct node *leaf)
@@ -850,32 +869,41 @@ static bool stamp_room(struct miner *m)
 	return true;
 }
 
-/* An indexed leaf: only clusters sharing a literal token at its position with the line can
- * reach a similarity above 0 (every other position scores against them or is neutral), so
- * only those are compared. Returns false when the index cannot be used (a line without
- * literal tokens, out of memory): the caller scans the leaf. */
+/* An indexed leaf: compare only the templates that hold one of the line's words, or "<*>",
+ * at the word's position. Any other template has, at each of the line's W word positions,
+ * something that counts against it, so its similarity is at most (L - W) / L for a line of L
+ * literal tokens; when that is below the threshold it can neither be chosen nor be a twin
+ * (a twin shares words). Returns false when the bound does not hold (a line of few words
+ * among many delimiters) or out of memory: the caller scans the leaf. */
 static bool leaf_best_indexed(struct miner *m, const struct node *leaf, const struct tokens *tk,
 			      struct best *b)
 {
-	bool literal = false;
-	for (uint32_t i = 0; i < tk->n && !literal; i++)
-		literal = !tk->kind[i];
-	if (!literal || !stamp_room(m))
+	uint32_t lit = 0, words = 0;
+	for (uint32_t i = 0; i < tk->n; i++) {
+		lit += !tk->kind[i];
+		words += word_token(tk->p[i], tk->len[i], tk->kind[i]);
+	}
+	if (!words || (double)(lit - words) >= m->cfg.sim_threshold * lit || !stamp_room(m))
 		return false;
 	if (++m->epoch == 0) { /* wrapped: forget old stamps */
 		memset(m->stamp, 0, m->capstamp * sizeof *m->stamp);
 		m->epoch = 1;
 	}
 	for (uint32_t i = 0; i < tk->n; i++) {
-		if (tk->kind[i])
+		if (!word_token(tk->p[i], tk->len[i], tk->kind[i]))
 			continue;
-		const struct idlist *l = idmap_find(leaf->post, post_key(i, tk->p[i], tk->len[i]));
-		for (uint32_t k = 0; l && k < l->n; k++) {
-			uint32_t id = l->ids[k];
-			if (id > m->ncl || m->stamp[id - 1] == m->epoch || m->cl[id - 1]->leaf != leaf)
-				continue;
-			m->stamp[id - 1] = m->epoch;
-			best_consider(m, b, id, tk);
+		for (int w = 0; w < 2; w++) {
+			uint64_t key = w ? post_key(i, WILDCARD, sizeof WILDCARD - 1)
+					 : post_key(i, tk->p[i], tk->len[i]);
+			const struct idlist *l = idmap_find(leaf->post, key);
+			for (uint32_t k = 0; l && k < l->n; k++) {
+				uint32_t id = l->ids[k];
+				if (id > m->ncl || m->stamp[id - 1] == m->epoch ||
+				    m->cl[id - 1]->leaf != leaf)
+					continue;
+				m->stamp[id - 1] = m->epoch;
+				best_consider(m, b, id, tk);
+			}
 		}
 	}
 	return true;
@@ -1046,6 +1074,7 @@ static long cluster_create(struct miner *m, const struct tokens *tk)
 		return AC_ENOMEM;
 	}
 	c->leaf = leaf;
+	c->id = (uint32_t)(m->ncl + 1);
 	m->cl[m->ncl++] = c;
 	skel_index(m, (uint32_t)m->ncl);
 	return (long)m->ncl;
@@ -1228,6 +1257,7 @@ static int cluster_generalize(struct cluster *keep, const struct cluster *other)
 		free(keep->tok[i]);
 		keep->tok[i] = w;
 		keep->kind[i] = T_PARAM | T_WHOLE;
+		post_wild(keep, i);
 		changed = true;
 	}
 	keep->dirty = true;
