@@ -48,6 +48,9 @@ struct cluster {
 	uint32_t merged_into; /* 0 while live; else the (older) cluster that absorbed this one */
 	struct node *leaf;    /* the tree leaf listing this cluster (while live) */
 	uint32_t id;          /* its id */
+	char *route;          /* the tree keys of its first line: its first `depth` tokens, joined
+			       * by spaces (saved, so a loaded template goes to the same leaf even
+			       * after its leading tokens generalised) */
 	uint64_t skel;        /* hash of its literal words in order (0: fewer than
 			       * SKELETON_MIN_WORDS), the key of the skeleton index */
 };
@@ -70,6 +73,7 @@ struct cache_ent {
 	char *line;
 	uint32_t len;
 	uint32_t id;
+	uint32_t epoch; /* the miner's template epoch when id was the tree's answer */
 };
 
 struct tokens {
@@ -107,6 +111,11 @@ struct miner {
 	size_t capbylen;
 	struct cache_ent *cache;
 	size_t ncache, cache_cap;
+	/* bumped whenever the tree's answer for some text may change (a template created,
+	 * generalised or folded, a family merged): a cache entry of an older epoch is recomputed,
+	 * so the cache never answers differently from the tree (and a restarted miner, whose cache
+	 * is empty, groups like one that kept running) */
+	uint32_t epoch_tpl;
 	uint64_t th[MAX_TOKENS], pre[MAX_TOKENS + 1], suf[MAX_TOKENS + 1]; /* family keys */
 	struct idmap skel; /* skeleton hash -> clusters (optional parts, see optional_part) */
 	uint32_t *stamp;   /* per cluster: the leaf scan that last saw it (candidate dedup) */
@@ -279,7 +288,8 @@ static void token_push(struct tokens *tk, const char *p, size_t len, bool glue, 
 }
 
 /* Split on whitespace and around delimiters. With collapse, a run of identical parameter
- * tokens becomes one (lists of ids); templates being restored are split without it. Past
+ * tokens becomes one (lists of ids); templates being restored are split without it, and
+ * around every "<*>". Past
  * MAX_TOKENS, the tail is folded into the last token. */
 static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
 {
@@ -293,8 +303,13 @@ static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
 			continue;
 		}
 		size_t j = i + 1;
-		if (!delim_byte(s[i]))
-			while (j < n && !space_byte(s[j]) && !delim_byte(s[j]))
+		/* a stored template: each "<*>" was a token of its own, also where generalising
+		 * turned a delimiter into one and rendering glued it ("Opts: <*><*><*>") */
+		if (!collapse && n - i >= 3 && !memcmp(s + i, WILDCARD, 3))
+			j = i + 3;
+		else if (!delim_byte(s[i]))
+			while (j < n && !space_byte(s[j]) && !delim_byte(s[j]) &&
+			       (collapse || n - j < 3 || memcmp(s + j, WILDCARD, 3)))
 				j++;
 		if (tk->n == MAX_TOKENS - 1) { /* the rest is one token */
 			j = n;
@@ -346,6 +361,7 @@ static void cache_clear(struct miner *m)
 	m->ncache = 0;
 }
 
+/* The cached cluster of masked text s, if still the tree's answer; 0 otherwise. */
 static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n)
 {
 	if (!m->cache_cap)
@@ -355,7 +371,7 @@ static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n
 		if (!e->hash)
 			return 0;
 		if (e->hash == h && e->len == n && !memcmp(e->line, s, n))
-			return e->id;
+			return e->epoch == m->epoch_tpl ? e->id : 0;
 	}
 }
 
@@ -391,13 +407,33 @@ static bool cache_room(struct miner *m)
 
 static void cache_put(struct miner *m, uint64_t h, const char *s, size_t n, long id)
 {
+	for (size_t i = h & (m->cache_cap - 1); m->cache_cap; i = (i + 1) & (m->cache_cap - 1)) {
+		struct cache_ent *e = &m->cache[i];
+		if (!e->hash)
+			break;
+		if (e->hash == h && e->len == n && !memcmp(e->line, s, n)) { /* a stale entry */
+			e->id = (uint32_t)id;
+			e->epoch = m->epoch_tpl;
+			return;
+		}
+	}
 	if (n > UINT32_MAX || !cache_room(m))
 		return;
 	char *copy = dup_n(s, n);
 	if (!copy)
 		return;
-	cache_insert(m->cache, m->cache_cap, (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id });
+	cache_insert(m->cache, m->cache_cap,
+		     (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id, m->epoch_tpl });
 	m->ncache++;
+}
+
+/* The tree's answer for some text may have changed. */
+static void templates_changed(struct miner *m)
+{
+	if (++m->epoch_tpl == 0) { /* wrapped: an old entry could look current */
+		cache_clear(m);
+		m->epoch_tpl = 1;
+	}
 }
 
 /* ---- clusters ---- */
@@ -412,6 +448,7 @@ static void cluster_free(struct cluster *c)
 	free(c->kind);
 	free(c->glue);
 	free(c->text);
+	free(c->route);
 	free(c);
 }
 
@@ -675,10 +712,12 @@ static struct node *tree_find(struct miner *m, const struct tokens *tk)
 }
 
 /* The leaf a new cluster with these tokens goes to, creating nodes as Drain does. */
-static struct node *tree_insert_path(struct miner *m, const struct tokens *tk)
+static struct node *tree_insert_path(struct miner *m, uint32_t ntok, const struct tokens *tk)
 {
-	struct node *nd = root_for(m, tk->n, true);
-	uint32_t levels = tk->n < m->cfg.depth ? tk->n : m->cfg.depth;
+	struct node *nd = root_for(m, ntok, true);
+	uint32_t levels = ntok < m->cfg.depth ? ntok : m->cfg.depth;
+	if (levels > tk->n)
+		levels = tk->n;
 	for (uint32_t d = 0; nd && d < levels; d++) {
 		struct node *kid = NULL;
 		if (!tk->var[d]) {
@@ -1051,8 +1090,32 @@ static long optional_match(const struct miner *m, const struct tokens *tk)
 	return best;
 }
 
-static long cluster_create(struct miner *m, const struct tokens *tk)
+/* "tok0 tok1" for the first `depth` tokens of route. */
+static char *route_text(const struct miner *m, const struct tokens *route)
 {
+	uint32_t levels = route->n < m->cfg.depth ? route->n : m->cfg.depth;
+	size_t len = 1;
+	for (uint32_t i = 0; i < levels; i++)
+		len += route->len[i] + 1;
+	char *t = malloc(len), *p = t;
+	if (!t)
+		return NULL;
+	for (uint32_t i = 0; i < levels; i++) {
+		if (i)
+			*p++ = ' ';
+		memcpy(p, route->p[i], route->len[i]);
+		p += route->len[i];
+	}
+	*p = '\0';
+	return t;
+}
+
+/* A new cluster with template tk, listed in the leaf its route's leading tokens lead to
+ * (route NULL: tk's own). */
+static long cluster_create(struct miner *m, const struct tokens *tk, const struct tokens *route)
+{
+	if (!route)
+		route = tk;
 	if (m->ncl >= m->cfg.max_clusters)
 		return AC_ETOOBIG;
 	if (m->ncl == m->capcl) {
@@ -1063,12 +1126,14 @@ static long cluster_create(struct miner *m, const struct tokens *tk)
 		m->cl = p;
 		m->capcl = cap;
 	}
-	struct node *leaf = tree_insert_path(m, tk);
+	struct node *leaf = tree_insert_path(m, tk->n, route);
 	if (!leaf)
 		return AC_ENOMEM;
 	struct cluster *c = cluster_new(tk);
-	if (!c)
+	if (!c || !(c->route = route_text(m, route))) {
+		cluster_free(c);
 		return AC_ENOMEM;
+	}
 	if (leaf_add(m, leaf, (uint32_t)(m->ncl + 1), c)) {
 		cluster_free(c);
 		return AC_ENOMEM;
@@ -1076,6 +1141,7 @@ static long cluster_create(struct miner *m, const struct tokens *tk)
 	c->leaf = leaf;
 	c->id = (uint32_t)(m->ncl + 1);
 	m->cl[m->ncl++] = c;
+	templates_changed(m);
 	skel_index(m, (uint32_t)m->ncl);
 	return (long)m->ncl;
 }
@@ -1127,6 +1193,7 @@ static int cluster_generalize(struct cluster *keep, const struct cluster *other)
 static int cluster_fold(struct miner *m, uint32_t keep, uint32_t gone)
 {
 	struct cluster *k = m->cl[keep - 1], *g = m->cl[gone - 1];
+	templates_changed(m);
 	if (cluster_generalize(k, g))
 		return AC_ENOMEM;
 	k->size += g->size;
@@ -1288,6 +1355,7 @@ static long family_merge(struct miner *m, struct family *f, struct miner_info *i
 	f->nids = f->capids = 0;
 	f->merged = keep;
 	f->dirty = true;
+	templates_changed(m); /* family_home answers from now on */
 	return keep;
 }
 
@@ -1582,9 +1650,11 @@ long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_
 	if (id) {
 		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
+		if (rc)
+			templates_changed(m);
 		if (rc && !m->cfg.no_merge && !(id = merge_covered(m, (uint32_t)id, info)))
 			return AC_ENOMEM;
-	} else if ((id = cluster_create(m, &m->tk)) < 0) {
+	} else if ((id = cluster_create(m, &m->tk, NULL)) < 0) {
 		return id;
 	} else if (!m->cfg.no_merge) {
 		uint32_t twin = m->twin, tp = m->twin_p, tq = m->twin_q;
@@ -1725,8 +1795,8 @@ out:
 static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 {
 	static const char sql[] =
-		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at)"
-		" VALUES(?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
+		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at, route)"
+		" VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
 		" tokens=excluded.tokens, count=excluded.count, merged_into=excluded.merged_into,"
 		" updated_at=excluded.updated_at";
 	sqlite3_stmt *st = NULL;
@@ -1749,6 +1819,7 @@ static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		else
 			sqlite3_bind_null(st, 5);
 		sqlite3_bind_double(st, 6, now);
+		sqlite3_bind_text(st, 7, c->route, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = ac_db_error(db, err, "saving templates");
 			break;
@@ -1876,12 +1947,19 @@ static int load_user_masks(struct miner *m, char *list, struct ac_error *err)
 static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 {
 	static const char sql[] =
-		"SELECT id, template, tokens, count, merged_into FROM templates ORDER BY id";
+		"SELECT id, template, tokens, count, merged_into, route FROM templates ORDER BY id";
+	struct tokens *route = malloc(sizeof *route);
+	char *rcopy = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!route) {
+		return ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		free(route);
 		return ac_db_error(db, err, "loading templates");
+	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 1);
@@ -1900,7 +1978,16 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		tokenize(&m->tk, copy, len, false);
 		/* the stored token count is informational: templates written by a version that
 		 * split on whitespace only are split again the current way */
-		long got = cluster_create(m, &m->tk);
+		const char *rt = (const char *)sqlite3_column_text(st, 5);
+		const struct tokens *via = NULL;
+		free(rcopy);
+		rcopy = rt ? dup_n(rt, strlen(rt)) : NULL;
+		if (rcopy) {
+			tokenize(route, rcopy, strlen(rcopy), false);
+			uint32_t want = m->tk.n < m->cfg.depth ? m->tk.n : m->cfg.depth;
+			via = route->n == want ? route : NULL; /* else route by the template */
+		}
+		long got = cluster_create(m, &m->tk, via);
 		free(copy);
 		if (got < 0) {
 			rc = ac_error_set(err, got == AC_EINVAL ? AC_EINVAL : AC_ENOMEM,
@@ -1927,6 +2014,8 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 	if (!rc && step != SQLITE_DONE)
 		rc = ac_db_error(db, err, "loading templates");
 	sqlite3_finalize(st);
+	free(route);
+	free(rcopy);
 	return rc;
 }
 

@@ -285,7 +285,10 @@ static const char *const migrations[] = {
 	"  key INTEGER PRIMARY KEY,"        /* 64-bit hash of the tokens but one position */
 	"  pos INTEGER NOT NULL,"           /* that position */
 	"  merged INTEGER NOT NULL,"        /* 0, or the cluster the family merged into */
-	"  ids TEXT NOT NULL);",            /* space-separated cluster ids, one per word seen */
+	"  ids TEXT NOT NULL);"             /* space-separated cluster ids, one per word seen */
+	/* the tree keys of a template's first line (its first tokens), so that a loaded template
+	 * goes to the same tree leaf after its leading tokens generalised */
+	"ALTER TABLE templates ADD COLUMN route TEXT;",
 };
 
 int ac_db_schema_version(void)

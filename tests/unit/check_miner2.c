@@ -6,14 +6,17 @@
  *     substitution, two differing places or a short skeleton do not;
  *   - the leaf index: a leaf holding hundreds of templates still gives each line its most
  *     similar template (ties to the oldest), also for lines without literal tokens;
+ *   - two positions that vary together merge; recurring pairs stay apart;
  *   - persistence of the family statistics: mining half, saving, loading and mining the rest
- *     groups every line as mining everything at once does.
+ *     groups every line as mining everything at once does (made-up lines, and the loghub
+ *     development logs and held-out-style files, read from the repository root).
  */
 #include "core/common.h"
 #include "core/db.h"
 #include "analyzer/miner.h"
 
 #include <check.h>
+#include <glob.h>
 
 #include "tests/unit/check_run.h"
 
@@ -243,16 +246,91 @@ START_TEST(restart_groups_like_one_run)
 }
 END_TEST
 
+/* The same on real-shaped logs: the loghub development set (whole lines) and both held-out-style
+ * sets, each mined in one run and in two halves with a save and a load in between. */
+static void restart_file(const char *path, const char *dbpath)
+{
+	FILE *f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	char **lines = NULL, buf[16384];
+	size_t n = 0, cap = 0;
+	while (fgets(buf, sizeof buf, f)) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 1024;
+			lines = realloc(lines, cap * sizeof *lines);
+			ck_assert_ptr_nonnull(lines);
+		}
+		lines[n++] = strdup(buf);
+	}
+	fclose(f);
+	ck_assert_uint_gt(n, 100);
+
+	struct ac_error err = { 0 };
+	struct miner *once = miner_new(NULL, NULL), *first = miner_new(NULL, NULL);
+	long *want = calloc(n, sizeof *want);
+	for (size_t i = 0; i < n; i++)
+		want[i] = add(once, lines[i]);
+	for (size_t i = 0; i < n / 2; i++)
+		add(first, lines[i]);
+	sqlite3 *db = ac_db_open(dbpath, AC_DB_WRITE, &err);
+	ck_assert_msg(db != NULL, "%s", err.msg);
+	ck_assert_int_eq(ac_db_exec(db, "PRAGMA synchronous=OFF", &err), 0); /* a scratch file */
+	ck_assert_int_eq(miner_save(first, db, &err), 0);
+	miner_free(first);
+	struct miner *again = miner_load(db, NULL, &err);
+	ck_assert_msg(again != NULL, "%s", err.msg);
+	for (size_t i = n / 2; i < n; i++) {
+		long got = add(again, lines[i]);
+		ck_assert_msg(got == want[i], "%s:%zu: %ld after a restart, %ld in one run", path,
+			      i + 1, got, want[i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		ck_assert_int_eq(miner_resolve(again, want[i]), miner_resolve(once, want[i]));
+	for (long id = 1; id <= (long)miner_count(once); id++)
+		ck_assert_str_eq(miner_template(again, id), miner_template(once, id));
+	miner_free(again);
+	miner_free(once);
+	ac_db_close(db);
+	unlink(dbpath);
+	free(want);
+	for (size_t i = 0; i < n; i++)
+		free(lines[i]);
+	free(lines);
+}
+
+START_TEST(restart_groups_like_one_run_on_logs)
+{
+	static const char *patterns[] = { "data/loghub/*_2k.log", "tests/data/heldout/*.log",
+					  "tests/data/heldout2/*.log" };
+	size_t files = 0;
+	for (size_t k = 0; k < AC_ARRAY_SIZE(patterns); k++) {
+		glob_t g;
+		ck_assert_int_eq(glob(patterns[k], 0, NULL, &g), 0);
+		for (size_t i = 0; i < g.gl_pathc; i++, files++) {
+			char path[] = "/tmp/check_miner2_logs_XXXXXX";
+			int fd = mkstemp(path);
+			ck_assert_int_ge(fd, 0);
+			close(fd);
+			restart_file(g.gl_pathv[i], path);
+		}
+		globfree(&g);
+	}
+	ck_assert_uint_ge(files, 24);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("miner2");
 	TCase *tc = tcase_create("miner2");
+	tcase_set_timeout(tc, 120); /* about 30,000 lines mined twice; slow under the sanitizers */
 
 	tcase_add_test(tc, optional_parts_join);
 	tcase_add_test(tc, optional_parts_need_strong_evidence);
 	tcase_add_test(tc, large_leaves_find_the_most_similar);
 	tcase_add_test(tc, co_varying_positions);
 	tcase_add_test(tc, restart_groups_like_one_run);
+	tcase_add_test(tc, restart_groups_like_one_run_on_logs);
 	suite_add_tcase(s, tc);
 	return ac_check_run(s);
 }
