@@ -527,7 +527,8 @@ static size_t param_key_len(const char *t, size_t n)
 /* Two parameters are equal unless they are key=value tokens with different keys: the
  * variable part dominates ("MININT-<ID>" and "<ID>" are both host names), but the key of
  * "retries=<*>" names what the value is. A template's "<*>" equals any parameter. */
-static bool tok_equal_at(const struct cluster *c, uint32_t i, const struct tokens *tk, uint32_t j)
+static inline bool tok_equal_at(const struct cluster *c, uint32_t i, const struct tokens *tk,
+				uint32_t j)
 {
 	size_t cl = strlen(c->tok[i]);
 	if (tk->kind[j] && !strcmp(c->tok[i], WILDCARD))
@@ -564,10 +565,12 @@ static bool caps_word(const char *t, size_t n)
 	return letters >= 2;
 }
 
-static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
+static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params,
+			 unsigned *diffs)
 {
 	unsigned same = 0, both = 0, neutral = 0;
 	*params = 0;
+	*diffs = ~0u; /* until counted: never a twin */
 	if (!tk->n)
 		return 1.0;
 	for (uint32_t i = 0; i < tk->n; i++) {
@@ -590,6 +593,7 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 		if (c->kind[i] & T_WHOLE)
 			(*params)++;
 	}
+	*diffs = tk->n - both - neutral - same; /* positions that disagree */
 	if (both + neutral == tk->n) /* nothing literal to compare */
 		return neutral ? 0.0 : 1.0; /* words on learned variables alone are no evidence */
 	return (double)same / (tk->n - both - neutral);
@@ -871,12 +875,13 @@ static void best_consider(const struct miner *m, struct best *b, uint32_t id,
 {
 	const struct cluster *c = m->cl[id - 1];
 	unsigned params;
-	double sim = similarity(c, tk, &params);
+	unsigned diffs;
+	double sim = similarity(c, tk, &params, &diffs);
 	if (sim > b->top)
 		b->top = sim;
 	if (sim < m->cfg.sim_threshold || word_conflict(c, tk)) {
 		uint32_t p, q;
-		if ((!b->twin || sim > b->twin_sim || (sim == b->twin_sim && id < b->twin)) &&
+		if (diffs == 2 && (!b->twin || sim > b->twin_sim || (sim == b->twin_sim && id < b->twin)) &&
 		    two_word_twin(c, tk, &p, &q)) {
 			b->twin = id;
 			b->twin_sim = sim;
