@@ -942,7 +942,7 @@ static int reset_state(struct analyzer *a, struct ac_error *err)
 		" rule_id=NULL;"
 		"DELETE FROM cluster_dims; DELETE FROM cluster_hourly; DELETE FROM event_grouping;"
 		"UPDATE events SET cluster_id=NULL WHERE cluster_id IS NOT NULL;"
-		"DELETE FROM templates; DELETE FROM miner_config;"
+		"DELETE FROM templates; DELETE FROM miner_config; DELETE FROM miner_families;"
 		"DELETE FROM analyzer_state WHERE key='last_event_id';";
 	struct miner *m;
 	int rc;

@@ -16,8 +16,26 @@
 #define FAMILY_VARIABLE_VALUES 4
 /* ... and this many make it a variable however often each recurs */
 #define FAMILY_MANY_VALUES 6
+/* a leaf with this many clusters gets an index of its templates' literal tokens (below) */
+#define LEAF_INDEX_MIN 16
+/* literal words two templates of different lengths must share before an optional part of
+ * parameters joins them (see optional_part) */
+#define SKELETON_MIN_WORDS 3
 
 enum tok_kind { T_LIT = 0, T_PARAM = 1, T_WHOLE = 2 /* T_PARAM and nothing else */ };
+
+/* A hash multimap from a 64-bit key to a list of cluster ids (open addressing; key 0 marks an
+ * empty slot). Used for the leaf index and the skeleton index; entries are never removed, and
+ * readers check that an id still fits (stale ids are skipped). */
+struct idlist {
+	uint64_t key;
+	uint32_t n, cap;
+	uint32_t *ids;
+};
+struct idmap {
+	struct idlist *slot;
+	size_t used, cap;
+};
 
 struct cluster {
 	uint32_t ntok;
@@ -29,6 +47,12 @@ struct cluster {
 	bool dirty;  /* changed since the last miner_save */
 	uint32_t merged_into; /* 0 while live; else the (older) cluster that absorbed this one */
 	struct node *leaf;    /* the tree leaf listing this cluster (while live) */
+	uint32_t id;          /* its id */
+	char *route;          /* the tree keys of its first line: its first `depth` tokens, joined
+			       * by spaces (saved, so a loaded template goes to the same leaf even
+			       * after its leading tokens generalised) */
+	uint64_t skel;        /* hash of its literal words in order (0: fewer than
+			       * SKELETON_MIN_WORDS), the key of the skeleton index */
 };
 
 struct node {
@@ -36,8 +60,12 @@ struct node {
 	struct node **kids;
 	uint32_t nkids, capkids;
 	struct node *wild;
-	uint32_t *ids; /* clusters in this leaf */
+	uint32_t *ids; /* clusters in this leaf, in ascending id order */
 	uint32_t nids, capids;
+	/* from LEAF_INDEX_MIN clusters on: (position, literal token) -> clusters whose template
+	 * held that token there when they joined the leaf (templates only lose literals, so this
+	 * is a superset of the clusters that can share a literal with a line) */
+	struct idmap *post;
 };
 
 struct cache_ent {
@@ -45,6 +73,7 @@ struct cache_ent {
 	char *line;
 	uint32_t len;
 	uint32_t id;
+	uint32_t epoch; /* the miner's template epoch when id was the tree's answer */
 };
 
 struct tokens {
@@ -66,6 +95,7 @@ struct family {
 	uint32_t nids, capids;
 	uint32_t *ids; /* clusters, one per distinct value at pos */
 	uint32_t merged; /* after the merge: the cluster that holds them all */
+	bool dirty;      /* changed since the last miner_save */
 };
 
 struct miner {
@@ -81,7 +111,17 @@ struct miner {
 	size_t capbylen;
 	struct cache_ent *cache;
 	size_t ncache, cache_cap;
+	/* bumped whenever the tree's answer for some text may change (a template created,
+	 * generalised or folded, a family merged): a cache entry of an older epoch is recomputed,
+	 * so the cache never answers differently from the tree (and a restarted miner, whose cache
+	 * is empty, groups like one that kept running) */
+	uint32_t epoch_tpl;
 	uint64_t th[MAX_TOKENS], pre[MAX_TOKENS + 1], suf[MAX_TOKENS + 1]; /* family keys */
+	struct idmap skel; /* skeleton hash -> clusters (optional parts, see optional_part) */
+	uint32_t *stamp;   /* per cluster: the leaf scan that last saw it (candidate dedup) */
+	size_t capstamp;
+	uint32_t epoch;
+	uint32_t twin, twin_p, twin_q; /* leaf_best's pair-family candidate for the last line */
 	char *mbuf; /* masked line */
 	size_t mcap;
 	struct tokens tk;
@@ -126,6 +166,74 @@ static char *dup_n(const char *s, size_t n)
 		d[n] = '\0';
 	}
 	return d;
+}
+
+static void idmap_free(struct idmap *mp)
+{
+	for (size_t i = 0; i < mp->cap; i++)
+		free(mp->slot[i].ids);
+	free(mp->slot);
+	mp->slot = NULL;
+	mp->used = mp->cap = 0;
+}
+
+static const struct idlist *idmap_find(const struct idmap *mp, uint64_t key)
+{
+	if (!mp->cap)
+		return NULL;
+	for (size_t i = key & (mp->cap - 1);; i = (i + 1) & (mp->cap - 1)) {
+		if (!mp->slot[i].key)
+			return NULL;
+		if (mp->slot[i].key == key)
+			return &mp->slot[i];
+	}
+}
+
+static int idmap_grow(struct idmap *mp)
+{
+	size_t cap = mp->cap ? mp->cap * 2 : 64;
+	struct idlist *t = calloc(cap, sizeof *t);
+	if (!t)
+		return AC_ENOMEM;
+	for (size_t i = 0; i < mp->cap; i++) {
+		if (!mp->slot[i].key)
+			continue;
+		size_t j = mp->slot[i].key & (cap - 1);
+		while (t[j].key)
+			j = (j + 1) & (cap - 1);
+		t[j] = mp->slot[i];
+	}
+	free(mp->slot);
+	mp->slot = t;
+	mp->cap = cap;
+	return 0;
+}
+
+/* Append id to key's list (not twice in a row). 0 or AC_ENOMEM. */
+static int idmap_add(struct idmap *mp, uint64_t key, uint32_t id)
+{
+	if (mp->used + 1 > mp->cap / 2 && idmap_grow(mp))
+		return AC_ENOMEM;
+	size_t i = key & (mp->cap - 1);
+	while (mp->slot[i].key && mp->slot[i].key != key)
+		i = (i + 1) & (mp->cap - 1);
+	struct idlist *l = &mp->slot[i];
+	if (!l->key) {
+		l->key = key;
+		mp->used++;
+	}
+	if (l->n && l->ids[l->n - 1] == id)
+		return 0;
+	if (l->n == l->cap) {
+		uint32_t cap = l->cap ? l->cap * 2 : 2;
+		uint32_t *ids = realloc(l->ids, cap * sizeof *ids);
+		if (!ids)
+			return AC_ENOMEM;
+		l->ids = ids;
+		l->cap = cap;
+	}
+	l->ids[l->n++] = id;
+	return 0;
 }
 
 static uint8_t token_kind(const char *t, size_t n)
@@ -180,7 +288,8 @@ static void token_push(struct tokens *tk, const char *p, size_t len, bool glue, 
 }
 
 /* Split on whitespace and around delimiters. With collapse, a run of identical parameter
- * tokens becomes one (lists of ids); templates being restored are split without it. Past
+ * tokens becomes one (lists of ids); templates being restored are split without it, and
+ * around every "<*>". Past
  * MAX_TOKENS, the tail is folded into the last token. */
 static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
 {
@@ -194,8 +303,13 @@ static void tokenize(struct tokens *tk, char *s, size_t n, bool collapse)
 			continue;
 		}
 		size_t j = i + 1;
-		if (!delim_byte(s[i]))
-			while (j < n && !space_byte(s[j]) && !delim_byte(s[j]))
+		/* a stored template: each "<*>" was a token of its own, also where generalising
+		 * turned a delimiter into one and rendering glued it ("Opts: <*><*><*>") */
+		if (!collapse && n - i >= 3 && !memcmp(s + i, WILDCARD, 3))
+			j = i + 3;
+		else if (!delim_byte(s[i]))
+			while (j < n && !space_byte(s[j]) && !delim_byte(s[j]) &&
+			       (collapse || n - j < 3 || memcmp(s + j, WILDCARD, 3)))
 				j++;
 		if (tk->n == MAX_TOKENS - 1) { /* the rest is one token */
 			j = n;
@@ -247,6 +361,7 @@ static void cache_clear(struct miner *m)
 	m->ncache = 0;
 }
 
+/* The cached cluster of masked text s, if still the tree's answer; 0 otherwise. */
 static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n)
 {
 	if (!m->cache_cap)
@@ -256,7 +371,7 @@ static long cache_get(const struct miner *m, uint64_t h, const char *s, size_t n
 		if (!e->hash)
 			return 0;
 		if (e->hash == h && e->len == n && !memcmp(e->line, s, n))
-			return e->id;
+			return e->epoch == m->epoch_tpl ? e->id : 0;
 	}
 }
 
@@ -292,13 +407,33 @@ static bool cache_room(struct miner *m)
 
 static void cache_put(struct miner *m, uint64_t h, const char *s, size_t n, long id)
 {
+	for (size_t i = h & (m->cache_cap - 1); m->cache_cap; i = (i + 1) & (m->cache_cap - 1)) {
+		struct cache_ent *e = &m->cache[i];
+		if (!e->hash)
+			break;
+		if (e->hash == h && e->len == n && !memcmp(e->line, s, n)) { /* a stale entry */
+			e->id = (uint32_t)id;
+			e->epoch = m->epoch_tpl;
+			return;
+		}
+	}
 	if (n > UINT32_MAX || !cache_room(m))
 		return;
 	char *copy = dup_n(s, n);
 	if (!copy)
 		return;
-	cache_insert(m->cache, m->cache_cap, (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id });
+	cache_insert(m->cache, m->cache_cap,
+		     (struct cache_ent){ h, copy, (uint32_t)n, (uint32_t)id, m->epoch_tpl });
 	m->ncache++;
+}
+
+/* The tree's answer for some text may have changed. */
+static void templates_changed(struct miner *m)
+{
+	if (++m->epoch_tpl == 0) { /* wrapped: an old entry could look current */
+		cache_clear(m);
+		m->epoch_tpl = 1;
+	}
 }
 
 /* ---- clusters ---- */
@@ -313,6 +448,7 @@ static void cluster_free(struct cluster *c)
 	free(c->kind);
 	free(c->glue);
 	free(c->text);
+	free(c->route);
 	free(c);
 }
 
@@ -391,16 +527,22 @@ static size_t param_key_len(const char *t, size_t n)
 /* Two parameters are equal unless they are key=value tokens with different keys: the
  * variable part dominates ("MININT-<ID>" and "<ID>" are both host names), but the key of
  * "retries=<*>" names what the value is. A template's "<*>" equals any parameter. */
-static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *tk)
+static inline bool tok_equal_at(const struct cluster *c, uint32_t i, const struct tokens *tk,
+				uint32_t j)
 {
 	size_t cl = strlen(c->tok[i]);
-	if (tk->kind[i] && !strcmp(c->tok[i], WILDCARD))
+	if (tk->kind[j] && !strcmp(c->tok[i], WILDCARD))
 		return true;
-	if (c->kind[i] && tk->kind[i]) {
-		size_t a = param_key_len(c->tok[i], cl), b = param_key_len(tk->p[i], tk->len[i]);
-		return a == b && !memcmp(c->tok[i], tk->p[i], a);
+	if (c->kind[i] && tk->kind[j]) {
+		size_t a = param_key_len(c->tok[i], cl), b = param_key_len(tk->p[j], tk->len[j]);
+		return a == b && !memcmp(c->tok[i], tk->p[j], a);
 	}
-	return cl == tk->len[i] && !memcmp(c->tok[i], tk->p[i], tk->len[i]);
+	return cl == tk->len[j] && !memcmp(c->tok[i], tk->p[j], tk->len[j]);
+}
+
+static bool tok_equal(const struct cluster *c, uint32_t i, const struct tokens *tk)
+{
+	return tok_equal_at(c, i, tk, i);
 }
 
 /* Share of the positions holding literal text (on either side) where template and line
@@ -423,10 +565,12 @@ static bool caps_word(const char *t, size_t n)
 	return letters >= 2;
 }
 
-static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params)
+static double similarity(const struct cluster *c, const struct tokens *tk, unsigned *params,
+			 unsigned *diffs)
 {
 	unsigned same = 0, both = 0, neutral = 0;
 	*params = 0;
+	*diffs = ~0u; /* until counted: never a twin */
 	if (!tk->n)
 		return 1.0;
 	for (uint32_t i = 0; i < tk->n; i++) {
@@ -449,10 +593,13 @@ static double similarity(const struct cluster *c, const struct tokens *tk, unsig
 		if (c->kind[i] & T_WHOLE)
 			(*params)++;
 	}
+	*diffs = tk->n - both - neutral - same; /* positions that disagree */
 	if (both + neutral == tk->n) /* nothing literal to compare */
 		return neutral ? 0.0 : 1.0; /* words on learned variables alone are no evidence */
 	return (double)same / (tk->n - both - neutral);
 }
+
+static void post_wild(struct cluster *c, uint32_t i);
 
 /* Generalise the template to cover the line. Returns 1 when the template changed, 0 when it
  * already covered the line, or AC_ENOMEM. */
@@ -470,6 +617,7 @@ static int cluster_absorb(struct cluster *c, const struct tokens *tk)
 		free(c->tok[i]);
 		c->tok[i] = w;
 		c->kind[i] = T_PARAM | T_WHOLE;
+		post_wild(c, i);
 		changed = true;
 	}
 	if (changed) {
@@ -481,6 +629,8 @@ static int cluster_absorb(struct cluster *c, const struct tokens *tk)
 }
 
 /* ---- the prefix tree ---- */
+
+static void post_drop(struct node *leaf);
 
 static void node_free(struct node *nd)
 {
@@ -494,6 +644,8 @@ static void node_free(struct node *nd)
 	free(nd->kids);
 	node_free(nd->wild);
 	free(nd->ids);
+	if (nd->post)
+		post_drop(nd);
 	free(nd);
 }
 
@@ -564,10 +716,12 @@ static struct node *tree_find(struct miner *m, const struct tokens *tk)
 }
 
 /* The leaf a new cluster with these tokens goes to, creating nodes as Drain does. */
-static struct node *tree_insert_path(struct miner *m, const struct tokens *tk)
+static struct node *tree_insert_path(struct miner *m, uint32_t ntok, const struct tokens *tk)
 {
-	struct node *nd = root_for(m, tk->n, true);
-	uint32_t levels = tk->n < m->cfg.depth ? tk->n : m->cfg.depth;
+	struct node *nd = root_for(m, ntok, true);
+	uint32_t levels = ntok < m->cfg.depth ? ntok : m->cfg.depth;
+	if (levels > tk->n)
+		levels = tk->n;
 	for (uint32_t d = 0; nd && d < levels; d++) {
 		struct node *kid = NULL;
 		if (!tk->var[d]) {
@@ -586,7 +740,48 @@ static struct node *tree_insert_path(struct miner *m, const struct tokens *tk)
 	return nd;
 }
 
-static int leaf_add(struct node *leaf, uint32_t id)
+/* Key of literal token t at position pos in a leaf index (never 0). */
+static uint64_t post_key(uint32_t pos, const char *t, size_t n)
+{
+	uint64_t k = (hash_bytes(t, n) ^ ((uint64_t)(pos + 1) * 0x9e3779b97f4a7c15ULL)) *
+		     0xbf58476d1ce4e5b9ULL;
+	k ^= k >> 31;
+	return k ? k : 1;
+}
+
+static bool word_token(const char *t, size_t n, uint8_t kind);
+
+/* Index the words and wildcards of template c (id) in its leaf. */
+static int post_add(struct node *leaf, const struct cluster *c, uint32_t id)
+{
+	for (uint32_t i = 0; i < c->ntok; i++) {
+		size_t n = strlen(c->tok[i]);
+		if ((word_token(c->tok[i], n, c->kind[i]) || !strcmp(c->tok[i], WILDCARD)) &&
+		    idmap_add(leaf->post, post_key(i, c->tok[i], n), id))
+			return AC_ENOMEM;
+	}
+	return 0;
+}
+
+/* Position i of template c just became "<*>": index that (out of memory drops the index). */
+static void post_wild(struct cluster *c, uint32_t i)
+{
+	struct node *leaf = c->leaf;
+	if (leaf && leaf->post &&
+	    idmap_add(leaf->post, post_key(i, WILDCARD, sizeof WILDCARD - 1), c->id))
+		post_drop(leaf);
+}
+
+static void post_drop(struct node *leaf)
+{
+	idmap_free(leaf->post);
+	free(leaf->post);
+	leaf->post = NULL;
+}
+
+/* List cluster id (whose template is c) in the leaf; index the leaf once it is large. Out of
+ * memory for the index only drops the index (the leaf is then scanned). */
+static int leaf_add(struct miner *m, struct node *leaf, uint32_t id, const struct cluster *c)
 {
 	if (leaf->nids == leaf->capids) {
 		uint32_t cap = leaf->capids ? leaf->capids * 2 : 4;
@@ -596,6 +791,13 @@ static int leaf_add(struct node *leaf, uint32_t id)
 		leaf->ids = p;
 		leaf->capids = cap;
 	}
+	if (!leaf->post && leaf->nids + 1 >= LEAF_INDEX_MIN &&
+	    (leaf->post = calloc(1, sizeof *leaf->post)))
+		for (uint32_t k = 0; k < leaf->nids && leaf->post; k++)
+			if (post_add(leaf, m->cl[leaf->ids[k] - 1], leaf->ids[k]))
+				post_drop(leaf);
+	if (leaf->post && post_add(leaf, c, id))
+		post_drop(leaf);
 	leaf->ids[leaf->nids++] = id;
 	return 0;
 }
@@ -628,35 +830,297 @@ static bool word_conflict(const struct cluster *c, const struct tokens *tk)
 	return false;
 }
 
-/* Best cluster in a leaf for the line (0 if none reaches the threshold or every one that does
- * differs from the line in a literal word). */
-static long leaf_best(const struct miner *m, const struct node *leaf, const struct tokens *tk,
-		      double *out_sim)
+struct best {
+	long id;
+	double sim, top;
+	unsigned params;
+	/* the most similar cluster (then the oldest) kept from the line only by two literal
+	 * words, the rest equal: a candidate for a pair family (see pair_enter) */
+	uint32_t twin, tp, tq;
+	double twin_sim;
+};
+
+/* Template c and the line differ in exactly two positions, both literal words on both
+ * sides, and are equal everywhere else (a template's "<*>" equals anything), with at least
+ * SKELETON_MIN_WORDS literal words in common: *p < *q. */
+static bool two_word_twin(const struct cluster *c, const struct tokens *tk, uint32_t *p,
+			  uint32_t *q)
 {
-	long best = 0;
-	double best_sim = -1, top = 0;
-	unsigned best_params = 0;
-	for (uint32_t i = 0; leaf && i < leaf->nids; i++) {
-		const struct cluster *c = m->cl[leaf->ids[i] - 1];
-		unsigned params;
-		double sim = similarity(c, tk, &params);
-		if (sim > top)
-			top = sim;
-		if (sim < m->cfg.sim_threshold || word_conflict(c, tk))
+	uint32_t nd = 0, d[2] = { 0, 0 }, common = 0;
+	for (uint32_t i = 0; i < tk->n; i++) {
+		if (!strcmp(c->tok[i], WILDCARD))
 			continue;
-		if (sim > best_sim || (sim == best_sim && params > best_params)) {
-			best = leaf->ids[i];
-			best_sim = sim;
-			best_params = params;
+		if (tok_equal(c, i, tk)) {
+			common += !c->kind[i] && word_token(c->tok[i], strlen(c->tok[i]), 0);
+			continue;
+		}
+		size_t cl = strlen(c->tok[i]);
+		if (nd == 2 || !word_token(tk->p[i], tk->len[i], tk->kind[i]) ||
+		    !word_token(c->tok[i], cl, c->kind[i]) ||
+		    (caps_word(c->tok[i], cl) && caps_word(tk->p[i], tk->len[i])))
+			return false; /* upper-case constants are states and events, not values */
+		d[nd++] = i;
+	}
+	if (nd != 2 || common < SKELETON_MIN_WORDS)
+		return false;
+	*p = d[0];
+	*q = d[1];
+	return true;
+}
+
+/* Weigh cluster id as the line's home: the most similar wins, then the one with more
+ * wildcards, then the oldest (the order of a linear scan of the leaf). */
+static void best_consider(const struct miner *m, struct best *b, uint32_t id,
+			  const struct tokens *tk)
+{
+	const struct cluster *c = m->cl[id - 1];
+	unsigned params;
+	unsigned diffs;
+	double sim = similarity(c, tk, &params, &diffs);
+	if (sim > b->top)
+		b->top = sim;
+	if (sim < m->cfg.sim_threshold || word_conflict(c, tk)) {
+		uint32_t p, q;
+		if (diffs == 2 && (!b->twin || sim > b->twin_sim || (sim == b->twin_sim && id < b->twin)) &&
+		    two_word_twin(c, tk, &p, &q)) {
+			b->twin = id;
+			b->twin_sim = sim;
+			b->tp = p;
+			b->tq = q;
+		}
+		return;
+	}
+	if (!b->id || sim > b->sim || (sim == b->sim && (params > b->params ||
+							  (params == b->params && id < b->id)))) {
+		b->id = id;
+		b->sim = sim;
+		b->params = params;
+	}
+}
+
+/* Make room for a stamp per cluster. false when out of memory (then scan linearly). */
+static bool stamp_room(struct miner *m)
+{
+	if (m->capstamp >= m->ncl)
+		return true;
+	size_t cap = m->capcl;
+	uint32_t *p = realloc(m->stamp, cap * sizeof *p);
+	if (!p)
+		return false;
+	memset(p + m->capstamp, 0, (cap - m->capstamp) * sizeof *p);
+	m->stamp = p;
+	m->capstamp = cap;
+	return true;
+}
+
+/* An indexed leaf: compare only the templates that hold one of the line's words, or "<*>",
+ * at the word's position. Any other template has, at each of the line's W word positions,
+ * something that counts against it, so its similarity is at most (L - W) / L for a line of L
+ * literal tokens; when that is below the threshold it can neither be chosen nor be a twin
+ * (a twin shares words). Returns false when the bound does not hold (a line of few words
+ * among many delimiters) or out of memory: the caller scans the leaf. */
+static bool leaf_best_indexed(struct miner *m, const struct node *leaf, const struct tokens *tk,
+			      struct best *b)
+{
+	uint32_t lit = 0, words = 0;
+	for (uint32_t i = 0; i < tk->n; i++) {
+		lit += !tk->kind[i];
+		words += word_token(tk->p[i], tk->len[i], tk->kind[i]);
+	}
+	if (!words || (double)(lit - words) >= m->cfg.sim_threshold * lit || !stamp_room(m))
+		return false;
+	if (++m->epoch == 0) { /* wrapped: forget old stamps */
+		memset(m->stamp, 0, m->capstamp * sizeof *m->stamp);
+		m->epoch = 1;
+	}
+	for (uint32_t i = 0; i < tk->n; i++) {
+		if (!word_token(tk->p[i], tk->len[i], tk->kind[i]))
+			continue;
+		for (int w = 0; w < 2; w++) {
+			uint64_t key = w ? post_key(i, WILDCARD, sizeof WILDCARD - 1)
+					 : post_key(i, tk->p[i], tk->len[i]);
+			const struct idlist *l = idmap_find(leaf->post, key);
+			for (uint32_t k = 0; l && k < l->n; k++) {
+				uint32_t id = l->ids[k];
+				if (id > m->ncl || m->stamp[id - 1] == m->epoch ||
+				    m->cl[id - 1]->leaf != leaf)
+					continue;
+				m->stamp[id - 1] = m->epoch;
+				best_consider(m, b, id, tk);
+			}
 		}
 	}
+	return true;
+}
+
+/* Best cluster in a leaf for the line (0 if none reaches the threshold or every one that does
+ * differs from the line in a literal word). */
+static long leaf_best(struct miner *m, const struct node *leaf, const struct tokens *tk,
+		      double *out_sim)
+{
+	struct best b = { 0, -1, 0, 0, 0, 0, 0, 0 };
+	if (leaf && !(leaf->post && leaf_best_indexed(m, leaf, tk, &b)))
+		for (uint32_t i = 0; i < leaf->nids; i++)
+			best_consider(m, &b, leaf->ids[i], tk);
 	if (out_sim)
-		*out_sim = best ? best_sim : top;
+		*out_sim = b.id ? b.sim : b.top;
+	m->twin = b.twin;
+	m->twin_p = b.tp;
+	m->twin_q = b.tq;
+	return b.id;
+}
+
+/* ---- optional parts: one message whose lines differ in length ----
+ *
+ * "upload done, 3 files in 4 s" and "upload done, 3 files (2.1 MB) in 4 s" are one message with
+ * an optional part. The tree compares lines of one token count only; a line that would start a
+ * new cluster is compared with the clusters of other lengths that have the same skeleton — the
+ * same literal words in the same order (at least SKELETON_MIN_WORDS of them) — and joins one
+ * when, between those words, every stretch of parameters and delimiters is equal but one, and
+ * that one only adds a run holding a parameter ("( <SIZE> )", ", <IP>"). A differing literal
+ * word, or a substitution, is never an optional part. */
+
+static bool tmpl_word(const struct cluster *c, uint32_t i)
+{
+	return word_token(c->tok[i], strlen(c->tok[i]), c->kind[i]);
+}
+
+static bool line_word(const struct tokens *tk, uint32_t j)
+{
+	return word_token(tk->p[j], tk->len[j], tk->kind[j]);
+}
+
+static uint64_t skel_mix(uint64_t h, const char *t, size_t n)
+{
+	h = (h ^ hash_bytes(t, n)) * 0x9e3779b97f4a7c15ULL;
+	return h ^ (h >> 29);
+}
+
+static uint64_t skel_of_cluster(const struct cluster *c)
+{
+	uint64_t h = 0x452821e638d01377ULL;
+	uint32_t words = 0;
+	for (uint32_t i = 0; i < c->ntok; i++)
+		if (tmpl_word(c, i)) {
+			h = skel_mix(h, c->tok[i], strlen(c->tok[i]));
+			words++;
+		}
+	return words >= SKELETON_MIN_WORDS ? (h ? h : 1) : 0;
+}
+
+static uint64_t skel_of_line(const struct tokens *tk)
+{
+	uint64_t h = 0x452821e638d01377ULL;
+	uint32_t words = 0;
+	for (uint32_t j = 0; j < tk->n; j++)
+		if (line_word(tk, j)) {
+			h = skel_mix(h, tk->p[j], tk->len[j]);
+			words++;
+		}
+	return words >= SKELETON_MIN_WORDS ? (h ? h : 1) : 0;
+}
+
+/* (Re)index cluster id by its skeleton after its template was created or changed (out of
+ * memory leaves it out of the index: it then only misses optional parts). */
+static void skel_index(struct miner *m, uint32_t id)
+{
+	struct cluster *c = m->cl[id - 1];
+	uint64_t k = skel_of_cluster(c);
+	if (k == c->skel)
+		return;
+	c->skel = k && !idmap_add(&m->skel, k, id) ? k : 0;
+}
+
+/* Compare the stretch of template tokens [a, ae) with line tokens [b, be) (no words in
+ * either): 0 equal, 1 one side is the other plus one inserted run holding a parameter, -1 any
+ * other difference. */
+static int seg_compare(const struct cluster *c, uint32_t a, uint32_t ae, const struct tokens *tk,
+		       uint32_t b, uint32_t be)
+{
+	uint32_t na = ae - a, nb = be - b, pre = 0, suf = 0;
+	while (pre < na && pre < nb && tok_equal_at(c, a + pre, tk, b + pre))
+		pre++;
+	if (na == nb)
+		return pre == na ? 0 : -1;
+	while (suf < na - pre && suf < nb - pre && tok_equal_at(c, ae - 1 - suf, tk, be - 1 - suf))
+		suf++;
+	if (pre + suf < (na < nb ? na : nb))
+		return -1;
+	bool param = false;
+	if (na > nb)
+		for (uint32_t k = a + pre; k < ae - suf; k++)
+			param |= c->kind[k] != 0;
+	else
+		for (uint32_t k = b + pre; k < be - suf; k++)
+			param |= tk->kind[k] != 0;
+	return param ? 1 : -1;
+}
+
+/* The line and the template have the same words and differ by one optional part. */
+static bool optional_part(const struct cluster *c, const struct tokens *tk)
+{
+	uint32_t i = 0, j = 0, sites = 0;
+	for (;;) {
+		uint32_t ie = i, je = j;
+		while (ie < c->ntok && !tmpl_word(c, ie))
+			ie++;
+		while (je < tk->n && !line_word(tk, je))
+			je++;
+		int d = seg_compare(c, i, ie, tk, j, je);
+		if (d < 0 || (d > 0 && ++sites > 1))
+			return false;
+		if (ie == c->ntok || je == tk->n)
+			return ie == c->ntok && je == tk->n && sites == 1;
+		if (strlen(c->tok[ie]) != tk->len[je] || memcmp(c->tok[ie], tk->p[je], tk->len[je]))
+			return false;
+		i = ie + 1;
+		j = je + 1;
+	}
+}
+
+/* The oldest live cluster of another length the line joins through an optional part, or 0. */
+static long optional_match(const struct miner *m, const struct tokens *tk)
+{
+	uint64_t key = skel_of_line(tk);
+	const struct idlist *l = key ? idmap_find(&m->skel, key) : NULL;
+	uint32_t best = 0;
+	for (uint32_t k = 0; l && k < l->n; k++) {
+		uint32_t id = l->ids[k];
+		const struct cluster *c = m->cl[id - 1];
+		if ((best && id > best) || c->merged_into || c->skel != key || c->ntok == tk->n)
+			continue;
+		if (optional_part(c, tk))
+			best = id;
+	}
 	return best;
 }
 
-static long cluster_create(struct miner *m, const struct tokens *tk)
+/* "tok0 tok1" for the first `depth` tokens of route. */
+static char *route_text(const struct miner *m, const struct tokens *route)
 {
+	uint32_t levels = route->n < m->cfg.depth ? route->n : m->cfg.depth;
+	size_t len = 1;
+	for (uint32_t i = 0; i < levels; i++)
+		len += route->len[i] + 1;
+	char *t = malloc(len), *p = t;
+	if (!t)
+		return NULL;
+	for (uint32_t i = 0; i < levels; i++) {
+		if (i)
+			*p++ = ' ';
+		memcpy(p, route->p[i], route->len[i]);
+		p += route->len[i];
+	}
+	*p = '\0';
+	return t;
+}
+
+/* A new cluster with template tk, listed in the leaf its route's leading tokens lead to
+ * (route NULL: tk's own). */
+static long cluster_create(struct miner *m, const struct tokens *tk, const struct tokens *route)
+{
+	if (!route)
+		route = tk;
 	if (m->ncl >= m->cfg.max_clusters)
 		return AC_ETOOBIG;
 	if (m->ncl == m->capcl) {
@@ -667,18 +1131,23 @@ static long cluster_create(struct miner *m, const struct tokens *tk)
 		m->cl = p;
 		m->capcl = cap;
 	}
-	struct node *leaf = tree_insert_path(m, tk);
+	struct node *leaf = tree_insert_path(m, tk->n, route);
 	if (!leaf)
 		return AC_ENOMEM;
 	struct cluster *c = cluster_new(tk);
-	if (!c)
+	if (!c || !(c->route = route_text(m, route))) {
+		cluster_free(c);
 		return AC_ENOMEM;
-	if (leaf_add(leaf, (uint32_t)(m->ncl + 1))) {
+	}
+	if (leaf_add(m, leaf, (uint32_t)(m->ncl + 1), c)) {
 		cluster_free(c);
 		return AC_ENOMEM;
 	}
 	c->leaf = leaf;
+	c->id = (uint32_t)(m->ncl + 1);
 	m->cl[m->ncl++] = c;
+	templates_changed(m);
+	skel_index(m, (uint32_t)m->ncl);
 	return (long)m->ncl;
 }
 
@@ -729,6 +1198,7 @@ static int cluster_generalize(struct cluster *keep, const struct cluster *other)
 static int cluster_fold(struct miner *m, uint32_t keep, uint32_t gone)
 {
 	struct cluster *k = m->cl[keep - 1], *g = m->cl[gone - 1];
+	templates_changed(m);
 	if (cluster_generalize(k, g))
 		return AC_ENOMEM;
 	k->size += g->size;
@@ -841,7 +1311,7 @@ static struct family *family_get(struct miner *m, uint64_t key, uint32_t pos)
 	size_t j = key & (m->capfam - 1);
 	while (m->fam[j].key)
 		j = (j + 1) & (m->capfam - 1);
-	m->fam[j] = (struct family){ .key = key, .pos = pos };
+	m->fam[j] = (struct family){ .key = key, .pos = pos, .dirty = true };
 	m->nfam++;
 	return &m->fam[j];
 }
@@ -859,6 +1329,7 @@ static int cluster_generalize(struct cluster *keep, const struct cluster *other)
 		free(keep->tok[i]);
 		keep->tok[i] = w;
 		keep->kind[i] = T_PARAM | T_WHOLE;
+		post_wild(keep, i);
 		changed = true;
 	}
 	keep->dirty = true;
@@ -888,6 +1359,8 @@ static long family_merge(struct miner *m, struct family *f, struct miner_info *i
 	f->ids = NULL;
 	f->nids = f->capids = 0;
 	f->merged = keep;
+	f->dirty = true;
+	templates_changed(m); /* family_home answers from now on */
 	return keep;
 }
 
@@ -941,6 +1414,7 @@ static long family_enter(struct miner *m, long id, const struct tokens *tk, cons
 			f->capids = cap;
 		}
 		f->ids[f->nids++] = (uint32_t)id;
+		f->dirty = true;
 		if (family_is_variable(m, f)) {
 			long keep = family_merge(m, f, info);
 			if (keep < 0)
@@ -950,6 +1424,84 @@ static long family_enter(struct miner *m, long id, const struct tokens *tk, cons
 				return AC_ENOMEM;
 		}
 	}
+	return resolve(m, (uint32_t)id);
+}
+
+/* Two positions that vary together ("user alice logged in from host-a" / "user bob logged in
+ * from host-b"): a line kept from its most similar cluster (the twin) only by two literal
+ * words, the rest equal, starts a cluster of its own, like one differing word does; both
+ * enter the family of clusters equal but at those two positions, keyed by the twin's other
+ * tokens. The family merges by the same rule as a family of one position (most of
+ * FAMILY_VARIABLE_VALUES pairs seen once, or FAMILY_MANY_VALUES pairs): the template gets
+ * "<*>" at both. Created only on such a near miss, so these families cost nothing elsewhere. */
+static uint64_t pair_key(const struct cluster *c, uint32_t p, uint32_t q)
+{
+	uint64_t h = 0x3c6ef372fe94f82bULL;
+	for (uint32_t i = 0; i < c->ntok; i++) {
+		if (i == p || i == q)
+			continue;
+		uint64_t t = c->kind[i] & T_WHOLE ? 0x5bd1e995u : hash_bytes(c->tok[i], strlen(c->tok[i]));
+		h = ((h ^ t) * 0x100000001b3ULL) ^ (h >> 27);
+	}
+	h ^= ((uint64_t)p << 40) ^ ((uint64_t)q << 20) ^ c->ntok ^ 0xa54ff53a5f1d36f1ULL;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
+static int family_push(struct family *f, uint32_t id)
+{
+	for (uint32_t k = 0; k < f->nids; k++)
+		if (f->ids[k] == id)
+			return 0;
+	if (f->nids == f->capids) {
+		uint32_t cap = f->capids ? f->capids * 2 : 2;
+		uint32_t *ids = realloc(f->ids, cap * sizeof *ids);
+		if (!ids)
+			return AC_ENOMEM;
+		f->ids = ids;
+		f->capids = cap;
+	}
+	f->ids[f->nids++] = id;
+	f->dirty = true;
+	return 0;
+}
+
+/* Every member brought a word of its own at both positions: the two vary together. A
+ * variable next to a constant ("component alt1 is in the running state") does not: its
+ * constant repeats, and the variable's own family decides. */
+static bool pair_covaries(const struct miner *m, const struct family *f, uint32_t p, uint32_t q)
+{
+	for (uint32_t a = 0; a < f->nids; a++)
+		for (uint32_t b = a + 1; b < f->nids; b++) {
+			const struct cluster *x = m->cl[f->ids[a] - 1], *y = m->cl[f->ids[b] - 1];
+			if (x->ntok <= q || y->ntok <= q || !strcmp(x->tok[p], y->tok[p]) || !strcmp(x->tok[q], y->tok[q]))
+				return false;
+		}
+	return true;
+}
+
+/* Enter the new cluster id and its twin in their pair family; merge it when it shows a
+ * variable pair. Returns the cluster now holding id's line, or AC_ENOMEM. */
+static long pair_enter(struct miner *m, long id, uint32_t twin, uint32_t p, uint32_t q,
+		       struct miner_info *info)
+{
+	if (!twin || m->cl[twin - 1]->merged_into || m->cl[id - 1]->merged_into)
+		return id;
+	struct family *f = family_get(m, pair_key(m->cl[twin - 1], p, q), p | (q + 1) << 16);
+	if (!f)
+		return AC_ENOMEM;
+	if (f->merged)
+		return id;
+	if (family_push(f, twin) || family_push(f, (uint32_t)id))
+		return AC_ENOMEM;
+	if (!family_is_variable(m, f) || !pair_covaries(m, f, p, q))
+		return id;
+	long keep = family_merge(m, f, info);
+	if (keep < 0)
+		return keep;
+	if (!(id = merge_covered(m, (uint32_t)keep, info)))
+		return AC_ENOMEM;
 	return resolve(m, (uint32_t)id);
 }
 
@@ -1015,6 +1567,8 @@ void miner_free(struct miner *m)
 	free(m->by_len);
 	cache_clear(m);
 	free(m->cache);
+	idmap_free(&m->skel);
+	free(m->stamp);
 	for (size_t i = 0; i < m->capfam; i++)
 		free(m->fam[i].ids);
 	free(m->fam);
@@ -1087,17 +1641,35 @@ long miner_add_info(struct miner *m, const char *line, size_t len, struct miner_
 		prefix_suffix(&m->tk, th, pre, suf);
 		if (!m->cfg.no_merge && (id = family_home(m, &m->tk, pre, suf)))
 			info->how = MINER_SIMILAR;
+		else if (!m->cfg.no_merge && (id = optional_match(m, &m->tk))) {
+			/* another length: the template stays; not cached, so that the answer for
+			 * this text is always the current one (as after a restart) */
+			info->how = MINER_OPTIONAL;
+			info->similarity = 1.0;
+			m->cl[id - 1]->size++;
+			m->cl[id - 1]->dirty = true;
+			info->id = id;
+			return id;
+		}
 	}
 	if (id) {
 		if ((rc = cluster_absorb(m->cl[id - 1], &m->tk)) < 0)
 			return rc;
+		if (rc)
+			templates_changed(m);
 		if (rc && !m->cfg.no_merge && !(id = merge_covered(m, (uint32_t)id, info)))
 			return AC_ENOMEM;
-	} else if ((id = cluster_create(m, &m->tk)) < 0) {
+	} else if ((id = cluster_create(m, &m->tk, NULL)) < 0) {
 		return id;
-	} else if (!m->cfg.no_merge && (id = family_enter(m, id, &m->tk, pre, suf, info)) < 0) {
-		return id;
+	} else if (!m->cfg.no_merge) {
+		uint32_t twin = m->twin, tp = m->twin_p, tq = m->twin_q;
+		long fresh = id;
+		if ((id = family_enter(m, id, &m->tk, pre, suf, info)) < 0)
+			return id;
+		if (id == fresh && (id = pair_enter(m, id, twin, tp, tq, info)) < 0)
+			return id;
 	}
+	skel_index(m, (uint32_t)id);
 	m->cl[id - 1]->size++;
 	m->cl[id - 1]->dirty = true;
 	cache_put(m, h, m->mbuf, n, id);
@@ -1115,6 +1687,9 @@ int miner_explain(const struct miner_info *info, char *buf, size_t cap)
 		return snprintf(buf, cap, "template %ld: %.0f%% of the literal tokens agree "
 				"(threshold %.0f%%)", info->id, 100 * info->similarity,
 				100 * info->threshold);
+	case MINER_OPTIONAL:
+		return snprintf(buf, cap, "template %ld: the same literal words in the same order; "
+				"the line adds or lacks an optional part of parameters", info->id);
 	case MINER_NEW:
 		break;
 	}
@@ -1136,7 +1711,13 @@ long miner_match(struct miner *m, const char *line, size_t len)
 	if ((id = cache_get(m, h, m->mbuf, n)))
 		return resolve(m, (uint32_t)id);
 	tokenize(&m->tk, m->mbuf, n, true);
-	return leaf_best(m, tree_find(m, &m->tk), &m->tk, NULL);
+	if ((id = leaf_best(m, tree_find(m, &m->tk), &m->tk, NULL)))
+		return id;
+	token_hashes(&m->tk, m->th);
+	prefix_suffix(&m->tk, m->th, m->pre, m->suf);
+	if (!m->cfg.no_merge && (id = family_home(m, &m->tk, m->pre, m->suf)))
+		return id;
+	return m->cfg.no_merge ? 0 : optional_match(m, &m->tk);
 }
 
 size_t miner_count(const struct miner *m)
@@ -1219,8 +1800,8 @@ out:
 static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 {
 	static const char sql[] =
-		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at)"
-		" VALUES(?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
+		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at, route)"
+		" VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
 		" tokens=excluded.tokens, count=excluded.count, merged_into=excluded.merged_into,"
 		" updated_at=excluded.updated_at";
 	sqlite3_stmt *st = NULL;
@@ -1243,12 +1824,49 @@ static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		else
 			sqlite3_bind_null(st, 5);
 		sqlite3_bind_double(st, 6, now);
+		sqlite3_bind_text(st, 7, c->route, -1, SQLITE_STATIC);
 		if (sqlite3_step(st) != SQLITE_DONE) {
 			rc = ac_db_error(db, err, "saving templates");
 			break;
 		}
 	}
 	sqlite3_finalize(st);
+	return rc;
+}
+
+/* The family statistics (one row per family changed since the last save), so that a restarted
+ * miner decides constants and variables from the same evidence as one that kept running. */
+static int save_families(struct miner *m, sqlite3 *db, struct ac_error *err)
+{
+	static const char sql[] =
+		"INSERT OR REPLACE INTO miner_families(key, pos, merged, ids) VALUES(?,?,?,?)";
+	sqlite3_stmt *st = NULL;
+	struct ac_buf ids;
+	int rc = 0;
+
+	ac_buf_init(&ids, SIZE_MAX);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, "saving miner families");
+	for (size_t i = 0; i < m->capfam && !rc; i++) {
+		const struct family *f = &m->fam[i];
+		if (!f->key || !f->dirty)
+			continue;
+		ac_buf_reset(&ids);
+		for (uint32_t k = 0; k < f->nids && !rc; k++)
+			if (ac_buf_printf(&ids, "%s%u", k ? " " : "", f->ids[k]))
+				rc = ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+		if (rc)
+			break;
+		sqlite3_reset(st);
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)f->key);
+		sqlite3_bind_int64(st, 2, f->pos);
+		sqlite3_bind_int64(st, 3, f->merged);
+		sqlite3_bind_text(st, 4, ids.data ? ids.data : "", -1, SQLITE_STATIC);
+		if (sqlite3_step(st) != SQLITE_DONE)
+			rc = ac_db_error(db, err, "saving miner families");
+	}
+	sqlite3_finalize(st);
+	ac_buf_release(&ids);
 	return rc;
 }
 
@@ -1260,15 +1878,20 @@ int miner_save(struct miner *m, sqlite3 *db, struct ac_error *err)
 	rc = save_config(m, db, err);
 	if (!rc)
 		rc = save_templates(m, db, err);
+	if (!rc)
+		rc = save_families(m, db, err);
 	if (rc) {
 		ac_db_exec(db, "ROLLBACK TO miner_save", NULL);
 		ac_db_exec(db, "RELEASE miner_save", NULL);
 		return rc;
 	}
 	rc = ac_db_exec(db, "RELEASE miner_save", err);
-	if (!rc)
+	if (!rc) {
 		for (size_t i = 0; i < m->ncl; i++)
 			m->cl[i]->dirty = false;
+		for (size_t i = 0; i < m->capfam; i++)
+			m->fam[i].dirty = false;
+	}
 	return rc;
 }
 
@@ -1329,12 +1952,19 @@ static int load_user_masks(struct miner *m, char *list, struct ac_error *err)
 static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 {
 	static const char sql[] =
-		"SELECT id, template, tokens, count, merged_into FROM templates ORDER BY id";
+		"SELECT id, template, tokens, count, merged_into, route FROM templates ORDER BY id";
+	struct tokens *route = malloc(sizeof *route);
+	char *rcopy = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (!route) {
+		return ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
+	}
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		free(route);
 		return ac_db_error(db, err, "loading templates");
+	}
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
 		sqlite3_int64 id = sqlite3_column_int64(st, 0);
 		const char *text = (const char *)sqlite3_column_text(st, 1);
@@ -1353,7 +1983,16 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		tokenize(&m->tk, copy, len, false);
 		/* the stored token count is informational: templates written by a version that
 		 * split on whitespace only are split again the current way */
-		long got = cluster_create(m, &m->tk);
+		const char *rt = (const char *)sqlite3_column_text(st, 5);
+		const struct tokens *via = NULL;
+		free(rcopy);
+		rcopy = rt ? dup_n(rt, strlen(rt)) : NULL;
+		if (rcopy) {
+			tokenize(route, rcopy, strlen(rcopy), false);
+			uint32_t want = m->tk.n < m->cfg.depth ? m->tk.n : m->cfg.depth;
+			via = route->n == want ? route : NULL; /* else route by the template */
+		}
+		long got = cluster_create(m, &m->tk, via);
 		free(copy);
 		if (got < 0) {
 			rc = ac_error_set(err, got == AC_EINVAL ? AC_EINVAL : AC_ENOMEM,
@@ -1380,6 +2019,63 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 	if (!rc && step != SQLITE_DONE)
 		rc = ac_db_error(db, err, "loading templates");
 	sqlite3_finalize(st);
+	free(route);
+	free(rcopy);
+	return rc;
+}
+
+/* Parse a family's id list ("3 17 40") into f; false on a bad or out-of-range id. */
+static bool parse_family_ids(struct miner *m, struct family *f, const char *p)
+{
+	while (*p) {
+		char *end;
+		unsigned long id = strtoul(p, &end, 10);
+		if (end == p || id < 1 || id > m->ncl)
+			return false;
+		if (f->nids == f->capids) {
+			uint32_t cap = f->capids ? f->capids * 2 : 2;
+			uint32_t *ids = realloc(f->ids, cap * sizeof *ids);
+			if (!ids)
+				return false;
+			f->ids = ids;
+			f->capids = cap;
+		}
+		f->ids[f->nids++] = (uint32_t)id;
+		p = end;
+		while (*p == ' ')
+			p++;
+	}
+	return true;
+}
+
+static int load_families(struct miner *m, sqlite3 *db, struct ac_error *err)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0, step;
+
+	if (sqlite3_prepare_v2(db, "SELECT key, pos, merged, ids FROM miner_families ORDER BY rowid",
+			       -1, &st, NULL) != SQLITE_OK)
+		return ac_db_error(db, err, "loading miner families");
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		uint64_t key = (uint64_t)sqlite3_column_int64(st, 0);
+		sqlite3_int64 pos = sqlite3_column_int64(st, 1), merged = sqlite3_column_int64(st, 2);
+		const char *ids = (const char *)sqlite3_column_text(st, 3);
+		struct family *f = NULL;
+		/* pos: a position, or for a pair family p | (q + 1) << 16 */
+		if (!key || pos < 0 || (pos & 0xffff) >= MAX_TOKENS || (pos >> 16) > MAX_TOKENS ||
+		    merged < 0 || (size_t)merged > m->ncl ||
+		    !ids || !(f = family_get(m, key, (uint32_t)pos)) || f->nids ||
+		    !parse_family_ids(m, f, ids)) {
+			rc = ac_error_set(err, AC_EINVAL, "corrupt_state",
+					  "miner_families: bad row for key %lld", (long long)key);
+			break;
+		}
+		f->merged = (uint32_t)merged;
+		f->dirty = false;
+	}
+	if (!rc && step != SQLITE_DONE)
+		rc = ac_db_error(db, err, "loading miner families");
+	sqlite3_finalize(st);
 	return rc;
 }
 
@@ -1401,7 +2097,7 @@ struct miner *miner_load(sqlite3 *db, const struct miner_config *cfg, struct ac_
 		goto fail;
 	if (user.data && load_user_masks(m, user.data, err))
 		goto fail;
-	if (load_templates(m, db, err))
+	if (load_templates(m, db, err) || load_families(m, db, err))
 		goto fail;
 	ac_buf_release(&user);
 	return m;

@@ -13,19 +13,32 @@
  * another one in the same leaf (they differ only in variable positions), the two merge
  * (unless cfg.no_merge): the younger id is folded into the older, and miner_resolve() maps it
  * from then on.
- * An exact-repeat cache (masked line -> cluster) answers most lines without the tree.
+ * A line that still finds no cluster may join one of another token count through an optional
+ * part: the same literal words (>= 3) in the same order, and everything between them equal
+ * except one added run holding a parameter ("( <SIZE> )"). Words that differ at one position
+ * are decided by families (clusters equal but at that position: a variable shows many words
+ * seen once, a constant few recurring ones); two words that vary together by pair families.
+ * Leaves of >= 16 clusters are indexed by (position, word or "<*>").
+ * An exact-repeat cache (masked line -> cluster) answers most lines without the tree; an entry
+ * is only used while no template, merge or family changed since it was made, so the cache
+ * never answers differently from the tree.
  *
  * Deterministic: the same lines in the same order give the same ids and templates. Cluster ids
  * are 1, 2, 3... in creation order; an id stays valid after a merge (it resolves to the
  * survivor).
  *
- * Persistence (miner_save/miner_load) uses two tables (core/db.c migration "templates"):
+ * Persistence (miner_save/miner_load) uses three tables (core/db.c migrations "templates" and
+ * "analyzer2"):
  *   templates(id INTEGER PRIMARY KEY, template TEXT, tokens INTEGER, count INTEGER,
- *             merged_into INTEGER, updated_at REAL)
+ *             merged_into INTEGER, updated_at REAL, route TEXT)  -- route: the tree keys of
+ *             the template's first line
  *   miner_config(key TEXT PRIMARY KEY, value TEXT)   -- threshold, depth, masks, user masks
- * Loading replays the templates in id order into a fresh tree, which rebuilds the same tree the
- * miner had (children are only created when a cluster is created), so mining continues into the
- * same clusters after a restart.
+ *   miner_families(key INTEGER PRIMARY KEY, pos INTEGER, merged INTEGER, ids TEXT)
+ * Loading replays the templates in id order into a fresh tree along their saved routes, which
+ * rebuilds the same tree the miner had (children are only created when a cluster is created),
+ * and restores the families, so a restarted miner groups the next lines exactly as one that
+ * kept running (tests/unit/check_miner2.c checks this on every development and held-out-style
+ * log).
  *
  * Not thread-safe: use one miner per thread or a lock around every call.
  */
@@ -76,6 +89,8 @@ enum miner_how {
 	MINER_SAME_TEXT, /* its masked text equals an earlier line's */
 	MINER_SIMILAR,   /* it was similar enough to the template */
 	MINER_NEW,       /* it started a new cluster */
+	MINER_OPTIONAL,  /* same words as a template of another length, plus or minus an optional
+			  * part of parameters ("(2.1 MB)") */
 };
 struct miner_info {
 	long id;

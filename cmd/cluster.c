@@ -30,8 +30,8 @@ static const char usage[] =
 	"  --depth N        leading tokens used as tree keys (default 2)\n"
 	"  --masks LIST     built-in masks to enable (comma list; see docs/RULES.md)\n"
 	"  --mask NAME=RE   extra PCRE2 mask, applied first (repeatable)\n"
-	"  --no-merge       keep templates apart that turn out to differ only in variable\n"
-	"                   positions (merged by default)\n"
+	"  --no-merge       keep templates apart: no word families, no merging of templates\n"
+	"                   that differ only in variable positions, no optional parts\n"
 	"  --stats          print lines, clusters, wall and CPU time to stderr\n";
 
 struct labels {

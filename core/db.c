@@ -280,6 +280,15 @@ static const char *const migrations[] = {
 	"CREATE INDEX cluster_feedback_cluster ON cluster_feedback(cluster_id, created_at);"
 	"CREATE INDEX cluster_feedback_rule ON cluster_feedback(rule_id, created_at);",
 	/* ---- end evidence ---- */
+	/* ---- analyzer2 (issue 12): the template miner's family statistics (analyzer/miner.c) ---- */
+	"CREATE TABLE miner_families("
+	"  key INTEGER PRIMARY KEY,"        /* 64-bit hash of the tokens but one position */
+	"  pos INTEGER NOT NULL,"           /* that position */
+	"  merged INTEGER NOT NULL,"        /* 0, or the cluster the family merged into */
+	"  ids TEXT NOT NULL);"             /* space-separated cluster ids, one per word seen */
+	/* the tree keys of a template's first line (its first tokens), so that a loaded template
+	 * goes to the same tree leaf after its leading tokens generalised */
+	"ALTER TABLE templates ADD COLUMN route TEXT;",
 };
 
 int ac_db_schema_version(void)

@@ -30,6 +30,11 @@
  *             -- sim_threshold, depth, max_children, masks (built-in list), user_masks
  *             -- ("NAME=PCRE" lines); the stored configuration wins when the state is loaded
  * -- end an-mining block
+ *   miner_families(key INTEGER PRIMARY KEY -- (appended by analyzer2, issue 12) hash of a
+ *                                          -- template's tokens but one position
+ *             pos INTEGER, merged INTEGER  -- that position; 0 or the cluster it merged into
+ *             ids TEXT)                    -- space-separated cluster ids, one per word seen
+ *             -- the miner's constant/variable evidence, saved so a restart groups the same
  *
  * -- an-clusters block (clusters of events, analyzer/analyzer.h; version 3 on an-clusters)
  *   clusters(id INTEGER PRIMARY KEY,

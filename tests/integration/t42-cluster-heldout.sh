@@ -11,3 +11,9 @@ HELDOUT=$here/tests/data/heldout python3 "$here/bench/heldout.py" --min-mean 0.9
 [ "$(grep -c '^[A-Z]' "$TMPDIR_TEST/ga.txt")" -ge 12 ]
 awk 'NR>1 && $1 != "mean" && $2 < 0.80 { print "GA of " $1 " is " $2; bad=1 } END { exit bad }' \
 	"$TMPDIR_TEST/ga.txt"
+# The second held-out-style set (tests/data/heldout2: 8 sources written before issue 12's second
+# round and not tuned on, labelled by the sources' format strings; see docs/RULES.md): measured
+# mean 0.601 (0.567 before that round); the floor guards against regressions, not a goal.
+HELDOUT=$here/tests/data/heldout2 python3 "$here/bench/heldout.py" --min-mean 0.58 \
+	| tee "$TMPDIR_TEST/ga2.txt"
+[ "$(grep -c '^[A-Z]' "$TMPDIR_TEST/ga2.txt")" -ge 8 ]
