@@ -2053,7 +2053,7 @@ static int load_families(struct miner *m, sqlite3 *db, struct ac_error *err)
 	sqlite3_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT key, pos, merged, ids FROM miner_families ORDER BY rowid",
+	if (sqlite3_prepare_v2(db, "SELECT key, pos, merged, ids FROM miner_families ORDER BY key",
 			       -1, &st, NULL) != SQLITE_OK)
 		return ac_db_error(db, err, "loading miner families");
 	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
