@@ -280,6 +280,9 @@ static const char *const migrations[] = {
 	"CREATE INDEX cluster_feedback_cluster ON cluster_feedback(cluster_id, created_at);"
 	"CREATE INDEX cluster_feedback_rule ON cluster_feedback(rule_id, created_at);",
 	/* ---- end evidence ---- */
+	/* evidence (issue 14): what each evidence event said (time, level, component, message,
+	 * context), kept with the fault run: the run's own collector database is thrown away */
+	"ALTER TABLE fault_runs ADD COLUMN samples TEXT NOT NULL DEFAULT '[]';",
 };
 
 int ac_db_schema_version(void)

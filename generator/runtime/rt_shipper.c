@@ -7,7 +7,11 @@
  * wakes every second (or when half a batch is waiting), POSTs up to 100 events as one JSON
  * array to $AUTOCODER_COLLECTOR_URL/api/v1/events with "Authorization: Bearer $AUTOCODER_KEY",
  * and counts sent and failed events (a failed batch is not retried: the log line on stderr
- * remains the durable record). Without AUTOCODER_COLLECTOR_URL the shipper is off.
+ * remains the durable record). Except when the batch could not leave because this process ran
+ * out of descriptors or memory (socket() failing with EMFILE, ENFILE, ENOBUFS, ENOMEM): the
+ * events are often the report of that very shortage, so the batch is kept and sent first in
+ * the next rounds (for up to 60 rounds, about a minute, and at shutdown).
+ * Without AUTOCODER_COLLECTOR_URL the shipper is off.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -31,6 +35,8 @@ static struct {
 	char url[512];
 	char key[256];
 	atomic_ullong sent, dropped, failed;
+	json_t *held;       /* a batch kept for lack of descriptors or memory */
+	int held_rounds;
 } sh = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
 
 void rt_shipper_stats(unsigned long long *sent, unsigned long long *dropped,
@@ -77,24 +83,42 @@ static json_t *take_batch(void)
 	return arr;
 }
 
-static void send_batch(json_t *arr)
+/* The post failed for lack of descriptors or memory in this process. */
+static bool local_shortage(int status, const char *why)
+{
+	return status < 0 && (!why || strstr(why, "EMFILE") || strstr(why, "ENFILE") ||
+			      strstr(why, "ENOBUFS") || strstr(why, "ENOMEM"));
+}
+
+/* Send arr (taken); a batch that failed for a local shortage is kept in sh.held, unless the
+ * system is stopping (last round). */
+static void send_batch(json_t *arr, bool stopping)
 {
 	size_t n = json_array_size(arr);
 	char *body;
+	bool serialised;
 	int status;
 	if (!n) {
 		json_decref(arr);
 		return;
 	}
 	body = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
+	serialised = body != NULL;
 	status = body ? rt_http_post(sh.url, "/api/v1/events", sh.key[0] ? sh.key : NULL, body,
 				     strlen(body), 5000) : -1;
 	free(body);
-	if (status >= 200 && status < 300)
+	if (status >= 200 && status < 300) {
 		atomic_fetch_add(&sh.sent, n);
-	else
+	} else if (local_shortage(status, serialised ? rt_http_post_failure() : NULL) &&
+		   !stopping && sh.held_rounds < 60) {
+		sh.held = arr;
+		sh.held_rounds++;
+		return;
+	} else {
 		atomic_fetch_add(&sh.failed, n);
+	}
+	json_decref(arr);
+	sh.held_rounds = 0;
 }
 
 static void *shipper_main(void *arg)
@@ -108,14 +132,15 @@ static void *shipper_main(void *arg)
 		bool stop;
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += 1;
-		if (!sh.stop && sh.count < SHIP_BATCH / 2)
+		if (!sh.stop && (sh.count < SHIP_BATCH / 2 || sh.held))
 			pthread_cond_timedwait(&sh.wake, &sh.lock, &dl);
 		stop = sh.stop;
-		batch = take_batch();
+		batch = sh.held ? sh.held : take_batch();
+		sh.held = NULL;
 		pthread_mutex_unlock(&sh.lock);
-		send_batch(batch);
+		send_batch(batch, stop);
 		pthread_mutex_lock(&sh.lock);
-		if (stop && !sh.count)
+		if (stop && !sh.count && !sh.held)
 			break;
 	}
 	pthread_mutex_unlock(&sh.lock);
