@@ -9,16 +9,20 @@
  * and counts sent and failed events (a failed batch is not retried: the log line on stderr
  * remains the durable record). Except when the batch could not leave because this process ran
  * out of descriptors or memory (socket() failing with EMFILE, ENFILE, ENOBUFS, ENOMEM): the
- * events are often the report of that very shortage, so the batch is kept and sent first in
- * the next rounds (for up to 60 rounds, about a minute, and at shutdown).
+ * events are often the report of that very shortage, so the shipper holds one descriptor in
+ * reserve (/dev/null) and gives it up for one more try, and a batch that still cannot leave
+ * is kept and sent first in the next rounds (for up to 60 rounds, about a minute, and at
+ * shutdown).
  * Without AUTOCODER_COLLECTOR_URL the shipper is off.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rt_int.h"
 
@@ -37,7 +41,14 @@ static struct {
 	atomic_ullong sent, dropped, failed;
 	json_t *held;       /* a batch kept for lack of descriptors or memory */
 	int held_rounds;
-} sh = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+	int reserve_fd;     /* given up when the process runs out of descriptors (-1: none) */
+} sh = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .reserve_fd = -1 };
+
+static void reserve_take(void)
+{
+	if (sh.reserve_fd < 0)
+		sh.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 void rt_shipper_stats(unsigned long long *sent, unsigned long long *dropped,
 		      unsigned long long *failed)
@@ -106,6 +117,14 @@ static void send_batch(json_t *arr, bool stopping)
 	serialised = body != NULL;
 	status = body ? rt_http_post(sh.url, "/api/v1/events", sh.key[0] ? sh.key : NULL, body,
 				     strlen(body), 5000) : -1;
+	if (body && local_shortage(status, rt_http_post_failure()) && sh.reserve_fd >= 0) {
+		/* out of descriptors: the reserved one makes room for this report */
+		close(sh.reserve_fd);
+		sh.reserve_fd = -1;
+		status = rt_http_post(sh.url, "/api/v1/events", sh.key[0] ? sh.key : NULL, body,
+				      strlen(body), 5000);
+	}
+	reserve_take();
 	free(body);
 	if (status >= 200 && status < 300) {
 		atomic_fetch_add(&sh.sent, n);
@@ -156,6 +175,7 @@ int rt_shipper_start(struct rt_system *s)
 	snprintf(sh.url, sizeof sh.url, "%s", url);
 	snprintf(sh.key, sizeof sh.key, "%s", key ? key : "");
 	sh.running = true;
+	reserve_take();
 	if (pthread_create(&sh.thread, NULL, shipper_main, NULL)) {
 		sh.running = false;
 		return -1;
@@ -175,6 +195,9 @@ void rt_shipper_stop(void)
 	pthread_cond_signal(&sh.wake);
 	pthread_join(sh.thread, NULL);
 	sh.running = false;
+	if (sh.reserve_fd >= 0)
+		close(sh.reserve_fd);
+	sh.reserve_fd = -1;
 }
 
 const char *rt_shipper_url(void)
