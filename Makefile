@@ -168,7 +168,7 @@ update-golden: $(BIN) $(BUILD)/tests/check_deploy
 	  AC_UPDATE_GOLDEN=1 CK_FORK=yes $(BUILD)/tests/check_deploy; rm -rf $$t
 	@git status --short tests/golden; echo "goldens rewritten: review git diff tests/golden"
 
-# The fault catalogue (data/faults) against real generated systems: ~5 minutes, so not part of
+# The fault catalogue (data/faults) against real generated systems: ~3 minutes, so not part of
 # `make test`; .ci/run calls it (docs/EVIDENCE.md).
 test-faults: $(BIN)
 	@AUTOCODER=$(abspath $(BIN)) tests/faults/run-faults.sh

@@ -5,7 +5,7 @@
 # recipe must make the system recover; at least 14 distinct rules; `faults list` shows the
 # outcomes, the evidence event ids are events of the run's collector carrying the rule, and
 # each run keeps what those events said (samples) for when that database is gone.
-# Takes about 5 minutes (three systems built, each fault run for real), so it is not part of
+# Takes about 2.5 minutes (three systems built, each fault run for real), so it is not part of
 # `make test`; .ci/run calls it.
 set -u
 : "${AUTOCODER:?}"
