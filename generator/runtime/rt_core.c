@@ -1110,7 +1110,11 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
 		if (c->ops->init && c->ops->init(c)) {
-			rt_log(c, "error", NULL, "component failed to start",
+			/* an allocation that failed says so in the message (the rules read it) */
+			rt_log(c, "error", NULL, strstr(c->last_error, "out of memory") ||
+			       strstr(c->last_error, strerror(ENOMEM)) ?
+			       "out of memory: component failed to start (ENOMEM)" :
+			       "component failed to start",
 			       json_pack("{s:s}", "error", c->last_error));
 			goto out_stop;
 		}
