@@ -8,7 +8,9 @@
  * outcome is "validated" when at least one of them has the expected rule attached
  * (event_grouping.rule_id), else "failed" with the rules that were attached instead. When the
  * entry has a fix recipe it runs next; exit 0 means the system recovered. Each outcome is
- * stored in fault_runs of the results database.
+ * stored in fault_runs of the results database, with up to 20 evidence event ids and what
+ * those events said (samples: time, level, component, message, context), since the run's
+ * collector database is a throwaway.
  */
 #include "core/common.h"
 #include "core/db.h"
@@ -266,8 +268,35 @@ static long long max_event_id(const char *db_path)
 struct evidence {
 	long long events, clustered, matched;
 	json_t *ids;      /* up to 20 event ids with the rule */
+	json_t *samples;  /* what those events said */
 	json_t *others;   /* rule id (or "none") -> count, for the failure detail */
 };
+
+/* What an evidence event said, from the row of collect_evidence's query. */
+static json_t *sample_of(sqlite3_stmt *st)
+{
+	char when[32], text[512];
+	const char *msg = (const char *)sqlite3_column_text(st, 6);
+	const char *type = (const char *)sqlite3_column_text(st, 7);
+	const char *value = (const char *)sqlite3_column_text(st, 8);
+	json_t *raw = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
+	json_t *context = json_object_get(raw, "context");
+
+	ac_format_iso8601(sqlite3_column_double(st, 3), when, sizeof when);
+	if (msg && *msg)
+		snprintf(text, sizeof text, "%s", msg);
+	else
+		snprintf(text, sizeof text, "%s%s%s", type ? type : "", type && value ? ": " : "",
+			 value ? value : "");
+	json_t *s = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I}", "id", sqlite3_column_text(st, 0),
+			      "timestamp", when, "level", sqlite3_column_text(st, 4), "component",
+			      sqlite3_column_text(st, 5), "message", text, "cluster",
+			      (json_int_t)sqlite3_column_int64(st, 10));
+	if (s && json_is_object(context))
+		json_object_set(s, "context", context);
+	json_decref(raw);
+	return s ? s : json_object();
+}
 
 /* Events after `since` of the system: how many, how many clustered, which have the rule. */
 static void collect_evidence(const char *db_path, long long since, const char *system,
@@ -277,11 +306,14 @@ static void collect_evidence(const char *db_path, long long since, const char *s
 	sqlite3_stmt *st = NULL;
 
 	json_array_clear(ev->ids);
+	json_array_clear(ev->samples);
 	json_object_clear(ev->others);
 	ev->events = ev->clustered = ev->matched = 0;
 	if (!db)
 		return;
-	if (sqlite3_prepare_v2(db, "SELECT e.event_id, e.cluster_id IS NOT NULL, g.rule_id "
+	if (sqlite3_prepare_v2(db, "SELECT e.event_id, e.cluster_id IS NOT NULL, g.rule_id, "
+			       "e.timestamp, e.level, e.component, e.message, e.exc_type, e.exc_value, "
+			       "e.raw, e.cluster_id "
 			       "FROM events e LEFT JOIN event_grouping g ON g.event = e.id "
 			       "WHERE e.id > ? AND e.system = ? ORDER BY e.id", -1, &st, NULL) == SQLITE_OK) {
 		sqlite3_bind_int64(st, 1, since);
@@ -295,8 +327,10 @@ static void collect_evidence(const char *db_path, long long since, const char *s
 			ev->clustered++;
 			if (r && !strcmp(r, rule)) {
 				ev->matched++;
-				if (json_array_size(ev->ids) < 20)
+				if (json_array_size(ev->ids) < 20) {
 					json_array_append_new(ev->ids, json_string(id));
+					json_array_append_new(ev->samples, sample_of(st));
+				}
 			} else {
 				const char *k = r ? r : "no rule";
 				json_object_set_new(ev->others, k, json_integer(
@@ -339,12 +373,14 @@ static int store_result(struct runner *R, const struct fault *f, const char *sys
 {
 	sqlite3_stmt *st = NULL;
 	char *ids = json_dumps(ev->ids, JSON_COMPACT);
+	char *samples = json_dumps(ev->samples, JSON_COMPACT);
 	int rc = 0;
 
 	if (sqlite3_prepare_v2(R->results, "INSERT INTO fault_runs(fault, rule_id, outcome, "
-			       "fix_outcome, detail, ran_at, system, version, events, evidence) "
-			       "VALUES(?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+			       "fix_outcome, detail, ran_at, system, version, events, evidence, "
+			       "samples) VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
 		free(ids);
+		free(samples);
 		return ac_db_error(R->results, err, "fault_runs");
 	}
 	sqlite3_bind_text(st, 1, f->id, -1, SQLITE_STATIC);
@@ -358,10 +394,12 @@ static int store_result(struct runner *R, const struct fault *f, const char *sys
 	sqlite3_bind_text(st, 8, AC_VERSION, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 9, ev->matched);
 	sqlite3_bind_text(st, 10, ids ? ids : "[]", -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 11, samples ? samples : "[]", -1, SQLITE_STATIC);
 	if (sqlite3_step(st) != SQLITE_DONE)
 		rc = ac_db_error(R->results, err, "fault_runs");
 	sqlite3_finalize(st);
 	free(ids);
+	free(samples);
 	return rc;
 }
 
@@ -387,7 +425,8 @@ static int run_fault(struct runner *R, const struct fault *f, bool *validated, s
 	char vars[10][PATH_MAX + 64];
 	char *env[12];
 	size_t ne = 0;
-	struct evidence ev = { .ids = json_array(), .others = json_object() };
+	struct evidence ev = { .ids = json_array(), .samples = json_array(),
+			       .others = json_object() };
 	char detail[2048] = "";
 	const char *fix_outcome = NULL;
 	int rc = 0;
@@ -395,6 +434,7 @@ static int run_fault(struct runner *R, const struct fault *f, bool *validated, s
 	*validated = false;
 	if (!bp) {
 		json_decref(ev.ids);
+		json_decref(ev.samples);
 		json_decref(ev.others);
 		return ac_error_set(err, AC_EINVAL, "no_blueprint", "%s:%d: fault '%s' names no "
 				    "blueprint and none was given", f->file, f->line, f->id);
@@ -402,6 +442,7 @@ static int run_fault(struct runner *R, const struct fault *f, bool *validated, s
 	const struct built *b = build_system(R, bp, err);
 	if (!b) {
 		json_decref(ev.ids);
+		json_decref(ev.samples);
 		json_decref(ev.others);
 		return err->code;
 	}
@@ -453,6 +494,7 @@ static int run_fault(struct runner *R, const struct fault *f, bool *validated, s
 	if (!rc && fix_outcome && strcmp(fix_outcome, "recovered"))
 		*validated = false;   /* the workflow itself did not work: count as a failure */
 	json_decref(ev.ids);
+	json_decref(ev.samples);
 	json_decref(ev.others);
 	return rc;
 }
@@ -525,7 +567,7 @@ int faults_list(sqlite3 *db, FILE *out, bool json, struct ac_error *err)
 	json_t *arr = json_array();
 
 	if (sqlite3_prepare_v2(db, "SELECT id, fault, rule_id, outcome, fix_outcome, ran_at, system, "
-			       "version, events, evidence, detail FROM fault_runs "
+			       "version, events, evidence, detail, samples FROM fault_runs "
 			       "ORDER BY ran_at DESC, id DESC", -1, &st, NULL) != SQLITE_OK) {
 		json_decref(arr);
 		return ac_db_error(db, err, "fault_runs");
@@ -539,15 +581,17 @@ int faults_list(sqlite3 *db, FILE *out, bool json, struct ac_error *err)
 		ac_format_iso8601(sqlite3_column_double(st, 5), date, sizeof date);
 		if (json) {
 			json_t *ids = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
+			json_t *samples = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
 			json_array_append_new(arr, json_pack(
-				"{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:o, s:s?}",
+				"{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:o, s:s?, s:o}",
 				"id", (json_int_t)sqlite3_column_int64(st, 0),
 				"fault", sqlite3_column_text(st, 1), "rule", sqlite3_column_text(st, 2),
 				"outcome", sqlite3_column_text(st, 3), "fix", fix, "date", date,
 				"system", sqlite3_column_text(st, 6), "version", sqlite3_column_text(st, 7),
 				"events", (json_int_t)sqlite3_column_int64(st, 8),
 				"evidence", ids ? ids : json_array(),
-				"detail", sqlite3_column_text(st, 10)));
+				"detail", sqlite3_column_text(st, 10),
+				"samples", samples ? samples : json_array()));
 		} else {
 			fprintf(out, "%.10s  %-28s %-34s %-10s %-13s %6lld  %s\n", date,
 				sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),

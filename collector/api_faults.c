@@ -5,7 +5,9 @@
  * bench runs): any read token sees them.
  *
  * One entry per (rule, fault): its newest run, with outcome, fix outcome, date, system,
- * autocoder version, evidence event ids, the number of runs, and `stale` — the newest run
+ * autocoder version, evidence event ids and what those events said (`samples`: id, timestamp,
+ * level, component, message, cluster, context; kept with the run because the run's collector
+ * database is thrown away), the number of runs, and `stale` — the newest run
  * did not validate the rule but an earlier run of the same fault did (the guide's STALE,
  * analyzer/faults_run.c) — with the date of that last validating run.
  */
@@ -14,7 +16,7 @@
 
 static const char faults_sql[] =
 	"SELECT f.id, f.fault, f.rule_id, f.outcome, f.fix_outcome, f.ran_at, f.system, f.version,"
-	" f.events, f.evidence, f.detail,"
+	" f.events, f.evidence, f.detail, f.samples,"
 	" (SELECT max(p.ran_at) FROM fault_runs p WHERE p.rule_id = f.rule_id AND p.fault = f.fault"
 	"   AND p.outcome = 'validated' AND p.id <> f.id),"
 	" (SELECT count(*) FROM fault_runs p WHERE p.rule_id = f.rule_id AND p.fault = f.fault)"
@@ -28,25 +30,31 @@ static json_t *run_row(sqlite3_stmt *st)
 	char date[32], last[32] = "";
 	const char *outcome = (const char *)sqlite3_column_text(st, 3);
 	json_t *ids = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
-	bool validated_before = sqlite3_column_type(st, 11) != SQLITE_NULL;
+	json_t *samples = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
+	bool validated_before = sqlite3_column_type(st, 12) != SQLITE_NULL;
 
 	if (!json_is_array(ids)) {
 		json_decref(ids);
 		ids = json_array();
 	}
 	ac_format_iso8601(sqlite3_column_double(st, 5), date, sizeof date);
+	if (!json_is_array(samples)) {
+		json_decref(samples);
+		samples = json_array();
+	}
 	if (validated_before)
-		ac_format_iso8601(sqlite3_column_double(st, 11), last, sizeof last);
-	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:o, s:s?, s:b, s:s?, s:I}",
+		ac_format_iso8601(sqlite3_column_double(st, 12), last, sizeof last);
+	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:o, s:o, s:s?, s:b, s:s?, s:I}",
 			 "id", (json_int_t)sqlite3_column_int64(st, 0),
 			 "fault", sqlite3_column_text(st, 1), "rule", sqlite3_column_text(st, 2),
 			 "outcome", outcome, "fix", sqlite3_column_text(st, 4), "date", date,
 			 "system", sqlite3_column_text(st, 6), "version", sqlite3_column_text(st, 7),
 			 "events", (json_int_t)sqlite3_column_int64(st, 8), "evidence", ids,
+			 "samples", samples,
 			 "detail", sqlite3_column_text(st, 10),
 			 "stale", strcmp(outcome, "validated") != 0 && validated_before,
 			 "last_validated", validated_before ? last : NULL,
-			 "runs", (json_int_t)sqlite3_column_int64(st, 12));
+			 "runs", (json_int_t)sqlite3_column_int64(st, 13));
 }
 
 /* The newest run of each (rule, fault), newest first; NULL with err set. */

@@ -289,6 +289,9 @@ static const char *const migrations[] = {
 	/* the tree keys of a template's first line (its first tokens), so that a loaded template
 	 * goes to the same tree leaf after its leading tokens generalised */
 	"ALTER TABLE templates ADD COLUMN route TEXT;",
+	/* evidence (issue 14): what each evidence event said (time, level, component, message,
+	 * context), kept with the fault run: the run's own collector database is thrown away */
+	"ALTER TABLE fault_runs ADD COLUMN samples TEXT NOT NULL DEFAULT '[]';",
 };
 
 int ac_db_schema_version(void)

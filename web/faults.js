@@ -2,8 +2,10 @@
  * faults.js — the Faults page (#/faults): the fault-injection results stored in the
  * collector's database (`autocoder faults run --db`, GET /api/v1/faults/runs), the newest run
  * of each (rule, fault): outcome, fix outcome, date, system, autocoder version, and the
- * evidence event ids, each linked to the event view (the events are in the run's collector
- * database; they are found here only when that is this server's database). A rule whose
+ * evidence events: what each said (time, level, component, message, context — stored with
+ * the run, so it is readable after the run's throwaway collector is gone) and its id, linked
+ * to the event view (found there only when the run's collector database is this server's
+ * database). A rule whose
  * fault stopped producing it is flagged stale, as in the guide (docs/EVIDENCE.md).
  */
 import { listFaultRuns } from './api.js';
@@ -15,13 +17,28 @@ function outcomeCell(r) {
 		r.stale ? [' ', badge('stale', 'regression', `last validated ${fmtUtc(r.last_validated)}`)] : null);
 }
 
+// One evidence event: its id (linked to the event view, which finds it when the run's
+// events are in this database) and what it said, stored with the run (samples).
+function evidenceItem(id, sample) {
+	const link = h('a', { href: hashLink(`events/${id}`) }, h('code', null, id));
+	if (!sample)
+		return h('li', null, link);
+	const ctx = sample.context && Object.keys(sample.context).length
+		? h('details', null, h('summary', null, 'context'), h('pre', null, JSON.stringify(sample.context, null, 2)))
+		: null;
+	return h('li', { class: 'evidence-sample' }, link, ' ',
+		h('small', { class: 'muted' }, `${fmtUtc(sample.timestamp)} ${sample.level || ''} ${sample.component || ''}`),
+		h('div', { class: 'evidence-message' }, sample.message || ''), ctx);
+}
+
 function evidenceCell(r) {
 	const ids = Array.isArray(r.evidence) ? r.evidence : [];
+	const samples = Array.isArray(r.samples) ? r.samples : [];
 	if (!ids.length)
 		return h('td', { class: 'muted' }, 'none');
-	return h('td', null, h('ul', { class: 'evidence' }, ids.map((id) =>
-		h('li', null, h('a', { href: hashLink(`events/${id}`) }, h('code', null, id))))),
-	r.events > ids.length ? h('small', null, `${fmtNum(ids.length)} of ${fmtNum(r.events)} shown`) : null);
+	const byId = new Map(samples.map((s) => [s.id, s]));
+	return h('td', null, h('ul', { class: 'evidence' }, ids.map((id) => evidenceItem(id, byId.get(id)))),
+		r.events > ids.length ? h('small', null, `${fmtNum(ids.length)} of ${fmtNum(r.events)} shown`) : null);
 }
 
 function row(r) {

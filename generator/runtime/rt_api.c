@@ -559,9 +559,10 @@ static int api_init(struct rt_component *c)
 		return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
 	direct_setup(st);
 	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO,
+				 MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG,
 				 (uint16_t)port, NULL, NULL, api_handler, st,
 				 MHD_OPTION_SOCK_ADDR, &sa,
+				 MHD_OPTION_EXTERNAL_LOGGER, rt_mhd_log, c,
 				 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)(threads > 0 ? threads : 1),
 				 MHD_OPTION_NOTIFY_COMPLETED, api_completed, st,
 				 MHD_OPTION_CONNECTION_TIMEOUT, 60u,

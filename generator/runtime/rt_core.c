@@ -219,6 +219,25 @@ static void ship_log_event(struct rt_system *s, struct rt_component *c, const st
 	rt_shipper_push(ev);
 }
 
+/* The line when the JSON could not be built (out of memory): level and message, from the
+ * stack, so an allocation failure is still reported. */
+static void log_without_memory(const char *level, const char *msg)
+{
+	char line[640], ts[40];
+	size_t n;
+	rt_iso_now(ts, sizeof ts);
+	n = (size_t)snprintf(line, sizeof line, "{\"ts\":\"%s\",\"level\":\"%s\",\"msg\":\"", ts,
+			     level);
+	for (const char *p = msg; *p && n < sizeof line - 80; p++)
+		if ((unsigned char)*p >= 0x20 && *p != '"' && *p != '\\')
+			line[n++] = *p;
+	n += (size_t)snprintf(line + n, sizeof line - n, "\",\"fields\":{\"logging\":\"out of "
+			      "memory (ENOMEM): fields dropped\"}}\n");
+	if (write(2, line, n) < 0) {
+		/* stderr is gone: nothing sensible left to do */
+	}
+}
+
 void rt_log(struct rt_component *c, const char *level, const struct rt_msg *m, const char *msg,
 	    json_t *fields)
 {
@@ -240,8 +259,10 @@ void rt_log(struct rt_component *c, const char *level, const struct rt_msg *m, c
 			 c ? c->def->name : "", "msg", msg, "trace_id",
 			 m && m->trace_id[0] ? json_string(m->trace_id) : json_null(), "fields",
 			 fields);
-	if (!line)
+	if (!line) {
+		log_without_memory(level_names[li], msg);
 		return;
+	}
 	text = json_dumps(line, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	if (text) {
 		size_t n = strlen(text);
@@ -536,6 +557,7 @@ static int deliver(struct rt_component *c, struct rt_queue *q, struct rt_msg *m)
 	}
 	if (!strcmp(q->def->strategy, "ignore")) {
 		atomic_fetch_add(&q->dropped, 1);
+		rt_note_drop(c, q);
 	} else {
 		rt_dead_letter(q, m->data, "queue full", attempts);
 		rt_log(c, "warn", m, "queue full: message dead-lettered",
@@ -1240,7 +1262,11 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
 		if (c->ops->init && c->ops->init(c)) {
-			rt_log(c, "error", NULL, "component failed to start",
+			/* an allocation that failed says so in the message (the rules read it) */
+			rt_log(c, "error", NULL, strstr(c->last_error, "out of memory") ||
+			       strstr(c->last_error, strerror(ENOMEM)) ?
+			       "out of memory: component failed to start (ENOMEM)" :
+			       "component failed to start",
 			       json_pack("{s:s}", "error", c->last_error));
 			goto out_stop;
 		}
@@ -1249,8 +1275,9 @@ int rt_main(int argc, char **argv, const struct rt_system_def *def)
 		goto out_stop;
 	for (size_t i = 0; i < s->ncomps; i++) {
 		struct rt_component *c = &s->comps[i];
-		if (pthread_create(&c->thread, NULL, rt_component_thread, c)) {
-			rt_log(c, "error", NULL, "cannot start thread", NULL);
+		int err = pthread_create(&c->thread, NULL, rt_component_thread, c);
+		if (err) {
+			rt_log_thread_failure(c, "the component's thread", err);
 			goto out_stop;
 		}
 		c->started = true;

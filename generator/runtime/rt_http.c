@@ -130,9 +130,11 @@ int rt_metrics_server_start(struct rt_system *s, int port)
 		       json_pack("{s:s}", "address", shown));
 		return -1;
 	}
-	s->metrics_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+	s->metrics_daemon = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+					     MHD_USE_ERROR_LOG,
 					     (uint16_t)port, NULL, NULL, metrics_handler, NULL,
 					     MHD_OPTION_SOCK_ADDR, &sa,
+					     MHD_OPTION_EXTERNAL_LOGGER, rt_mhd_log, NULL,
 					     MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 					     MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT,
 					     MHD_OPTION_END);
@@ -154,14 +156,43 @@ void rt_metrics_server_stop(struct rt_system *s)
 
 /* ---------------------------------------------------------------- client */
 
+/* Why this thread's last rt_http_post failed, for the caller's message (rt_int.h). */
+static _Thread_local char post_failure[160];
+
+const char *rt_http_post_failure(void)
+{
+	return post_failure;
+}
+
+/* Record errno e (0: nothing to say) as the reason of a failed step (connect, write, read):
+ * "connect: ECONNREFUSED (Connection refused)"; a timeout reads "read timed out" (the
+ * words the posix rules know; ETIMEDOUT alone is taken for a Node.js error). Returns -1. */
+static int post_failed(const char *doing, int e)
+{
+	char t[128];
+	if (!e) {
+		post_failure[0] = '\0';
+		return -1;
+	}
+	rt_errno_text(e, t, sizeof t);
+	if (e == ETIMEDOUT)
+		snprintf(post_failure, sizeof post_failure, "%s timed out", doing);
+	else
+		snprintf(post_failure, sizeof post_failure, "%s: %s", doing, t);
+	errno = e;
+	return -1;
+}
+
 static int wait_fd(int fd, short ev, double deadline)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
 	for (;;) {
 		double left = deadline - rt_mono();
 		int rc;
-		if (left <= 0)
+		if (left <= 0) {
+			errno = ETIMEDOUT;
 			return -1;
+		}
 		rc = poll(&p, 1, (int)(left * 1000) + 1);
 		if (rc > 0)
 			return 0;
@@ -173,24 +204,37 @@ static int wait_fd(int fd, short ev, double deadline)
 static int connect_to(const char *host, const char *port, double deadline)
 {
 	struct addrinfo hints = { .ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM }, *ai, *a;
-	int fd = -1;
-	if (getaddrinfo(host, port, &hints, &ai))
+	int fd = -1, e = 0, gai;
+	if ((gai = getaddrinfo(host, port, &hints, &ai))) {
+		snprintf(post_failure, sizeof post_failure, "cannot resolve host '%.60s': %s", host,
+			 gai_strerror(gai));
 		return -1;
+	}
 	for (a = ai; a; a = a->ai_next) {
 		int err = 0;
 		socklen_t el = sizeof err;
 		fd = socket(a->ai_family, a->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-		if (fd < 0)
+		if (fd < 0) {
+			post_failed("socket", e = errno);
 			continue;
+		}
 		if (connect(fd, a->ai_addr, a->ai_addrlen) == 0)
 			break;
-		if (errno == EINPROGRESS && wait_fd(fd, POLLOUT, deadline) == 0 &&
-		    getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
+		if (errno != EINPROGRESS)
+			e = errno;
+		else if (wait_fd(fd, POLLOUT, deadline))
+			e = errno;
+		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &el) == 0 && err == 0)
 			break;
+		else
+			e = err ? err : errno;
+		post_failed("connect", e);
 		close(fd);
 		fd = -1;
 	}
 	freeaddrinfo(ai);
+	if (fd < 0)
+		errno = e;
 	return fd;
 }
 
@@ -252,11 +296,13 @@ int rt_http_post(const char *url, const char *path_suffix, const char *bearer, c
 	int fd, hl, status = -1;
 	size_t got = 0;
 
+	post_failure[0] = '\0';
 	if (parse_url(url, host, sizeof host, port, sizeof port, path, sizeof path))
 		return -1;
 	fd = connect_to(host, port, deadline);
 	if (fd < 0)
 		return -1;
+	post_failure[0] = '\0';   /* an earlier address may have failed */
 	hl = snprintf(head, sizeof head,
 		      "POST %s%s HTTP/1.1\r\nHost: %s:%s\r\nContent-Type: application/json\r\n"
 		      "Content-Length: %zu\r\nConnection: close\r\n%s%s%s\r\n",
@@ -265,15 +311,25 @@ int rt_http_post(const char *url, const char *path_suffix, const char *bearer, c
 		      bearer ? "\r\n" : "");
 	if (hl < 0 || (size_t)hl >= sizeof head)
 		goto out;
-	if (send_all(fd, head, (size_t)hl, deadline) || send_all(fd, body, len, deadline))
+	if (send_all(fd, head, (size_t)hl, deadline) || send_all(fd, body, len, deadline)) {
+		post_failed("write", errno);
 		goto out;
+	}
 	while (got < sizeof resp - 1) {
 		ssize_t r;
-		if (wait_fd(fd, POLLIN, deadline))
+		if (wait_fd(fd, POLLIN, deadline)) {
+			if (errno == ETIMEDOUT)
+				snprintf(post_failure, sizeof post_failure, "read timed out (no "
+					 "response within %d ms)", timeout_ms);
+			else
+				post_failed("read", errno);
 			goto out;
+		}
 		r = recv(fd, resp + got, sizeof resp - 1 - got, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			continue;
+		if (r < 0)
+			post_failed("read", errno);
 		if (r <= 0)
 			break;
 		got += (size_t)r;

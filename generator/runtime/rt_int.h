@@ -227,6 +227,20 @@ void rt_metrics_server_stop(struct rt_system *s);
 int rt_http_post(const char *url, const char *path_suffix, const char *bearer, const char *body,
 		 size_t len, int timeout_ms);
 
+/* rt_resource.c: truthful reports of resource exhaustion */
+const char *rt_errno_name(int e);                 /* "EMFILE", ... or NULL */
+void rt_errno_text(int e, char *buf, size_t n);   /* "EMFILE (Too many open files)" */
+/* MHD_OPTION_EXTERNAL_LOGGER for every daemon (with MHD_USE_ERROR_LOG), cls = the component
+ * (NULL: the system): accept and allocation failures become error events, rate-limited. */
+void rt_mhd_log(void *cls, const char *fmt, va_list ap);
+/* A thread could not start (err from pthread_create): out of memory when no stack fits. */
+void rt_log_thread_failure(struct rt_component *c, const char *what, int err);
+/* A message was dropped on q (strategy ignore): a rate-limited warning. */
+void rt_note_drop(struct rt_component *c, struct rt_queue *q);
+/* Why the calling thread's last rt_http_post returned -1 ("ECONNREFUSED (Connection
+ * refused)", ...), or "" when it was not a system error. */
+const char *rt_http_post_failure(void);
+
 /* rt_shipper.c */
 int rt_shipper_start(struct rt_system *s);
 void rt_shipper_stop(void);

@@ -235,9 +235,11 @@ static int source_init(struct rt_component *c)
 		char shown[256];
 		if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
 			return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
-		st->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL,
+		st->http = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
+					    MHD_USE_ERROR_LOG,
 					    (uint16_t)port, NULL, NULL, source_http, c,
 					    MHD_OPTION_SOCK_ADDR, &sa,
+					    MHD_OPTION_EXTERNAL_LOGGER, rt_mhd_log, c,
 					    MHD_OPTION_NOTIFY_COMPLETED, source_completed, c,
 					    MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 					    MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT,
@@ -799,8 +801,9 @@ static int sink_flush(struct rt_component *c)
 		int status = body ? rt_http_post(st->url, NULL, NULL, body, strlen(body), 5000) : -1;
 		free(body);
 		if (status < 200 || status >= 300) {
-			rt_fail(c, "POST %s failed (status %d): %zu messages lost", st->url, status,
-				st->count);
+			const char *why = status < 0 ? rt_http_post_failure() : "";
+			rt_fail(c, "POST %s failed (status %d%s%s): %zu messages lost", st->url, status,
+				*why ? ", " : "", why, st->count);
 			rt_set_unhealthy(c, c->last_error);
 			rc = -1;
 		} else {

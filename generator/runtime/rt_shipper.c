@@ -7,14 +7,22 @@
  * wakes every second (or when half a batch is waiting), POSTs up to 100 events as one JSON
  * array to $AUTOCODER_COLLECTOR_URL/api/v1/events with "Authorization: Bearer $AUTOCODER_KEY",
  * and counts sent and failed events (a failed batch is not retried: the log line on stderr
- * remains the durable record). Without AUTOCODER_COLLECTOR_URL the shipper is off.
+ * remains the durable record). Except when the batch could not leave because this process ran
+ * out of descriptors or memory (socket() failing with EMFILE, ENFILE, ENOBUFS, ENOMEM): the
+ * events are often the report of that very shortage, so the shipper holds one descriptor in
+ * reserve (/dev/null) and gives it up for one more try, and a batch that still cannot leave
+ * is kept and sent first in the next rounds (for up to 60 rounds, about a minute, and at
+ * shutdown).
+ * Without AUTOCODER_COLLECTOR_URL the shipper is off.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "rt_int.h"
 
@@ -31,7 +39,16 @@ static struct {
 	char url[512];
 	char key[256];
 	atomic_ullong sent, dropped, failed;
-} sh = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER };
+	json_t *held;       /* a batch kept for lack of descriptors or memory */
+	int held_rounds;
+	int reserve_fd;     /* given up when the process runs out of descriptors (-1: none) */
+} sh = { .lock = PTHREAD_MUTEX_INITIALIZER, .wake = PTHREAD_COND_INITIALIZER, .reserve_fd = -1 };
+
+static void reserve_take(void)
+{
+	if (sh.reserve_fd < 0)
+		sh.reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
 
 void rt_shipper_stats(unsigned long long *sent, unsigned long long *dropped,
 		      unsigned long long *failed)
@@ -77,24 +94,50 @@ static json_t *take_batch(void)
 	return arr;
 }
 
-static void send_batch(json_t *arr)
+/* The post failed for lack of descriptors or memory in this process. */
+static bool local_shortage(int status, const char *why)
+{
+	return status < 0 && (!why || strstr(why, "EMFILE") || strstr(why, "ENFILE") ||
+			      strstr(why, "ENOBUFS") || strstr(why, "ENOMEM"));
+}
+
+/* Send arr (taken); a batch that failed for a local shortage is kept in sh.held, unless the
+ * system is stopping (last round). */
+static void send_batch(json_t *arr, bool stopping)
 {
 	size_t n = json_array_size(arr);
 	char *body;
+	bool serialised;
 	int status;
 	if (!n) {
 		json_decref(arr);
 		return;
 	}
 	body = json_dumps(arr, JSON_COMPACT);
-	json_decref(arr);
+	serialised = body != NULL;
 	status = body ? rt_http_post(sh.url, "/api/v1/events", sh.key[0] ? sh.key : NULL, body,
 				     strlen(body), 5000) : -1;
+	if (body && local_shortage(status, rt_http_post_failure()) && sh.reserve_fd >= 0) {
+		/* out of descriptors: the reserved one makes room for this report */
+		close(sh.reserve_fd);
+		sh.reserve_fd = -1;
+		status = rt_http_post(sh.url, "/api/v1/events", sh.key[0] ? sh.key : NULL, body,
+				      strlen(body), 5000);
+	}
+	reserve_take();
 	free(body);
-	if (status >= 200 && status < 300)
+	if (status >= 200 && status < 300) {
 		atomic_fetch_add(&sh.sent, n);
-	else
+	} else if (local_shortage(status, serialised ? rt_http_post_failure() : NULL) &&
+		   !stopping && sh.held_rounds < 60) {
+		sh.held = arr;
+		sh.held_rounds++;
+		return;
+	} else {
 		atomic_fetch_add(&sh.failed, n);
+	}
+	json_decref(arr);
+	sh.held_rounds = 0;
 }
 
 static void *shipper_main(void *arg)
@@ -108,14 +151,15 @@ static void *shipper_main(void *arg)
 		bool stop;
 		clock_gettime(CLOCK_REALTIME, &dl);
 		dl.tv_sec += 1;
-		if (!sh.stop && sh.count < SHIP_BATCH / 2)
+		if (!sh.stop && (sh.count < SHIP_BATCH / 2 || sh.held))
 			pthread_cond_timedwait(&sh.wake, &sh.lock, &dl);
 		stop = sh.stop;
-		batch = take_batch();
+		batch = sh.held ? sh.held : take_batch();
+		sh.held = NULL;
 		pthread_mutex_unlock(&sh.lock);
-		send_batch(batch);
+		send_batch(batch, stop);
 		pthread_mutex_lock(&sh.lock);
-		if (stop && !sh.count)
+		if (stop && !sh.count && !sh.held)
 			break;
 	}
 	pthread_mutex_unlock(&sh.lock);
@@ -131,6 +175,7 @@ int rt_shipper_start(struct rt_system *s)
 	snprintf(sh.url, sizeof sh.url, "%s", url);
 	snprintf(sh.key, sizeof sh.key, "%s", key ? key : "");
 	sh.running = true;
+	reserve_take();
 	if (pthread_create(&sh.thread, NULL, shipper_main, NULL)) {
 		sh.running = false;
 		return -1;
@@ -150,6 +195,9 @@ void rt_shipper_stop(void)
 	pthread_cond_signal(&sh.wake);
 	pthread_join(sh.thread, NULL);
 	sh.running = false;
+	if (sh.reserve_fd >= 0)
+		close(sh.reserve_fd);
+	sh.reserve_fd = -1;
 }
 
 const char *rt_shipper_url(void)

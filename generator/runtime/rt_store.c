@@ -47,6 +47,7 @@ struct store_state {
 	char path[1024];
 	char table[64];
 	int busy_timeout;
+	double slow;              /* seconds: a slower command is reported (slow_ms) */
 	struct store_conn *pool;
 	size_t pool_size;
 	pthread_mutex_t lock;
@@ -65,13 +66,28 @@ static bool valid_ident(const char *s)
 	return true;
 }
 
+/* rt_fail with SQLite's message and, when there is one, the system error that caused it
+ * (EMFILE: out of descriptors, ENOENT, EACCES...): "cannot open X: unable to open database
+ * file; EMFILE (Too many open files)". */
+static int sqlite_failure(struct rt_component *c, sqlite3 *db, const char *what)
+{
+	int e = sqlite3_system_errno(db);
+	char why[160] = "";
+	if (e)
+		rt_errno_text(e, why, sizeof why);
+	return rt_fail(c, "%s: %s%s%s", what, sqlite3_errmsg(db), e ? "; " : "", why);
+}
+
 static int conn_open(struct rt_component *c, struct store_conn *sc)
 {
 	struct store_state *st = c->state;
 	char sql[ST_COUNT][256];
 	if (sqlite3_open_v2(st->path, &sc->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
-		return rt_fail(c, "cannot open %s: %s", st->path, sqlite3_errmsg(sc->db));
+			    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		char what[1100];
+		snprintf(what, sizeof what, "cannot open %s", st->path);
+		return sqlite_failure(c, sc->db, what);
+	}
 	sqlite3_busy_timeout(sc->db, st->busy_timeout);
 	/* Normal (not exclusive) locking: APIEndpoints read this file concurrently through
 	 * their own connections (rt_store_reader below); WAL keeps them from blocking writes. */
@@ -85,7 +101,7 @@ static int conn_open(struct rt_component *c, struct store_conn *sc)
 	for (int i = 0; i < ST_COUNT; i++)
 		if (sqlite3_prepare_v3(sc->db, sql[i], -1, SQLITE_PREPARE_PERSISTENT, &sc->st[i],
 				       NULL) != SQLITE_OK)
-			return rt_fail(c, "sqlite prepare: %s", sqlite3_errmsg(sc->db));
+			return sqlite_failure(c, sc->db, "sqlite prepare");
 	return 0;
 }
 
@@ -154,6 +170,7 @@ static int store_init(struct rt_component *c)
 	snprintf(st->table, sizeof st->table, "%s", table);
 	rt_sqlite_path(c, rt_cfg_str(c, "database_url", ""), st->path, sizeof st->path);
 	st->busy_timeout = (int)rt_cfg_num(c, "busy_timeout_ms", 5000);
+	st->slow = rt_cfg_num(c, "slow_ms", 1000) / 1000.0;
 	st->pool_size = (size_t)rt_cfg_num(c, "pool_size", 10);
 	if (st->pool_size < 1)
 		st->pool_size = 1;
@@ -348,6 +365,23 @@ static json_t *store_command(struct rt_component *c, struct store_conn *sc, json
 	return reply(400, NULL, "unknown action (create, get, update, delete, list)");
 }
 
+/* A command slower than slow_ms (waiting for a lock or the pool, a slow disk) is reported:
+ * the Store itself says it is slow, not only the clients' timeouts. */
+static void note_slow(struct rt_component *c, json_t *cmd, double seconds)
+{
+	struct store_state *st = c->state;
+	const char *action = json_string_value(json_object_get(cmd, "action"));
+	char msg[128];
+	if (st->slow <= 0 || seconds < st->slow)
+		return;
+	snprintf(msg, sizeof msg, "slow store command: %s took %.0f ms", action ? action : "create",
+		 seconds * 1000);
+	rt_log(c, "warn", NULL, msg,
+	       json_pack("{s:s, s:i, s:i, s:I}", "database", st->path, "slow_ms",
+			 (int)(st->slow * 1000), "busy_timeout_ms", st->busy_timeout, "pool_waits",
+			 (json_int_t)atomic_load(&c->pool_waits)));
+}
+
 static int store_process(struct rt_component *c, struct rt_msg *m)
 {
 	struct store_state *st = c->state;
@@ -356,13 +390,17 @@ static int store_process(struct rt_component *c, struct rt_msg *m)
 
 	if (!json_is_object(m->data))
 		return rt_fail(c, "message is not a JSON object");
+	double t0 = rt_mono();
 	sc = pool_acquire(c);
 	if (!sc) {
 		rt_set_unhealthy(c, c->last_error);
+		/* tell a waiting client now (it waited for request_timeout_ms before) */
+		rt_reply(c, m, 500, json_pack("{s:s}", "error", "storage error"));
 		return -1;
 	}
 	r = store_command(c, sc, m->data);
 	pool_release(c, sc);
+	note_slow(c, m->data, rt_mono() - t0);
 	if (!r) {
 		/* storage failure: tell a waiting client now, then let the retry policy run */
 		rt_reply(c, m, 500, json_pack("{s:s}", "error", "storage error"));

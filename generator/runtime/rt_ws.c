@@ -209,9 +209,11 @@ static int ws_init(struct rt_component *c)
 		return rt_fail(c, "out of memory");
 	if (rt_bind_address(rt_cfg_str(c, "host", NULL), port, &sa, shown, sizeof shown))
 		return rt_fail(c, "host '%s' does not resolve to an IPv4 address", shown);
-	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE,
+	st->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_UPGRADE |
+				 MHD_USE_ERROR_LOG,
 				 (uint16_t)port, NULL, NULL, ws_handler, st,
 				 MHD_OPTION_SOCK_ADDR, &sa,
+				 MHD_OPTION_EXTERNAL_LOGGER, rt_mhd_log, c,
 				 MHD_OPTION_CONNECTION_TIMEOUT, 60u,
 				 MHD_OPTION_PER_IP_CONNECTION_LIMIT, RT_HTTP_PER_IP_LIMIT, MHD_OPTION_END);
 	if (!st->d)

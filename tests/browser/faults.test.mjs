@@ -4,9 +4,10 @@
  * tests/integration/t37-faults-feedback-web.sh started without --open-read, after one real
  * `autocoder faults run` stored its outcome in the server's database. The read token is saved
  * through the page's token form. The Faults page must list the run (rule, fault, validated,
- * system, evidence ids linked to the event view); the form "Did fix step N work?" on the
- * cluster page must store a report and show the server's answer: the stored id, a 400 detail,
- * and a 429 detail once the project's feedback budget is spent. axe-core checks both pages.
+ * system, evidence ids linked to the event view, and what the evidence said); the form "Did
+ * fix step N work?" on the cluster page must store a report and show the server's answer: the
+ * stored id, a 400 detail, and a 429 detail once the project's feedback budget is spent.
+ * axe-core checks both pages.
  *
  * Environment: BASE, TOKEN, CLUSTER (a cluster id with a rule), EVID (an evidence event id of
  * the run), TMPDIR_TEST, CHROMIUM.
@@ -51,6 +52,8 @@ test('without a token the Faults page shows the 401 detail; with one it lists th
 	assert.equal(cells[5], 'todo_api');
 	const link = row.locator(`a[href="#/events/${EVID}"]`);
 	assert.equal(await link.textContent(), EVID);
+	/* what the event said is kept with the run (samples), readable without the run's database */
+	assert.match(await row.locator('.evidence-message').first().textContent(), /invalid JSON body/);
 	assert.match(await page.locator('#fault-runs caption').textContent(), /1 of 1 faults validated/);
 	assert.equal(await page.locator('nav.site a[data-section="faults"]').getAttribute('aria-current'), 'page');
 	await page.screenshot({ path: path.join(TMP, 'faults.png'), fullPage: true });

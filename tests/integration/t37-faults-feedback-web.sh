@@ -55,6 +55,9 @@ assert r["fault"] == "malformed-api-input" and r["rule"] == "json.parse-error", 
 assert r["outcome"] == "validated" and r["stale"] is False and r["runs"] == 1, r
 assert r["system"] == "todo_api" and r["version"] and r["date"].endswith("Z"), r
 assert r["events"] >= 1 and sys.argv[1] in r["evidence"], r
+# what the evidence said is kept with the run: its collector database is a throwaway
+assert [s["id"] for s in r["samples"]] == r["evidence"], r
+assert r["samples"][0]["message"] == "invalid JSON body" and r["samples"][0]["component"] == "api", r
 ' "$EVID" || fail "fault runs body: $BODY"
 req GET "/api/v1/faults/runs?limit=0" -H "$AUTH"
 expect_status 400 "limit 0"
