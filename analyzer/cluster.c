@@ -35,7 +35,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_FIND] = "SELECT id FROM clusters WHERE project_id=?1 AND kind IN (?2, ?4) AND fingerprint=?3"
 		    " ORDER BY id LIMIT 1",
 	/* a cluster that receives an error becomes an error cluster (unless a twin exists) */
-	[ST_KIND_UP] = "UPDATE OR IGNORE clusters SET kind='error' WHERE id=?1 AND kind='log'",
+	[ST_KIND_UP] = "UPDATE clusters SET kind='error' WHERE id=?1 AND kind='log' AND NOT EXISTS"
+		       " (SELECT 1 FROM clusters t WHERE t.project_id=clusters.project_id"
+		       " AND t.kind='error' AND t.fingerprint=clusters.fingerprint)",
 	[ST_BY_ID] = "SELECT merged_into, split, fingerprint, project_id, status FROM clusters"
 		     " WHERE id=?1",
 	[ST_INSERT] = "INSERT INTO clusters(project_id, kind, fingerprint, basis, title, template,"

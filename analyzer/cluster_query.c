@@ -12,6 +12,14 @@
 
 #include <math.h>
 
+/* events of the cluster in the last 24 hours and the 24 before (?1 = the current hour) */
+#define LAST24_SQL                                                                              \
+	"(SELECT COALESCE(SUM(h.count),0) FROM cluster_hourly h WHERE h.cluster_id=c.id"        \
+	" AND h.hour > ?1 - 24 AND h.hour <= ?1)"
+#define PREV24_SQL                                                                              \
+	"(SELECT COALESCE(SUM(h.count),0) FROM cluster_hourly h WHERE h.cluster_id=c.id"        \
+	" AND h.hour > ?1 - 48 AND h.hour <= ?1 - 24)"
+
 #define CLUSTER_COLUMNS                                                                         \
 	"c.id, c.kind, c.title, c.basis, c.fingerprint, c.rule_id, c.template, c.max_level,"    \
 	" c.count, (SELECT COUNT(*) FROM cluster_dims d WHERE d.cluster_id=c.id"                \
@@ -132,8 +140,11 @@ static const char *order_by(const char *sort, struct ac_error *err)
 		return " ORDER BY c.count DESC, c.id";
 	if (!strcmp(sort, "last_seen"))
 		return " ORDER BY c.last_seen DESC, c.id";
+	/* the expressions, not their aliases: PostgreSQL orders by a bare alias only (SQLite
+	 * substitutes the alias's expression anyway, so this costs it nothing) */
 	if (!strcmp(sort, "trend"))
-		return " ORDER BY last24 - prev24 DESC, last24 DESC, c.count DESC, c.id";
+		return " ORDER BY " LAST24_SQL " - " PREV24_SQL " DESC, " LAST24_SQL " DESC,"
+		       " c.count DESC, c.id";
 	ac_error_set(err, AC_EINVAL, "invalid_sort", "sort '%.40s' is not count, last_seen or trend",
 		     sort);
 	return NULL;

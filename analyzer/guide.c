@@ -272,7 +272,9 @@ static int load_entries(ac_sql *db, const struct rules *rules, const struct guid
 		" FROM clusters c WHERE c.merged_into IS NULL AND c.split=0 AND c.status='open'"
 		" AND c.count > 0 AND (c.kind IN ('error','crash') OR c.max_level >= 2)"
 		" AND (?2 < 0 OR c.project_id = ?2)"
-		" ORDER BY c.count * MAX(ns, 1) DESC, l24 DESC, c.id LIMIT ?3";
+		/* an expression over columns, not over the alias ns (PostgreSQL) */
+		" ORDER BY c.count * MAX((SELECT COUNT(*) FROM cluster_dims d WHERE d.cluster_id=c.id"
+		" AND d.dim='system'), 1) DESC, l24 DESC, c.id LIMIT ?3";
 	ac_sql_stmt *st = NULL;
 	struct entry *v;
 	size_t len = 0;

@@ -4,7 +4,8 @@
  * Preparing a statement translates its SQL once (translate_sql below): '?NNN' becomes
  * '$NNN' and a bare '?' the next number (SQLite's rule), and a few SQLite spellings that
  * PostgreSQL lacks become their equivalents: BEGIN IMMEDIATE -> BEGIN, LIKE -> ILIKE (SQLite's
- * LIKE ignores ASCII case), IFNULL( ->
+ * LIKE ignores ASCII case), REAL -> DOUBLE PRECISION and INTEGER -> BIGINT (SQLite's sizes, as
+ * in CAST(x AS REAL)), IFNULL( ->
  * COALESCE(, "x IS ?" -> "x IS NOT DISTINCT FROM $n", two-argument MAX()/MIN() ->
  * GREATEST()/LEAST(), INSERT OR IGNORE -> INSERT ... ON CONFLICT DO NOTHING, INSERT OR REPLACE
  * -> INSERT ... ON CONFLICT (primary key) DO UPDATE SET every other column (the keys of the
@@ -37,6 +38,7 @@
 #define OID_FLOAT4 700
 #define OID_FLOAT8 701
 #define OID_NUMERIC 1700
+#define OID_TEXT 25
 
 struct pg_db {
 	struct ac_sql base;
@@ -74,6 +76,8 @@ struct pg_stmt {
 	char name[16];
 	Oid *ptypes;
 	struct pg_param *params;
+	bool *null_tested;   /* params that appear as "$k IS [NOT] NULL", or nowhere (a numbering
+			      * gap): sent as text when bound as text or NULL (mark_null_tests) */
 	PGresult *res;
 	int row, nrows;
 	unsigned char *blob; /* decoded bytea of (blob_row, blob_col) */
@@ -188,14 +192,37 @@ static void replace_clause(const char *p, char *out, size_t n)
 		out[0] = '\0';
 }
 
+/* After "INSERT INTO": "table(a, b, c)" -> table and "a,b,c" (empty when not of that form). */
+static void insert_columns(const char *p, char *table, size_t tn, char *cols, size_t cn)
+{
+	size_t w = word_len(p), o = 0;
+
+	table[0] = cols[0] = '\0';
+	if (!w || w >= tn)
+		return;
+	snprintf(table, tn, "%.*s", (int)w, p);
+	p = skip_space(p + w);
+	if (*p != '(')
+		return;
+	for (p = skip_space(p + 1); *p && *p != ')'; p = skip_space(p)) {
+		w = word_len(p);
+		if (!w || o + w + 2 >= cn)
+			break;
+		o += (size_t)snprintf(cols + o, cn - o, "%s%.*s", o ? "," : "", (int)w, p);
+		p = skip_space(p + w);
+		if (*p == ',')
+			p++;
+	}
+}
+
 /* Translate sql (n bytes) into a new string; *nparams gets the highest parameter number. */
 static char *translate_sql(const char *sql, size_t n, int *nparams, bool *insert_or_ignore)
 {
 	struct ac_buf b;
 	const char *p = sql, *end = sql + n;
 	int maxp = 0;
-	bool pending_ignore = false;
-	char num[16], upsert[1024] = "";
+	bool pending_ignore = false, in_update_set = false;
+	char num[16], upsert[1024] = "", table[64] = "", cols[512] = "";
 
 	ac_buf_init(&b, (size_t)1 << 30);
 	*insert_or_ignore = false;
@@ -217,9 +244,12 @@ static char *translate_sql(const char *sql, size_t n, int *nparams, bool *insert
 			/* INSERT OR IGNORE / OR REPLACE: the statement ends here */
 			ac_buf_puts(&b, upsert[0] ? upsert : " ON CONFLICT DO NOTHING");
 			ac_buf_puts(&b, ";");
-			pending_ignore = false;
+			pending_ignore = in_update_set = false;
 			upsert[0] = '\0';
 			p++;
+		} else if (*p == ';') {
+			in_update_set = false;
+			ac_buf_append(&b, p++, 1);
 		} else if (*p == '?') {
 			int k;
 			p++;
@@ -235,13 +265,35 @@ static char *translate_sql(const char *sql, size_t n, int *nparams, bool *insert
 		} else if (isalpha((unsigned char)*p) || *p == '_') {
 			size_t w = word_len(p);
 			const char *next = skip_space(p + w);
-			if (word_is(p, w, "IMMEDIATE") || word_is(p, w, "DEFERRED") ||
-			    word_is(p, w, "EXCLUSIVE")) {
+			if ((word_is(p, w, "IMMEDIATE") || word_is(p, w, "DEFERRED") ||
+			     word_is(p, w, "EXCLUSIVE")) && b.len >= 6 &&
+			    !strncasecmp(b.data + b.len - 6, "BEGIN ", 6)) {
 				/* BEGIN IMMEDIATE: PostgreSQL's BEGIN (locks are taken per row) */
 				p += w;
 				continue;
 			}
-			if (word_is(p, w, "LIKE")) {
+			if (word_is(p, w, "INTO") && b.len >= 7 &&
+			    !strncasecmp(b.data + b.len - 7, "INSERT ", 7)) {
+				insert_columns(next, table, sizeof table, cols, sizeof cols);
+				ac_buf_append(&b, p, w);
+			} else if (word_is(p, w, "SET") && b.len >= 10 &&
+				   !strncasecmp(b.data + b.len - 10, "DO UPDATE ", 10)) {
+				in_update_set = table[0] != '\0';
+				ac_buf_append(&b, p, w);
+			} else if (in_update_set && (word_is(p, w, "WHERE") || word_is(p, w, "RETURNING"))) {
+				in_update_set = false;
+				ac_buf_append(&b, p, w);
+			} else if (in_update_set && *next != '=' && b.len && b.data[b.len - 1] != '.' &&
+				   in_list(cols, p, w)) {
+				/* SQLite's bare column in DO UPDATE SET is the existing row's:
+				 * PostgreSQL needs it qualified (excluded.x is the new one) */
+				ac_buf_printf(&b, "%s.%.*s", table, (int)w, p);
+			} else if (word_is(p, w, "REAL")) {
+				/* CAST(x AS REAL): SQLite's REAL is 8 bytes, PostgreSQL's 4 */
+				ac_buf_puts(&b, "DOUBLE PRECISION");
+			} else if (word_is(p, w, "INTEGER")) {
+				ac_buf_puts(&b, "BIGINT");
+			} else if (word_is(p, w, "LIKE")) {
 				/* SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does that */
 				ac_buf_puts(&b, "ILIKE");
 			} else if (word_is(p, w, "IFNULL") && *next == '(') {
@@ -373,6 +425,34 @@ static bool is_pragma(const char *sql)
 	return strncasecmp(sql, "PRAGMA", 6) == 0;
 }
 
+/* "$k IS NULL" alone does not tell PostgreSQL a parameter's type, and a later use cannot fix
+ * it ("could not determine data type of parameter"): such a parameter bound as text or NULL
+ * is sent as text (int64 and double binds carry their own types). */
+static void mark_null_tests(struct pg_stmt *s)
+{
+	bool used[s->nparams];
+
+	memset(used, 0, sizeof used);
+	for (const char *p = strchr(s->sql, '$'); p; p = strchr(p + 1, '$')) {
+		char *e;
+		long k = strtol(p + 1, &e, 10);
+		const char *q = skip_space(e);
+		if (e != p + 1 && k >= 1 && k <= s->nparams)
+			used[k - 1] = true;
+		if (e == p + 1 || k < 1 || k > s->nparams || strncasecmp(q, "IS", 2) || !isspace((unsigned char)q[2]))
+			continue;
+		q = skip_space(q + 2);
+		if (!strncasecmp(q, "NOT", 3) && isspace((unsigned char)q[3]))
+			q = skip_space(q + 3);
+		if (!strncasecmp(q, "NULL", 4) && !isalnum((unsigned char)q[4]))
+			s->null_tested[k - 1] = true;
+	}
+	/* "?1 ... ?4": PostgreSQL must still be told a type for $2 and $3 */
+	for (int i = 0; i < s->nparams; i++)
+		if (!used[i])
+			s->null_tested[i] = true;
+}
+
 static int pg_prepare(ac_sql *db, const char *sql, int nbyte, ac_sql_stmt **out,
 		      const char **tail, unsigned flags)
 {
@@ -402,6 +482,8 @@ static int pg_prepare(ac_sql *db, const char *sql, int nbyte, ac_sql_stmt **out,
 		free(s);
 		return set_error(PDB(db), AC_SQL_NOMEM, NULL);
 	}
+	if (s->nparams && (s->null_tested = calloc((size_t)s->nparams, sizeof *s->null_tested)))
+		mark_null_tests(s);
 	s->blob_row = -1;
 	*out = &s->base;
 	return AC_SQL_OK;
@@ -472,6 +554,8 @@ static int pg_step(ac_sql_stmt *st)
 		lengths[i] = s->params[i].length;
 		formats[i] = s->params[i].format;
 		types[i] = s->params[i].type;
+		if (!types[i] && s->null_tested && s->null_tested[i])
+			types[i] = OID_TEXT;
 	}
 	s->res = prepared_for(s, types)
 		? PQexecPrepared(d->conn, s->name, s->nparams, values, lengths, formats, 0)
@@ -525,6 +609,7 @@ static int pg_finalize(ac_sql_stmt *st)
 		PQclear(PQexec(s->db->conn, sql));
 	}
 	free(s->ptypes);
+	free(s->null_tested);
 	free(s->params);
 	free(s->sql);
 	free(s);

@@ -38,6 +38,12 @@ END_TEST
 START_TEST(pg_translation_rewrites_sqlite_spellings)
 {
 	expect_pg("BEGIN IMMEDIATE", "BEGIN ", 0);
+	expect_pg("SET CONSTRAINTS ALL DEFERRED", "SET CONSTRAINTS ALL DEFERRED", 0);
+	/* a bare column in DO UPDATE SET is the existing row's: qualified for PostgreSQL */
+	expect_pg("INSERT INTO d(id, n, count) VALUES(?1,?2,1) ON CONFLICT(id, n) DO UPDATE SET"
+		  " count=count+excluded.count WHERE n > 0",
+		  "INSERT INTO d(id, n, count) VALUES($1,$2,1) ON CONFLICT(id, n) DO UPDATE SET"
+		  " count=d.count+excluded.count WHERE n > 0", 2);
 	expect_pg("SELECT ifnull(a, 0) FROM t", "SELECT COALESCE(a, 0) FROM t", 0);
 	expect_pg("SELECT max(a, b), max(c), min(a, (b)) FROM t",
 		  "SELECT GREATEST(a, b), max(c), LEAST(a, (b)) FROM t", 0);
