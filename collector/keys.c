@@ -334,6 +334,10 @@ struct cache_entry {
 struct key_cache {
 	pthread_mutex_t lock;
 	char *db_path;
+	/* PostgreSQL: one connection for the lookups, kept (a new connection per lookup costs a
+	 * server process each time; SQLite opens a file, which is cheap) */
+	pthread_mutex_t db_lock;
+	ac_sql *db;
 	struct cache_entry slots[CACHE_SLOTS];
 };
 
@@ -348,6 +352,7 @@ struct key_cache *key_cache_new(const char *db_path)
 		return NULL;
 	}
 	pthread_mutex_init(&kc->lock, NULL);
+	pthread_mutex_init(&kc->db_lock, NULL);
 	return kc;
 }
 
@@ -356,21 +361,35 @@ void key_cache_free(struct key_cache *kc)
 	if (!kc)
 		return;
 	pthread_mutex_destroy(&kc->lock);
+	pthread_mutex_destroy(&kc->db_lock);
+	ac_db_close(kc->db);
 	free(kc->db_path);
 	free(kc);
 }
 
-static int key_lookup_db(const char *db_path, const char *key, struct cache_entry *e)
+static int key_lookup_db(struct key_cache *kc, const char *key, struct cache_entry *e)
 {
 	char hex[2 * AC_SHA256_LEN + 1];
 	struct ac_error err;
-	ac_sql *db = ac_db_open(db_path, AC_DB_READ, &err);
+	bool kept = ac_db_is_postgres(kc->db_path);
+	ac_sql *db;
 	ac_sql_stmt *st = NULL;
 	bool token = !strncmp(key, "act_", 4);
-	int rc = 0;
+	int rc = 0, step;
 
-	if (!db)
+	if (kept) {
+		pthread_mutex_lock(&kc->db_lock);
+		if (!kc->db)
+			kc->db = ac_db_open(kc->db_path, AC_DB_READ, &err);
+		db = kc->db;
+	} else {
+		db = ac_db_open(kc->db_path, AC_DB_READ, &err);
+	}
+	if (!db) {
+		if (kept)
+			pthread_mutex_unlock(&kc->db_lock);
 		return AC_EDB;
+	}
 	ac_sha256_hex(key, strlen(key), hex);
 	if (ac_sql_prepare_v2(db, token ? "SELECT p.id, p.name, t.role, p.scrub_user FROM tokens t"
 					   " JOIN projects p ON p.id = t.project_id WHERE t.hash = ?1"
@@ -383,7 +402,10 @@ static int key_lookup_db(const char *db_path, const char *key, struct cache_entr
 	}
 	ac_sql_bind_text(st, 1, token ? hex : key, -1, AC_SQL_STATIC);
 	e->project_id = 0;
-	if (ac_sql_step(st) == AC_SQL_ROW) {
+	step = ac_sql_step(st);
+	if (step != AC_SQL_ROW && step != AC_SQL_DONE)
+		rc = AC_EDB;   /* the database failed: not "no such key" */
+	if (step == AC_SQL_ROW) {
 		const char *role = (const char *)ac_sql_column_text(st, 2);
 		e->project_id = ac_sql_column_int64(st, 0);
 		e->scrub_user = ac_sql_column_int(st, 3) != 0;
@@ -393,7 +415,10 @@ static int key_lookup_db(const char *db_path, const char *key, struct cache_entr
 	}
 out:
 	ac_sql_finalize(st);
-	ac_db_close(db);
+	if (kept)
+		pthread_mutex_unlock(&kc->db_lock);   /* a broken connection reconnects on next use */
+	else
+		ac_db_close(db);
 	return rc;
 }
 
@@ -422,7 +447,7 @@ int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_i
 	memset(&fresh, 0, sizeof fresh);
 	memcpy(fresh.digest, digest, sizeof digest);
 	fresh.used = true;
-	if ((rc = key_lookup_db(kc->db_path, key, &fresh)))
+	if ((rc = key_lookup_db(kc, key, &fresh)))
 		return rc;
 	fresh.checked_at = now;
 	pthread_mutex_lock(&kc->lock);

@@ -8,6 +8,7 @@
 #   expect_status N "what"            fails unless $STATUS is N
 #   expect_body "needle" "what"       fails unless $BODY contains needle
 #   sql "SELECT ..."                  runs a query on $DB and prints the result
+#   db_dump                           the whole of $DB as SQL text
 #   fail "message"                    prints and exits 1
 #   start_pg                          starts a private PostgreSQL 15 (initdb in a temporary
 #                                     directory as user postgres, a free loopback port, its
@@ -133,6 +134,14 @@ expect_body() {
 
 expect_header() {
 	printf '%s' "$HEADERS" | grep -qi "^$1" || fail "$2: no header '$1' in: $HEADERS"
+}
+
+# db_dump: the whole database as SQL text on stdout (sqlite3 .dump or pg_dump)
+db_dump() {
+	case "$DB" in
+	postgres://*|postgresql://*) pg_dump --no-owner "$DB" ;;
+	*) sqlite3 "$DB" .dump ;;
+	esac
 }
 
 sql() {
