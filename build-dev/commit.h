@@ -1,1 +1,1 @@
-#define AC_COMMIT "76069b167a0f-dirty"
+#define AC_COMMIT "c174200a95a3-dirty"
