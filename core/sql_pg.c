@@ -79,6 +79,7 @@ struct pg_stmt {
 	bool *null_tested;   /* params that appear as "$k IS [NOT] NULL", or nowhere (a numbering
 			      * gap): sent as text when bound as text or NULL (mark_null_tests) */
 	PGresult *res;
+	PGresult *desc;      /* the result's shape, when asked for before the first step */
 	int row, nrows;
 	unsigned char *blob; /* decoded bytea of (blob_row, blob_col) */
 	size_t blob_len;
@@ -608,6 +609,7 @@ static int pg_finalize(ac_sql_stmt *st)
 		snprintf(sql, sizeof sql, "DEALLOCATE %s", s->name);
 		PQclear(PQexec(s->db->conn, sql));
 	}
+	PQclear(s->desc);
 	free(s->ptypes);
 	free(s->null_tested);
 	free(s->params);
@@ -707,15 +709,43 @@ static bool has_cell(struct pg_stmt *s, int i)
 	return s->res && s->row < s->nrows && i >= 0 && i < PQnfields(s->res);
 }
 
+/* SQLite knows a statement's columns once it is prepared; here the server is asked (the
+ * unnamed statement, described) when a caller wants them before the first step. */
+static const PGresult *shape(struct pg_stmt *s)
+{
+	PGresult *r;
+	Oid types[s->nparams ? s->nparams : 1];
+
+	if (s->res)
+		return s->res;
+	if (s->desc || s->noop || ensure_connected(s->db))
+		return s->desc;
+	for (int i = 0; i < s->nparams; i++)
+		types[i] = s->params[i].type ? s->params[i].type
+			 : s->null_tested && s->null_tested[i] ? OID_TEXT : 0;
+	r = PQprepare(s->db->conn, "", s->sql, s->nparams, types);
+	if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+		PQclear(r);
+		r = PQdescribePrepared(s->db->conn, "");
+		if (r && PQresultStatus(r) == PGRES_COMMAND_OK) {
+			s->desc = r;
+			return r;
+		}
+	}
+	PQclear(r);
+	return NULL;
+}
+
 static int pg_column_count(ac_sql_stmt *st)
 {
-	return PST(st)->res ? PQnfields(PST(st)->res) : 0;
+	const PGresult *r = shape(PST(st));
+	return r ? PQnfields(r) : 0;
 }
 
 static const char *pg_column_name(ac_sql_stmt *st, int i)
 {
-	struct pg_stmt *s = PST(st);
-	return s->res && i >= 0 && i < PQnfields(s->res) ? PQfname(s->res, i) : NULL;
+	const PGresult *r = shape(PST(st));
+	return r && i >= 0 && i < PQnfields(r) ? PQfname(r, i) : NULL;
 }
 
 static int pg_column_type(ac_sql_stmt *st, int i)
