@@ -40,11 +40,13 @@ start_pg() {
 	[ "$(id -u)" = 0 ] && chown postgres "$PG_HOST"
 	as_pg "$PG_BIN/initdb" -D "$PG_HOST/data" -U postgres --auth=trust -E UTF8 --no-sync \
 		>"$PG_HOST/initdb.log" 2>&1 || { cat "$PG_HOST/initdb.log" >&2; fail "start_pg: initdb"; }
-	# stop and remove the server when the test's shell exits, whatever its own EXIT trap does
-	# (a grandchild: a test's bare `wait` does not wait for it)
-	( ( while kill -0 $$ 2>/dev/null; do sleep 1; done
-	    as_pg "$PG_BIN/pg_ctl" -D "$PG_HOST/data" -m immediate stop >/dev/null 2>&1
-	    rm -rf "$PG_HOST" ) </dev/null >/dev/null 2>&1 & )
+	# stop and remove the server when the test's shell exits, whatever its own EXIT trap does:
+	# a watchdog in its own session (a test's bare `wait` does not wait for it, and killing the
+	# test's process group does not kill it before it has stopped the server)
+	( setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done
+		if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$2/pg_ctl" -D "$3/data" -m immediate stop
+		else "$2/pg_ctl" -D "$3/data" -m immediate stop; fi
+		rm -rf "$3"' sh $$ "$PG_BIN" "$PG_HOST" </dev/null >/dev/null 2>&1 & )
 	for _ in 1 2 3 4 5; do
 		PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 		if as_pg "$PG_BIN/pg_ctl" -D "$PG_HOST/data" -l "$PG_HOST/server.log" -w -t 60 \
