@@ -14,7 +14,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends gcc make libc6-dev pkg-config \
       libmicrohttpd-dev libjansson-dev libsqlite3-dev libyaml-dev libpcre2-dev zlib1g-dev \
       libprotobuf-c-dev protobuf-c-compiler \
-      libcurl4-openssl-dev \
+      libcurl4-openssl-dev libpq-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
@@ -26,7 +26,7 @@ RUN mkdir -p rules web \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libsqlite3-0 libyaml-0-2 libpcre2-8-0 zlib1g libprotobuf-c1 libcurl4 \
+      libmicrohttpd12 libjansson4 libsqlite3-0 libyaml-0-2 libpcre2-8-0 zlib1g libprotobuf-c1 libcurl4 libpq5 \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 autocoder \
  && useradd --system --uid 10001 --gid autocoder --home-dir /data --shell /usr/sbin/nologin autocoder \

@@ -35,7 +35,9 @@ static const char *const stmt_sql[ST__COUNT] = {
 	[ST_FIND] = "SELECT id FROM clusters WHERE project_id=?1 AND kind IN (?2, ?4) AND fingerprint=?3"
 		    " ORDER BY id LIMIT 1",
 	/* a cluster that receives an error becomes an error cluster (unless a twin exists) */
-	[ST_KIND_UP] = "UPDATE OR IGNORE clusters SET kind='error' WHERE id=?1 AND kind='log'",
+	[ST_KIND_UP] = "UPDATE clusters SET kind='error' WHERE id=?1 AND kind='log' AND NOT EXISTS"
+		       " (SELECT 1 FROM clusters t WHERE t.project_id=clusters.project_id"
+		       " AND t.kind='error' AND t.fingerprint=clusters.fingerprint)",
 	[ST_BY_ID] = "SELECT merged_into, split, fingerprint, project_id, status FROM clusters"
 		     " WHERE id=?1",
 	[ST_INSERT] = "INSERT INTO clusters(project_id, kind, fingerprint, basis, title, template,"
@@ -176,34 +178,34 @@ out:
 
 /* ---------------------------------------------------------------- statements */
 
-static sqlite3_stmt *stmt(struct analyzer *a, enum cl_stmt s)
+static ac_sql_stmt *stmt(struct analyzer *a, enum cl_stmt s)
 {
-	sqlite3_reset(a->st[s]);
-	sqlite3_clear_bindings(a->st[s]);
+	ac_sql_reset(a->st[s]);
+	ac_sql_clear_bindings(a->st[s]);
 	return a->st[s];
 }
 
-static void bind_str(sqlite3_stmt *st, int i, const char *s)
+static void bind_str(ac_sql_stmt *st, int i, const char *s)
 {
 	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT);
+		ac_sql_bind_text(st, i, s, -1, AC_SQL_TRANSIENT);
 	else
-		sqlite3_bind_null(st, i);
+		ac_sql_bind_null(st, i);
 }
 
-static int step_done(struct analyzer *a, sqlite3_stmt *st, struct ac_error *err,
+static int step_done(struct analyzer *a, ac_sql_stmt *st, struct ac_error *err,
 		     const char *what)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	int rc = ac_sql_step(st);
+	ac_sql_reset(st);
+	if (rc != AC_SQL_DONE)
 		return ac_db_error(a->db, err, what);
 	return 0;
 }
 
 int cl_state_set(struct analyzer *a, const char *key, const char *value, struct ac_error *err)
 {
-	sqlite3_stmt *st = stmt(a, ST_STATE);
+	ac_sql_stmt *st = stmt(a, ST_STATE);
 	bind_str(st, 1, key);
 	bind_str(st, 2, value);
 	return step_done(a, st, err, "saving analyzer state");
@@ -212,24 +214,26 @@ int cl_state_set(struct analyzer *a, const char *key, const char *value, struct 
 /* An integer from analyzer_state (0 when absent). */
 static int state_get(struct analyzer *a, const char *key, long long *out, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int64_t v = 0;
 
-	if (sqlite3_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key=?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key=?1", -1, &st,
+			       NULL) != AC_SQL_OK)
 		return ac_db_error(a->db, err, "reading analyzer state");
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW &&
-	    ac_parse_i64((const char *)sqlite3_column_text(st, 0), &v))
+	ac_sql_bind_text(st, 1, key, -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) == AC_SQL_ROW &&
+	    ac_parse_i64((const char *)ac_sql_column_text(st, 0), &v))
 		v = 0;
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	*out = v;
 	return 0;
 }
 
 int cl_begin(struct analyzer *a, struct ac_error *err)
 {
-	return ac_db_exec(a->db, "BEGIN IMMEDIATE", err);
+	/* one analyzer batch (or cluster operation) at a time across processes: SQLite's write
+	 * lock, PostgreSQL's advisory lock (core/db.h) */
+	return ac_db_begin_serialized(a->db, AC_DB_LOCK_ANALYZER, err);
 }
 
 int cl_commit(struct analyzer *a, struct ac_error *err)
@@ -242,35 +246,35 @@ int cl_commit(struct analyzer *a, struct ac_error *err)
 
 void cl_rollback(struct analyzer *a)
 {
-	if (!sqlite3_get_autocommit(a->db))
+	if (!ac_sql_get_autocommit(a->db))
 		ac_db_exec(a->db, "ROLLBACK", NULL);
 }
 
 int cl_cluster_row(struct analyzer *a, long long id, long long *merged, bool *split,
 		   long long *project, char *status, size_t status_len, struct ac_error *err)
 {
-	sqlite3_stmt *st = stmt(a, ST_BY_ID);
+	ac_sql_stmt *st = stmt(a, ST_BY_ID);
 	int rc;
 
-	sqlite3_bind_int64(st, 1, id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE) {
-		sqlite3_reset(st);
+	ac_sql_bind_int64(st, 1, id);
+	rc = ac_sql_step(st);
+	if (rc == AC_SQL_DONE) {
+		ac_sql_reset(st);
 		return ac_error_set(err, AC_ENOTFOUND, "not_found", "no cluster %lld", id);
 	}
-	if (rc != SQLITE_ROW) {
-		sqlite3_reset(st);
+	if (rc != AC_SQL_ROW) {
+		ac_sql_reset(st);
 		return ac_db_error(a->db, err, "reading a cluster");
 	}
 	if (merged)
-		*merged = sqlite3_column_int64(st, 0);
+		*merged = ac_sql_column_int64(st, 0);
 	if (split)
-		*split = sqlite3_column_int(st, 1) != 0;
+		*split = ac_sql_column_int(st, 1) != 0;
 	if (project)
-		*project = sqlite3_column_int64(st, 3);
+		*project = ac_sql_column_int64(st, 3);
 	if (status)
-		snprintf(status, status_len, "%s", (const char *)sqlite3_column_text(st, 4));
-	sqlite3_reset(st);
+		snprintf(status, status_len, "%s", (const char *)ac_sql_column_text(st, 4));
+	ac_sql_reset(st);
 	return 0;
 }
 
@@ -280,17 +284,17 @@ int cl_cluster_row(struct analyzer *a, long long id, long long *merged, bool *sp
 static int find_cluster(struct analyzer *a, long long project, const char *kind, const char *key,
 			long long *id, struct ac_error *err)
 {
-	sqlite3_stmt *st = stmt(a, ST_FIND);
+	ac_sql_stmt *st = stmt(a, ST_FIND);
 	int rc;
 
-	sqlite3_bind_int64(st, 1, project);
+	ac_sql_bind_int64(st, 1, project);
 	bind_str(st, 2, kind);
 	bind_str(st, 3, key);
 	bind_str(st, 4, kind && !strcmp(kind, "log") ? "error" : kind && !strcmp(kind, "error") ? "log" : kind);
-	rc = sqlite3_step(st);
-	*id = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_reset(st);
-	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+	rc = ac_sql_step(st);
+	*id = rc == AC_SQL_ROW ? ac_sql_column_int64(st, 0) : 0;
+	ac_sql_reset(st);
+	if (rc != AC_SQL_ROW && rc != AC_SQL_DONE)
 		return ac_db_error(a->db, err, "finding a cluster");
 	return 0;
 }
@@ -300,10 +304,10 @@ static int insert_cluster(struct analyzer *a, const struct grouping *g, const ch
 			  const char *status, long long split_from, long long *id,
 			  struct ac_error *err)
 {
-	sqlite3_stmt *st = stmt(a, ST_INSERT);
+	ac_sql_stmt *st = stmt(a, ST_INSERT);
 	int rc;
 
-	sqlite3_bind_int64(st, 1, g->project);
+	ac_sql_bind_int64(st, 1, g->project);
 	bind_str(st, 2, g->kind);
 	bind_str(st, 3, key);
 	bind_str(st, 4, basis);
@@ -311,11 +315,11 @@ static int insert_cluster(struct analyzer *a, const struct grouping *g, const ch
 	bind_str(st, 6, tmpl);
 	bind_str(st, 7, status);
 	if (split_from)
-		sqlite3_bind_int64(st, 8, split_from);
-	sqlite3_bind_double(st, 9, ac_now());
+		ac_sql_bind_int64(st, 8, split_from);
+	ac_sql_bind_double(st, 9, ac_now());
 	if ((rc = step_done(a, st, err, "creating a cluster")))
 		return rc;
-	*id = sqlite3_last_insert_rowid(a->db);
+	*id = ac_sql_last_insert_rowid(a->db);
 	return 0;
 }
 
@@ -362,7 +366,7 @@ static int resolve(struct analyzer *a, const struct grouping *g, struct resolved
 {
 	long long id, merged;
 	char key[CL_KEY_MAX], status[16];
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	bool split;
 	int rc;
 
@@ -375,16 +379,16 @@ static int resolve(struct analyzer *a, const struct grouping *g, struct resolved
 	}
 	for (int hop = 0; hop < MAX_HOPS; hop++) {
 		st = stmt(a, ST_BY_ID);
-		sqlite3_bind_int64(st, 1, id);
-		if (sqlite3_step(st) != SQLITE_ROW) {
-			sqlite3_reset(st);
+		ac_sql_bind_int64(st, 1, id);
+		if (ac_sql_step(st) != AC_SQL_ROW) {
+			ac_sql_reset(st);
 			return ac_db_error(a->db, err, "following a cluster link");
 		}
-		merged = sqlite3_column_int64(st, 0);
-		split = sqlite3_column_int(st, 1) != 0;
-		snprintf(key, sizeof key, "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(status, sizeof status, "%s", (const char *)sqlite3_column_text(st, 4));
-		sqlite3_reset(st);
+		merged = ac_sql_column_int64(st, 0);
+		split = ac_sql_column_int(st, 1) != 0;
+		snprintf(key, sizeof key, "%s", (const char *)ac_sql_column_text(st, 2));
+		snprintf(status, sizeof status, "%s", (const char *)ac_sql_column_text(st, 4));
+		ac_sql_reset(st);
 		if (merged) {
 			snprintf(r->note + strlen(r->note), sizeof r->note - strlen(r->note),
 				 "; cluster %lld was merged into cluster %lld", id, merged);
@@ -409,24 +413,24 @@ static int resolve(struct analyzer *a, const struct grouping *g, struct resolved
 static int update_counts(struct analyzer *a, const struct grouping *g, const struct resolved *r,
 			 struct ac_error *err)
 {
-	sqlite3_stmt *st = stmt(a, ST_UPDATE);
+	ac_sql_stmt *st = stmt(a, ST_UPDATE);
 	const char *title = r->own ? (r->title ? r->title : g->title) : NULL;
 	const char *tmpl = r->title ? r->title : g->template;
 	int rc;
 
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_double(st, 2, g->ts);
-	sqlite3_bind_int(st, 3, g->level);
+	ac_sql_bind_int64(st, 1, r->id);
+	ac_sql_bind_double(st, 2, g->ts);
+	ac_sql_bind_int(st, 3, g->level);
 	bind_str(st, 4, g->rule_id);
 	bind_str(st, 5, title);
 	bind_str(st, 6, tmpl);
-	sqlite3_bind_double(st, 7, g->received);
-	sqlite3_bind_double(st, 8, ac_now());
+	ac_sql_bind_double(st, 7, g->received);
+	ac_sql_bind_double(st, 8, ac_now());
 	if ((rc = step_done(a, st, err, "updating a cluster")))
 		return rc;
 	if (g->kind && !strcmp(g->kind, "error")) {
 		st = stmt(a, ST_KIND_UP);
-		sqlite3_bind_int64(st, 1, r->id);
+		ac_sql_bind_int64(st, 1, r->id);
 		if ((rc = step_done(a, st, err, "updating a cluster's kind")))
 			return rc;
 	}
@@ -434,7 +438,7 @@ static int update_counts(struct analyzer *a, const struct grouping *g, const str
 		if (!g->dim[i] || !*g->dim[i])
 			continue;
 		st = stmt(a, ST_DIM);
-		sqlite3_bind_int64(st, 1, r->id);
+		ac_sql_bind_int64(st, 1, r->id);
 		bind_str(st, 2, cl_dim_names[i]);
 		bind_str(st, 3, g->dim[i]);
 		if ((rc = step_done(a, st, err, "counting a cluster breakdown")))
@@ -444,22 +448,22 @@ static int update_counts(struct analyzer *a, const struct grouping *g, const str
 	char caller[256];
 	if (g->ev && !fingerprint_caller(g->ev, caller, sizeof caller) && caller[0]) {
 		st = stmt(a, ST_DIM);
-		sqlite3_bind_int64(st, 1, r->id);
+		ac_sql_bind_int64(st, 1, r->id);
 		bind_str(st, 2, "caller");
 		bind_str(st, 3, caller);
 		if ((rc = step_done(a, st, err, "counting a cluster breakdown")))
 			return rc;
 	}
 	st = stmt(a, ST_HOUR);
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_int64(st, 2, (long long)floor(g->ts / 3600.0));
+	ac_sql_bind_int64(st, 1, r->id);
+	ac_sql_bind_int64(st, 2, (long long)floor(g->ts / 3600.0));
 	return step_done(a, st, err, "counting a cluster hour");
 }
 
 static int store_grouping(struct analyzer *a, const struct grouping *g, const struct resolved *r,
 			  struct ac_error *err)
 {
-	sqlite3_stmt *st = stmt(a, ST_GROUPING);
+	ac_sql_stmt *st = stmt(a, ST_GROUPING);
 	struct ac_buf why;
 	int rc;
 
@@ -468,12 +472,12 @@ static int store_grouping(struct analyzer *a, const struct grouping *g, const st
 	if (g->rule_id)
 		ac_buf_printf(&why, "; matched rule %s", g->rule_id);
 	ac_buf_puts(&why, r->note);
-	sqlite3_bind_int64(st, 1, g->event);
-	sqlite3_bind_int64(st, 2, r->id);
+	ac_sql_bind_int64(st, 1, g->event);
+	ac_sql_bind_int64(st, 2, r->id);
 	bind_str(st, 3, g->basis);
 	bind_str(st, 4, g->key);
 	if (g->template_id > 0)
-		sqlite3_bind_int64(st, 5, g->template_id);
+		ac_sql_bind_int64(st, 5, g->template_id);
 	bind_str(st, 6, g->rule_id);
 	bind_str(st, 7, g->captures);
 	bind_str(st, 8, why.data ? why.data : "");
@@ -482,8 +486,8 @@ static int store_grouping(struct analyzer *a, const struct grouping *g, const st
 	if (rc)
 		return rc;
 	st = stmt(a, ST_EVENT_CLUSTER);
-	sqlite3_bind_int64(st, 1, g->event);
-	sqlite3_bind_int64(st, 2, r->id);
+	ac_sql_bind_int64(st, 1, g->event);
+	ac_sql_bind_int64(st, 2, r->id);
 	return step_done(a, st, err, "setting an event's cluster");
 }
 
@@ -597,37 +601,37 @@ static int fold_template(struct analyzer *a, long into, long from, struct ac_err
 	long long rows[64][2];  /* id, project */
 	char kinds[64][16];
 	size_t n = 0;
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
 	snprintf(key_from, sizeof key_from, "tpl:%ld", from);
 	snprintf(key_into, sizeof key_into, "tpl:%ld", into);
-	if (sqlite3_prepare_v2(a->db, "SELECT id, project_id, kind FROM clusters WHERE fingerprint=?1"
+	if (ac_sql_prepare_v2(a->db, "SELECT id, project_id, kind FROM clusters WHERE fingerprint=?1"
 				      " AND merged_into IS NULL AND split=0 ORDER BY id", -1, &st,
-			       NULL) != SQLITE_OK)
+			       NULL) != AC_SQL_OK)
 		return ac_db_error(a->db, err, "folding a template's clusters");
-	sqlite3_bind_text(st, 1, key_from, -1, SQLITE_STATIC);
-	while (n < AC_ARRAY_SIZE(rows) && sqlite3_step(st) == SQLITE_ROW) {
-		rows[n][0] = sqlite3_column_int64(st, 0);
-		rows[n][1] = sqlite3_column_int64(st, 1);
-		snprintf(kinds[n], sizeof kinds[n], "%s", (const char *)sqlite3_column_text(st, 2));
+	ac_sql_bind_text(st, 1, key_from, -1, AC_SQL_STATIC);
+	while (n < AC_ARRAY_SIZE(rows) && ac_sql_step(st) == AC_SQL_ROW) {
+		rows[n][0] = ac_sql_column_int64(st, 0);
+		rows[n][1] = ac_sql_column_int64(st, 1);
+		snprintf(kinds[n], sizeof kinds[n], "%s", (const char *)ac_sql_column_text(st, 2));
 		n++;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	for (size_t i = 0; i < n && !rc; i++) {
 		long long survivor = 0, target;
 		if ((rc = find_cluster(a, rows[i][1], kinds[i], key_into, &survivor, err)))
 			break;
 		if (!survivor) {
-			sqlite3_stmt *up = NULL;
-			if (sqlite3_prepare_v2(a->db, "UPDATE clusters SET fingerprint=?2 WHERE id=?1", -1,
-					       &up, NULL) != SQLITE_OK)
+			ac_sql_stmt *up = NULL;
+			if (ac_sql_prepare_v2(a->db, "UPDATE clusters SET fingerprint=?2 WHERE id=?1", -1,
+					       &up, NULL) != AC_SQL_OK)
 				return ac_db_error(a->db, err, "folding a template's clusters");
-			sqlite3_bind_int64(up, 1, rows[i][0]);
-			sqlite3_bind_text(up, 2, key_into, -1, SQLITE_STATIC);
-			if (sqlite3_step(up) != SQLITE_DONE)
+			ac_sql_bind_int64(up, 1, rows[i][0]);
+			ac_sql_bind_text(up, 2, key_into, -1, AC_SQL_STATIC);
+			if (ac_sql_step(up) != AC_SQL_DONE)
 				rc = ac_db_error(a->db, err, "folding a template's clusters");
-			sqlite3_finalize(up);
+			ac_sql_finalize(up);
 			continue;
 		}
 		target = live_target(a, survivor, err);
@@ -735,14 +739,14 @@ static int key_by_template(struct analyzer *a, struct event_work *w, struct ac_e
 	return rc;
 }
 
-static const char *col_text(sqlite3_stmt *st, int i)
+static const char *col_text(ac_sql_stmt *st, int i)
 {
-	return (const char *)sqlite3_column_text(st, i);
+	return (const char *)ac_sql_column_text(st, i);
 }
 
 /* Columns: id, project_id, timestamp, received_at, level, kind, system, component, release,
  * environment, raw. */
-static int process_row(struct analyzer *a, sqlite3_stmt *row, struct ac_error *err)
+static int process_row(struct analyzer *a, ac_sql_stmt *row, struct ac_error *err)
 {
 	struct event_work w;
 	json_error_t je;
@@ -755,10 +759,10 @@ static int process_row(struct analyzer *a, sqlite3_stmt *row, struct ac_error *e
 		json_decref(w.ev);
 		w.ev = json_pack("{s:s?}", "message", raw);
 	}
-	w.g.event = sqlite3_column_int64(row, 0);
-	w.g.project = sqlite3_column_int64(row, 1);
-	w.g.ts = sqlite3_column_double(row, 2);
-	w.g.received = sqlite3_column_double(row, 3);
+	w.g.event = ac_sql_column_int64(row, 0);
+	w.g.project = ac_sql_column_int64(row, 1);
+	w.g.ts = ac_sql_column_double(row, 2);
+	w.g.received = ac_sql_column_double(row, 3);
 	w.g.level = cl_level_rank(col_text(row, 4));
 	w.g.kind = col_text(row, 5) ? col_text(row, 5) : "log";
 	for (int i = 0; i < 4; i++)
@@ -817,7 +821,7 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 	static const char sql[] =
 		"SELECT id, COALESCE(project_id,0), timestamp, received_at, level, kind, system,"
 		" component, release, environment, raw FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	long long last = a->last_id;
 	long n = 0;
 	char val[32];
@@ -827,23 +831,23 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 		return rc;
 	if ((rc = sync_generation(a, err)))
 		goto fail;
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(a->db, sql, -1, &st, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(a->db, err, "reading new events");
 		goto fail;
 	}
-	sqlite3_bind_int64(st, 1, a->last_id);
-	sqlite3_bind_int64(st, 2, (long long)a->batch);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	ac_sql_bind_int64(st, 1, a->last_id);
+	ac_sql_bind_int64(st, 2, (long long)a->batch);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
 		if ((rc = process_row(a, st, err)))
 			goto fail;
-		last = sqlite3_column_int64(st, 0);
+		last = ac_sql_column_int64(st, 0);
 		n++;
 	}
-	if (step != SQLITE_DONE) {
+	if (step != AC_SQL_DONE) {
 		rc = ac_db_error(a->db, err, "reading new events");
 		goto fail;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	st = NULL;
 	if (n == 0) {
 		cl_rollback(a);
@@ -857,7 +861,7 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 	a->generation++;
 	return n;
 fail:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	cl_rollback(a);
 	{
 		/* the miner learnt lines the database no longer has: reload it */
@@ -1001,18 +1005,18 @@ out:
 /* Warn when the rules changed since the clusters were labelled: labels would mix versions. */
 static void check_rules_digest(struct analyzer *a)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	const char *now = a->rules ? rules_digest(a->rules) : "";
 
-	if (sqlite3_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key='rules_digest'",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key='rules_digest'",
+			       -1, &st, NULL) != AC_SQL_OK)
 		return;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		a->rules_changed = strcmp((const char *)sqlite3_column_text(st, 0), now) && a->last_id > 0;
+	if (ac_sql_step(st) == AC_SQL_ROW) {
+		a->rules_changed = strcmp((const char *)ac_sql_column_text(st, 0), now) && a->last_id > 0;
 	} else {
 		cl_state_set(a, "rules_digest", now, NULL);
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 }
 
 int analyzer_open(const char *db_path, const char *rules_dir, struct analyzer **out,
@@ -1039,8 +1043,8 @@ int analyzer_open(const char *db_path, const char *rules_dir, struct analyzer **
 	if ((rc = ac_db_exec(a->db, "PRAGMA synchronous=NORMAL", err)))
 		goto fail;
 	for (int i = 0; i < ST__COUNT; i++)
-		if (sqlite3_prepare_v3(a->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &a->st[i],
-				       NULL) != SQLITE_OK) {
+		if (ac_sql_prepare_v3(a->db, stmt_sql[i], -1, AC_SQL_PREPARE_PERSISTENT, &a->st[i],
+				       NULL) != AC_SQL_OK) {
 			rc = ac_db_error(a->db, err, "preparing analyzer statements");
 			goto fail;
 		}
@@ -1080,7 +1084,7 @@ void analyzer_close(struct analyzer *a)
 		return;
 	analyzer_stop(a);
 	for (int i = 0; i < ST__COUNT; i++)
-		sqlite3_finalize(a->st[i]);
+		ac_sql_finalize(a->st[i]);
 	ac_db_close(a->db);
 	miner_free(a->miner);
 	masker_free(a->masker);

@@ -7,7 +7,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdbool.h>
 
 #include "analyzer/analyzer.h"
@@ -22,11 +22,11 @@ enum cl_stmt {
 };
 
 struct analyzer {
-	sqlite3 *db;
+	ac_sql *db;
 	struct rules *rules;
 	struct miner *miner;
 	struct masker *masker;
-	sqlite3_stmt *st[ST__COUNT];
+	ac_sql_stmt *st[ST__COUNT];
 	long long last_id;
 	long long generation;      /* analyzer_state.generation this analyzer's memory matches */
 	size_t batch;

@@ -40,7 +40,7 @@ static int live_cluster(struct analyzer *a, long long id, long long project, cha
 int analyzer_set_status(struct analyzer *a, long long id, long long project, const char *status,
 			struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	char old[16];
 	int rc;
 
@@ -50,24 +50,24 @@ int analyzer_set_status(struct analyzer *a, long long id, long long project, con
 	pthread_mutex_lock(&a->lock);
 	if ((rc = live_cluster(a, id, project, old, err)) || (rc = cl_begin(a, err)))
 		goto out;
-	if (sqlite3_prepare_v2(a->db,
+	if (ac_sql_prepare_v2(a->db,
 			       "UPDATE clusters SET status=?2,"
 			       " resolved_at=CASE WHEN ?2='resolved' THEN ?3 ELSE NULL END,"
 			       " updated_at=?3 WHERE id=?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       -1, &st, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(a->db, err, "changing a cluster's status");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 3, ac_now());
-	if (sqlite3_step(st) != SQLITE_DONE) {
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_text(st, 2, status, -1, AC_SQL_STATIC);
+	ac_sql_bind_double(st, 3, ac_now());
+	if (ac_sql_step(st) != AC_SQL_DONE) {
 		rc = ac_db_error(a->db, err, "changing a cluster's status");
 		goto out;
 	}
 	rc = cl_commit(a, err);
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	cl_rollback(a);
 	pthread_mutex_unlock(&a->lock);
 	return rc;
@@ -77,16 +77,16 @@ out:
 static int exec2(struct analyzer *a, const char *sql, long long into, long long from,
 		 struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(a->db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(a->db, err, "merging clusters");
-	sqlite3_bind_int64(st, 1, into);
-	sqlite3_bind_int64(st, 2, from);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	ac_sql_bind_int64(st, 1, into);
+	ac_sql_bind_int64(st, 2, from);
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(a->db, err, "merging clusters");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
@@ -136,21 +136,21 @@ static int merge_event_chunk(struct analyzer *a, long long into, long long from,
 		"UPDATE events SET cluster_id=?1 WHERE id IN"
 		" (SELECT id FROM events WHERE cluster_id=?2 ORDER BY id LIMIT ?3)",
 	};
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
 	*moved = 0;
 	for (size_t i = 0; i < AC_ARRAY_SIZE(steps) && !rc; i++) {
-		if (sqlite3_prepare_v2(a->db, steps[i], -1, &st, NULL) != SQLITE_OK)
+		if (ac_sql_prepare_v2(a->db, steps[i], -1, &st, NULL) != AC_SQL_OK)
 			return ac_db_error(a->db, err, "merging clusters");
-		sqlite3_bind_int64(st, 1, into);
-		sqlite3_bind_int64(st, 2, from);
-		sqlite3_bind_int64(st, 3, (sqlite3_int64)cl_chunk_rows);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		ac_sql_bind_int64(st, 1, into);
+		ac_sql_bind_int64(st, 2, from);
+		ac_sql_bind_int64(st, 3, (ac_sql_int64)cl_chunk_rows);
+		if (ac_sql_step(st) != AC_SQL_DONE)
 			rc = ac_db_error(a->db, err, "merging clusters");
 		else if (i == 1)
-			*moved = (size_t)sqlite3_changes(a->db);
-		sqlite3_finalize(st);
+			*moved = (size_t)ac_sql_changes(a->db);
+		ac_sql_finalize(st);
 	}
 	return rc;
 }
@@ -258,9 +258,9 @@ static void member_release(struct member *m)
 	json_decref(m->ev);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+static char *col_dup(ac_sql_stmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
+	const unsigned char *s = ac_sql_column_text(st, i);
 	return s ? strdup((const char *)s) : NULL;
 }
 
@@ -282,18 +282,18 @@ static int load_members(struct analyzer *a, long long id, long long after, struc
 		" g.template_id, g.rule_id, g.captures, g.explanation"
 		" FROM events e JOIN event_grouping g ON g.event=e.id WHERE e.cluster_id=?1"
 		" AND e.id>?2 ORDER BY e.id LIMIT ?3";
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	struct member *v = NULL, *m;
 	size_t len = 0, cap = 0;
 	json_error_t je;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(a->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(a->db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(a->db, err, "reading a cluster's events");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, after);
-	sqlite3_bind_int64(st, 3, (sqlite3_int64)cl_chunk_rows);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 2, after);
+	ac_sql_bind_int64(st, 3, (ac_sql_int64)cl_chunk_rows);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
 		if (len == cap) {
 			struct member *nv = realloc(v, (cap = cap ? 2 * cap : 64) * sizeof *v);
 			if (!nv) {
@@ -304,28 +304,28 @@ static int load_members(struct analyzer *a, long long id, long long after, struc
 		}
 		m = &v[len++];
 		memset(m, 0, sizeof *m);
-		m->event = sqlite3_column_int64(st, 0);
-		m->project = sqlite3_column_int64(st, 1);
-		m->ts = sqlite3_column_double(st, 2);
-		m->received = sqlite3_column_double(st, 3);
-		m->level = cl_level_rank((const char *)sqlite3_column_text(st, 4));
+		m->event = ac_sql_column_int64(st, 0);
+		m->project = ac_sql_column_int64(st, 1);
+		m->ts = ac_sql_column_double(st, 2);
+		m->received = ac_sql_column_double(st, 3);
+		m->level = cl_level_rank((const char *)ac_sql_column_text(st, 4));
 		m->kind = col_dup(st, 5);
 		for (int i = 0; i < 4; i++)
 			m->dim[i] = col_dup(st, 6 + i);
 		m->dim[4] = col_dup(st, 4);
-		m->ev = json_loads((const char *)sqlite3_column_text(st, 10), 0, &je);
+		m->ev = json_loads((const char *)ac_sql_column_text(st, 10), 0, &je);
 		if (!m->ev)
 			m->ev = json_object();
 		m->basis = col_dup(st, 11);
 		m->key = col_dup(st, 12);
-		m->template_id = (long)sqlite3_column_int64(st, 13);
+		m->template_id = (long)ac_sql_column_int64(st, 13);
 		m->rule_id = col_dup(st, 14);
 		m->captures = col_dup(st, 15);
-		m->explanation = base_explanation((const char *)sqlite3_column_text(st, 16));
+		m->explanation = base_explanation((const char *)ac_sql_column_text(st, 16));
 	}
-	if (!rc && step != SQLITE_DONE)
+	if (!rc && step != AC_SQL_DONE)
 		rc = ac_db_error(a->db, err, "reading a cluster's events");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	*out = v;
 	*n = len;
 	return rc;
@@ -457,23 +457,23 @@ static int reapply_chunks(struct analyzer *a, long long id, long long after, con
  * own id, chunk by chunk, then drop the journal entry. Not in a transaction. */
 static int merge_finish(struct analyzer *a, long long into, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	long long *ids = NULL;
 	size_t n = 0;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(a->db, "SELECT id FROM clusters WHERE merged_into=?1", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(a->db, "SELECT id FROM clusters WHERE merged_into=?1", -1, &st,
+			       NULL) != AC_SQL_OK)
 		return ac_db_error(a->db, err, "merging clusters");
-	sqlite3_bind_int64(st, 1, into);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		if (add_child(&ids, &n, sqlite3_column_int64(st, 0))) {
+	ac_sql_bind_int64(st, 1, into);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW)
+		if (add_child(&ids, &n, ac_sql_column_int64(st, 0))) {
 			rc = ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
 			break;
 		}
-	if (!rc && step != SQLITE_DONE)
+	if (!rc && step != AC_SQL_DONE)
 		rc = ac_db_error(a->db, err, "merging clusters");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	for (size_t i = 0; i < n && !rc; i++) {
 		size_t moved = 1;
 		while (!rc && moved) {
@@ -494,19 +494,19 @@ static int merge_finish(struct analyzer *a, long long into, struct ac_error *err
  * or before the analyzer is shared. */
 int cl_resume_op(struct analyzer *a, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	char what[16] = "";
 	long long x = 0, y = 0, after = 0, *children = NULL;
 	size_t nchildren = 0;
 	int rc = 0, got = 0;
 
-	if (sqlite3_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key='" CL_OP_KEY "'",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(a->db, "SELECT value FROM analyzer_state WHERE key='" CL_OP_KEY "'",
+			       -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(a->db, err, "reading analyzer state");
-	if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_text(st, 0))
-		got = sscanf((const char *)sqlite3_column_text(st, 0), "%15s %lld %lld %lld", what,
+	if (ac_sql_step(st) == AC_SQL_ROW && ac_sql_column_text(st, 0))
+		got = sscanf((const char *)ac_sql_column_text(st, 0), "%15s %lld %lld %lld", what,
 			     &x, &y, &after);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	if (got >= 2 && !strcmp(what, "merge"))
 		rc = merge_finish(a, x, err);
 	else if (got == 4 && (!strcmp(what, "split") || !strcmp(what, "unmerge")))

@@ -12,6 +12,14 @@
 
 #include <math.h>
 
+/* events of the cluster in the last 24 hours and the 24 before (?1 = the current hour) */
+#define LAST24_SQL                                                                              \
+	"(SELECT COALESCE(SUM(h.count),0) FROM cluster_hourly h WHERE h.cluster_id=c.id"        \
+	" AND h.hour > ?1 - 24 AND h.hour <= ?1)"
+#define PREV24_SQL                                                                              \
+	"(SELECT COALESCE(SUM(h.count),0) FROM cluster_hourly h WHERE h.cluster_id=c.id"        \
+	" AND h.hour > ?1 - 48 AND h.hour <= ?1 - 24)"
+
 #define CLUSTER_COLUMNS                                                                         \
 	"c.id, c.kind, c.title, c.basis, c.fingerprint, c.rule_id, c.template, c.max_level,"    \
 	" c.count, (SELECT COUNT(*) FROM cluster_dims d WHERE d.cluster_id=c.id"                \
@@ -28,42 +36,42 @@ const char *cluster_level_name(int rank)
 	return names[rank < 0 ? 0 : rank > 4 ? 4 : rank];
 }
 
-static json_t *time_or_null(sqlite3_stmt *st, int i)
+static json_t *time_or_null(ac_sql_stmt *st, int i)
 {
 	char buf[40];
-	if (sqlite3_column_type(st, i) == SQLITE_NULL)
+	if (ac_sql_column_type(st, i) == AC_SQL_NULL)
 		return json_null();
-	ac_format_iso8601(sqlite3_column_double(st, i), buf, sizeof buf);
+	ac_format_iso8601(ac_sql_column_double(st, i), buf, sizeof buf);
 	return json_string(buf);
 }
 
-static json_t *text_or_null(sqlite3_stmt *st, int i)
+static json_t *text_or_null(ac_sql_stmt *st, int i)
 {
-	const char *s = (const char *)sqlite3_column_text(st, i);
+	const char *s = (const char *)ac_sql_column_text(st, i);
 	return s ? json_string(s) : json_null();
 }
 
-static json_t *id_or_null(sqlite3_stmt *st, int i)
+static json_t *id_or_null(ac_sql_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? json_null()
-							  : json_integer(sqlite3_column_int64(st, i));
+	return ac_sql_column_type(st, i) == AC_SQL_NULL ? json_null()
+							  : json_integer(ac_sql_column_int64(st, i));
 }
 
 /* A row of CLUSTER_COLUMNS as the API's cluster object. */
-static json_t *cluster_row(sqlite3_stmt *st)
+static json_t *cluster_row(ac_sql_stmt *st)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "id", json_integer(sqlite3_column_int64(st, 0)));
+	json_object_set_new(o, "id", json_integer(ac_sql_column_int64(st, 0)));
 	json_object_set_new(o, "kind", text_or_null(st, 1));
 	json_object_set_new(o, "title", text_or_null(st, 2));
 	json_object_set_new(o, "basis", text_or_null(st, 3));
 	json_object_set_new(o, "fingerprint", text_or_null(st, 4));
 	json_object_set_new(o, "rule_id", text_or_null(st, 5));
 	json_object_set_new(o, "template", text_or_null(st, 6));
-	json_object_set_new(o, "level", json_string(cluster_level_name(sqlite3_column_int(st, 7))));
-	json_object_set_new(o, "count", json_integer(sqlite3_column_int64(st, 8)));
-	json_object_set_new(o, "systems", json_integer(sqlite3_column_int64(st, 9)));
+	json_object_set_new(o, "level", json_string(cluster_level_name(ac_sql_column_int(st, 7))));
+	json_object_set_new(o, "count", json_integer(ac_sql_column_int64(st, 8)));
+	json_object_set_new(o, "systems", json_integer(ac_sql_column_int64(st, 9)));
 	json_object_set_new(o, "first_seen", time_or_null(st, 10));
 	json_object_set_new(o, "last_seen", time_or_null(st, 11));
 	json_object_set_new(o, "status", text_or_null(st, 12));
@@ -71,8 +79,8 @@ static json_t *cluster_row(sqlite3_stmt *st)
 	json_object_set_new(o, "regressed_at", time_or_null(st, 14));
 	json_object_set_new(o, "merged_into", id_or_null(st, 15));
 	json_object_set_new(o, "split_from", id_or_null(st, 16));
-	json_object_set_new(o, "last_24h", json_integer(sqlite3_column_int64(st, 17)));
-	json_object_set_new(o, "prev_24h", json_integer(sqlite3_column_int64(st, 18)));
+	json_object_set_new(o, "last_24h", json_integer(ac_sql_column_int64(st, 17)));
+	json_object_set_new(o, "prev_24h", json_integer(ac_sql_column_int64(st, 18)));
 	return o;
 }
 
@@ -132,33 +140,36 @@ static const char *order_by(const char *sort, struct ac_error *err)
 		return " ORDER BY c.count DESC, c.id";
 	if (!strcmp(sort, "last_seen"))
 		return " ORDER BY c.last_seen DESC, c.id";
+	/* the expressions, not their aliases: PostgreSQL orders by a bare alias only (SQLite
+	 * substitutes the alias's expression anyway, so this costs it nothing) */
 	if (!strcmp(sort, "trend"))
-		return " ORDER BY last24 - prev24 DESC, last24 DESC, c.count DESC, c.id";
+		return " ORDER BY " LAST24_SQL " - " PREV24_SQL " DESC, " LAST24_SQL " DESC,"
+		       " c.count DESC, c.id";
 	ac_error_set(err, AC_EINVAL, "invalid_sort", "sort '%.40s' is not count, last_seen or trend",
 		     sort);
 	return NULL;
 }
 
-static sqlite3_stmt *prepare_bound(sqlite3 *db, const char *sql, const struct where *w,
+static ac_sql_stmt *prepare_bound(ac_sql *db, const char *sql, const struct where *w,
 				   long long hour, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK) {
 		ac_db_error(db, err, "querying clusters");
 		return NULL;
 	}
-	sqlite3_bind_int64(st, 1, hour);
+	ac_sql_bind_int64(st, 1, hour);
 	for (int i = 0; i < w->n; i++)
-		sqlite3_bind_text(st, i + 2, w->binds[i], -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, i + 2, w->binds[i], -1, AC_SQL_STATIC);
 	return st;
 }
 
-static int count_total(sqlite3 *db, const struct where *w, long long hour, long long *total,
+static int count_total(ac_sql *db, const struct where *w, long long hour, long long *total,
 		       struct ac_error *err)
 {
 	struct ac_buf sql;
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	int rc = 0;
 
 	ac_buf_init(&sql, 8192);
@@ -167,20 +178,20 @@ static int count_total(sqlite3 *db, const struct where *w, long long hour, long 
 	st = prepare_bound(db, sql.data, w, hour, err);
 	if (!st)
 		rc = AC_EDB;
-	else if (sqlite3_step(st) == SQLITE_ROW)
-		*total = sqlite3_column_int64(st, 0);
+	else if (ac_sql_step(st) == AC_SQL_ROW)
+		*total = ac_sql_column_int64(st, 0);
 	else
 		rc = ac_db_error(db, err, "counting clusters");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_buf_release(&sql);
 	return rc;
 }
 
-int clusters_list(sqlite3 *db, const struct cluster_query *q, json_t **out, struct ac_error *err)
+int clusters_list(ac_sql *db, const struct cluster_query *q, json_t **out, struct ac_error *err)
 {
 	struct where w = { .n = 0 };
 	struct ac_buf sql;
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	const char *order;
 	char like[600];
 	unsigned limit = q->limit ? (q->limit > 500 ? 500 : q->limit) : 50;
@@ -204,9 +215,9 @@ int clusters_list(sqlite3 *db, const struct cluster_query *q, json_t **out, stru
 		rc = AC_EDB;
 		goto out;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW)
 		json_array_append_new(list, cluster_row(st));
-	if (step != SQLITE_DONE) {
+	if (step != AC_SQL_DONE) {
 		rc = ac_db_error(db, err, "querying clusters");
 		goto out;
 	}
@@ -215,7 +226,7 @@ int clusters_list(sqlite3 *db, const struct cluster_query *q, json_t **out, stru
 				 ? json_integer(q->offset + (json_int_t)json_array_size(list))
 				 : json_null());
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	json_decref(list);
 	ac_buf_release(&w.sql);
 	ac_buf_release(&sql);
@@ -224,9 +235,9 @@ out:
 
 /* ---------------------------------------------------------------- detail */
 
-static int add_dims(sqlite3 *db, long long id, json_t *o, struct ac_error *err)
+static int add_dims(ac_sql *db, long long id, json_t *o, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *dims = json_object();
 	int step;
 
@@ -235,76 +246,76 @@ static int add_dims(sqlite3 *db, long long id, json_t *o, struct ac_error *err)
 							   "environment", "level", NULL };
 	     *d; d++)
 		json_object_set_new(dims, *d, json_object());
-	if (sqlite3_prepare_v2(db, "SELECT dim, value, count FROM cluster_dims WHERE cluster_id=?1"
-				   " ORDER BY dim, count DESC, value", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT dim, value, count FROM cluster_dims WHERE cluster_id=?1"
+				   " ORDER BY dim, count DESC, value", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading cluster breakdowns");
-	sqlite3_bind_int64(st, 1, id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *d = json_object_get(dims, (const char *)sqlite3_column_text(st, 0));
+	ac_sql_bind_int64(st, 1, id);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
+		json_t *d = json_object_get(dims, (const char *)ac_sql_column_text(st, 0));
 		if (!d)
-			json_object_set_new(dims, (const char *)sqlite3_column_text(st, 0), d = json_object());
-		json_object_set_new(d, (const char *)sqlite3_column_text(st, 1),
-				    json_integer(sqlite3_column_int64(st, 2)));
+			json_object_set_new(dims, (const char *)ac_sql_column_text(st, 0), d = json_object());
+		json_object_set_new(d, (const char *)ac_sql_column_text(st, 1),
+				    json_integer(ac_sql_column_int64(st, 2)));
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	/* "reached from 3 callers": the callers of the crash site the error is grouped on */
 	const json_t *callers = json_object_get(dims, "caller");
 	if (json_object_size(callers) > 1)
 		json_object_set_new(o, "reached_from", json_integer((json_int_t)json_object_size(callers)));
-	return step == SQLITE_DONE ? 0 : ac_db_error(db, err, "reading cluster breakdowns");
+	return step == AC_SQL_DONE ? 0 : ac_db_error(db, err, "reading cluster breakdowns");
 }
 
-static int add_hourly(sqlite3 *db, long long id, long long hour, json_t *o, struct ac_error *err)
+static int add_hourly(ac_sql *db, long long id, long long hour, json_t *o, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *series = json_array();
 	char buf[40];
 	int step;
 
 	json_object_set_new(o, "hourly", series);
-	if (sqlite3_prepare_v2(db, "SELECT hour, count FROM cluster_hourly WHERE cluster_id=?1"
+	if (ac_sql_prepare_v2(db, "SELECT hour, count FROM cluster_hourly WHERE cluster_id=?1"
 				   " AND hour > ?2 - 168 AND hour <= ?2 ORDER BY hour", -1, &st,
-			       NULL) != SQLITE_OK)
+			       NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading a cluster's series");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, hour);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		ac_format_iso8601((double)sqlite3_column_int64(st, 0) * 3600.0, buf, sizeof buf);
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 2, hour);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
+		ac_format_iso8601((double)ac_sql_column_int64(st, 0) * 3600.0, buf, sizeof buf);
 		json_array_append_new(series, json_pack("{s:s,s:I}", "hour", buf, "count",
-							(json_int_t)sqlite3_column_int64(st, 1)));
+							(json_int_t)ac_sql_column_int64(st, 1)));
 	}
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : ac_db_error(db, err, "reading a cluster's series");
+	ac_sql_finalize(st);
+	return step == AC_SQL_DONE ? 0 : ac_db_error(db, err, "reading a cluster's series");
 }
 
-static int add_events(sqlite3 *db, long long id, unsigned n, json_t *o, struct ac_error *err)
+static int add_events(ac_sql *db, long long id, unsigned n, json_t *o, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *events = json_array(), *grouping = json_null();
 	json_error_t je;
 	int step;
 
-	if (sqlite3_prepare_v2(db, "SELECT e.id, e.raw, g.basis, g.key, g.template_id, g.rule_id,"
+	if (ac_sql_prepare_v2(db, "SELECT e.id, e.raw, g.basis, g.key, g.template_id, g.rule_id,"
 				   " g.captures, g.explanation FROM events e"
 				   " LEFT JOIN event_grouping g ON g.event=e.id"
 				   " WHERE e.cluster_id=?1 ORDER BY e.id DESC LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       -1, &st, NULL) != AC_SQL_OK) {
 		json_decref(events);
 		return ac_db_error(db, err, "reading a cluster's events");
 	}
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, n);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), 0, &je);
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 2, n);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
+		json_t *ev = json_loads((const char *)ac_sql_column_text(st, 1), 0, &je);
 		if (!ev)
 			ev = json_object();
-		json_object_set_new(ev, "id", json_integer(sqlite3_column_int64(st, 0)));
+		json_object_set_new(ev, "id", json_integer(ac_sql_column_int64(st, 0)));
 		json_object_set_new(ev, "cluster_id", json_integer(id));
 		json_object_set_new(ev, "explanation", text_or_null(st, 7));
 		if (json_is_null(grouping)) {
-			json_t *caps = sqlite3_column_type(st, 6) == SQLITE_NULL
+			json_t *caps = ac_sql_column_type(st, 6) == AC_SQL_NULL
 					       ? json_null()
-					       : json_loads((const char *)sqlite3_column_text(st, 6), 0, &je);
+					       : json_loads((const char *)ac_sql_column_text(st, 6), 0, &je);
 			grouping = json_pack("{s:o,s:o,s:o,s:o,s:o,s:o}", "basis", text_or_null(st, 2),
 					     "key", text_or_null(st, 3), "template_id", id_or_null(st, 4),
 					     "rule_id", text_or_null(st, 5), "captures",
@@ -312,27 +323,27 @@ static int add_events(sqlite3 *db, long long id, unsigned n, json_t *o, struct a
 		}
 		json_array_append_new(events, ev);
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	json_object_set_new(o, "events", events);
 	json_object_set_new(o, "grouping", grouping);
-	return step == SQLITE_DONE ? 0 : ac_db_error(db, err, "reading a cluster's events");
+	return step == AC_SQL_DONE ? 0 : ac_db_error(db, err, "reading a cluster's events");
 }
 
-static int add_children(sqlite3 *db, long long id, json_t *o, struct ac_error *err)
+static int add_children(ac_sql *db, long long id, json_t *o, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *kids = json_array();
 	int step;
 
 	json_object_set_new(o, "children", kids);
-	if (sqlite3_prepare_v2(db, "SELECT id FROM clusters WHERE split_from=?1 ORDER BY id", -1, &st,
-			       NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT id FROM clusters WHERE split_from=?1 ORDER BY id", -1, &st,
+			       NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading a cluster's children");
-	sqlite3_bind_int64(st, 1, id);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW)
-		json_array_append_new(kids, json_integer(sqlite3_column_int64(st, 0)));
-	sqlite3_finalize(st);
-	return step == SQLITE_DONE ? 0 : ac_db_error(db, err, "reading a cluster's children");
+	ac_sql_bind_int64(st, 1, id);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW)
+		json_array_append_new(kids, json_integer(ac_sql_column_int64(st, 0)));
+	ac_sql_finalize(st);
+	return step == AC_SQL_DONE ? 0 : ac_db_error(db, err, "reading a cluster's children");
 }
 
 static json_t *rule_of(const struct rules *rules, const char *id)
@@ -343,29 +354,29 @@ static json_t *rule_of(const struct rules *rules, const char *id)
 	return id ? json_pack("{s:s}", "id", id) : json_null();
 }
 
-int cluster_detail(sqlite3 *db, const struct rules *rules, long long id, long long project,
+int cluster_detail(ac_sql *db, const struct rules *rules, long long id, long long project,
 		   double now, unsigned events, json_t **out, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	long long hour = now_hour(now);
 	json_t *o = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT " CLUSTER_COLUMNS " FROM clusters c WHERE c.id=?2", -1,
-			       &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT " CLUSTER_COLUMNS " FROM clusters c WHERE c.id=?2", -1,
+			       &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading a cluster");
-	sqlite3_bind_int64(st, 1, hour);
-	sqlite3_bind_int64(st, 2, id);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW && (project < 0 || sqlite3_column_int64(st, 19) == project)) {
+	ac_sql_bind_int64(st, 1, hour);
+	ac_sql_bind_int64(st, 2, id);
+	step = ac_sql_step(st);
+	if (step == AC_SQL_ROW && (project < 0 || ac_sql_column_int64(st, 19) == project)) {
 		o = cluster_row(st);
-		json_object_set_new(o, "rule", rule_of(rules, (const char *)sqlite3_column_text(st, 5)));
-	} else if (step == SQLITE_ROW || step == SQLITE_DONE) {
+		json_object_set_new(o, "rule", rule_of(rules, (const char *)ac_sql_column_text(st, 5)));
+	} else if (step == AC_SQL_ROW || step == AC_SQL_DONE) {
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no cluster %lld", id);
 	} else {
 		rc = ac_db_error(db, err, "reading a cluster");
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	if (rc)
 		return rc;
 	if ((rc = add_dims(db, id, o, err)) || (rc = add_hourly(db, id, hour, o, err)) ||

@@ -24,7 +24,7 @@
 #define AC_CLUSTERS_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 
 struct ac_error;
 struct rules;
@@ -43,11 +43,11 @@ struct cluster_query {
 
 /* {"clusters": [...], "total": n, "next_offset": n|null}. Merged and split clusters are never
  * listed. 0; AC_EINVAL (bad status or sort, naming it); AC_EDB. *out is a new reference. */
-int clusters_list(sqlite3 *db, const struct cluster_query *q, json_t **out, struct ac_error *err);
+int clusters_list(ac_sql *db, const struct cluster_query *q, json_t **out, struct ac_error *err);
 
 /* One cluster with details (see above); `events` newest events (default 10 when 0). rules may
  * be NULL. 0; AC_ENOTFOUND (absent or in another project); AC_EDB. */
-int cluster_detail(sqlite3 *db, const struct rules *rules, long long id, long long project,
+int cluster_detail(ac_sql *db, const struct rules *rules, long long id, long long project,
 		   double now, unsigned events, json_t **out, struct ac_error *err);
 
 /* The level name of a rank 0..4 ("debug" .. "fatal"). */

@@ -27,35 +27,35 @@ static const char *scope_sql(const char *rule_id)
 		       : "cluster_id = ?1 AND (?2 < 0 OR project_id = ?2) AND hidden = 0";
 }
 
-static void bind_scope(sqlite3_stmt *st, const char *rule_id, long long cluster, long long project)
+static void bind_scope(ac_sql_stmt *st, const char *rule_id, long long cluster, long long project)
 {
 	if (rule_id)
-		sqlite3_bind_text(st, 1, rule_id, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, 1, rule_id, -1, AC_SQL_STATIC);
 	else
-		sqlite3_bind_int64(st, 1, cluster);
-	sqlite3_bind_int64(st, 2, project);
+		ac_sql_bind_int64(st, 1, cluster);
+	ac_sql_bind_int64(st, 2, project);
 }
 
-int evidence_feedback(sqlite3 *db, const char *rule_id, long long cluster, long long project,
+int evidence_feedback(ac_sql *db, const char *rule_id, long long cluster, long long project,
 		      struct entry_feedback *out, struct ac_error *err)
 {
 	char sql[512];
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 
 	memset(out, 0, sizeof *out);
 	out->comments = json_array();
 	out->other_causes = json_array();
 	snprintf(sql, sizeof sql, "SELECT outcome, fix, text, created_at FROM cluster_feedback "
 		 "WHERE %s ORDER BY created_at DESC, id DESC", scope_sql(rule_id));
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading feedback");
 	bind_scope(st, rule_id, cluster, project);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		const char *outcome = (const char *)sqlite3_column_text(st, 0);
-		long long fix = sqlite3_column_int64(st, 1);
-		const char *text = (const char *)sqlite3_column_text(st, 2);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
+		const char *outcome = (const char *)ac_sql_column_text(st, 0);
+		long long fix = ac_sql_column_int64(st, 1);
+		const char *text = (const char *)ac_sql_column_text(st, 2);
 		char at[32];
-		ac_format_iso8601(sqlite3_column_double(st, 3), at, sizeof at);
+		ac_format_iso8601(ac_sql_column_double(st, 3), at, sizeof at);
 		at[10] = '\0';
 		if (!strcmp(outcome, "other_cause")) {
 			out->other++;
@@ -73,7 +73,7 @@ int evidence_feedback(sqlite3 *db, const char *rule_id, long long cluster, long 
 					      json_pack("{s:s, s:I, s:s, s:s}", "outcome", outcome, "fix",
 							(json_int_t)fix, "text", text, "at", at));
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	for (size_t i = 0; i < EVIDENCE_MAX_STEPS; i++)
 		out->step[i].lower = evidence_wilson_lower(out->step[i].worked,
 							   out->step[i].worked + out->step[i].failed);

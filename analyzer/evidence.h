@@ -12,7 +12,7 @@
 #define AC_EVIDENCE_H
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -36,7 +36,7 @@ struct entry_feedback {
 double evidence_wilson_lower(long long k, long long n);
 
 /* Feedback for a guide entry: by rule when rule_id is set, else by cluster. 0 or AC_EDB. */
-int evidence_feedback(sqlite3 *db, const char *rule_id, long long cluster, long long project,
+int evidence_feedback(ac_sql *db, const char *rule_id, long long cluster, long long project,
 		      struct entry_feedback *out, struct ac_error *err);
 void evidence_feedback_release(struct entry_feedback *fb);
 

@@ -16,7 +16,7 @@
 #ifndef AC_FAULTS_H
 #define AC_FAULTS_H
 
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -60,7 +60,7 @@ int faults_run(const struct fault_catalog *c, const struct fault_run_options *o,
 	       unsigned *validated, unsigned *failed, struct ac_error *err);
 
 /* The stored runs, newest first, as a table or JSON. */
-int faults_list(sqlite3 *db, FILE *out, bool json, struct ac_error *err);
+int faults_list(ac_sql *db, FILE *out, bool json, struct ac_error *err);
 
 struct fault_validation {
 	bool validated;          /* the newest run of the rule attached it */
@@ -72,7 +72,7 @@ struct fault_validation {
 };
 
 /* The validation state of a rule from the stored runs. 0, or AC_EDB with err set. */
-int faults_rule_validation(sqlite3 *db, const char *rule_id, struct fault_validation *v,
+int faults_rule_validation(ac_sql *db, const char *rule_id, struct fault_validation *v,
 			   struct ac_error *err);
 
 #endif

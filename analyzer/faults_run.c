@@ -42,7 +42,7 @@ struct runner {
 	pid_t collector;
 	struct built built[16];
 	size_t nbuilt;
-	sqlite3 *results;
+	ac_sql *results;
 };
 
 /* ------------------------------------------------------------------ processes */
@@ -253,14 +253,14 @@ static const struct built *build_system(struct runner *R, const char *bp, struct
 
 static long long max_event_id(const char *db_path)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_READ, NULL);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_READ, NULL);
+	ac_sql_stmt *st = NULL;
 	long long id = 0;
 
-	if (db && sqlite3_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM events", -1, &st, NULL) ==
-			  SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (db && ac_sql_prepare_v2(db, "SELECT coalesce(max(id), 0) FROM events", -1, &st, NULL) ==
+			  AC_SQL_OK && ac_sql_step(st) == AC_SQL_ROW)
+		id = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return id;
 }
@@ -273,25 +273,25 @@ struct evidence {
 };
 
 /* What an evidence event said, from the row of collect_evidence's query. */
-static json_t *sample_of(sqlite3_stmt *st)
+static json_t *sample_of(ac_sql_stmt *st)
 {
 	char when[32], text[512];
-	const char *msg = (const char *)sqlite3_column_text(st, 6);
-	const char *type = (const char *)sqlite3_column_text(st, 7);
-	const char *value = (const char *)sqlite3_column_text(st, 8);
-	json_t *raw = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
+	const char *msg = (const char *)ac_sql_column_text(st, 6);
+	const char *type = (const char *)ac_sql_column_text(st, 7);
+	const char *value = (const char *)ac_sql_column_text(st, 8);
+	json_t *raw = json_loads((const char *)ac_sql_column_text(st, 9), 0, NULL);
 	json_t *context = json_object_get(raw, "context");
 
-	ac_format_iso8601(sqlite3_column_double(st, 3), when, sizeof when);
+	ac_format_iso8601(ac_sql_column_double(st, 3), when, sizeof when);
 	if (msg && *msg)
 		snprintf(text, sizeof text, "%s", msg);
 	else
 		snprintf(text, sizeof text, "%s%s%s", type ? type : "", type && value ? ": " : "",
 			 value ? value : "");
-	json_t *s = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I}", "id", sqlite3_column_text(st, 0),
-			      "timestamp", when, "level", sqlite3_column_text(st, 4), "component",
-			      sqlite3_column_text(st, 5), "message", text, "cluster",
-			      (json_int_t)sqlite3_column_int64(st, 10));
+	json_t *s = json_pack("{s:s, s:s, s:s, s:s?, s:s, s:I}", "id", ac_sql_column_text(st, 0),
+			      "timestamp", when, "level", ac_sql_column_text(st, 4), "component",
+			      ac_sql_column_text(st, 5), "message", text, "cluster",
+			      (json_int_t)ac_sql_column_int64(st, 10));
 	if (s && json_is_object(context))
 		json_object_set(s, "context", context);
 	json_decref(raw);
@@ -302,8 +302,8 @@ static json_t *sample_of(sqlite3_stmt *st)
 static void collect_evidence(const char *db_path, long long since, const char *system,
 			     const char *rule, struct evidence *ev)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_READ, NULL);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_READ, NULL);
+	ac_sql_stmt *st = NULL;
 
 	json_array_clear(ev->ids);
 	json_array_clear(ev->samples);
@@ -311,18 +311,18 @@ static void collect_evidence(const char *db_path, long long since, const char *s
 	ev->events = ev->clustered = ev->matched = 0;
 	if (!db)
 		return;
-	if (sqlite3_prepare_v2(db, "SELECT e.event_id, e.cluster_id IS NOT NULL, g.rule_id, "
+	if (ac_sql_prepare_v2(db, "SELECT e.event_id, e.cluster_id IS NOT NULL, g.rule_id, "
 			       "e.timestamp, e.level, e.component, e.message, e.exc_type, e.exc_value, "
 			       "e.raw, e.cluster_id "
 			       "FROM events e LEFT JOIN event_grouping g ON g.event = e.id "
-			       "WHERE e.id > ? AND e.system = ? ORDER BY e.id", -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, since);
-		sqlite3_bind_text(st, 2, system, -1, SQLITE_STATIC);
-		while (sqlite3_step(st) == SQLITE_ROW) {
-			const char *id = (const char *)sqlite3_column_text(st, 0);
-			const char *r = (const char *)sqlite3_column_text(st, 2);
+			       "WHERE e.id > ? AND e.system = ? ORDER BY e.id", -1, &st, NULL) == AC_SQL_OK) {
+		ac_sql_bind_int64(st, 1, since);
+		ac_sql_bind_text(st, 2, system, -1, AC_SQL_STATIC);
+		while (ac_sql_step(st) == AC_SQL_ROW) {
+			const char *id = (const char *)ac_sql_column_text(st, 0);
+			const char *r = (const char *)ac_sql_column_text(st, 2);
 			ev->events++;
-			if (!sqlite3_column_int(st, 1))
+			if (!ac_sql_column_int(st, 1))
 				continue;
 			ev->clustered++;
 			if (r && !strcmp(r, rule)) {
@@ -338,7 +338,7 @@ static void collect_evidence(const char *db_path, long long since, const char *s
 			}
 		}
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 }
 
@@ -371,33 +371,33 @@ static int store_result(struct runner *R, const struct fault *f, const char *sys
 			const char *outcome, const char *fix_outcome, const char *detail,
 			const struct evidence *ev, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	char *ids = json_dumps(ev->ids, JSON_COMPACT);
 	char *samples = json_dumps(ev->samples, JSON_COMPACT);
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(R->results, "INSERT INTO fault_runs(fault, rule_id, outcome, "
+	if (ac_sql_prepare_v2(R->results, "INSERT INTO fault_runs(fault, rule_id, outcome, "
 			       "fix_outcome, detail, ran_at, system, version, events, evidence, "
-			       "samples) VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != SQLITE_OK) {
+			       "samples) VALUES(?,?,?,?,?,?,?,?,?,?,?)", -1, &st, NULL) != AC_SQL_OK) {
 		free(ids);
 		free(samples);
 		return ac_db_error(R->results, err, "fault_runs");
 	}
-	sqlite3_bind_text(st, 1, f->id, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, f->rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, outcome, -1, SQLITE_STATIC);
+	ac_sql_bind_text(st, 1, f->id, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 2, f->rule, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 3, outcome, -1, AC_SQL_STATIC);
 	if (fix_outcome)
-		sqlite3_bind_text(st, 4, fix_outcome, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 5, detail, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 6, ac_now());
-	sqlite3_bind_text(st, 7, system, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, AC_VERSION, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 9, ev->matched);
-	sqlite3_bind_text(st, 10, ids ? ids : "[]", -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 11, samples ? samples : "[]", -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+		ac_sql_bind_text(st, 4, fix_outcome, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 5, detail, -1, AC_SQL_STATIC);
+	ac_sql_bind_double(st, 6, ac_now());
+	ac_sql_bind_text(st, 7, system, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 8, AC_VERSION, -1, AC_SQL_STATIC);
+	ac_sql_bind_int64(st, 9, ev->matched);
+	ac_sql_bind_text(st, 10, ids ? ids : "[]", -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 11, samples ? samples : "[]", -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(R->results, err, "fault_runs");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	free(ids);
 	free(samples);
 	return rc;
@@ -561,46 +561,46 @@ out:
 
 /* ------------------------------------------------------------------ reading results */
 
-int faults_list(sqlite3 *db, FILE *out, bool json, struct ac_error *err)
+int faults_list(ac_sql *db, FILE *out, bool json, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *arr = json_array();
 
-	if (sqlite3_prepare_v2(db, "SELECT id, fault, rule_id, outcome, fix_outcome, ran_at, system, "
+	if (ac_sql_prepare_v2(db, "SELECT id, fault, rule_id, outcome, fix_outcome, ran_at, system, "
 			       "version, events, evidence, detail, samples FROM fault_runs "
-			       "ORDER BY ran_at DESC, id DESC", -1, &st, NULL) != SQLITE_OK) {
+			       "ORDER BY ran_at DESC, id DESC", -1, &st, NULL) != AC_SQL_OK) {
 		json_decref(arr);
 		return ac_db_error(db, err, "fault_runs");
 	}
 	if (!json)
 		fprintf(out, "%-10s  %-28s %-34s %-10s %-13s %6s  %s\n", "date", "fault", "rule",
 			"outcome", "fix", "events", "system");
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (ac_sql_step(st) == AC_SQL_ROW) {
 		char date[32];
-		const char *fix = (const char *)sqlite3_column_text(st, 4);
-		ac_format_iso8601(sqlite3_column_double(st, 5), date, sizeof date);
+		const char *fix = (const char *)ac_sql_column_text(st, 4);
+		ac_format_iso8601(ac_sql_column_double(st, 5), date, sizeof date);
 		if (json) {
-			json_t *ids = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
-			json_t *samples = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
+			json_t *ids = json_loads((const char *)ac_sql_column_text(st, 9), 0, NULL);
+			json_t *samples = json_loads((const char *)ac_sql_column_text(st, 11), 0, NULL);
 			json_array_append_new(arr, json_pack(
 				"{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:o, s:s?, s:o}",
-				"id", (json_int_t)sqlite3_column_int64(st, 0),
-				"fault", sqlite3_column_text(st, 1), "rule", sqlite3_column_text(st, 2),
-				"outcome", sqlite3_column_text(st, 3), "fix", fix, "date", date,
-				"system", sqlite3_column_text(st, 6), "version", sqlite3_column_text(st, 7),
-				"events", (json_int_t)sqlite3_column_int64(st, 8),
+				"id", (json_int_t)ac_sql_column_int64(st, 0),
+				"fault", ac_sql_column_text(st, 1), "rule", ac_sql_column_text(st, 2),
+				"outcome", ac_sql_column_text(st, 3), "fix", fix, "date", date,
+				"system", ac_sql_column_text(st, 6), "version", ac_sql_column_text(st, 7),
+				"events", (json_int_t)ac_sql_column_int64(st, 8),
 				"evidence", ids ? ids : json_array(),
-				"detail", sqlite3_column_text(st, 10),
+				"detail", ac_sql_column_text(st, 10),
 				"samples", samples ? samples : json_array()));
 		} else {
 			fprintf(out, "%.10s  %-28s %-34s %-10s %-13s %6lld  %s\n", date,
-				sqlite3_column_text(st, 1), sqlite3_column_text(st, 2),
-				sqlite3_column_text(st, 3), fix ? fix : "-",
-				(long long)sqlite3_column_int64(st, 8),
-				sqlite3_column_text(st, 6) ? (const char *)sqlite3_column_text(st, 6) : "");
+				ac_sql_column_text(st, 1), ac_sql_column_text(st, 2),
+				ac_sql_column_text(st, 3), fix ? fix : "-",
+				(long long)ac_sql_column_int64(st, 8),
+				ac_sql_column_text(st, 6) ? (const char *)ac_sql_column_text(st, 6) : "");
 		}
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	if (json) {
 		json_t *o = json_pack("{s:o}", "runs", arr);
 		json_dumpf(o, out, JSON_COMPACT);
@@ -612,34 +612,34 @@ int faults_list(sqlite3 *db, FILE *out, bool json, struct ac_error *err)
 	return 0;
 }
 
-int faults_rule_validation(sqlite3 *db, const char *rule_id, struct fault_validation *v,
+int faults_rule_validation(ac_sql *db, const char *rule_id, struct fault_validation *v,
 			   struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	bool first = true;
 
 	memset(v, 0, sizeof *v);
-	if (sqlite3_prepare_v2(db, "SELECT outcome, ran_at, events, fault FROM fault_runs "
-			       "WHERE rule_id = ? ORDER BY ran_at DESC, id DESC", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT outcome, ran_at, events, fault FROM fault_runs "
+			       "WHERE rule_id = ? ORDER BY ran_at DESC, id DESC", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "fault_runs");
-	sqlite3_bind_text(st, 1, rule_id, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		bool ok = !strcmp((const char *)sqlite3_column_text(st, 0), "validated");
+	ac_sql_bind_text(st, 1, rule_id, -1, AC_SQL_STATIC);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
+		bool ok = !strcmp((const char *)ac_sql_column_text(st, 0), "validated");
 		v->any = true;
 		if (first) {
-			snprintf(v->fault, sizeof v->fault, "%s", sqlite3_column_text(st, 3));
+			snprintf(v->fault, sizeof v->fault, "%s", ac_sql_column_text(st, 3));
 			v->validated = ok;
 		}
 		if (ok) {
 			char iso[32];
-			ac_format_iso8601(sqlite3_column_double(st, 1), iso, sizeof iso);
+			ac_format_iso8601(ac_sql_column_double(st, 1), iso, sizeof iso);
 			snprintf(v->date, sizeof v->date, "%.10s", iso);
-			v->events = sqlite3_column_int64(st, 2);
+			v->events = ac_sql_column_int64(st, 2);
 			v->stale = !first;
 			break;
 		}
 		first = false;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return 0;
 }

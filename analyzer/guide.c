@@ -245,9 +245,9 @@ static void entry_release(struct entry *e)
 	free(e->tmpl);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+static char *col_dup(ac_sql_stmt *st, int i)
 {
-	const unsigned char *s = sqlite3_column_text(st, i);
+	const unsigned char *s = ac_sql_column_text(st, i);
 	return s ? strdup((const char *)s) : NULL;
 }
 
@@ -257,7 +257,7 @@ static long long now_hour(double now)
 }
 
 /* The ranked clusters of the guide. */
-static int load_entries(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+static int load_entries(ac_sql *db, const struct rules *rules, const struct guide_options *o,
 			double now, struct entry **out, size_t *n, long long *total_events,
 			struct ac_error *err)
 {
@@ -272,8 +272,10 @@ static int load_entries(sqlite3 *db, const struct rules *rules, const struct gui
 		" FROM clusters c WHERE c.merged_into IS NULL AND c.split=0 AND c.status='open'"
 		" AND c.count > 0 AND (c.kind IN ('error','crash') OR c.max_level >= 2)"
 		" AND (?2 < 0 OR c.project_id = ?2)"
-		" ORDER BY c.count * MAX(ns, 1) DESC, l24 DESC, c.id LIMIT ?3";
-	sqlite3_stmt *st = NULL;
+		/* an expression over columns, not over the alias ns (PostgreSQL) */
+		" ORDER BY c.count * MAX((SELECT COUNT(*) FROM cluster_dims d WHERE d.cluster_id=c.id"
+		" AND d.dim='system'), 1) DESC, l24 DESC, c.id LIMIT ?3";
+	ac_sql_stmt *st = NULL;
 	struct entry *v;
 	size_t len = 0;
 	unsigned limit = o->limit ? o->limit : 25;
@@ -284,77 +286,77 @@ static int load_entries(sqlite3 *db, const struct rules *rules, const struct gui
 	*total_events = 0;
 	if (!v)
 		return ac_error_set(err, AC_ENOMEM, "internal", "out of memory");
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading clusters for the guide");
-	sqlite3_bind_int64(st, 1, now_hour(now));
-	sqlite3_bind_int64(st, 2, o->project);
-	sqlite3_bind_int64(st, 3, limit);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW && len < limit) {
+	ac_sql_bind_int64(st, 1, now_hour(now));
+	ac_sql_bind_int64(st, 2, o->project);
+	ac_sql_bind_int64(st, 3, limit);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW && len < limit) {
 		struct entry *e = &v[len++];
-		e->id = sqlite3_column_int64(st, 0);
+		e->id = ac_sql_column_int64(st, 0);
 		e->kind = col_dup(st, 1);
 		e->title = col_dup(st, 2);
 		e->basis = col_dup(st, 3);
 		e->rule_id = col_dup(st, 4);
 		e->tmpl = col_dup(st, 5);
-		e->count = sqlite3_column_int64(st, 6);
-		e->systems = sqlite3_column_int64(st, 7);
-		e->components = sqlite3_column_int64(st, 8);
-		e->releases = sqlite3_column_int64(st, 9);
-		e->last24 = sqlite3_column_int64(st, 10);
-		e->first_seen = sqlite3_column_double(st, 11);
-		e->last_seen = sqlite3_column_double(st, 12);
-		e->level = sqlite3_column_int(st, 13);
+		e->count = ac_sql_column_int64(st, 6);
+		e->systems = ac_sql_column_int64(st, 7);
+		e->components = ac_sql_column_int64(st, 8);
+		e->releases = ac_sql_column_int64(st, 9);
+		e->last24 = ac_sql_column_int64(st, 10);
+		e->first_seen = ac_sql_column_double(st, 11);
+		e->last_seen = ac_sql_column_double(st, 12);
+		e->level = ac_sql_column_int(st, 13);
 		e->known = e->rule_id && (!rules || rules_find(rules, e->rule_id));
 		*total_events += e->count;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE)
+	if (step != AC_SQL_ROW && step != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "reading clusters for the guide");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	*n = len;
 	return rc;
 }
 
 /* "api (3), worker (1)" for the top values of a dimension. */
-static int dim_summary(sqlite3 *db, long long id, const char *dim, struct ac_buf *out)
+static int dim_summary(ac_sql *db, long long id, const char *dim, struct ac_buf *out)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int i = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT value, count FROM cluster_dims WHERE cluster_id=?1 AND"
-				   " dim=?2 ORDER BY count DESC, value LIMIT 4", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT value, count FROM cluster_dims WHERE cluster_id=?1 AND"
+				   " dim=?2 ORDER BY count DESC, value LIMIT 4", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, dim, -1, SQLITE_STATIC);
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_text(st, 2, dim, -1, AC_SQL_STATIC);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
 		if (i++ == 3) {
 			ac_buf_puts(out, ", ...");
 			break;
 		}
-		ac_buf_printf(out, "%s%s (%lld)", i > 1 ? ", " : "", sqlite3_column_text(st, 0),
-			      (long long)sqlite3_column_int64(st, 1));
+		ac_buf_printf(out, "%s%s (%lld)", i > 1 ? ", " : "", ac_sql_column_text(st, 0),
+			      (long long)ac_sql_column_int64(st, 1));
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return 0;
 }
 
 /* Events per day for the 7 days ending at now's hour, oldest first. */
-static int week(sqlite3 *db, long long id, double now, long long days[7])
+static int week(ac_sql *db, long long id, double now, long long days[7])
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	long long h = now_hour(now);
 
 	memset(days, 0, 7 * sizeof *days);
-	if (sqlite3_prepare_v2(db, "SELECT hour, count FROM cluster_hourly WHERE cluster_id=?1"
-				   " AND hour > ?2 - 168 AND hour <= ?2", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT hour, count FROM cluster_hourly WHERE cluster_id=?1"
+				   " AND hour > ?2 - 168 AND hour <= ?2", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, h);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		long long age = (h - sqlite3_column_int64(st, 0)) / 24;   /* 0..6 */
-		days[6 - age] += sqlite3_column_int64(st, 1);
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 2, h);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
+		long long age = (h - ac_sql_column_int64(st, 0)) / 24;   /* 0..6 */
+		days[6 - age] += ac_sql_column_int64(st, 1);
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return 0;
 }
 
@@ -389,7 +391,7 @@ static void time_str(double t, char *buf, size_t n)
 
 /* ---------------------------------------------------------------- sections */
 
-static void numbers(struct doc *d, sqlite3 *db, const struct entry *e, double now)
+static void numbers(struct doc *d, ac_sql *db, const struct entry *e, double now)
 {
 	static const char *const cols[] = { "events", "systems", "components", "releases",
 					    "first seen", "last seen", NULL };
@@ -540,7 +542,7 @@ static void user_feedback(struct doc *d, const struct entry_feedback *fb)
 }
 
 /* "Validated by fault injection on DATE (n events)", stale, or not yet. */
-static void validation(struct doc *d, sqlite3 *db, const char *rule)
+static void validation(struct doc *d, ac_sql *db, const char *rule)
 {
 	struct fault_validation v;
 
@@ -591,21 +593,21 @@ static void stack_text(const json_t *ev, struct ac_buf *b)
 }
 
 /* Up to three newest events; *example receives the newest one's text (for a suggestion). */
-static int examples(struct doc *d, sqlite3 *db, long long id, char **example)
+static int examples(struct doc *d, ac_sql *db, long long id, char **example)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_error_t je;
 	size_t i = 0;
 
 	*example = NULL;
-	if (sqlite3_prepare_v2(db, "SELECT raw, timestamp FROM events WHERE cluster_id=?1"
-				   " ORDER BY id DESC LIMIT 3", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT raw, timestamp FROM events WHERE cluster_id=?1"
+				   " ORDER BY id DESC LIMIT 3", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 1, id);
 	heading(d, 4, "Examples");
 	list_begin(d, false);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *ev = json_loads((const char *)sqlite3_column_text(st, 0), 0, &je);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
+		json_t *ev = json_loads((const char *)ac_sql_column_text(st, 0), 0, &je);
 		struct ac_buf t, stack;
 		char when[40];
 
@@ -613,7 +615,7 @@ static int examples(struct doc *d, sqlite3 *db, long long id, char **example)
 		ac_buf_init(&stack, 1 << 20);
 		analyzer_event_text(ev, &t);
 		stack_text(ev, &stack);
-		time_str(sqlite3_column_double(st, 1), when, sizeof when);
+		time_str(ac_sql_column_double(st, 1), when, sizeof when);
 		item_begin(d, false, ++i);
 		textf(d, "%s, %s", when, jstr(ev, "level") ? jstr(ev, "level") : "?");
 		if (jstr(ev, "system"))
@@ -640,7 +642,7 @@ static int examples(struct doc *d, sqlite3 *db, long long id, char **example)
 		json_decref(ev);
 	}
 	list_end(d, false);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return 0;
 }
 
@@ -675,7 +677,7 @@ static void suggestion(struct doc *d, const struct entry *e, const char *example
 	free(pattern);
 }
 
-static void entry_section(struct doc *d, sqlite3 *db, const struct rules *rules,
+static void entry_section(struct doc *d, ac_sql *db, const struct rules *rules,
 			  const struct entry *e, size_t rank, double now, long long project)
 {
 	const struct rule *r = e->rule_id && rules ? rules_find(rules, e->rule_id) : NULL;
@@ -781,7 +783,7 @@ static void document_end(struct doc *d)
 }
 
 /* The figures of one entry for guide_stats and the guide's header. */
-static void entry_evidence(sqlite3 *db, const struct entry *e, long long project,
+static void entry_evidence(ac_sql *db, const struct entry *e, long long project,
 			   struct guide_stats *st)
 {
 	struct fault_validation v = { 0 };
@@ -810,7 +812,7 @@ static double pct(long long k, long long n)
 	return n ? 100.0 * (double)k / (double)n : 0;
 }
 
-static void confidence_line(struct doc *d, sqlite3 *db, const struct entry *v, size_t n,
+static void confidence_line(struct doc *d, ac_sql *db, const struct entry *v, size_t n,
 			    long long project)
 {
 	struct guide_stats st = { .min_events = BACKED_MIN_EVENTS };
@@ -826,7 +828,7 @@ static void confidence_line(struct doc *d, sqlite3 *db, const struct entry *v, s
 	para_end(d);
 }
 
-static void write_guide(struct doc *d, sqlite3 *db, const struct rules *rules, struct entry *v,
+static void write_guide(struct doc *d, ac_sql *db, const struct rules *rules, struct entry *v,
 			size_t n, long long total, double now, long long project)
 {
 	char when[40];
@@ -874,7 +876,7 @@ static void write_guide(struct doc *d, sqlite3 *db, const struct rules *rules, s
 	document_end(d);
 }
 
-int guide_render(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+int guide_render(ac_sql *db, const struct rules *rules, const struct guide_options *o,
 		 char **out, size_t *len, struct ac_error *err)
 {
 	struct doc d = { .fmt = o->format };
@@ -904,7 +906,7 @@ out:
 	return rc;
 }
 
-int guide_stats(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+int guide_stats(ac_sql *db, const struct rules *rules, const struct guide_options *o,
 		unsigned min_events, struct guide_stats *st, struct ac_error *err)
 {
 	struct entry *v = NULL;

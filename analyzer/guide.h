@@ -16,7 +16,7 @@
 #ifndef AC_GUIDE_H
 #define AC_GUIDE_H
 
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stddef.h>
 
 struct ac_error;
@@ -34,7 +34,7 @@ struct guide_options {
 /* Render the guide. rules may be NULL (entries then name the rule id only). On success *out is
  * a new NUL-terminated string the caller frees and *len its length. 0, AC_EDB, AC_ENOMEM or
  * AC_ETOOBIG (larger than 16 MiB). */
-int guide_render(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+int guide_render(ac_sql *db, const struct rules *rules, const struct guide_options *o,
 		 char **out, size_t *len, struct ac_error *err);
 
 /* Documentation confidence (evidence, issue 14): over the guide's entries (same selection and
@@ -44,7 +44,7 @@ struct guide_stats {
 	unsigned min_events;
 	long long entries, with_rule, backed, validated, stale, positive, all;
 };
-int guide_stats(sqlite3 *db, const struct rules *rules, const struct guide_options *o,
+int guide_stats(ac_sql *db, const struct rules *rules, const struct guide_options *o,
 		unsigned min_events, struct guide_stats *st, struct ac_error *err);
 
 /* "md"/"markdown" or "html" -> format; AC_EINVAL otherwise. */

@@ -1756,10 +1756,10 @@ uint64_t miner_size(const struct miner *m, long id)
 
 /* ---- persistence ---- */
 
-static int save_config(struct miner *m, sqlite3 *db, struct ac_error *err)
+static int save_config(struct miner *m, ac_sql *db, struct ac_error *err)
 {
 	static const char sql[] = "INSERT OR REPLACE INTO miner_config(key, value) VALUES(?, ?)";
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	char thr[32], depth[16], kids[16];
 	const char *merge = m->cfg.no_merge ? "0" : "1";
 	struct ac_buf user;
@@ -1778,74 +1778,74 @@ static int save_config(struct miner *m, sqlite3 *db, struct ac_error *err)
 		{ "sim_threshold", thr }, { "depth", depth }, { "max_children", kids }, { "merge", merge },
 		{ "masks", masker_builtins(m->mk) }, { "user_masks", user.data ? user.data : "" },
 	};
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(db, err, "saving miner configuration");
 		goto out;
 	}
 	for (size_t i = 0; i < AC_ARRAY_SIZE(kv); i++) {
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, kv[i][0], -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 2, kv[i][1], -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		ac_sql_reset(st);
+		ac_sql_bind_text(st, 1, kv[i][0], -1, AC_SQL_STATIC);
+		ac_sql_bind_text(st, 2, kv[i][1], -1, AC_SQL_STATIC);
+		if (ac_sql_step(st) != AC_SQL_DONE) {
 			rc = ac_db_error(db, err, "saving miner configuration");
 			goto out;
 		}
 	}
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_buf_release(&user);
 	return rc;
 }
 
-static int save_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
+static int save_templates(struct miner *m, ac_sql *db, struct ac_error *err)
 {
 	static const char sql[] =
 		"INSERT INTO templates(id, template, tokens, count, merged_into, updated_at, route)"
 		" VALUES(?,?,?,?,?,?,?) ON CONFLICT(id) DO UPDATE SET template=excluded.template,"
 		" tokens=excluded.tokens, count=excluded.count, merged_into=excluded.merged_into,"
 		" updated_at=excluded.updated_at";
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	double now = ac_now();
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "saving templates");
 	for (size_t i = 0; i < m->ncl; i++) {
 		struct cluster *c = m->cl[i];
 		if (!c->dirty)
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)(i + 1));
-		sqlite3_bind_text(st, 2, c->text, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 3, c->ntok);
-		sqlite3_bind_int64(st, 4, (sqlite3_int64)c->size);
+		ac_sql_reset(st);
+		ac_sql_bind_int64(st, 1, (ac_sql_int64)(i + 1));
+		ac_sql_bind_text(st, 2, c->text, -1, AC_SQL_STATIC);
+		ac_sql_bind_int64(st, 3, c->ntok);
+		ac_sql_bind_int64(st, 4, (ac_sql_int64)c->size);
 		if (c->merged_into)
-			sqlite3_bind_int64(st, 5, c->merged_into);
+			ac_sql_bind_int64(st, 5, c->merged_into);
 		else
-			sqlite3_bind_null(st, 5);
-		sqlite3_bind_double(st, 6, now);
-		sqlite3_bind_text(st, 7, c->route, -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+			ac_sql_bind_null(st, 5);
+		ac_sql_bind_double(st, 6, now);
+		ac_sql_bind_text(st, 7, c->route, -1, AC_SQL_STATIC);
+		if (ac_sql_step(st) != AC_SQL_DONE) {
 			rc = ac_db_error(db, err, "saving templates");
 			break;
 		}
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
 /* The family statistics (one row per family changed since the last save), so that a restarted
  * miner decides constants and variables from the same evidence as one that kept running. */
-static int save_families(struct miner *m, sqlite3 *db, struct ac_error *err)
+static int save_families(struct miner *m, ac_sql *db, struct ac_error *err)
 {
 	static const char sql[] =
 		"INSERT OR REPLACE INTO miner_families(key, pos, merged, ids) VALUES(?,?,?,?)";
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	struct ac_buf ids;
 	int rc = 0;
 
 	ac_buf_init(&ids, SIZE_MAX);
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "saving miner families");
 	for (size_t i = 0; i < m->capfam && !rc; i++) {
 		const struct family *f = &m->fam[i];
@@ -1857,20 +1857,20 @@ static int save_families(struct miner *m, sqlite3 *db, struct ac_error *err)
 				rc = ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
 		if (rc)
 			break;
-		sqlite3_reset(st);
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)f->key);
-		sqlite3_bind_int64(st, 2, f->pos);
-		sqlite3_bind_int64(st, 3, f->merged);
-		sqlite3_bind_text(st, 4, ids.data ? ids.data : "", -1, SQLITE_STATIC);
-		if (sqlite3_step(st) != SQLITE_DONE)
+		ac_sql_reset(st);
+		ac_sql_bind_int64(st, 1, (ac_sql_int64)f->key);
+		ac_sql_bind_int64(st, 2, f->pos);
+		ac_sql_bind_int64(st, 3, f->merged);
+		ac_sql_bind_text(st, 4, ids.data ? ids.data : "", -1, AC_SQL_STATIC);
+		if (ac_sql_step(st) != AC_SQL_DONE)
 			rc = ac_db_error(db, err, "saving miner families");
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_buf_release(&ids);
 	return rc;
 }
 
-int miner_save(struct miner *m, sqlite3 *db, struct ac_error *err)
+int miner_save(struct miner *m, ac_sql *db, struct ac_error *err)
 {
 	int rc = ac_db_exec(db, "SAVEPOINT miner_save", err);
 	if (rc)
@@ -1896,18 +1896,18 @@ int miner_save(struct miner *m, sqlite3 *db, struct ac_error *err)
 }
 
 /* Read miner_config into cfg (strings copied into the caller's buffers). */
-static int load_config(sqlite3 *db, struct miner_config *cfg, char *masks, size_t masks_cap,
+static int load_config(ac_sql *db, struct miner_config *cfg, char *masks, size_t masks_cap,
 		       struct ac_buf *user, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT key, value FROM miner_config", -1, &st, NULL) !=
-	    SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT key, value FROM miner_config", -1, &st, NULL) !=
+	    AC_SQL_OK)
 		return ac_db_error(db, err, "loading miner configuration");
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		const char *k = (const char *)sqlite3_column_text(st, 0);
-		const char *v = (const char *)sqlite3_column_text(st, 1);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
+		const char *k = (const char *)ac_sql_column_text(st, 0);
+		const char *v = (const char *)ac_sql_column_text(st, 1);
 		double d;
 		int64_t i;
 		if (!k || !v)
@@ -1928,9 +1928,9 @@ static int load_config(sqlite3 *db, struct miner_config *cfg, char *masks, size_
 			break;
 		}
 	}
-	if (!rc && step != SQLITE_DONE && step != SQLITE_ROW)
+	if (!rc && step != AC_SQL_DONE && step != AC_SQL_ROW)
 		rc = ac_db_error(db, err, "loading miner configuration");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
@@ -1949,27 +1949,27 @@ static int load_user_masks(struct miner *m, char *list, struct ac_error *err)
 	return 0;
 }
 
-static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
+static int load_templates(struct miner *m, ac_sql *db, struct ac_error *err)
 {
 	static const char sql[] =
 		"SELECT id, template, tokens, count, merged_into, route FROM templates ORDER BY id";
 	struct tokens *route = malloc(sizeof *route);
 	char *rcopy = NULL;
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0, step;
 
 	if (!route) {
 		return ac_error_set(err, AC_ENOMEM, "oom", "out of memory");
 	}
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK) {
 		free(route);
 		return ac_db_error(db, err, "loading templates");
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		sqlite3_int64 id = sqlite3_column_int64(st, 0);
-		const char *text = (const char *)sqlite3_column_text(st, 1);
-		size_t len = (size_t)sqlite3_column_bytes(st, 1);
-		if (id != (sqlite3_int64)m->ncl + 1 || !text) {
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
+		ac_sql_int64 id = ac_sql_column_int64(st, 0);
+		const char *text = (const char *)ac_sql_column_text(st, 1);
+		size_t len = (size_t)ac_sql_column_bytes(st, 1);
+		if (id != (ac_sql_int64)m->ncl + 1 || !text) {
 			rc = ac_error_set(err, AC_EINVAL, "corrupt_state",
 					  "templates: expected id %zu, found %lld", m->ncl + 1,
 					  (long long)id);
@@ -1983,7 +1983,7 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 		tokenize(&m->tk, copy, len, false);
 		/* the stored token count is informational: templates written by a version that
 		 * split on whitespace only are split again the current way */
-		const char *rt = (const char *)sqlite3_column_text(st, 5);
+		const char *rt = (const char *)ac_sql_column_text(st, 5);
 		const struct tokens *via = NULL;
 		free(rcopy);
 		rcopy = rt ? dup_n(rt, strlen(rt)) : NULL;
@@ -2000,10 +2000,10 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 					  (long long)id);
 			break;
 		}
-		m->cl[got - 1]->size = (uint64_t)sqlite3_column_int64(st, 3);
+		m->cl[got - 1]->size = (uint64_t)ac_sql_column_int64(st, 3);
 		m->cl[got - 1]->dirty = false;
 		/* replaying a merged cluster rebuilds the tree nodes it created; then it leaves */
-		sqlite3_int64 into = sqlite3_column_int64(st, 4);
+		ac_sql_int64 into = ac_sql_column_int64(st, 4);
 		if (into) {
 			if (into < 1 || into >= id) {
 				rc = ac_error_set(err, AC_EINVAL, "corrupt_state",
@@ -2016,9 +2016,9 @@ static int load_templates(struct miner *m, sqlite3 *db, struct ac_error *err)
 			m->cl[got - 1]->leaf = NULL;
 		}
 	}
-	if (!rc && step != SQLITE_DONE)
+	if (!rc && step != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "loading templates");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	free(route);
 	free(rcopy);
 	return rc;
@@ -2048,18 +2048,18 @@ static bool parse_family_ids(struct miner *m, struct family *f, const char *p)
 	return true;
 }
 
-static int load_families(struct miner *m, sqlite3 *db, struct ac_error *err)
+static int load_families(struct miner *m, ac_sql *db, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(db, "SELECT key, pos, merged, ids FROM miner_families ORDER BY key",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT key, pos, merged, ids FROM miner_families ORDER BY key",
+			       -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "loading miner families");
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-		uint64_t key = (uint64_t)sqlite3_column_int64(st, 0);
-		sqlite3_int64 pos = sqlite3_column_int64(st, 1), merged = sqlite3_column_int64(st, 2);
-		const char *ids = (const char *)sqlite3_column_text(st, 3);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
+		uint64_t key = (uint64_t)ac_sql_column_int64(st, 0);
+		ac_sql_int64 pos = ac_sql_column_int64(st, 1), merged = ac_sql_column_int64(st, 2);
+		const char *ids = (const char *)ac_sql_column_text(st, 3);
 		struct family *f = NULL;
 		/* pos: a position, or for a pair family p | (q + 1) << 16 */
 		if (!key || pos < 0 || (pos & 0xffff) >= MAX_TOKENS || (pos >> 16) > MAX_TOKENS ||
@@ -2073,13 +2073,13 @@ static int load_families(struct miner *m, sqlite3 *db, struct ac_error *err)
 		f->merged = (uint32_t)merged;
 		f->dirty = false;
 	}
-	if (!rc && step != SQLITE_DONE)
+	if (!rc && step != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "loading miner families");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
-struct miner *miner_load(sqlite3 *db, const struct miner_config *cfg, struct ac_error *err)
+struct miner *miner_load(ac_sql *db, const struct miner_config *cfg, struct ac_error *err)
 {
 	struct miner_config c;
 	char masks[256];

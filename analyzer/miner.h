@@ -45,7 +45,7 @@
 #ifndef AC_MINER_H
 #define AC_MINER_H
 
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -133,11 +133,11 @@ uint64_t miner_size(const struct miner *m, long id);
 /* Write the configuration and every cluster changed since the last save (all of them the
  * first time) inside a savepoint, so it nests in a caller's transaction. The database needs
  * the templates migration (ac_db_open(..., AC_DB_WRITE) applies it). 0 or AC_EDB. */
-int miner_save(struct miner *m, sqlite3 *db, struct ac_error *err);
+int miner_save(struct miner *m, ac_sql *db, struct ac_error *err);
 
 /* Build a miner from a database written by miner_save(); the stored configuration wins over
  * defaults. An empty database gives a new miner with cfg (may be NULL). Returns NULL with err
  * set on a database error or a corrupt state. */
-struct miner *miner_load(sqlite3 *db, const struct miner_config *cfg, struct ac_error *err);
+struct miner *miner_load(ac_sql *db, const struct miner_config *cfg, struct ac_error *err);
 
 #endif

@@ -35,12 +35,12 @@ struct progress {
 static void *progress_main(void *arg)
 {
 	struct progress *p = arg;
-	sqlite3 *db = ac_db_open(p->db_path, AC_DB_READ, NULL);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(p->db_path, AC_DB_READ, NULL);
+	ac_sql_stmt *st = NULL;
 
-	if (db && sqlite3_prepare_v2(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM"
+	if (db && ac_sql_prepare_v2(db, "SELECT coalesce((SELECT CAST(value AS INTEGER) FROM"
 				     " analyzer_state WHERE key='last_event_id'), 0), (SELECT coalesce(max(id), 0)"
-				     " FROM events)", -1, &st, NULL) != SQLITE_OK)
+				     " FROM events)", -1, &st, NULL) != AC_SQL_OK)
 		st = NULL;
 	pthread_mutex_lock(&p->lock);
 	while (!p->done) {
@@ -50,18 +50,18 @@ static void *progress_main(void *arg)
 		pthread_cond_timedwait(&p->cond, &p->lock, &ts);
 		if (p->done || !st)
 			break;
-		if (sqlite3_step(st) == SQLITE_ROW) {
-			long long done = sqlite3_column_int64(st, 0), total = sqlite3_column_int64(st, 1);
+		if (ac_sql_step(st) == AC_SQL_ROW) {
+			long long done = ac_sql_column_int64(st, 0), total = ac_sql_column_int64(st, 1);
 			fprintf(stderr, "\ranalyze: %lld of %lld events (%.0f %%)  ", done, total,
 				total ? 100.0 * (double)done / (double)total : 100.0);
 			p->shown = true;
 		}
-		sqlite3_reset(st);
+		ac_sql_reset(st);
 	}
 	pthread_mutex_unlock(&p->lock);
 	if (p->shown)
 		fputc('\n', stderr);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return NULL;
 }

@@ -7,6 +7,7 @@
  *                                  [--max-bytes SIZE] [--reset]
  *   autocoder db prune [--db PATH] [--max-age AGE] [--max-events N] [--max-bytes SIZE]
  *   autocoder db check [--db PATH] [--json]       (the same as serve --check-db)
+ *   autocoder db migrate --from PATH --to postgresql://...   (copy, verify counts)
  *   autocoder backup [--db PATH] --to FILE [--json]
  */
 #include "core/common.h"
@@ -22,13 +23,18 @@ static const char db_usage[] =
 	"                                      [--max-bytes SIZE] [--reset]\n"
 	"       autocoder db prune [--db PATH] [--max-age AGE] [--max-events N] [--max-bytes SIZE]\n"
 	"       autocoder db check [--db PATH] [--json]\n"
+	"       autocoder db migrate --from PATH --to DB [--json]\n"
 	"\n"
 	"  stats      size of every table and index, and events per project\n"
 	"  retention  set a project's retention (overrides serve's --retention-* defaults);\n"
 	"             AGE is 90d, 12h, 30m or seconds; 0 = unlimited; --reset = back to defaults\n"
 	"  prune      run one retention pass now (serve runs them every --retention-interval)\n"
 	"  check      schema version of the file and whether this binary would migrate it\n"
-	"  --db PATH  database (default data/autocoder.db, or $AUTOCODER_DB)\n";
+	"  migrate    copy every table of --from (e.g. the SQLite file) into the empty database\n"
+	"             --to (e.g. postgresql://user@host/autocoder), ids kept, and verify the row\n"
+	"             counts; one transaction: all or nothing. Stop serve on --from first.\n"
+	"  --db PATH  database (default data/autocoder.db, or $AUTOCODER_DB): a file, sqlite:FILE\n"
+	"             or a PostgreSQL URL (postgres://... or postgresql://...)\n";
 
 static const char backup_usage[] =
 	"usage: autocoder backup [--db PATH] --to FILE [--json]\n"
@@ -73,7 +79,7 @@ static int parse_db_opts(const char *usage, int argc, char **argv, int first, st
 		if (!v)
 			return usage_error(usage, "%s needs a value", a);
 		i++;
-		if (!strcmp(a, "--db"))
+		if (!strcmp(a, "--db") || !strcmp(a, "--from"))
 			o->db = v;
 		else if (!strcmp(a, "--to"))
 			o->to = v;
@@ -147,6 +153,40 @@ static int db_retention(struct db_opts *o)
 	return 0;
 }
 
+static void migrate_progress(void *arg, const char *table, long long rows)
+{
+	json_t *tables = arg;
+
+	if (tables)
+		json_object_set_new(tables, table, json_integer(rows));
+	else
+		printf("%-20s %12lld rows copied, counts equal\n", table, rows);
+}
+
+static int db_migrate(struct db_opts *o)
+{
+	struct ac_error err;
+	json_t *tables = o->json ? json_object() : NULL;
+	double t0 = ac_monotonic();
+
+	if (!o->to)
+		return usage_error(db_usage, "db migrate: --to DB is required");
+	if (ac_db_copy(o->db, o->to, migrate_progress, tables, &err)) {
+		fprintf(stderr, "autocoder db migrate: %s\n", err.msg);
+		json_decref(tables);
+		return 1;
+	}
+	if (tables) {
+		json_t *out = json_pack("{s:o,s:f}", "tables", tables, "seconds", ac_monotonic() - t0);
+		json_dumpf(out, stdout, 0);
+		putchar('\n');
+		json_decref(out);
+	} else {
+		printf("migrated in %.3f s\n", ac_monotonic() - t0);
+	}
+	return 0;
+}
+
 static int db_prune(struct db_opts *o)
 {
 	struct retention_policy pol = { 90 * 86400.0, 0, 0 };
@@ -201,6 +241,8 @@ int cmd_db(int argc, char **argv)
 		return db_prune(&o);
 	if (!strcmp(sub, "check"))
 		return db_check_print(o.db, o.json);
+	if (!strcmp(sub, "migrate"))
+		return db_migrate(&o);
 	return usage_error(db_usage, "db: unknown subcommand '%s'", sub);
 }
 

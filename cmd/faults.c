@@ -52,7 +52,7 @@ static int faults_cmd_list(int argc, char **argv)
 		else
 			return usage_error(usage, "unknown or incomplete option '%s'", argv[i]);
 	}
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, &err);
 	if (!db || faults_list(db, stdout, json, &err)) {
 		fprintf(stderr, "autocoder faults: %s\n", err.msg);
 		ac_db_close(db);

@@ -43,7 +43,7 @@ static double pct(long long k, long long n)
 }
 
 /* `guide --stats`: the documentation confidence with the numbers behind it. */
-static int print_stats(sqlite3 *db, const struct rules *rules, const struct guide_options *go,
+static int print_stats(ac_sql *db, const struct rules *rules, const struct guide_options *go,
 		       unsigned min_events, bool json, struct ac_error *err)
 {
 	struct guide_stats st;
@@ -88,7 +88,7 @@ int cmd_guide(int argc, char **argv)
 	const char *db_path = "data/autocoder.db", *rules_dir = NULL, *output = NULL;
 	struct rules *rules = NULL;
 	struct ac_error err;
-	sqlite3 *db = NULL;
+	ac_sql *db = NULL;
 	char *text = NULL;
 	size_t len = 0;
 	int64_t limit, min_events = 10;

@@ -15,7 +15,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 
 /* clusters updated this long before the previous scan are looked at again (a commit can
  * become visible after the scan that should have seen it; alert_state removes repeats) */
@@ -38,7 +38,7 @@ struct rule {
 };
 
 struct scan {
-	sqlite3 *db;
+	ac_sql *db;
 	const struct alerts_config *cfg;
 	double now, since;        /* since: clusters updated after this are rechecked */
 	long long old_max_id, max_id;
@@ -47,53 +47,53 @@ struct scan {
 
 /* ---------------------------------------------------------------- small SQL helpers */
 
-static int meta_get(sqlite3 *db, const char *key, double *out, bool *found)
+static int meta_get(ac_sql *db, const char *key, double *out, bool *found)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc;
 
 	*found = false;
-	if (sqlite3_prepare_v2(db, "SELECT value FROM alert_meta WHERE key=?1", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT value FROM alert_meta WHERE key=?1", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*out = sqlite3_column_double(st, 0);
+	ac_sql_bind_text(st, 1, key, -1, AC_SQL_STATIC);
+	rc = ac_sql_step(st);
+	if (rc == AC_SQL_ROW) {
+		*out = ac_sql_column_double(st, 0);
 		*found = true;
 	}
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : AC_EDB;
+	ac_sql_finalize(st);
+	return rc == AC_SQL_ROW || rc == AC_SQL_DONE ? 0 : AC_EDB;
 }
 
-static int meta_set(sqlite3 *db, const char *key, double v)
+static int meta_set(ac_sql *db, const char *key, double v)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	char buf[64];
 	int rc;
 
 	snprintf(buf, sizeof buf, "%.17g", v);
-	if (sqlite3_prepare_v2(db, "INSERT INTO alert_meta(key, value) VALUES(?1, ?2) ON CONFLICT(key)"
-			       " DO UPDATE SET value=excluded.value", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "INSERT INTO alert_meta(key, value) VALUES(?1, ?2) ON CONFLICT(key)"
+			       " DO UPDATE SET value=excluded.value", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, buf, -1, SQLITE_TRANSIENT);
-	rc = sqlite3_step(st);
-	sqlite3_finalize(st);
-	return rc == SQLITE_DONE ? 0 : AC_EDB;
+	ac_sql_bind_text(st, 1, key, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 2, buf, -1, AC_SQL_TRANSIENT);
+	rc = ac_sql_step(st);
+	ac_sql_finalize(st);
+	return rc == AC_SQL_DONE ? 0 : AC_EDB;
 }
 
-static long long scalar(sqlite3 *db, const char *sql, long long a, long long b)
+static long long scalar(ac_sql *db, const char *sql, long long a, long long b)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	long long v = 0;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return 0;
-	sqlite3_bind_int64(st, 1, a);
-	sqlite3_bind_int64(st, 2, b);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ac_sql_bind_int64(st, 1, a);
+	ac_sql_bind_int64(st, 2, b);
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		v = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	return v;
 }
 
@@ -124,32 +124,32 @@ static void iso(double t, char *out, size_t n)
 
 /* cluster row: id, title, kind, count, first_seen, last_seen, status, rule_id, max_level,
  * regressed_at (columns 0..9) */
-static char *render_payload(const struct scan *s, const struct rule *r, sqlite3_stmt *c,
+static char *render_payload(const struct scan *s, const struct rule *r, ac_sql_stmt *c,
 			    const char *project, const char *detail)
 {
 	static const char *const levels[] = { "debug", "info", "warning", "error", "fatal" };
-	const char *title = (const char *)sqlite3_column_text(c, 1);
-	const char *ckind = (const char *)sqlite3_column_text(c, 2);
-	const char *rule_id = (const char *)sqlite3_column_text(c, 7);
-	int lvl = sqlite3_column_int(c, 8);
+	const char *title = (const char *)ac_sql_column_text(c, 1);
+	const char *ckind = (const char *)ac_sql_column_text(c, 2);
+	const char *rule_id = (const char *)ac_sql_column_text(c, 7);
+	int lvl = ac_sql_column_int(c, 8);
 	char text[1024], first[32], last[32], sent[32], link[600] = "";
 	json_t *o = NULL, *cluster;
 	char *out;
 
-	iso(sqlite3_column_double(c, 4), first, sizeof first);
-	iso(sqlite3_column_double(c, 5), last, sizeof last);
+	iso(ac_sql_column_double(c, 4), first, sizeof first);
+	iso(ac_sql_column_double(c, 5), last, sizeof last);
 	iso(s->now, sent, sizeof sent);
 	if (s->cfg->public_url && *s->cfg->public_url)
 		snprintf(link, sizeof link, " %s/#/clusters/%lld", s->cfg->public_url,
-			 (long long)sqlite3_column_int64(c, 0));
+			 (long long)ac_sql_column_int64(c, 0));
 	snprintf(text, sizeof text, "[autocoder] %s in %s: %s (%s, %lld events, last seen %s)%s%s",
 		 kind_title(r->kind), project, title ? title : "", ckind ? ckind : "",
-		 (long long)sqlite3_column_int64(c, 3), last, detail, link);
+		 (long long)ac_sql_column_int64(c, 3), last, detail, link);
 	cluster = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:s,s:s,s:s*}", "id",
-			    (json_int_t)sqlite3_column_int64(c, 0), "title", title ? title : "",
+			    (json_int_t)ac_sql_column_int64(c, 0), "title", title ? title : "",
 			    "kind", ckind ? ckind : "", "level", levels[lvl >= 0 && lvl < 5 ? lvl : 1],
-			    "count", (json_int_t)sqlite3_column_int64(c, 3), "first_seen", first,
-			    "last_seen", last, "status", (const char *)sqlite3_column_text(c, 6),
+			    "count", (json_int_t)ac_sql_column_int64(c, 3), "first_seen", first,
+			    "last_seen", last, "status", (const char *)ac_sql_column_text(c, 6),
 			    "rule_id", rule_id);
 	if (!strcmp(r->format, "json"))
 		o = json_pack("{s:s,s:i,s:s,s:s,s:{s:I,s:s},s:o,s:{s:I,s:f},s:s}", "type",
@@ -173,28 +173,28 @@ static char *render_payload(const struct scan *s, const struct rule *r, sqlite3_
 /* ---------------------------------------------------------------- detection */
 
 /* Queue a delivery unless the rule's interval for this cluster has not passed. */
-static int fire(struct scan *s, const struct rule *r, sqlite3_stmt *c, const char *project,
+static int fire(struct scan *s, const struct rule *r, ac_sql_stmt *c, const char *project,
 		const char *detail)
 {
-	long long cluster = sqlite3_column_int64(c, 0);
-	double regressed = sqlite3_column_double(c, 9);
-	sqlite3_stmt *st = NULL;
+	long long cluster = ac_sql_column_int64(c, 0);
+	double regressed = ac_sql_column_double(c, 9);
+	ac_sql_stmt *st = NULL;
 	bool have = false;
 	double last_sent = 0, last_reg = 0;
 	char *payload;
 	int rc;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT last_sent_at, coalesce(last_regressed_at, 0) FROM"
-			       " alert_state WHERE rule_id=?1 AND cluster_id=?2", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(s->db, "SELECT last_sent_at, coalesce(last_regressed_at, 0) FROM"
+			       " alert_state WHERE rule_id=?1 AND cluster_id=?2", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_int64(st, 2, cluster);
-	if (sqlite3_step(st) == SQLITE_ROW) {
+	ac_sql_bind_int64(st, 1, r->id);
+	ac_sql_bind_int64(st, 2, cluster);
+	if (ac_sql_step(st) == AC_SQL_ROW) {
 		have = true;
-		last_sent = sqlite3_column_double(st, 0);
-		last_reg = sqlite3_column_double(st, 1);
+		last_sent = ac_sql_column_double(st, 0);
+		last_reg = ac_sql_column_double(st, 1);
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	if (have && !strcmp(r->kind, "regression") && regressed <= last_reg)
 		return 0;  /* this regression was handled */
 	if (have && (!strcmp(r->kind, "new_cluster") || s->now - last_sent < r->min_interval)) {
@@ -207,32 +207,32 @@ static int fire(struct scan *s, const struct rule *r, sqlite3_stmt *c, const cha
 	if (!(payload = render_payload(s, r, c, project, detail)))
 		return AC_ENOMEM;
 	rc = AC_EDB;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO alert_deliveries(rule_id, project_id, cluster_id,"
+	if (ac_sql_prepare_v2(s->db, "INSERT INTO alert_deliveries(rule_id, project_id, cluster_id,"
 			       " kind, target, payload, created_at, next_attempt_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?7)",
-			       -1, &st, NULL) == SQLITE_OK) {
-		sqlite3_bind_int64(st, 1, r->id);
-		sqlite3_bind_int64(st, 2, r->project_id);
-		sqlite3_bind_int64(st, 3, cluster);
-		sqlite3_bind_text(st, 4, r->kind, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 5, r->target, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 6, payload, -1, SQLITE_STATIC);
-		sqlite3_bind_double(st, 7, s->now);
-		rc = sqlite3_step(st) == SQLITE_DONE ? 0 : AC_EDB;
+			       -1, &st, NULL) == AC_SQL_OK) {
+		ac_sql_bind_int64(st, 1, r->id);
+		ac_sql_bind_int64(st, 2, r->project_id);
+		ac_sql_bind_int64(st, 3, cluster);
+		ac_sql_bind_text(st, 4, r->kind, -1, AC_SQL_STATIC);
+		ac_sql_bind_text(st, 5, r->target, -1, AC_SQL_STATIC);
+		ac_sql_bind_text(st, 6, payload, -1, AC_SQL_STATIC);
+		ac_sql_bind_double(st, 7, s->now);
+		rc = ac_sql_step(st) == AC_SQL_DONE ? 0 : AC_EDB;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	free(payload);
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(s->db, "INSERT INTO alert_state(rule_id, cluster_id, last_sent_at,"
+	if (ac_sql_prepare_v2(s->db, "INSERT INTO alert_state(rule_id, cluster_id, last_sent_at,"
 			       " last_regressed_at) VALUES(?1,?2,?3,?4) ON CONFLICT(rule_id, cluster_id) DO UPDATE"
-			       " SET last_sent_at=?3, last_regressed_at=?4", -1, &st, NULL) != SQLITE_OK)
+			       " SET last_sent_at=?3, last_regressed_at=?4", -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_int64(st, 1, r->id);
-	sqlite3_bind_int64(st, 2, cluster);
-	sqlite3_bind_double(st, 3, s->now);
-	sqlite3_bind_double(st, 4, regressed);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : AC_EDB;
-	sqlite3_finalize(st);
+	ac_sql_bind_int64(st, 1, r->id);
+	ac_sql_bind_int64(st, 2, cluster);
+	ac_sql_bind_double(st, 3, s->now);
+	ac_sql_bind_double(st, 4, regressed);
+	rc = ac_sql_step(st) == AC_SQL_DONE ? 0 : AC_EDB;
+	ac_sql_finalize(st);
 	s->queued += rc == 0;
 	return rc;
 }
@@ -260,27 +260,27 @@ static int check_rule(struct scan *s, const struct rule *r, const char *project)
 	const char *sql = !strcmp(r->kind, "new_cluster") ? sql_new : !strcmp(r->kind, "regression")
 			  ? sql_reg : !strcmp(r->kind, "fatal") ? sql_fatal : sql_spike;
 	bool spike = sql == sql_spike;
-	sqlite3_stmt *c = NULL;
+	ac_sql_stmt *c = NULL;
 	int rc = 0, step;
 
-	if (sqlite3_prepare_v2(s->db, sql, -1, &c, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(s->db, sql, -1, &c, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_int64(c, 1, r->project_id);
+	ac_sql_bind_int64(c, 1, r->project_id);
 	if (sql == sql_new) {
-		sqlite3_bind_int64(c, 2, s->old_max_id);
-		sqlite3_bind_int64(c, 3, s->max_id);
+		ac_sql_bind_int64(c, 2, s->old_max_id);
+		ac_sql_bind_int64(c, 3, s->max_id);
 	}
 	if (sql != sql_new)
-		sqlite3_bind_double(c, 4, s->since);
+		ac_sql_bind_double(c, 4, s->since);
 	if (sql == sql_fatal && r->has_match)
-		sqlite3_bind_text(c, 5, r->match, -1, SQLITE_STATIC);
+		ac_sql_bind_text(c, 5, r->match, -1, AC_SQL_STATIC);
 	if (spike)
-		sqlite3_bind_int64(c, 6, (long long)floor(s->now / 3600.0));
-	while (rc == 0 && (step = sqlite3_step(c)) == SQLITE_ROW) {
+		ac_sql_bind_int64(c, 6, (long long)floor(s->now / 3600.0));
+	while (rc == 0 && (step = ac_sql_step(c)) == AC_SQL_ROW) {
 		char detail[160] = "";
 		if (spike) {
-			double cur = (double)sqlite3_column_int64(c, 10);
-			double base = (double)sqlite3_column_int64(c, 11) / 24.0;
+			double cur = (double)ac_sql_column_int64(c, 10);
+			double base = (double)ac_sql_column_int64(c, 11) / 24.0;
 			if (cur <= r->spike_factor * (base > 1 ? base : 1))
 				continue;
 			snprintf(detail, sizeof detail, "; %.0f events this hour, baseline %.1f/hour (factor %g)",
@@ -290,37 +290,37 @@ static int check_rule(struct scan *s, const struct rule *r, const char *project)
 		}
 		rc = fire(s, r, c, project, detail);
 	}
-	sqlite3_finalize(c);
+	ac_sql_finalize(c);
 	return rc;
 }
 
 static int scan_rules(struct scan *s)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(s->db, "SELECT r.id, r.project_id, r.kind, r.target, r.format,"
+	if (ac_sql_prepare_v2(s->db, "SELECT r.id, r.project_id, r.kind, r.target, r.format,"
 			       " r.min_interval, r.spike_factor, r.match, coalesce(p.name, '')"
 			       " FROM alert_rules r LEFT JOIN projects p ON p.id=r.project_id ORDER BY r.id",
-			       -1, &st, NULL) != SQLITE_OK)
+			       -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
-		struct rule r = { .id = sqlite3_column_int64(st, 0), .project_id = sqlite3_column_int64(st, 1) };
-		snprintf(r.kind, sizeof r.kind, "%s", (const char *)sqlite3_column_text(st, 2));
-		snprintf(r.target, sizeof r.target, "%s", (const char *)sqlite3_column_text(st, 3));
-		snprintf(r.format, sizeof r.format, "%s", (const char *)sqlite3_column_text(st, 4));
-		r.min_interval = sqlite3_column_double(st, 5);
-		r.spike_factor = sqlite3_column_double(st, 6);
-		r.has_match = sqlite3_column_type(st, 7) != SQLITE_NULL;
+	while (rc == 0 && ac_sql_step(st) == AC_SQL_ROW) {
+		struct rule r = { .id = ac_sql_column_int64(st, 0), .project_id = ac_sql_column_int64(st, 1) };
+		snprintf(r.kind, sizeof r.kind, "%s", (const char *)ac_sql_column_text(st, 2));
+		snprintf(r.target, sizeof r.target, "%s", (const char *)ac_sql_column_text(st, 3));
+		snprintf(r.format, sizeof r.format, "%s", (const char *)ac_sql_column_text(st, 4));
+		r.min_interval = ac_sql_column_double(st, 5);
+		r.spike_factor = ac_sql_column_double(st, 6);
+		r.has_match = ac_sql_column_type(st, 7) != AC_SQL_NULL;
 		if (r.has_match)
-			snprintf(r.match, sizeof r.match, "%s", (const char *)sqlite3_column_text(st, 7));
-		rc = check_rule(s, &r, (const char *)sqlite3_column_text(st, 8));
+			snprintf(r.match, sizeof r.match, "%s", (const char *)ac_sql_column_text(st, 7));
+		rc = check_rule(s, &r, (const char *)ac_sql_column_text(st, 8));
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
-static int scan(sqlite3 *db, const struct alerts_config *cfg, struct ac_error *err)
+static int scan(ac_sql *db, const struct alerts_config *cfg, struct ac_error *err)
 {
 	struct scan s = { .db = db, .cfg = cfg, .now = ac_now() };
 	double v = 0;
@@ -456,25 +456,25 @@ static int send_mail(const struct alerts_config *cfg, const char *to, const char
 	return rc == CURLE_OK ? 0 : -1;
 }
 
-static void record_attempt(sqlite3 *db, long long id, int attempts, bool ok, const char *response)
+static void record_attempt(ac_sql *db, long long id, int attempts, bool ok, const char *response)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	double now = ac_now();
 	bool give_up = !ok && attempts >= ALERT_MAX_ATTEMPTS;
 
-	if (sqlite3_prepare_v2(db, "UPDATE alert_deliveries SET status=?2, attempts=?3,"
+	if (ac_sql_prepare_v2(db, "UPDATE alert_deliveries SET status=?2, attempts=?3,"
 			       " last_attempt_at=?4, next_attempt_at=?5, response=?6 WHERE id=?1",
-			       -1, &st, NULL) != SQLITE_OK)
+			       -1, &st, NULL) != AC_SQL_OK)
 		return;
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_text(st, 2, ok ? "sent" : give_up ? "failed" : "pending", -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 3, attempts);
-	sqlite3_bind_double(st, 4, now);
-	sqlite3_bind_double(st, 5, now + ldexp(1.0, attempts));  /* 2, 4, 8, 16 s */
-	sqlite3_bind_text(st, 6, response, -1, SQLITE_TRANSIENT);
-	if (sqlite3_step(st) != SQLITE_DONE)
-		ac_log(AC_LOG_ERROR, "alerts: cannot record a delivery", "error", sqlite3_errmsg(db), NULL);
-	sqlite3_finalize(st);
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_text(st, 2, ok ? "sent" : give_up ? "failed" : "pending", -1, AC_SQL_STATIC);
+	ac_sql_bind_int(st, 3, attempts);
+	ac_sql_bind_double(st, 4, now);
+	ac_sql_bind_double(st, 5, now + ldexp(1.0, attempts));  /* 2, 4, 8, 16 s */
+	ac_sql_bind_text(st, 6, response, -1, AC_SQL_TRANSIENT);
+	if (ac_sql_step(st) != AC_SQL_DONE)
+		ac_log(AC_LOG_ERROR, "alerts: cannot record a delivery", "error", ac_sql_errmsg(db), NULL);
+	ac_sql_finalize(st);
 }
 
 struct due {
@@ -483,25 +483,25 @@ struct due {
 	char *target, *payload;
 };
 
-static int deliver_due(sqlite3 *db, const struct alerts_config *cfg)
+static int deliver_due(ac_sql *db, const struct alerts_config *cfg)
 {
 	struct due due[32];
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int n = 0;
 
-	if (sqlite3_prepare_v2(db, "SELECT id, attempts, target, payload FROM alert_deliveries"
+	if (ac_sql_prepare_v2(db, "SELECT id, attempts, target, payload FROM alert_deliveries"
 			       " WHERE status='pending' AND next_attempt_at<=?1 ORDER BY id LIMIT 32",
-			       -1, &st, NULL) != SQLITE_OK)
+			       -1, &st, NULL) != AC_SQL_OK)
 		return AC_EDB;
-	sqlite3_bind_double(st, 1, ac_now());
-	while (n < 32 && sqlite3_step(st) == SQLITE_ROW) {
-		due[n].id = sqlite3_column_int64(st, 0);
-		due[n].attempts = sqlite3_column_int(st, 1);
-		due[n].target = strdup((const char *)sqlite3_column_text(st, 2));
-		due[n].payload = strdup((const char *)sqlite3_column_text(st, 3));
+	ac_sql_bind_double(st, 1, ac_now());
+	while (n < 32 && ac_sql_step(st) == AC_SQL_ROW) {
+		due[n].id = ac_sql_column_int64(st, 0);
+		due[n].attempts = ac_sql_column_int(st, 1);
+		due[n].target = strdup((const char *)ac_sql_column_text(st, 2));
+		due[n].payload = strdup((const char *)ac_sql_column_text(st, 3));
 		n++;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	for (int i = 0; i < n; i++) {
 		char response[256] = "";
 		int rc = -1;
@@ -521,7 +521,7 @@ static int deliver_due(sqlite3 *db, const struct alerts_config *cfg)
 	return 0;
 }
 
-static int round_once(sqlite3 *db, const struct alerts_config *cfg, struct ac_error *err)
+static int round_once(ac_sql *db, const struct alerts_config *cfg, struct ac_error *err)
 {
 	int rc = scan(db, cfg, err);
 
@@ -532,7 +532,7 @@ static int round_once(sqlite3 *db, const struct alerts_config *cfg, struct ac_er
 
 int alerts_run_once(const char *db_path, const struct alerts_config *cfg, struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
 	int rc;
 
 	if (!db)
@@ -548,7 +548,7 @@ static void *alerts_main(void *arg)
 {
 	struct alerts *a = arg;
 	struct ac_error err;
-	sqlite3 *db = ac_db_open(a->db_path, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(a->db_path, AC_DB_WRITE, &err);
 
 	if (!db) {
 		ac_log(AC_LOG_ERROR, "alerts: cannot open the database", "error", err.msg, NULL);

@@ -8,7 +8,7 @@
 #include "collector/internal.h"
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 
 static bool one_of(const char *s, const char *const *list)
 {
@@ -41,8 +41,8 @@ static int check_spec(const struct alert_rule_spec *s, struct ac_error *err)
 int alerts_rule_add(const char *db_path, const struct alert_rule_spec *s, long long *id,
 		    struct ac_error *err)
 {
-	sqlite3 *db;
-	sqlite3_stmt *st = NULL;
+	ac_sql *db;
+	ac_sql_stmt *st = NULL;
 	long long project = -1;
 	int rc;
 
@@ -51,48 +51,48 @@ int alerts_rule_add(const char *db_path, const struct alert_rule_spec *s, long l
 	if (!(db = ac_db_open(db_path, AC_DB_WRITE, err)))
 		return AC_EDB;
 	rc = AC_EDB;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM projects WHERE name=?1", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT id FROM projects WHERE name=?1", -1, &st, NULL) != AC_SQL_OK)
 		goto dberr;
-	sqlite3_bind_text(st, 1, s->project ? s->project : "", -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		project = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ac_sql_bind_text(st, 1, s->project ? s->project : "", -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		project = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	st = NULL;
 	if (project < 0) {
 		rc = ac_error_set(err, AC_ENOTFOUND, "alerts", "no project named '%s'", s->project ? s->project : "");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "INSERT INTO alert_rules(project_id, kind, target, format,"
+	if (ac_sql_prepare_v2(db, "INSERT INTO alert_rules(project_id, kind, target, format,"
 			       " min_interval, spike_factor, match, created_at) VALUES(?1,?2,?3,?4,?5,?6,?7,?8)",
-			       -1, &st, NULL) != SQLITE_OK)
+			       -1, &st, NULL) != AC_SQL_OK)
 		goto dberr;
-	sqlite3_bind_int64(st, 1, project);
-	sqlite3_bind_text(st, 2, s->kind, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, s->target, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, s->format ? s->format : "json", -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 5, s->min_interval >= 0 ? s->min_interval : 3600);
-	sqlite3_bind_double(st, 6, s->spike_factor > 0 ? s->spike_factor : 5);
+	ac_sql_bind_int64(st, 1, project);
+	ac_sql_bind_text(st, 2, s->kind, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 3, s->target, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 4, s->format ? s->format : "json", -1, AC_SQL_STATIC);
+	ac_sql_bind_double(st, 5, s->min_interval >= 0 ? s->min_interval : 3600);
+	ac_sql_bind_double(st, 6, s->spike_factor > 0 ? s->spike_factor : 5);
 	if (s->match)
-		sqlite3_bind_text(st, 7, s->match, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, 7, s->match, -1, AC_SQL_STATIC);
 	else
-		sqlite3_bind_null(st, 7);
-	sqlite3_bind_double(st, 8, ac_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
+		ac_sql_bind_null(st, 7);
+	ac_sql_bind_double(st, 8, ac_now());
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		goto dberr;
-	*id = sqlite3_last_insert_rowid(db);
+	*id = ac_sql_last_insert_rowid(db);
 	rc = 0;
 	goto out;
 dberr:
 	rc = ac_db_error(db, err, "alerts");
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return rc;
 }
 
 int alerts_rule_remove(const char *db_path, long long id, struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
 	char sql[160];
 	int rc;
 
@@ -101,29 +101,29 @@ int alerts_rule_remove(const char *db_path, long long id, struct ac_error *err)
 	snprintf(sql, sizeof sql, "DELETE FROM alert_rules WHERE id=%lld; DELETE FROM alert_state"
 		 " WHERE rule_id=%lld", id, id);
 	rc = ac_db_exec(db, sql, err);
-	if (!rc && sqlite3_changes(db) == 0 &&
-	    sqlite3_total_changes(db) == 0)
+	if (!rc && ac_sql_changes(db) == 0 &&
+	    ac_sql_total_changes(db) == 0)
 		rc = ac_error_set(err, AC_ENOTFOUND, "alerts", "no alert rule %lld", id);
 	ac_db_close(db);
 	return rc;
 }
 
 /* Rows of a query as an array of objects (column names as keys). */
-static json_t *rows_json(sqlite3 *db, sqlite3_stmt *st)
+static json_t *rows_json(ac_sql *db, ac_sql_stmt *st)
 {
 	json_t *arr = json_array();
-	int ncol = sqlite3_column_count(st);
+	int ncol = ac_sql_column_count(st);
 
 	(void)db;
-	while (sqlite3_step(st) == SQLITE_ROW) {
+	while (ac_sql_step(st) == AC_SQL_ROW) {
 		json_t *row = json_object();
 		for (int i = 0; i < ncol; i++) {
-			const char *k = sqlite3_column_name(st, i);
-			switch (sqlite3_column_type(st, i)) {
-			case SQLITE_INTEGER: json_object_set_new(row, k, json_integer(sqlite3_column_int64(st, i))); break;
-			case SQLITE_FLOAT: json_object_set_new(row, k, json_real(sqlite3_column_double(st, i))); break;
-			case SQLITE_NULL: json_object_set_new(row, k, json_null()); break;
-			default: json_object_set_new(row, k, json_string((const char *)sqlite3_column_text(st, i)));
+			const char *k = ac_sql_column_name(st, i);
+			switch (ac_sql_column_type(st, i)) {
+			case AC_SQL_INTEGER: json_object_set_new(row, k, json_integer(ac_sql_column_int64(st, i))); break;
+			case AC_SQL_FLOAT: json_object_set_new(row, k, json_real(ac_sql_column_double(st, i))); break;
+			case AC_SQL_NULL: json_object_set_new(row, k, json_null()); break;
+			default: json_object_set_new(row, k, json_string((const char *)ac_sql_column_text(st, i)));
 			}
 		}
 		json_array_append_new(arr, row);
@@ -136,40 +136,40 @@ static json_t *rows_json(sqlite3 *db, sqlite3_stmt *st)
 	" strftime('%Y-%m-%dT%H:%M:%SZ', d.last_attempt_at, 'unixepoch') AS last_attempt_at, d.response," \
 	" d.payload FROM alert_deliveries d LEFT JOIN projects p ON p.id=d.project_id"
 
-static json_t *query_log(sqlite3 *db, long long project, unsigned limit)
+static json_t *query_log(ac_sql *db, long long project, unsigned limit)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *arr;
 
-	if (sqlite3_prepare_v2(db, LOG_SQL " WHERE ?1 < 0 OR d.project_id=?1 ORDER BY d.id DESC LIMIT ?2",
-			       -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, LOG_SQL " WHERE ?1 < 0 OR d.project_id=?1 ORDER BY d.id DESC LIMIT ?2",
+			       -1, &st, NULL) != AC_SQL_OK)
 		return NULL;
-	sqlite3_bind_int64(st, 1, project);
-	sqlite3_bind_int64(st, 2, limit);
+	ac_sql_bind_int64(st, 1, project);
+	ac_sql_bind_int64(st, 2, limit);
 	arr = rows_json(db, st);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return arr;
 }
 
 static int print_query(const char *db_path, const char *sql, long long limit, bool json,
 		       void (*text)(const json_t *row), struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_READ, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_READ, err);
+	ac_sql_stmt *st = NULL;
 	json_t *arr, *row;
 	size_t i;
 
 	if (!db)
 		return AC_EDB;
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK) {
 		int rc = ac_db_error(db, err, "alerts");
 		ac_db_close(db);
 		return rc;
 	}
-	sqlite3_bind_int64(st, 1, -1);
-	sqlite3_bind_int64(st, 2, limit);
+	ac_sql_bind_int64(st, 1, -1);
+	ac_sql_bind_int64(st, 2, limit);
 	arr = rows_json(db, st);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	if (json) {
 		json_dumpf(arr, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -249,7 +249,7 @@ enum MHD_Result api_alert_deliveries(struct request *r)
 	struct ac_error err;
 	const char *l = req_query(r, "limit");
 	int64_t limit = 50;
-	sqlite3 *db;
+	ac_sql *db;
 	json_t *arr;
 	int rc;
 

@@ -15,7 +15,7 @@ enum MHD_Result api_bench_runs(struct request *r)
 	long limit = 20;
 	char *end = NULL;
 	json_t *runs;
-	sqlite3 *db;
+	ac_sql *db;
 
 	ac_error_clear(&err);
 	if (req_authenticate(r, &err))

@@ -82,7 +82,7 @@ static enum MHD_Result reply_detail(struct request *r, long long id, unsigned st
 {
 	struct ac_error err;
 	json_t *out = NULL;
-	sqlite3 *db = req_reader(r);
+	ac_sql *db = req_reader(r);
 	int rc = cluster_detail(db, analyzer_rules(req_analyzer(r)), id, req_project(r), 0, 10, &out,
 				&err);
 	req_reader_put(r, db);
@@ -119,7 +119,7 @@ enum MHD_Result api_clusters_list(struct request *r)
 	json_t *out = NULL;
 	int64_t limit = 50, offset = 0;
 	const char *since;
-	sqlite3 *db;
+	ac_sql *db;
 	int rc;
 
 	if (auth(r, &ret))
@@ -156,7 +156,7 @@ enum MHD_Result api_cluster_get(struct request *r)
 	long long id;
 	int64_t events = 10;
 	json_t *out = NULL;
-	sqlite3 *db;
+	ac_sql *db;
 	int rc;
 
 	if (auth(r, &ret))
@@ -268,7 +268,7 @@ static void op_work(void *arg)
 	else
 		o->rc = analyzer_unmerge(o->a, o->id, o->project, NULL, &o->err);
 	if (!o->rc && o->op != OP_SPLIT) {
-		sqlite3 *db = req_reader(o->r);
+		ac_sql *db = req_reader(o->r);
 		o->rc = cluster_detail(db, analyzer_rules(o->a), o->id, o->project, 0, 10, &o->detail,
 				       &o->err);
 		req_reader_put(o->r, db);
@@ -371,7 +371,7 @@ enum MHD_Result api_guide(struct request *r)
 	int64_t limit = 25;
 	char *text = NULL;
 	size_t len = 0;
-	sqlite3 *db;
+	ac_sql *db;
 	int rc;
 
 	if (auth(r, &ret))

@@ -25,59 +25,59 @@ static const char faults_sql[] =
 	"   AND q.fault = f.fault ORDER BY q.ran_at DESC, q.id DESC LIMIT 1)"
 	" ORDER BY f.ran_at DESC, f.id DESC LIMIT ?";
 
-static json_t *run_row(sqlite3_stmt *st)
+static json_t *run_row(ac_sql_stmt *st)
 {
 	char date[32], last[32] = "";
-	const char *outcome = (const char *)sqlite3_column_text(st, 3);
-	json_t *ids = json_loads((const char *)sqlite3_column_text(st, 9), 0, NULL);
-	json_t *samples = json_loads((const char *)sqlite3_column_text(st, 11), 0, NULL);
-	bool validated_before = sqlite3_column_type(st, 12) != SQLITE_NULL;
+	const char *outcome = (const char *)ac_sql_column_text(st, 3);
+	json_t *ids = json_loads((const char *)ac_sql_column_text(st, 9), 0, NULL);
+	json_t *samples = json_loads((const char *)ac_sql_column_text(st, 11), 0, NULL);
+	bool validated_before = ac_sql_column_type(st, 12) != AC_SQL_NULL;
 
 	if (!json_is_array(ids)) {
 		json_decref(ids);
 		ids = json_array();
 	}
-	ac_format_iso8601(sqlite3_column_double(st, 5), date, sizeof date);
+	ac_format_iso8601(ac_sql_column_double(st, 5), date, sizeof date);
 	if (!json_is_array(samples)) {
 		json_decref(samples);
 		samples = json_array();
 	}
 	if (validated_before)
-		ac_format_iso8601(sqlite3_column_double(st, 12), last, sizeof last);
+		ac_format_iso8601(ac_sql_column_double(st, 12), last, sizeof last);
 	return json_pack("{s:I, s:s, s:s, s:s, s:s?, s:s, s:s?, s:s, s:I, s:o, s:o, s:s?, s:b, s:s?, s:I}",
-			 "id", (json_int_t)sqlite3_column_int64(st, 0),
-			 "fault", sqlite3_column_text(st, 1), "rule", sqlite3_column_text(st, 2),
-			 "outcome", outcome, "fix", sqlite3_column_text(st, 4), "date", date,
-			 "system", sqlite3_column_text(st, 6), "version", sqlite3_column_text(st, 7),
-			 "events", (json_int_t)sqlite3_column_int64(st, 8), "evidence", ids,
+			 "id", (json_int_t)ac_sql_column_int64(st, 0),
+			 "fault", ac_sql_column_text(st, 1), "rule", ac_sql_column_text(st, 2),
+			 "outcome", outcome, "fix", ac_sql_column_text(st, 4), "date", date,
+			 "system", ac_sql_column_text(st, 6), "version", ac_sql_column_text(st, 7),
+			 "events", (json_int_t)ac_sql_column_int64(st, 8), "evidence", ids,
 			 "samples", samples,
-			 "detail", sqlite3_column_text(st, 10),
+			 "detail", ac_sql_column_text(st, 10),
 			 "stale", strcmp(outcome, "validated") != 0 && validated_before,
 			 "last_validated", validated_before ? last : NULL,
-			 "runs", (json_int_t)sqlite3_column_int64(st, 13));
+			 "runs", (json_int_t)ac_sql_column_int64(st, 13));
 }
 
 /* The newest run of each (rule, fault), newest first; NULL with err set. */
-static json_t *latest_runs(sqlite3 *db, int limit, struct ac_error *err)
+static json_t *latest_runs(ac_sql *db, int limit, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *arr = json_array();
 	int rc;
 
-	if (sqlite3_prepare_v2(db, faults_sql, -1, &st, NULL) != SQLITE_OK) {
-		ac_error_set(err, AC_EDB, "database", "cannot read fault_runs: %s", sqlite3_errmsg(db));
+	if (ac_sql_prepare_v2(db, faults_sql, -1, &st, NULL) != AC_SQL_OK) {
+		ac_error_set(err, AC_EDB, "database", "cannot read fault_runs: %s", ac_sql_errmsg(db));
 		json_decref(arr);
 		return NULL;
 	}
-	sqlite3_bind_int(st, 1, limit);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+	ac_sql_bind_int(st, 1, limit);
+	while ((rc = ac_sql_step(st)) == AC_SQL_ROW)
 		json_array_append_new(arr, run_row(st));
-	if (rc != SQLITE_DONE) {
-		ac_error_set(err, AC_EDB, "database", "cannot read fault_runs: %s", sqlite3_errmsg(db));
+	if (rc != AC_SQL_DONE) {
+		ac_error_set(err, AC_EDB, "database", "cannot read fault_runs: %s", ac_sql_errmsg(db));
 		json_decref(arr);
 		arr = NULL;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return arr;
 }
 
@@ -88,7 +88,7 @@ enum MHD_Result api_faults_runs(struct request *r)
 	const char *lim = req_query(r, "limit");
 	int64_t limit = 100;
 	json_t *runs;
-	sqlite3 *db;
+	ac_sql *db;
 
 	ac_error_clear(&err);
 	if (req_authenticate(r, &err) || req_check_params(r, known, &err))

@@ -105,65 +105,65 @@ static int parse_feedback(const json_t *o, struct feedback *fb, struct ac_error 
 }
 
 /* The cluster's rule (and that it exists in the project). 0, AC_ENOTFOUND, AC_EDB. */
-static int cluster_rule(sqlite3 *db, long long id, long long project, char *rule, size_t n,
+static int cluster_rule(ac_sql *db, long long id, long long project, char *rule, size_t n,
 			struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT rule_id FROM clusters WHERE id = ? AND (? < 0 OR "
-			       "project_id = ?)", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT rule_id FROM clusters WHERE id = ? AND (? < 0 OR "
+			       "project_id = ?)", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading the cluster");
-	sqlite3_bind_int64(st, 1, id);
-	sqlite3_bind_int64(st, 2, project);
-	sqlite3_bind_int64(st, 3, project);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *r = sqlite3_column_text(st, 0);
+	ac_sql_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 2, project);
+	ac_sql_bind_int64(st, 3, project);
+	rc = ac_sql_step(st);
+	if (rc == AC_SQL_ROW) {
+		const unsigned char *r = ac_sql_column_text(st, 0);
 		snprintf(rule, n, "%s", r ? (const char *)r : "");
 		rc = 0;
-	} else if (rc == SQLITE_DONE) {
+	} else if (rc == AC_SQL_DONE) {
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no cluster %lld in this project", id);
 	} else {
 		rc = ac_db_error(db, err, "reading the cluster");
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
 static long long store_feedback(const char *db_path, long long project, long long cluster,
 				const char *rule, const struct feedback *fb, struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	long long id = -1;
 
 	if (!db)
 		return -1;
-	if (sqlite3_prepare_v2(db, "INSERT INTO cluster_feedback(project_id, cluster_id, rule_id, "
+	if (ac_sql_prepare_v2(db, "INSERT INTO cluster_feedback(project_id, cluster_id, rule_id, "
 			       "outcome, fix, text, contact, created_at) VALUES(?,?,?,?,?,?,?,?)", -1,
-			       &st, NULL) != SQLITE_OK) {
+			       &st, NULL) != AC_SQL_OK) {
 		ac_db_error(db, err, "storing feedback");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, project);
-	sqlite3_bind_int64(st, 2, cluster);
+	ac_sql_bind_int64(st, 1, project);
+	ac_sql_bind_int64(st, 2, cluster);
 	if (*rule)
-		sqlite3_bind_text(st, 3, rule, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 4, fb->outcome, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, 3, rule, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 4, fb->outcome, -1, AC_SQL_STATIC);
 	if (fb->fix)
-		sqlite3_bind_int64(st, 5, fb->fix);
+		ac_sql_bind_int64(st, 5, fb->fix);
 	if (fb->text)
-		sqlite3_bind_text(st, 6, fb->text, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, 6, fb->text, -1, AC_SQL_STATIC);
 	if (fb->contact)
-		sqlite3_bind_text(st, 7, fb->contact, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 8, ac_now());
-	if (sqlite3_step(st) == SQLITE_DONE)
-		id = sqlite3_last_insert_rowid(db);
+		ac_sql_bind_text(st, 7, fb->contact, -1, AC_SQL_STATIC);
+	ac_sql_bind_double(st, 8, ac_now());
+	if (ac_sql_step(st) == AC_SQL_DONE)
+		id = ac_sql_last_insert_rowid(db);
 	else
 		ac_db_error(db, err, "storing feedback");
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return id;
 }
@@ -204,7 +204,7 @@ enum MHD_Result api_cluster_feedback(struct request *r)
 		json_decref(o);
 		return req_reply_error(r, err.code, err.what, err.msg);
 	}
-	sqlite3 *db = req_reader(r);
+	ac_sql *db = req_reader(r);
 	rc = cluster_rule(db, cluster, req_project(r), rule, sizeof rule, &err);
 	req_reader_put(r, db);
 	long long project = req_project(r) < 0 ? 0 : req_project(r);
@@ -223,24 +223,24 @@ enum MHD_Result api_cluster_feedback(struct request *r)
 
 /* ------------------------------------------------------------------ moderation */
 
-int feedback_set_hidden(sqlite3 *db, long long project, long long id, bool hidden,
+int feedback_set_hidden(ac_sql *db, long long project, long long id, bool hidden,
 			struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(db, "UPDATE cluster_feedback SET hidden = ?1 WHERE id = ?2 "
+	if (ac_sql_prepare_v2(db, "UPDATE cluster_feedback SET hidden = ?1 WHERE id = ?2 "
 			       "AND (?3 < 0 OR project_id = ?3)", -1, &st,
-			       NULL) != SQLITE_OK)
+			       NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "moderating feedback");
-	sqlite3_bind_int(st, 1, hidden);
-	sqlite3_bind_int64(st, 2, id);
-	sqlite3_bind_int64(st, 3, project);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	ac_sql_bind_int(st, 1, hidden);
+	ac_sql_bind_int64(st, 2, id);
+	ac_sql_bind_int64(st, 3, project);
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "moderating feedback");
-	else if (!sqlite3_changes(db))
+	else if (!ac_sql_changes(db))
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no feedback %lld", id);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
@@ -268,7 +268,7 @@ enum MHD_Result api_feedback_moderate(struct request *r)
 	}
 	bool hidden = json_is_true(json_object_get(o, "hidden"));
 	json_decref(o);
-	sqlite3 *db = ac_db_open(req_config(r)->db_path, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(req_config(r)->db_path, AC_DB_WRITE, &err);
 	int rc = db ? feedback_set_hidden(db, req_project(r), id, hidden, &err) : err.code;
 	ac_db_close(db);
 	if (rc)
@@ -283,7 +283,7 @@ void evidence_metrics(struct request *r, struct ac_buf *b)
 	struct guide_options go = { .format = GUIDE_MARKDOWN, .project = -1 };
 	struct guide_stats st;
 	struct analyzer *a = req_analyzer(r);
-	sqlite3 *db = req_reader(r);
+	ac_sql *db = req_reader(r);
 	int rc = db ? guide_stats(db, a ? analyzer_rules(a) : NULL, &go, 10, &st, NULL) : AC_EDB;
 
 	if (db)
@@ -317,7 +317,7 @@ enum MHD_Result api_report_clusters(struct request *r)
 	struct ac_error err;
 	size_t len, i;
 	json_t *o, *ids, *id;
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 
 	ac_error_clear(&err);
 	if (req_authenticate(r, &err))
@@ -331,48 +331,48 @@ enum MHD_Result api_report_clusters(struct request *r)
 		return req_reply_error(r, AC_EINVAL, "invalid_body",
 				       "body must be {\"ids\": [event ids]} with at most 5000 ids");
 	}
-	sqlite3 *db = req_reader(r);
+	ac_sql *db = req_reader(r);
 	json_t *clusters = json_object(), *out = json_array();
 	long long pending = 0, found = 0;
-	if (sqlite3_prepare_v2(db, "SELECT e.cluster_id, c.title, c.rule_id, c.count, c.status, c.kind "
+	if (ac_sql_prepare_v2(db, "SELECT e.cluster_id, c.title, c.rule_id, c.count, c.status, c.kind "
 			       "FROM events e LEFT JOIN clusters c ON c.id = e.cluster_id "
 			       "WHERE e.event_id = ?1 AND (?2 < 0 OR e.project_id = ?2)", -1, &st,
-			       NULL) != SQLITE_OK) {
+			       NULL) != AC_SQL_OK) {
 		ac_db_error(db, &err, "reading events");
 		goto out;
 	}
 	json_array_foreach(ids, i, id) {
 		if (!json_is_string(id))
 			continue;
-		sqlite3_reset(st);
-		sqlite3_bind_text(st, 1, json_string_value(id), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(st, 2, req_project(r));
-		if (sqlite3_step(st) != SQLITE_ROW)
+		ac_sql_reset(st);
+		ac_sql_bind_text(st, 1, json_string_value(id), -1, AC_SQL_STATIC);
+		ac_sql_bind_int64(st, 2, req_project(r));
+		if (ac_sql_step(st) != AC_SQL_ROW)
 			continue;
 		found++;
-		if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+		if (ac_sql_column_type(st, 0) == AC_SQL_NULL) {
 			pending++;
 			continue;
 		}
 		char key[32];
-		snprintf(key, sizeof key, "%lld", (long long)sqlite3_column_int64(st, 0));
+		snprintf(key, sizeof key, "%lld", (long long)ac_sql_column_int64(st, 0));
 		json_t *c = json_object_get(clusters, key);
 		if (!c) {
-			const unsigned char *rule = sqlite3_column_text(st, 2);
+			const unsigned char *rule = ac_sql_column_text(st, 2);
 			c = json_pack("{s:I, s:s, s:s?, s:I, s:s, s:s, s:I}", "id",
-				      (json_int_t)sqlite3_column_int64(st, 0), "title",
-				      sqlite3_column_text(st, 1) ? (const char *)sqlite3_column_text(st, 1) : "",
+				      (json_int_t)ac_sql_column_int64(st, 0), "title",
+				      ac_sql_column_text(st, 1) ? (const char *)ac_sql_column_text(st, 1) : "",
 				      "rule_id", rule ? (const char *)rule : NULL, "count",
-				      (json_int_t)sqlite3_column_int64(st, 3), "status",
-				      (const char *)sqlite3_column_text(st, 4), "kind",
-				      (const char *)sqlite3_column_text(st, 5), "yours", (json_int_t)0);
+				      (json_int_t)ac_sql_column_int64(st, 3), "status",
+				      (const char *)ac_sql_column_text(st, 4), "kind",
+				      (const char *)ac_sql_column_text(st, 5), "yours", (json_int_t)0);
 			json_object_set_new(clusters, key, c);
 			json_array_append(out, c);
 		}
 		json_object_set_new(c, "yours", json_integer(json_integer_value(json_object_get(c, "yours")) + 1));
 	}
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	req_reader_put(r, db);
 	json_decref(clusters);
 	json_decref(o);

@@ -32,7 +32,7 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -360,8 +360,8 @@ int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_i
 struct reader_pool;
 struct reader_pool *reader_pool_new(const char *db_path, unsigned n, struct ac_error *err);
 void reader_pool_free(struct reader_pool *p);
-sqlite3 *reader_pool_get(struct reader_pool *p);
-void reader_pool_put(struct reader_pool *p, sqlite3 *db);
+ac_sql *reader_pool_get(struct reader_pool *p);
+void reader_pool_put(struct reader_pool *p, ac_sql *db);
 
 struct event_query {
 	const char *system, *component, *level, *kind, *q, *release, *environment;
@@ -375,14 +375,14 @@ struct event_query {
 	unsigned limit;
 };
 /* Run a query; *out is a new object {"events": [...], "next": cursor|null}. */
-int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct ac_error *err);
+int query_events(ac_sql *db, const struct event_query *q, json_t **out, struct ac_error *err);
 /* Fetch one event by event_id; AC_ENOTFOUND when absent (or in another project). */
-int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
+int query_event(ac_sql *db, const char *event_id, long long project_id, json_t **out,
 		struct ac_error *err);
 
 /* ---- attachments.c ---- */
 /* Add "feedback" and "attachments" (metadata) arrays to an event object read by query_event. */
-int attachments_decorate(sqlite3 *db, json_t *ev, long long project_id, struct ac_error *err);
+int attachments_decorate(ac_sql *db, json_t *ev, long long project_id, struct ac_error *err);
 /* GET /api/v1/attachments/<id>: the bytes with their content type. */
 struct request;
 enum MHD_Result api_attachment_get(struct request *r);
@@ -403,8 +403,8 @@ const char *req_body(struct request *r, size_t *len);         /* raw body, NUL-t
 long long req_project(struct request *r);                     /* -1: all projects (open read) */
 const struct collector_config *req_config(struct request *r);
 /* A read-only connection from the pool; give it back with req_reader_put(). */
-sqlite3 *req_reader(struct request *r);
-void req_reader_put(struct request *r, sqlite3 *db);
+ac_sql *req_reader(struct request *r);
+void req_reader_put(struct request *r, ac_sql *db);
 /* Replies. req_reply_json steals obj; req_reply_text takes ownership of body (malloc'd). */
 enum MHD_Result req_reply_json(struct request *r, unsigned status, json_t *obj);
 enum MHD_Result req_reply_text(struct request *r, unsigned status, const char *ctype,
@@ -447,7 +447,7 @@ enum MHD_Result api_cluster_feedback(struct request *r);
 enum MHD_Result api_feedback_moderate(struct request *r);   /* admin: hide/show feedback */
 enum MHD_Result api_report_clusters(struct request *r);     /* the report page's clusters */
 /* project < 0: any project (open read) */
-int feedback_set_hidden(sqlite3 *db, long long project, long long id, bool hidden,
+int feedback_set_hidden(ac_sql *db, long long project, long long id, bool hidden,
 			struct ac_error *err);
 /* ---- api_faults.c (evidence): GET /api/v1/faults/runs, newest run per (rule, fault) ---- */
 enum MHD_Result api_faults_runs(struct request *r);

@@ -17,29 +17,29 @@
 
 #include <pthread.h>
 
-static int ensure_project(sqlite3 *db, const char *name, long long *id, struct ac_error *err)
+static int ensure_project(ac_sql *db, const char *name, long long *id, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
-	if (sqlite3_prepare_v2(db, "INSERT INTO projects(name, created_at) VALUES(?, ?)"
-				   " ON CONFLICT(name) DO NOTHING", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "INSERT INTO projects(name, created_at) VALUES(?, ?)"
+				   " ON CONFLICT(name) DO NOTHING", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "creating project");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 2, ac_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
+	ac_sql_bind_text(st, 1, name, -1, AC_SQL_STATIC);
+	ac_sql_bind_double(st, 2, ac_now());
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "creating project");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	if (rc)
 		return rc;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM projects WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT id FROM projects WHERE name = ?", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading project");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
+	ac_sql_bind_text(st, 1, name, -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		*id = ac_sql_column_int64(st, 0);
 	else
 		rc = ac_db_error(db, err, "reading project");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
@@ -55,11 +55,11 @@ static bool valid_project_name(const char *name)
 	return true;
 }
 
-static int insert_token(sqlite3 *db, long long project_id, const char *role, char *secret,
+static int insert_token(ac_sql *db, long long project_id, const char *role, char *secret,
 			size_t n, struct ac_error *err)
 {
 	char hex[2 * AC_SHA256_LEN + 1];
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
 	if (n < 45)
@@ -67,56 +67,56 @@ static int insert_token(sqlite3 *db, long long project_id, const char *role, cha
 	memcpy(secret, "act_", 4);
 	ac_random_hex(secret + 4, 20);
 	ac_sha256_hex(secret, strlen(secret), hex);
-	if (sqlite3_prepare_v2(db, "INSERT INTO tokens(project_id, role, hash, hint, created_at)"
-				   " VALUES(?, ?, ?, ?, ?)", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "INSERT INTO tokens(project_id, role, hash, hint, created_at)"
+				   " VALUES(?, ?, ?, ?, ?)", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "creating token");
-	sqlite3_bind_int64(st, 1, project_id);
-	sqlite3_bind_text(st, 2, role, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, hex, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_text(st, 4, secret, 8, SQLITE_TRANSIENT);
-	sqlite3_bind_double(st, 5, ac_now());
-	if (sqlite3_step(st) != SQLITE_DONE)
+	ac_sql_bind_int64(st, 1, project_id);
+	ac_sql_bind_text(st, 2, role, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 3, hex, -1, AC_SQL_TRANSIENT);
+	ac_sql_bind_text(st, 4, secret, 8, AC_SQL_TRANSIENT);
+	ac_sql_bind_double(st, 5, ac_now());
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "creating token");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
-static int insert_dsn_key(sqlite3 *db, struct collector_key *out, struct ac_error *err)
+static int insert_dsn_key(ac_sql *db, struct collector_key *out, struct ac_error *err)
 {
 	char placeholder[64];
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0;
 
 	ac_random_hex(out->public_key, 16);
 	snprintf(placeholder, sizeof placeholder, "dsn:%s", out->public_key);
-	if (sqlite3_prepare_v2(db, "INSERT INTO keys(project_id, public_key, token, scope, created_at)"
-				   " VALUES(?, ?, ?, 'ingest', ?)", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "INSERT INTO keys(project_id, public_key, token, scope, created_at)"
+				   " VALUES(?, ?, ?, 'ingest', ?)", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "creating key");
-	sqlite3_bind_int64(st, 1, out->project_id);
-	sqlite3_bind_text(st, 2, out->public_key, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, placeholder, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_double(st, 4, out->created_at);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	ac_sql_bind_int64(st, 1, out->project_id);
+	ac_sql_bind_text(st, 2, out->public_key, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 3, placeholder, -1, AC_SQL_TRANSIENT);
+	ac_sql_bind_double(st, 4, out->created_at);
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "creating key");
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }
 
-static int find_project(sqlite3 *db, const char *name, long long *id, struct ac_error *err)
+static int find_project(ac_sql *db, const char *name, long long *id, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "SELECT id FROM projects WHERE name = ?", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "SELECT id FROM projects WHERE name = ?", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading project");
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
-	if (rc == SQLITE_ROW)
+	ac_sql_bind_text(st, 1, name, -1, AC_SQL_STATIC);
+	rc = ac_sql_step(st);
+	if (rc == AC_SQL_ROW)
+		*id = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
+	if (rc == AC_SQL_ROW)
 		return 0;
-	if (rc == SQLITE_DONE)
+	if (rc == AC_SQL_DONE)
 		return ac_error_set(err, AC_ENOTFOUND, "not_found",
 				    "no project '%s' (create it with 'autocoder keys create %s')", name, name);
 	return ac_db_error(db, err, "reading project");
@@ -128,7 +128,7 @@ static int in_transaction(const char *db_path, struct collector_key *out, const 
 			  const char *role, bool create,
 			  struct ac_error *err)
 {
-	sqlite3 *db = NULL;
+	ac_sql *db = NULL;
 	int rc;
 
 	if (!valid_project_name(name))
@@ -183,42 +183,42 @@ int collector_key_list(const char *db_path,
 		       void (*fn)(const struct collector_key *k, void *arg), void *arg,
 		       struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	int rc = 0, step;
 
 	if (!db)
 		return AC_EDB;
-	if (sqlite3_prepare_v2(db, "SELECT p.id, p.name, 'dsn', 'ingest', k.public_key, k.created_at,"
+	if (ac_sql_prepare_v2(db, "SELECT p.id, p.name, 'dsn', 'ingest', k.public_key, k.created_at,"
 				   " k.revoked, k.id FROM keys k JOIN projects p ON p.id = k.project_id"
 				   " UNION ALL SELECT p.id, p.name, 'token', t.role, t.hint, t.created_at,"
 				   " t.revoked, t.id FROM tokens t JOIN projects p ON p.id = t.project_id"
-				   " ORDER BY 1, 6, 8", -1, &st, NULL) != SQLITE_OK) {
+				   " ORDER BY 1, 6, 8", -1, &st, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(db, err, "listing keys");
 		goto out;
 	}
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
 		struct collector_key k;
-		const char *kind = (const char *)sqlite3_column_text(st, 2);
-		const char *role = (const char *)sqlite3_column_text(st, 3);
-		const char *id = (const char *)sqlite3_column_text(st, 4);
+		const char *kind = (const char *)ac_sql_column_text(st, 2);
+		const char *role = (const char *)ac_sql_column_text(st, 3);
+		const char *id = (const char *)ac_sql_column_text(st, 4);
 		memset(&k, 0, sizeof k);
-		k.project_id = sqlite3_column_int64(st, 0);
-		snprintf(k.project, sizeof k.project, "%s", (const char *)sqlite3_column_text(st, 1));
+		k.project_id = ac_sql_column_int64(st, 0);
+		snprintf(k.project, sizeof k.project, "%s", (const char *)ac_sql_column_text(st, 1));
 		k.kind = !strcmp(kind, "dsn") ? "dsn" : "token";
 		k.role = !strcmp(role, "admin") ? "admin" : !strcmp(role, "read") ? "read" : "ingest";
 		if (!strcmp(k.kind, "dsn"))
 			snprintf(k.public_key, sizeof k.public_key, "%s", id);
 		else
 			snprintf(k.token, sizeof k.token, "%s", id);
-		k.created_at = sqlite3_column_double(st, 5);
-		k.revoked = sqlite3_column_int(st, 6) != 0;
+		k.created_at = ac_sql_column_double(st, 5);
+		k.revoked = ac_sql_column_int(st, 6) != 0;
 		fn(&k, arg);
 	}
-	if (step != SQLITE_DONE)
+	if (step != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "listing keys");
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return rc;
 }
@@ -226,27 +226,27 @@ out:
 int collector_key_revoke(const char *db_path, const char *key, struct ac_error *err)
 {
 	char hex[2 * AC_SHA256_LEN + 1];
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	bool token = !strncmp(key, "act_", 4);
 	int rc = 0;
 
 	if (!db)
 		return AC_EDB;
 	ac_sha256_hex(key, strlen(key), hex);
-	if (sqlite3_prepare_v2(db, token ? "UPDATE tokens SET revoked = 1 WHERE hash = ?1"
+	if (ac_sql_prepare_v2(db, token ? "UPDATE tokens SET revoked = 1 WHERE hash = ?1"
 					 : "UPDATE keys SET revoked = 1 WHERE public_key = ?1",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       -1, &st, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(db, err, "revoking key");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, token ? hex : key, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE)
+	ac_sql_bind_text(st, 1, token ? hex : key, -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) != AC_SQL_DONE)
 		rc = ac_db_error(db, err, "revoking key");
-	else if (sqlite3_changes(db) == 0)
+	else if (ac_sql_changes(db) == 0)
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no key or token '%.48s'", key);
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return rc;
 }
@@ -254,42 +254,42 @@ out:
 int collector_project_privacy(const char *db_path, const char *name, int scrub_user,
 			      bool *now, struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	int rc = 0, step;
 
 	if (!db)
 		return AC_EDB;
 	if (scrub_user >= 0) {
-		if (sqlite3_prepare_v2(db, "UPDATE projects SET scrub_user = ?2 WHERE name = ?1", -1, &st,
-				       NULL) != SQLITE_OK) {
+		if (ac_sql_prepare_v2(db, "UPDATE projects SET scrub_user = ?2 WHERE name = ?1", -1, &st,
+				       NULL) != AC_SQL_OK) {
 			rc = ac_db_error(db, err, "changing project");
 			goto out;
 		}
-		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-		sqlite3_bind_int(st, 2, scrub_user);
-		if (sqlite3_step(st) != SQLITE_DONE) {
+		ac_sql_bind_text(st, 1, name, -1, AC_SQL_STATIC);
+		ac_sql_bind_int(st, 2, scrub_user);
+		if (ac_sql_step(st) != AC_SQL_DONE) {
 			rc = ac_db_error(db, err, "changing project");
 			goto out;
 		}
-		sqlite3_finalize(st);
+		ac_sql_finalize(st);
 		st = NULL;
 	}
-	if (sqlite3_prepare_v2(db, "SELECT scrub_user FROM projects WHERE name = ?1", -1, &st,
-			       NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, "SELECT scrub_user FROM projects WHERE name = ?1", -1, &st,
+			       NULL) != AC_SQL_OK) {
 		rc = ac_db_error(db, err, "reading project");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		*now = sqlite3_column_int(st, 0) != 0;
-	else if (step == SQLITE_DONE)
+	ac_sql_bind_text(st, 1, name, -1, AC_SQL_STATIC);
+	step = ac_sql_step(st);
+	if (step == AC_SQL_ROW)
+		*now = ac_sql_column_int(st, 0) != 0;
+	else if (step == AC_SQL_DONE)
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no project '%s'", name);
 	else
 		rc = ac_db_error(db, err, "reading project");
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return rc;
 }
@@ -299,7 +299,7 @@ out:
  * migration does the same once; this runs at every server start. */
 int keys_upgrade_legacy(const char *db_path, struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
 	int rc;
 
 	if (!db)
@@ -334,6 +334,10 @@ struct cache_entry {
 struct key_cache {
 	pthread_mutex_t lock;
 	char *db_path;
+	/* PostgreSQL: one connection for the lookups, kept (a new connection per lookup costs a
+	 * server process each time; SQLite opens a file, which is cheap) */
+	pthread_mutex_t db_lock;
+	ac_sql *db;
 	struct cache_entry slots[CACHE_SLOTS];
 };
 
@@ -348,6 +352,7 @@ struct key_cache *key_cache_new(const char *db_path)
 		return NULL;
 	}
 	pthread_mutex_init(&kc->lock, NULL);
+	pthread_mutex_init(&kc->db_lock, NULL);
 	return kc;
 }
 
@@ -356,44 +361,64 @@ void key_cache_free(struct key_cache *kc)
 	if (!kc)
 		return;
 	pthread_mutex_destroy(&kc->lock);
+	pthread_mutex_destroy(&kc->db_lock);
+	ac_db_close(kc->db);
 	free(kc->db_path);
 	free(kc);
 }
 
-static int key_lookup_db(const char *db_path, const char *key, struct cache_entry *e)
+static int key_lookup_db(struct key_cache *kc, const char *key, struct cache_entry *e)
 {
 	char hex[2 * AC_SHA256_LEN + 1];
 	struct ac_error err;
-	sqlite3 *db = ac_db_open(db_path, AC_DB_READ, &err);
-	sqlite3_stmt *st = NULL;
+	bool kept = ac_db_is_postgres(kc->db_path);
+	ac_sql *db;
+	ac_sql_stmt *st = NULL;
 	bool token = !strncmp(key, "act_", 4);
-	int rc = 0;
+	int rc = 0, step;
 
-	if (!db)
+	if (kept) {
+		pthread_mutex_lock(&kc->db_lock);
+		if (!kc->db)
+			kc->db = ac_db_open(kc->db_path, AC_DB_READ, &err);
+		db = kc->db;
+	} else {
+		db = ac_db_open(kc->db_path, AC_DB_READ, &err);
+	}
+	if (!db) {
+		if (kept)
+			pthread_mutex_unlock(&kc->db_lock);
 		return AC_EDB;
+	}
 	ac_sha256_hex(key, strlen(key), hex);
-	if (sqlite3_prepare_v2(db, token ? "SELECT p.id, p.name, t.role, p.scrub_user FROM tokens t"
+	if (ac_sql_prepare_v2(db, token ? "SELECT p.id, p.name, t.role, p.scrub_user FROM tokens t"
 					   " JOIN projects p ON p.id = t.project_id WHERE t.hash = ?1"
 					   " AND t.revoked = 0"
 					 : "SELECT p.id, p.name, 'ingest', p.scrub_user FROM keys k JOIN projects p"
 					   " ON p.id = k.project_id WHERE k.public_key = ?1 AND k.revoked = 0",
-			       -1, &st, NULL) != SQLITE_OK) {
+			       -1, &st, NULL) != AC_SQL_OK) {
 		rc = AC_EDB;
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, token ? hex : key, -1, SQLITE_STATIC);
+	ac_sql_bind_text(st, 1, token ? hex : key, -1, AC_SQL_STATIC);
 	e->project_id = 0;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		const char *role = (const char *)sqlite3_column_text(st, 2);
-		e->project_id = sqlite3_column_int64(st, 0);
-		e->scrub_user = sqlite3_column_int(st, 3) != 0;
-		snprintf(e->project, sizeof e->project, "%s", (const char *)sqlite3_column_text(st, 1));
+	step = ac_sql_step(st);
+	if (step != AC_SQL_ROW && step != AC_SQL_DONE)
+		rc = AC_EDB;   /* the database failed: not "no such key" */
+	if (step == AC_SQL_ROW) {
+		const char *role = (const char *)ac_sql_column_text(st, 2);
+		e->project_id = ac_sql_column_int64(st, 0);
+		e->scrub_user = ac_sql_column_int(st, 3) != 0;
+		snprintf(e->project, sizeof e->project, "%s", (const char *)ac_sql_column_text(st, 1));
 		e->role = !strcmp(role, "admin") ? COLLECTOR_ROLE_ADMIN
 			: !strcmp(role, "read") ? COLLECTOR_ROLE_READ : COLLECTOR_ROLE_INGEST;
 	}
 out:
-	sqlite3_finalize(st);
-	ac_db_close(db);
+	ac_sql_finalize(st);
+	if (kept)
+		pthread_mutex_unlock(&kc->db_lock);   /* a broken connection reconnects on next use */
+	else
+		ac_db_close(db);
 	return rc;
 }
 
@@ -422,7 +447,7 @@ int key_cache_lookup(struct key_cache *kc, const char *key, long long *project_i
 	memset(&fresh, 0, sizeof fresh);
 	memcpy(fresh.digest, digest, sizeof digest);
 	fresh.used = true;
-	if ((rc = key_lookup_db(kc->db_path, key, &fresh)))
+	if ((rc = key_lookup_db(kc, key, &fresh)))
 		return rc;
 	fresh.checked_at = now;
 	pthread_mutex_lock(&kc->lock);

@@ -9,7 +9,7 @@
 #ifndef AC_OPS_H
 #define AC_OPS_H
 
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -24,7 +24,7 @@ void ops_set_retention(struct retention *r);
 
 /* Append the operational metrics (Prometheus text) to b. reader: a read connection to the
  * database at db_path (for the analyzer lag). */
-void ops_metrics_render(struct ac_buf *b, const char *db_path, sqlite3 *reader);
+void ops_metrics_render(struct ac_buf *b, const char *db_path, ac_sql *reader);
 
 /* ---- access_log.c ---- */
 enum access_log_mode { ACCESS_LOG_ON, ACCESS_LOG_OFF };

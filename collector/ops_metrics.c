@@ -6,6 +6,7 @@
  */
 #include "core/common.h"
 #include "collector/ops.h"
+#include "core/db.h"
 #include "collector/retention.h"
 #include "commit.h"
 
@@ -36,6 +37,8 @@ static long long file_bytes(const char *path, const char *suffix)
 	char p[4096];
 	struct stat sb;
 
+	if (!(path = ac_db_sqlite_path(path)))
+		return 0;   /* PostgreSQL: no file of ours */
 	snprintf(p, sizeof p, "%s%s", path, suffix);
 	return stat(p, &sb) == 0 ? (long long)sb.st_size : 0;
 }
@@ -68,23 +71,23 @@ static long long rss_bytes(void)
 	return rss < 0 ? -1 : rss * sysconf(_SC_PAGESIZE);
 }
 
-static long long analyzer_lag(sqlite3 *db)
+static long long analyzer_lag(ac_sql *db)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	long long lag = -1;
 
-	if (!db || sqlite3_prepare_v2(db,
+	if (!db || ac_sql_prepare_v2(db,
 			"SELECT (SELECT coalesce(max(id), 0) FROM events) - coalesce((SELECT CAST(value"
 			" AS INTEGER) FROM analyzer_state WHERE key='last_event_id'), 0)",
-			-1, &st, NULL) != SQLITE_OK)
+			-1, &st, NULL) != AC_SQL_OK)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW)
-		lag = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		lag = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	return lag;
 }
 
-void ops_metrics_render(struct ac_buf *b, const char *db_path, sqlite3 *reader)
+void ops_metrics_render(struct ac_buf *b, const char *db_path, ac_sql *reader)
 {
 	struct rusage ru;
 	struct retention *r = atomic_load(&retention_task);

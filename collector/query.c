@@ -14,7 +14,7 @@
 struct reader_pool {
 	pthread_mutex_t lock;
 	pthread_cond_t freed;
-	sqlite3 **free_conns;
+	ac_sql **free_conns;
 	unsigned n_free, n;
 };
 
@@ -30,7 +30,7 @@ struct reader_pool *reader_pool_new(const char *db_path, unsigned n, struct ac_e
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->freed, NULL);
 	for (unsigned i = 0; i < n; i++) {
-		sqlite3 *db = ac_db_open(db_path, AC_DB_READ, err);
+		ac_sql *db = ac_db_open(db_path, AC_DB_READ, err);
 		if (!db) {
 			reader_pool_free(p);
 			return NULL;
@@ -53,9 +53,9 @@ void reader_pool_free(struct reader_pool *p)
 	free(p);
 }
 
-sqlite3 *reader_pool_get(struct reader_pool *p)
+ac_sql *reader_pool_get(struct reader_pool *p)
 {
-	sqlite3 *db;
+	ac_sql *db;
 	pthread_mutex_lock(&p->lock);
 	while (p->n_free == 0)
 		pthread_cond_wait(&p->freed, &p->lock);
@@ -64,7 +64,7 @@ sqlite3 *reader_pool_get(struct reader_pool *p)
 	return db;
 }
 
-void reader_pool_put(struct reader_pool *p, sqlite3 *db)
+void reader_pool_put(struct reader_pool *p, ac_sql *db)
 {
 	pthread_mutex_lock(&p->lock);
 	p->free_conns[p->n_free++] = db;
@@ -74,20 +74,20 @@ void reader_pool_put(struct reader_pool *p, sqlite3 *db)
 
 /* Turn one row (id, raw, cluster_id, project_id, project name) into the API's event object;
  * every event carries its project, so an --open-read listing of all projects tells them apart. */
-static json_t *row_event(sqlite3_stmt *st)
+static json_t *row_event(ac_sql_stmt *st)
 {
 	json_error_t je;
-	json_t *ev = json_loads((const char *)sqlite3_column_text(st, 1), JSON_ALLOW_NUL, &je);
+	json_t *ev = json_loads((const char *)ac_sql_column_text(st, 1), JSON_ALLOW_NUL, &je);
 
 	if (!ev)
 		ev = json_object();
-	json_object_set_new(ev, "id", json_integer(sqlite3_column_int64(st, 0)));
-	if (sqlite3_column_type(st, 2) != SQLITE_NULL)
-		json_object_set_new(ev, "cluster_id", json_integer(sqlite3_column_int64(st, 2)));
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL)
-		json_object_set_new(ev, "project_id", json_integer(sqlite3_column_int64(st, 3)));
-	if (sqlite3_column_type(st, 4) != SQLITE_NULL)
-		json_object_set_new(ev, "project", json_string((const char *)sqlite3_column_text(st, 4)));
+	json_object_set_new(ev, "id", json_integer(ac_sql_column_int64(st, 0)));
+	if (ac_sql_column_type(st, 2) != AC_SQL_NULL)
+		json_object_set_new(ev, "cluster_id", json_integer(ac_sql_column_int64(st, 2)));
+	if (ac_sql_column_type(st, 3) != AC_SQL_NULL)
+		json_object_set_new(ev, "project_id", json_integer(ac_sql_column_int64(st, 3)));
+	if (ac_sql_column_type(st, 4) != AC_SQL_NULL)
+		json_object_set_new(ev, "project", json_string((const char *)ac_sql_column_text(st, 4)));
 	return ev;
 }
 
@@ -115,20 +115,20 @@ static void add_text_filter(struct ac_buf *sql, const char *col, const char *val
 	binds[(*n)++] = val;
 }
 
-int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct ac_error *err)
+int query_events(ac_sql *db, const struct event_query *q, json_t **out, struct ac_error *err)
 {
 	struct ac_buf sql;
 	const char *binds[20];
 	char like[600];
 	int n = 0, rc = 0, step;
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *events = json_array();
 	long long last_id = 0;
 	unsigned limit = q->limit ? q->limit : 50, count = 0;
 
 	ac_buf_init(&sql, 4096);
 	ac_buf_puts(&sql, "SELECT e.id, e.raw, e.cluster_id, e.project_id, p.name FROM events e"
-			  " LEFT JOIN projects p ON p.id = e.project_id WHERE 1");
+			  " LEFT JOIN projects p ON p.id = e.project_id WHERE 1=1");
 	add_text_filter(&sql, "e.system", q->system, &n, binds);
 	add_text_filter(&sql, "e.component", q->component, &n, binds);
 	add_text_filter(&sql, "e.level", q->level, &n, binds);
@@ -158,55 +158,55 @@ int query_events(sqlite3 *db, const struct event_query *q, json_t **out, struct 
 	if (q->project_id >= 0)
 		ac_buf_printf(&sql, " AND e.project_id = %lld", q->project_id);
 	ac_buf_printf(&sql, " ORDER BY e.id DESC LIMIT %u", limit + 1);
-	if (sqlite3_prepare_v2(db, sql.data, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, sql.data, -1, &st, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(db, err, "querying events");
 		goto out;
 	}
 	for (int i = 0; i < n; i++)
-		sqlite3_bind_text(st, i + 1, binds[i], -1, SQLITE_STATIC);
-	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		ac_sql_bind_text(st, i + 1, binds[i], -1, AC_SQL_STATIC);
+	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
 		if (count == limit)
 			break;
 		json_array_append_new(events, row_event(st));
-		last_id = sqlite3_column_int64(st, 0);
+		last_id = ac_sql_column_int64(st, 0);
 		count++;
 	}
-	if (step != SQLITE_ROW && step != SQLITE_DONE) {
+	if (step != AC_SQL_ROW && step != AC_SQL_DONE) {
 		rc = ac_db_error(db, err, "querying events");
 		goto out;
 	}
 	*out = json_pack("{s:O,s:o}", "events", events,
-			 "next", step == SQLITE_ROW ? json_integer(last_id) : json_null());
+			 "next", step == AC_SQL_ROW ? json_integer(last_id) : json_null());
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	json_decref(events);
 	ac_buf_release(&sql);
 	return rc;
 }
 
-int query_event(sqlite3 *db, const char *event_id, long long project_id, json_t **out,
+int query_event(ac_sql *db, const char *event_id, long long project_id, json_t **out,
 		struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc = 0, step;
 
 	/* ids are unique per project: with --open-read (project_id -1) the newest one */
-	if (sqlite3_prepare_v2(db, "SELECT e.id, e.raw, e.cluster_id, e.project_id, p.name FROM events e"
+	if (ac_sql_prepare_v2(db, "SELECT e.id, e.raw, e.cluster_id, e.project_id, p.name FROM events e"
 				   " LEFT JOIN projects p ON p.id = e.project_id WHERE e.event_id = ?1"
 				   " AND e.project_id IN (SELECT id FROM projects WHERE ?2 < 0 OR id = ?2)"
 				   " ORDER BY e.id DESC LIMIT 1",
-			       -1, &st, NULL) != SQLITE_OK)
+			       -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading event");
-	sqlite3_bind_text(st, 1, event_id, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(st, 2, project_id);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
+	ac_sql_bind_text(st, 1, event_id, -1, AC_SQL_STATIC);
+	ac_sql_bind_int64(st, 2, project_id);
+	step = ac_sql_step(st);
+	if (step == AC_SQL_ROW) {
 		*out = row_event(st);
-	} else if (step == SQLITE_ROW || step == SQLITE_DONE) {
+	} else if (step == AC_SQL_ROW || step == AC_SQL_DONE) {
 		rc = ac_error_set(err, AC_ENOTFOUND, "not_found", "no event with id '%.64s'", event_id);
 	} else {
 		rc = ac_db_error(db, err, "reading event");
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return rc;
 }

@@ -18,7 +18,7 @@
 #include <jansson.h>
 #include <math.h>
 #include <pthread.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 #include <stdatomic.h>
 #include <sys/stat.h>
 
@@ -65,7 +65,7 @@ int retention_parse_age(const char *s, double *out)
 /* ---------------------------------------------------------------- one pass */
 
 struct pass {
-	sqlite3 *db;
+	ac_sql *db;
 	long long guard_id;     /* delete only ids <= guard_id; LLONG_MAX = no guard */
 	unsigned long deleted;
 	struct retention *owner; /* NULL outside the thread */
@@ -83,22 +83,22 @@ static bool stopping(struct pass *p)
 	return s;
 }
 
-static int q_int64(sqlite3 *db, const char *sql, long long a, bool a_null, long long *out,
+static int q_int64(ac_sql *db, const char *sql, long long a, bool a_null, long long *out,
 		   struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "retention");
 	if (a_null)
-		sqlite3_bind_null(st, 1);
+		ac_sql_bind_null(st, 1);
 	else
-		sqlite3_bind_int64(st, 1, a);
-	rc = sqlite3_step(st);
-	*out = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW || rc == SQLITE_DONE ? 0 : ac_db_error(db, err, "retention");
+		ac_sql_bind_int64(st, 1, a);
+	rc = ac_sql_step(st);
+	*out = rc == AC_SQL_ROW ? ac_sql_column_int64(st, 0) : 0;
+	ac_sql_finalize(st);
+	return rc == AC_SQL_ROW || rc == AC_SQL_DONE ? 0 : ac_db_error(db, err, "retention");
 }
 
 /* What goes with an event (run before the event's own row, which the first two look up): its
@@ -117,34 +117,34 @@ enum { DEL_EVENT = 2, DEL_N = 4 };
  * rows. */
 static int delete_batch(struct pass *p, const long long *ids, int n, struct ac_error *err)
 {
-	sqlite3_stmt *st[DEL_N] = { NULL };
+	ac_sql_stmt *st[DEL_N] = { NULL };
 	unsigned long deleted = 0;
 	int rc = AC_EDB;
 
 	if (ac_db_exec(p->db, "BEGIN IMMEDIATE", err))
 		return AC_EDB;
 	for (int k = 0; k < DEL_N; k++)
-		if (sqlite3_prepare_v2(p->db, delete_sql[k], -1, &st[k], NULL) != SQLITE_OK) {
+		if (ac_sql_prepare_v2(p->db, delete_sql[k], -1, &st[k], NULL) != AC_SQL_OK) {
 			ac_db_error(p->db, err, "retention");
 			goto out;
 		}
 	for (int i = 0; i < n; i++) {
 		for (int k = 0; k < DEL_N; k++) {
-			sqlite3_bind_int64(st[k], 1, ids[i]);
-			if (sqlite3_step(st[k]) != SQLITE_DONE) {
+			ac_sql_bind_int64(st[k], 1, ids[i]);
+			if (ac_sql_step(st[k]) != AC_SQL_DONE) {
 				ac_db_error(p->db, err, "retention: deleting events");
 				goto out;
 			}
 			if (k == DEL_EVENT)
-				deleted += sqlite3_changes(p->db) > 0;
-			sqlite3_reset(st[k]);
+				deleted += ac_sql_changes(p->db) > 0;
+			ac_sql_reset(st[k]);
 		}
 	}
 	if ((rc = ac_db_exec(p->db, "COMMIT", err)) == 0)
 		p->deleted += deleted;
 out:
 	for (int k = 0; k < DEL_N; k++)
-		sqlite3_finalize(st[k]);
+		ac_sql_finalize(st[k]);
 	if (rc)
 		ac_db_exec(p->db, "ROLLBACK", NULL);
 	return rc;
@@ -159,25 +159,25 @@ static int delete_oldest(struct pass *p, long long project, bool project_null, d
 		"SELECT id FROM events WHERE project_id IS ?1 AND received_at < ?2 AND id <= ?3"
 		" ORDER BY received_at LIMIT ?4";
 	long long ids[RETENTION_BATCH];
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int n, rc;
 
 	while (limit != 0 && !stopping(p)) {
 		long long want = limit < 0 || limit > RETENTION_BATCH ? RETENTION_BATCH : limit;
-		if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
+		if (ac_sql_prepare_v2(p->db, sql, -1, &st, NULL) != AC_SQL_OK)
 			return ac_db_error(p->db, err, "retention");
 		if (project_null)
-			sqlite3_bind_null(st, 1);
+			ac_sql_bind_null(st, 1);
 		else
-			sqlite3_bind_int64(st, 1, project);
-		sqlite3_bind_double(st, 2, cutoff < 0 ? 1e300 : cutoff);
-		sqlite3_bind_int64(st, 3, p->guard_id);
-		sqlite3_bind_int64(st, 4, want);
+			ac_sql_bind_int64(st, 1, project);
+		ac_sql_bind_double(st, 2, cutoff < 0 ? 1e300 : cutoff);
+		ac_sql_bind_int64(st, 3, p->guard_id);
+		ac_sql_bind_int64(st, 4, want);
 		n = 0;
-		while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-			ids[n++] = sqlite3_column_int64(st, 0);
-		sqlite3_finalize(st);
-		if (rc != SQLITE_DONE)
+		while ((rc = ac_sql_step(st)) == AC_SQL_ROW)
+			ids[n++] = ac_sql_column_int64(st, 0);
+		ac_sql_finalize(st);
+		if (rc != AC_SQL_DONE)
 			return ac_db_error(p->db, err, "retention: finding old events");
 		if (n == 0)
 			break;
@@ -226,18 +226,18 @@ static int apply_policy(struct pass *p, long long project, bool project_null,
 	return excess > 0 ? delete_oldest(p, project, project_null, -1, excess, err) : 0;
 }
 
-static void policy_column(sqlite3_stmt *st, int col, double *d, long long *ll)
+static void policy_column(ac_sql_stmt *st, int col, double *d, long long *ll)
 {
-	if (sqlite3_column_type(st, col) == SQLITE_NULL)
+	if (ac_sql_column_type(st, col) == AC_SQL_NULL)
 		return;
 	if (d)
-		*d = sqlite3_column_double(st, col);
+		*d = ac_sql_column_double(st, col);
 	else
-		*ll = sqlite3_column_int64(st, col);
+		*ll = ac_sql_column_int64(st, col);
 }
 
 /* Freed pages back to the file system, a few at a time, then a truncating checkpoint. */
-static void shrink_file(sqlite3 *db)
+static void shrink_file(ac_sql *db)
 {
 	long long freelist = 0;
 
@@ -251,6 +251,29 @@ static void shrink_file(sqlite3 *db)
 	ac_db_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL);
 }
 
+/* PostgreSQL: when every project has an age limit, the day partitions older than the
+ * longest of them go whole (DROP TABLE, no row-by-row DELETE); the per-project passes below
+ * then find little left to delete. */
+static int drop_partitions(struct pass *p, const struct retention_policy *pols, int n,
+			   struct ac_error *err)
+{
+	double longest = 0;
+	long long dropped = 0;
+	int rc;
+
+	if (ac_sql_backend(p->db) != AC_SQL_POSTGRES || n == 0)
+		return 0;
+	for (int i = 0; i < n; i++) {
+		if (pols[i].max_age_seconds <= 0)
+			return 0;   /* a project keeps its events forever */
+		if (pols[i].max_age_seconds > longest)
+			longest = pols[i].max_age_seconds;
+	}
+	rc = ac_db_drop_partitions_before(p->db, ac_now() - longest, p->guard_id, &dropped, err);
+	p->deleted += (unsigned long)dropped;
+	return rc;
+}
+
 static int run_pass(struct pass *p, const struct retention_policy *defaults, bool guard,
 		    struct ac_error *err)
 {
@@ -258,7 +281,7 @@ static int run_pass(struct pass *p, const struct retention_policy *defaults, boo
 		"SELECT p.id, r.max_age_seconds, r.max_events, r.max_bytes FROM"
 		" (SELECT id FROM projects UNION ALL SELECT NULL) p"
 		" LEFT JOIN retention r ON r.project_id = p.id ORDER BY p.id";
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	struct retention_policy pols[256];
 	long long projects[256];
 	bool nulls[256];
@@ -271,18 +294,20 @@ static int run_pass(struct pass *p, const struct retention_policy *defaults, boo
 		return rc;
 	/* ids and policies first (the statement must not stay open across the deletions);
 	 * more than 256 projects are handled over several passes */
-	if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(p->db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(p->db, err, "retention");
-	while (n < 256 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		nulls[n] = sqlite3_column_type(st, 0) == SQLITE_NULL;
-		projects[n] = sqlite3_column_int64(st, 0);
+	while (n < 256 && (rc = ac_sql_step(st)) == AC_SQL_ROW) {
+		nulls[n] = ac_sql_column_type(st, 0) == AC_SQL_NULL;
+		projects[n] = ac_sql_column_int64(st, 0);
 		pols[n] = *defaults;
 		policy_column(st, 1, &pols[n].max_age_seconds, NULL);
 		policy_column(st, 2, NULL, &pols[n].max_events);
 		policy_column(st, 3, NULL, &pols[n].max_bytes);
 		n++;
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
+	if ((rc = drop_partitions(p, pols, n, err)))
+		return rc;
 	for (int i = 0; i < n && !stopping(p); i++)
 		if ((rc = apply_policy(p, projects[i], nulls[i], &pols[i], err)))
 			return rc;
@@ -407,12 +432,12 @@ void retention_stop(struct retention *r)
 
 /* ---------------------------------------------------------------- policies, stats */
 
-static void bind_policy_field(sqlite3_stmt *st, int col, double v)
+static void bind_policy_field(ac_sql_stmt *st, int col, double v)
 {
 	if (v < 0)
-		sqlite3_bind_null(st, col);
+		ac_sql_bind_null(st, col);
 	else
-		sqlite3_bind_double(st, col, v);
+		ac_sql_bind_double(st, col, v);
 }
 
 int retention_set(const char *db_path, const char *project, const struct retention_policy *p,
@@ -423,72 +448,72 @@ int retention_set(const char *db_path, const char *project, const struct retenti
 		" VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT(project_id) DO UPDATE SET"
 		" max_age_seconds=coalesce(?2, max_age_seconds), max_events=coalesce(?3, max_events),"
 		" max_bytes=coalesce(?4, max_bytes), updated_at=?5";
-	sqlite3 *db = ac_db_open(db_path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(db_path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	long long id = -1;
 	int rc = AC_EDB;
 
 	if (!db)
 		return AC_EDB;
-	if (sqlite3_prepare_v2(db, "SELECT id FROM projects WHERE name=?1", -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, "SELECT id FROM projects WHERE name=?1", -1, &st, NULL) != AC_SQL_OK) {
 		ac_db_error(db, err, "retention");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, project, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		id = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ac_sql_bind_text(st, 1, project, -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		id = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	st = NULL;
 	if (id < 0) {
 		rc = ac_error_set(err, AC_ENOTFOUND, "retention", "no project named '%s'", project);
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, reset ? "DELETE FROM retention WHERE project_id=?1" : upsert, -1,
-			       &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, reset ? "DELETE FROM retention WHERE project_id=?1" : upsert, -1,
+			       &st, NULL) != AC_SQL_OK) {
 		ac_db_error(db, err, "retention");
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, id);
+	ac_sql_bind_int64(st, 1, id);
 	if (!reset) {
 		bind_policy_field(st, 2, p->max_age_seconds);
 		bind_policy_field(st, 3, (double)p->max_events);
 		bind_policy_field(st, 4, (double)p->max_bytes);
-		sqlite3_bind_double(st, 5, ac_now());
+		ac_sql_bind_double(st, 5, ac_now());
 	}
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : ac_db_error(db, err, "retention");
+	rc = ac_sql_step(st) == AC_SQL_DONE ? 0 : ac_db_error(db, err, "retention");
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return rc;
 }
 
-static json_t *stats_query(sqlite3 *db, const char *sql, struct ac_error *err)
+static json_t *stats_query(ac_sql *db, const char *sql, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *arr = json_array();
 	int rc, ncol;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK) {
 		ac_db_error(db, err, "db stats");
 		json_decref(arr);
 		return NULL;
 	}
-	ncol = sqlite3_column_count(st);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	ncol = ac_sql_column_count(st);
+	while ((rc = ac_sql_step(st)) == AC_SQL_ROW) {
 		json_t *row = json_object();
 		for (int i = 0; i < ncol; i++) {
-			const char *name = sqlite3_column_name(st, i);
-			if (sqlite3_column_type(st, i) == SQLITE_INTEGER)
-				json_object_set_new(row, name, json_integer(sqlite3_column_int64(st, i)));
-			else if (sqlite3_column_type(st, i) == SQLITE_NULL)
+			const char *name = ac_sql_column_name(st, i);
+			if (ac_sql_column_type(st, i) == AC_SQL_INTEGER)
+				json_object_set_new(row, name, json_integer(ac_sql_column_int64(st, i)));
+			else if (ac_sql_column_type(st, i) == AC_SQL_NULL)
 				json_object_set_new(row, name, json_null());
 			else
-				json_object_set_new(row, name, json_string((const char *)sqlite3_column_text(st, i)));
+				json_object_set_new(row, name, json_string((const char *)ac_sql_column_text(st, i)));
 		}
 		json_array_append_new(arr, row);
 	}
-	sqlite3_finalize(st);
-	if (rc != SQLITE_DONE) {
+	ac_sql_finalize(st);
+	if (rc != AC_SQL_DONE) {
 		ac_db_error(db, err, "db stats");
 		json_decref(arr);
 		return NULL;
@@ -536,11 +561,15 @@ static void print_stats_text(const json_t *o)
 
 int retention_print_stats(const char *db_path, bool json, struct ac_error *err)
 {
-	sqlite3 *db = NULL;
+	ac_sql *db = NULL;
 	json_t *o = NULL, *tables = NULL, *projects = NULL;
 	long long pages = 0, free_pages = 0, page_size = 0;
 	int version = 0, rc = AC_EDB;
 
+	if (!ac_db_sqlite_path(db_path))
+		return ac_error_set(err, AC_EUNSUPP, "db_stats",
+				    "db stats reads SQLite's file layout; on PostgreSQL use its own "
+				    "views (pg_total_relation_size, pg_stat_user_tables)");
 	if ((rc = ac_db_file_version(db_path, &version, err)))
 		return rc;
 	rc = AC_EDB;
@@ -560,8 +589,8 @@ int retention_print_stats(const char *db_path, bool json, struct ac_error *err)
 				     " GROUP BY e.project_id ORDER BY events DESC", err)))
 		goto out;
 	o = json_pack("{s:s,s:I,s:I,s:I,s:I,s:I,s:i,s:O,s:O}", "db", db_path, "file_bytes",
-		      (json_int_t)file_size(db_path, ""), "wal_bytes",
-		      (json_int_t)file_size(db_path, "-wal"), "pages", (json_int_t)pages,
+		      (json_int_t)file_size(ac_db_sqlite_path(db_path), ""), "wal_bytes",
+		      (json_int_t)file_size(ac_db_sqlite_path(db_path), "-wal"), "pages", (json_int_t)pages,
 		      "free_pages", (json_int_t)free_pages, "page_size", (json_int_t)page_size,
 		      "schema_version", version, "tables", tables, "projects", projects);
 	if (!o) {

@@ -205,6 +205,10 @@ static enum MHD_Result reply_error_retry(struct request *r, int code, const char
 			headers[2] = "X-Sentry-Rate-Limits";
 			headers[3] = limits;
 		}
+	} else if (code == AC_EDB || code == AC_EIO) {
+		/* the database failed or is unreachable (PostgreSQL down): nothing was stored */
+		headers[0] = "Retry-After";
+		headers[1] = "1";
 	} else if (code == AC_EAUTH) {
 		headers[0] = "WWW-Authenticate";
 		headers[1] = "Bearer realm=\"autocoder\"";
@@ -935,7 +939,7 @@ static enum MHD_Result h_events_get(struct request *r)
 	const char *v;
 	int64_t n;
 	json_t *out = NULL;
-	sqlite3 *db;
+	ac_sql *db;
 	int rc;
 
 	ac_error_clear(&err);
@@ -985,7 +989,7 @@ static enum MHD_Result h_event_get(struct request *r)
 {
 	struct ac_error err;
 	json_t *out = NULL;
-	sqlite3 *db;
+	ac_sql *db;
 	int rc;
 
 	ac_error_clear(&err);
@@ -1007,8 +1011,8 @@ static enum MHD_Result h_event_get(struct request *r)
  * did not fail, the disk has room and is writable. Otherwise 503 with the reason. */
 static enum MHD_Result h_health(struct request *r)
 {
-	sqlite3 *db = reader_pool_get(r->c->readers);
-	int ok = sqlite3_exec(db, "SELECT 1 FROM events LIMIT 1", NULL, NULL, NULL) == SQLITE_OK;
+	ac_sql *db = reader_pool_get(r->c->readers);
+	int ok = ac_sql_exec(db, "SELECT 1 FROM events LIMIT 1", NULL, NULL, NULL) == AC_SQL_OK;
 	char why[300] = "";
 	bool ro = false;
 	long long free_bytes = writer_free_bytes(r->c->cfg.db_path, &ro);
@@ -1043,7 +1047,7 @@ static enum MHD_Result h_metrics(struct request *r)
 
 	ac_buf_init(&b, 1 << 20);
 	metrics_render(r->c->metrics, &b, writer_depth(r->c->writer), writer_capacity(r->c->writer));
-	sqlite3 *db = reader_pool_get(r->c->readers);
+	ac_sql *db = reader_pool_get(r->c->readers);
 	ops_metrics_render(&b, r->c->cfg.db_path, r->c->analyzer ? db : NULL);  /* lag: with --rules */
 	reader_pool_put(r->c->readers, db);
 	evidence_metrics(r, &b);   /* evidence: api_feedback.c */
@@ -1137,8 +1141,8 @@ const char *req_header(struct request *r, const char *name) { return header(r, n
 const char *req_arg(struct request *r) { return r->arg; }
 long long req_project(struct request *r) { return r->project_id; }
 const struct collector_config *req_config(struct request *r) { return &r->c->cfg; }
-sqlite3 *req_reader(struct request *r) { return reader_pool_get(r->c->readers); }
-void req_reader_put(struct request *r, sqlite3 *db) { reader_pool_put(r->c->readers, db); }
+ac_sql *req_reader(struct request *r) { return reader_pool_get(r->c->readers); }
+void req_reader_put(struct request *r, ac_sql *db) { reader_pool_put(r->c->readers, db); }
 int req_authenticate(struct request *r, struct ac_error *err) { return authenticate(r, err); }
 struct analyzer *req_analyzer(struct request *r) { return r->c->analyzer; }
 

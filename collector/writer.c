@@ -9,6 +9,11 @@
  * resumes the suspended HTTP connection — so a 2xx always follows a durable commit
  * (synchronous=FULL in WAL mode). A busy database (another process holding the write lock)
  * is retried, never dropped: requests wait, the queue fills, and new requests get 429.
+ *
+ * On PostgreSQL (core/db_pg.c) the same loop runs over libpq: one transaction per group,
+ * synchronous_commit=on, the replies after COMMIT returns; a lost server fails the group
+ * with AC_SQL_IOERR (the replies are 503 + Retry-After) and the next group reconnects. The
+ * writer also keeps the daily partitions of events ahead of the clock (hourly).
  */
 #include "core/common.h"
 #include "core/db.h"
@@ -20,10 +25,10 @@
 #include <sys/statvfs.h>
 
 struct writer {
-	sqlite3 *db;
-	sqlite3_stmt *insert, *count_item;
-	sqlite3_stmt *side[3];  /* feedback insert, attachment insert, attachment bytes in use */
-	sqlite3_stmt *ctl[3];  /* BEGIN IMMEDIATE, COMMIT, ROLLBACK (see ctl_sql) */
+	ac_sql *db;
+	ac_sql_stmt *insert, *count_item;
+	ac_sql_stmt *side[3];  /* feedback insert, attachment insert, attachment bytes in use */
+	ac_sql_stmt *ctl[3];  /* BEGIN IMMEDIATE, COMMIT, ROLLBACK (see ctl_sql) */
 	pthread_t thread, checkpointer;
 	char *db_path;
 	bool checkpointer_started;
@@ -45,12 +50,11 @@ struct writer {
 	void (*on_commit)(void *arg);  /* an-clusters: analyzer wake-up, under lock */
 	void *on_commit_arg;
 	unsigned test_commit_delay_ms; /* AC_TEST_COMMIT_DELAY_MS, test-only (see test_delay_commit) */
+	double next_partition_check;   /* PostgreSQL: when to extend the events partitions */
 };
 
-static const char insert_sql[] =
-	"INSERT INTO events(event_id, project_id, received_at, timestamp, level, kind, system,"
-	" component, release, environment, message, exc_type, exc_value, fingerprint, source, raw)"
-	" VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(project_id, event_id) DO NOTHING";
+/* The event insert (idempotent on (project_id, event_id)) differs between the backends:
+ * ac_db_sql(AC_DB_EVENT_INSERT) in core/db_pg.c. */
 enum { CTL_BEGIN, CTL_COMMIT, CTL_ROLLBACK };
 static const char *const ctl_sql[] = { "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK" };
 
@@ -234,27 +238,27 @@ void writer_job_release(struct write_job *job)
 	job->n_events = job->cap_rows = 0;
 }
 
-static void bind_col(sqlite3_stmt *st, int idx, const struct job_row *row, enum job_col c)
+static void bind_col(ac_sql_stmt *st, int idx, const struct job_row *row, enum job_col c)
 {
 	if (row->col[c])
-		sqlite3_bind_text(st, idx, row->col[c], -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, idx, row->col[c], -1, AC_SQL_STATIC);
 	else
-		sqlite3_bind_null(st, idx);
+		ac_sql_bind_null(st, idx);
 }
 
 static int insert_event(struct writer *w, struct write_job *job, size_t i)
 {
 	const struct job_row *row = &job->rows[i];
-	sqlite3_stmt *st = w->insert;
+	ac_sql_stmt *st = w->insert;
 	int rc;
 
 	bind_col(st, 1, row, COL_EVENT_ID);
 	if (job->project_id > 0)
-		sqlite3_bind_int64(st, 2, job->project_id);
+		ac_sql_bind_int64(st, 2, job->project_id);
 	else
-		sqlite3_bind_null(st, 2);
-	sqlite3_bind_double(st, 3, row->received_at);
-	sqlite3_bind_double(st, 4, row->timestamp);
+		ac_sql_bind_null(st, 2);
+	ac_sql_bind_double(st, 3, row->received_at);
+	ac_sql_bind_double(st, 4, row->timestamp);
 	bind_col(st, 5, row, COL_LEVEL);
 	bind_col(st, 6, row, COL_KIND);
 	bind_col(st, 7, row, COL_SYSTEM);
@@ -266,31 +270,31 @@ static int insert_event(struct writer *w, struct write_job *job, size_t i)
 	bind_col(st, 13, row, COL_EXC_VALUE);
 	bind_col(st, 14, row, COL_FINGERPRINT);
 	bind_col(st, 15, row, COL_SOURCE);
-	sqlite3_bind_text(st, 16, row->raw, (int)row->raw_len, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	ac_sql_bind_text(st, 16, row->raw, (int)row->raw_len, AC_SQL_STATIC);
+	rc = ac_sql_step(st);
+	ac_sql_reset(st);
+	if (rc != AC_SQL_DONE)
 		return rc;
-	if (sqlite3_changes(w->db))
+	if (ac_sql_changes(w->db))
 		job->stored++;
 	else
 		job->duplicates++;
-	return SQLITE_DONE;
+	return AC_SQL_DONE;
 }
 
 static int count_items(struct writer *w, struct write_job *job)
 {
 	const char *type;
 	json_t *v;
-	int rc = SQLITE_DONE;
+	int rc = AC_SQL_DONE;
 
 	json_object_foreach(job->item_counts, type, v) {
-		sqlite3_bind_int64(w->count_item, 1, job->project_id);
-		sqlite3_bind_text(w->count_item, 2, type, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(w->count_item, 3, json_integer_value(v));
-		rc = sqlite3_step(w->count_item);
-		sqlite3_reset(w->count_item);
-		if (rc != SQLITE_DONE)
+		ac_sql_bind_int64(w->count_item, 1, job->project_id);
+		ac_sql_bind_text(w->count_item, 2, type, -1, AC_SQL_STATIC);
+		ac_sql_bind_int64(w->count_item, 3, json_integer_value(v));
+		rc = ac_sql_step(w->count_item);
+		ac_sql_reset(w->count_item);
+		if (rc != AC_SQL_DONE)
 			break;
 	}
 	return rc;
@@ -304,32 +308,32 @@ static int ctl(struct writer *w, int which)
 {
 	if (which == CTL_COMMIT && w->test_commit_delay_ms)
 		test_delay_commit(w);
-	int rc = sqlite3_step(w->ctl[which]);
-	sqlite3_reset(w->ctl[which]);
-	return rc == SQLITE_DONE ? SQLITE_OK : rc;
+	int rc = ac_sql_step(w->ctl[which]);
+	ac_sql_reset(w->ctl[which]);
+	return rc == AC_SQL_DONE ? AC_SQL_OK : rc;
 }
 
-static void bind_text_or_null(sqlite3_stmt *st, int idx, const char *s)
+static void bind_text_or_null(ac_sql_stmt *st, int idx, const char *s)
 {
 	if (s)
-		sqlite3_bind_text(st, idx, s, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, idx, s, -1, AC_SQL_STATIC);
 	else
-		sqlite3_bind_null(st, idx);
+		ac_sql_bind_null(st, idx);
 }
 
-static void bind_project(sqlite3_stmt *st, int idx, const struct write_job *job)
+static void bind_project(ac_sql_stmt *st, int idx, const struct write_job *job)
 {
 	if (job->project_id > 0)
-		sqlite3_bind_int64(st, idx, job->project_id);
+		ac_sql_bind_int64(st, idx, job->project_id);
 	else
-		sqlite3_bind_null(st, idx);
+		ac_sql_bind_null(st, idx);
 }
 
-static int step_reset(sqlite3_stmt *st)
+static int step_reset(ac_sql_stmt *st)
 {
-	int rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	int rc = ac_sql_step(st);
+	ac_sql_reset(st);
+	ac_sql_clear_bindings(st);
 	return rc;
 }
 
@@ -338,59 +342,59 @@ static int step_reset(sqlite3_stmt *st)
 static int insert_side(struct writer *w, struct write_job *job, const struct side_row *s)
 {
 	unsigned long long quota = job->attachment_quota ? job->attachment_quota : AC_ATTACHMENT_QUOTA;
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	int rc;
 
 	for (size_t i = 0; i < AC_ARRAY_SIZE(w->side); i++)
-		if (!w->side[i] && sqlite3_prepare_v2(w->db, side_sql[i], -1, &w->side[i], NULL) != SQLITE_OK)
-			return sqlite3_errcode(w->db);
+		if (!w->side[i] && ac_sql_prepare_v2(w->db, side_sql[i], -1, &w->side[i], NULL) != AC_SQL_OK)
+			return ac_sql_errcode(w->db);
 	if (s->kind == SIDE_FEEDBACK) {
 		st = w->side[0];
 		bind_project(st, 1, job);
-		sqlite3_bind_text(st, 2, s->event_id, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, 2, s->event_id, -1, AC_SQL_STATIC);
 		bind_text_or_null(st, 3, s->name);
 		bind_text_or_null(st, 4, s->email);
 		bind_text_or_null(st, 5, s->comments);
-		sqlite3_bind_double(st, 6, ac_now());
+		ac_sql_bind_double(st, 6, ac_now());
 	} else {
 		bind_project(w->side[2], 1, job);
-		rc = sqlite3_step(w->side[2]);
-		unsigned long long used = rc == SQLITE_ROW ? (unsigned long long)sqlite3_column_int64(w->side[2], 0) : 0;
-		sqlite3_reset(w->side[2]);
-		if (rc != SQLITE_ROW)
+		rc = ac_sql_step(w->side[2]);
+		unsigned long long used = rc == AC_SQL_ROW ? (unsigned long long)ac_sql_column_int64(w->side[2], 0) : 0;
+		ac_sql_reset(w->side[2]);
+		if (rc != AC_SQL_ROW)
 			return rc;
 		if (used + s->len > quota) {
 			job->side_dropped++;
-			return SQLITE_DONE;
+			return AC_SQL_DONE;
 		}
 		st = w->side[1];
 		bind_project(st, 1, job);
-		sqlite3_bind_text(st, 2, s->event_id, -1, SQLITE_STATIC);
+		ac_sql_bind_text(st, 2, s->event_id, -1, AC_SQL_STATIC);
 		bind_text_or_null(st, 3, s->filename);
 		bind_text_or_null(st, 4, s->content_type);
 		bind_text_or_null(st, 5, s->attachment_type);
-		sqlite3_bind_int64(st, 6, (sqlite3_int64)s->len);
-		sqlite3_bind_blob(st, 7, s->data, (int)s->len, SQLITE_STATIC);
-		sqlite3_bind_double(st, 8, ac_now());
+		ac_sql_bind_int64(st, 6, (ac_sql_int64)s->len);
+		ac_sql_bind_blob(st, 7, s->data, (int)s->len, AC_SQL_STATIC);
+		ac_sql_bind_double(st, 8, ac_now());
 	}
 	rc = step_reset(st);
-	if (rc == SQLITE_DONE)
+	if (rc == AC_SQL_DONE)
 		job->side_stored++;
 	return rc;
 }
 
-/* Inside a transaction: insert one job's rows. SQLITE_DONE or the failing step's code. */
+/* Inside a transaction: insert one job's rows. AC_SQL_DONE or the failing step's code. */
 static int write_job(struct writer *w, struct write_job *job)
 {
-	int rc = SQLITE_DONE;
+	int rc = AC_SQL_DONE;
 
 	job->stored = job->duplicates = 0;
 	job->side_stored = job->side_dropped = 0;
-	for (size_t i = 0; i < job->n_events && rc == SQLITE_DONE; i++)
+	for (size_t i = 0; i < job->n_events && rc == AC_SQL_DONE; i++)
 		rc = insert_event(w, job, i);
-	if (rc == SQLITE_DONE && job->item_counts)
+	if (rc == AC_SQL_DONE && job->item_counts)
 		rc = count_items(w, job);
-	for (const struct side_row *s = job->side; s && rc == SQLITE_DONE; s = s->next)
+	for (const struct side_row *s = job->side; s && rc == AC_SQL_DONE; s = s->next)
 		rc = insert_side(w, job, s);
 	return rc;
 }
@@ -400,7 +404,7 @@ static int exec_retry(struct writer *w, int which)
 {
 	for (int attempt = 0;; attempt++) {
 		int rc = ctl(w, which);
-		if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED)
+		if (rc != AC_SQL_BUSY && rc != AC_SQL_LOCKED)
 			return rc;
 		if (attempt % 10 == 0)
 			ac_log(AC_LOG_WARN, "database busy; writer retrying", "sql", ctl_sql[which], NULL);
@@ -412,14 +416,15 @@ static int exec_retry(struct writer *w, int which)
  * ("cannot rollback - no transaction is active" after SQLite rolled back a full disk). */
 static void note_failure(struct writer *w)
 {
-	w->fail_rc = sqlite3_extended_errcode(w->db);
-	snprintf(w->fail_msg, sizeof w->fail_msg, "%s", sqlite3_errmsg(w->db));
+	w->fail_rc = ac_sql_extended_errcode(w->db);
+	snprintf(w->fail_msg, sizeof w->fail_msg, "%s", ac_sql_errmsg(w->db));
 }
 
 /* Bytes free for unprivileged writes in the database's directory; -1 if unknown. */
 long long writer_free_bytes(const char *db_path, bool *read_only)
 {
-	char *copy = strdup(db_path);
+	const char *file = ac_db_sqlite_path(db_path);
+	char *copy = file ? strdup(file) : NULL;   /* PostgreSQL: unknown here */
 	struct statvfs sv;
 	long long n = -1;
 
@@ -438,16 +443,16 @@ static void failure_text(struct writer *w, const char *what, char *out, size_t n
 	bool ro;
 	long long free_bytes = writer_free_bytes(w->db_path, &ro);
 
-	if ((w->fail_rc & 0xff) == SQLITE_FULL || (free_bytes >= 0 && free_bytes < 65536))
+	if ((w->fail_rc & 0xff) == AC_SQL_FULL || (free_bytes >= 0 && free_bytes < 65536))
 		snprintf(out, n, "%s: disk full (%lld bytes free next to %s)", what, free_bytes,
 			 w->db_path);
-	else if ((w->fail_rc & 0xff) == SQLITE_READONLY || ro)
+	else if ((w->fail_rc & 0xff) == AC_SQL_READONLY || ro)
 		snprintf(out, n, "%s: the database is read-only (%s)", what, w->fail_msg);
 	else
-		snprintf(out, n, "%s: %s", what, w->fail_msg[0] ? w->fail_msg : sqlite3_errmsg(w->db));
+		snprintf(out, n, "%s: %s", what, w->fail_msg[0] ? w->fail_msg : ac_sql_errmsg(w->db));
 }
 
-/* One transaction for the given jobs. SQLITE_OK, or an error after ROLLBACK with
+/* One transaction for the given jobs. AC_SQL_OK, or an error after ROLLBACK with
  * *failed pointing at the job whose insert failed (NULL when BEGIN/COMMIT failed). */
 static int run_transaction(struct writer *w, struct write_job *jobs, struct write_job *end,
 			   struct write_job **failed)
@@ -455,23 +460,27 @@ static int run_transaction(struct writer *w, struct write_job *jobs, struct writ
 	*failed = NULL;
 	w->fail_rc = 0;
 	w->fail_msg[0] = '\0';
-	if (exec_retry(w, CTL_BEGIN) != SQLITE_OK) {
+	if (ac_sql_backend(w->db) == AC_SQL_POSTGRES && ac_now() >= w->next_partition_check) {
+		ac_db_prepare_partitions(w->db, ac_now(), NULL);
+		w->next_partition_check = ac_now() + 3600;
+	}
+	if (exec_retry(w, CTL_BEGIN) != AC_SQL_OK) {
 		note_failure(w);
-		return SQLITE_ERROR;
+		return AC_SQL_ERROR;
 	}
 	for (struct write_job *j = jobs; j != end; j = j->next)
-		if (write_job(w, j) != SQLITE_DONE) {
+		if (write_job(w, j) != AC_SQL_DONE) {
 			*failed = j;
 			note_failure(w);
 			ctl(w, CTL_ROLLBACK);
-			return SQLITE_ERROR;
+			return AC_SQL_ERROR;
 		}
-	if (exec_retry(w, CTL_COMMIT) != SQLITE_OK) {
+	if (exec_retry(w, CTL_COMMIT) != AC_SQL_OK) {
 		note_failure(w);
 		ctl(w, CTL_ROLLBACK);
-		return SQLITE_ERROR;
+		return AC_SQL_ERROR;
 	}
-	return SQLITE_OK;
+	return AC_SQL_OK;
 }
 
 static void mark_failed(struct writer *w, struct write_job *j, const char *what)
@@ -498,18 +507,18 @@ static void commit_group(struct writer *w, struct write_job *jobs, unsigned even
 	pthread_mutex_lock(&w->lock);
 	was_failing = w->failing;
 	pthread_mutex_unlock(&w->lock);
-	if (run_transaction(w, jobs, NULL, &failed) == SQLITE_OK && was_failing) {
+	if (run_transaction(w, jobs, NULL, &failed) == AC_SQL_OK && was_failing) {
 		/* recovered (space freed): give the WAL's grown file back too */
-		sqlite3_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+		ac_sql_exec(w->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
 		pthread_mutex_lock(&w->lock);
 		w->failing = false;
 		pthread_mutex_unlock(&w->lock);
 		ac_log(AC_LOG_INFO, "writes succeed again", NULL);
 	} else if (w->fail_rc || failed) {
 		ac_log(AC_LOG_WARN, "group commit failed; retrying jobs one by one", "detail",
-		       sqlite3_errmsg(w->db), NULL);
+		       ac_sql_errmsg(w->db), NULL);
 		for (struct write_job *j = jobs; j; j = j->next)
-			if (run_transaction(w, j, j->next, &failed) != SQLITE_OK)
+			if (run_transaction(w, j, j->next, &failed) != AC_SQL_OK)
 				mark_failed(w, j, failed ? "insert failed" : "commit failed");
 	}
 	for (struct write_job *j = jobs; j; j = j->next) {
@@ -605,7 +614,7 @@ static void top_up_checkpoint(struct writer *w)
 	w->wal_behind = false;
 	pthread_mutex_unlock(&w->lock);
 	if (behind)
-		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+		ac_sql_wal_checkpoint_v2(w->db, NULL, AC_SQL_CHECKPOINT_PASSIVE, NULL, NULL);
 }
 
 static void *writer_main(void *arg)
@@ -658,7 +667,7 @@ static void *checkpointer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct ac_error err;
-	sqlite3 *db = ac_db_open(w->db_path, AC_DB_READ, &err);
+	ac_sql *db = ac_db_open(w->db_path, AC_DB_READ, &err);
 	unsigned long seen = 0;
 	bool stop = false;
 
@@ -680,7 +689,7 @@ static void *checkpointer_main(void *arg)
 		commits = w->commits;
 		pthread_mutex_unlock(&w->lock);
 		if (db && commits != seen) {
-			sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+			ac_sql_wal_checkpoint_v2(db, NULL, AC_SQL_CHECKPOINT_PASSIVE, NULL, NULL);
 			seen = commits;
 			/* commits that landed while it copied are not copied yet */
 			pthread_mutex_lock(&w->lock);
@@ -694,18 +703,18 @@ static void *checkpointer_main(void *arg)
 
 static void writer_close_db(struct writer *w)
 {
-	sqlite3_finalize(w->insert);
-	sqlite3_finalize(w->count_item);
+	ac_sql_finalize(w->insert);
+	ac_sql_finalize(w->count_item);
 	for (size_t i = 0; i < AC_ARRAY_SIZE(w->ctl); i++)
-		sqlite3_finalize(w->ctl[i]);
+		ac_sql_finalize(w->ctl[i]);
 	for (size_t i = 0; i < AC_ARRAY_SIZE(w->side); i++)
-		sqlite3_finalize(w->side[i]);
+		ac_sql_finalize(w->side[i]);
 	memset(w->side, 0, sizeof w->side);
 	w->insert = w->count_item = NULL;
 	memset(w->ctl, 0, sizeof w->ctl);
 	/* a final full checkpoint keeps the WAL file small for the next start */
 	if (w->db)
-		sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		ac_sql_wal_checkpoint_v2(w->db, NULL, AC_SQL_CHECKPOINT_TRUNCATE, NULL, NULL);
 	ac_db_close(w->db);
 	w->db = NULL;
 }
@@ -727,18 +736,28 @@ static void test_delay_commit(struct writer *w)
  * PRAGMA the code meant to set): t23 requires synchronous=2 (FULL) and journal_mode=wal. */
 static void log_durability(struct writer *w)
 {
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	char sync[16] = "?", journal[16] = "?";
 
-	if (sqlite3_prepare_v2(w->db, "PRAGMA synchronous", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(sync, sizeof sync, "%d", sqlite3_column_int(st, 0));
-		sqlite3_finalize(st);
+	if (ac_sql_backend(w->db) == AC_SQL_POSTGRES) {
+		if (ac_sql_prepare_v2(w->db, "SHOW synchronous_commit", -1, &st, NULL) == AC_SQL_OK) {
+			if (ac_sql_step(st) == AC_SQL_ROW)
+				snprintf(sync, sizeof sync, "%s", (const char *)ac_sql_column_text(st, 0));
+			ac_sql_finalize(st);
+		}
+		ac_log(AC_LOG_INFO, "writer durability", "synchronous_commit", sync, "db",
+		       ac_sql_db_filename(w->db, "main"), NULL);
+		return;
 	}
-	if (sqlite3_prepare_v2(w->db, "PRAGMA journal_mode", -1, &st, NULL) == SQLITE_OK) {
-		if (sqlite3_step(st) == SQLITE_ROW)
-			snprintf(journal, sizeof journal, "%s", (const char *)sqlite3_column_text(st, 0));
-		sqlite3_finalize(st);
+	if (ac_sql_prepare_v2(w->db, "PRAGMA synchronous", -1, &st, NULL) == AC_SQL_OK) {
+		if (ac_sql_step(st) == AC_SQL_ROW)
+			snprintf(sync, sizeof sync, "%d", ac_sql_column_int(st, 0));
+		ac_sql_finalize(st);
+	}
+	if (ac_sql_prepare_v2(w->db, "PRAGMA journal_mode", -1, &st, NULL) == AC_SQL_OK) {
+		if (ac_sql_step(st) == AC_SQL_ROW)
+			snprintf(journal, sizeof journal, "%s", (const char *)ac_sql_column_text(st, 0));
+		ac_sql_finalize(st);
 	}
 	ac_log(AC_LOG_INFO, "writer durability", "synchronous", sync, "journal_mode", journal, NULL);
 }
@@ -763,25 +782,27 @@ int writer_start(const char *db_path, unsigned queue_events, unsigned max_group,
 		bool ro;
 		rc = err ? err->code : AC_EDB;
 		writer_free_bytes(db_path, &ro);
-		if (ro || (access(db_path, F_OK) == 0 && access(db_path, W_OK) != 0))
+		if (ac_db_sqlite_path(db_path) &&
+		    (ro || (access(ac_db_sqlite_path(db_path), F_OK) == 0 &&
+			    access(ac_db_sqlite_path(db_path), W_OK) != 0)))
 			rc = ac_error_set(err, AC_EDB, "read_only",
 					  "database %s is read-only (file permissions or a read-only "
 					  "mount): serve must be able to write it", db_path);
 		goto fail;
 	}
-	if (sqlite3_db_readonly(w->db, "main") == 1) {
+	if (ac_sql_db_readonly(w->db, "main") == 1) {
 		rc = ac_error_set(err, AC_EDB, "read_only",
 				  "database %s is read-only (file permissions or a read-only mount): "
 				  "serve must be able to write it", db_path);
 		goto fail;
 	}
-	if (sqlite3_prepare_v2(w->db, insert_sql, -1, &w->insert, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(w->db, count_sql, -1, &w->count_item, NULL) != SQLITE_OK) {
+	if (ac_sql_prepare_v2(w->db, ac_db_sql(w->db, AC_DB_EVENT_INSERT), -1, &w->insert, NULL) != AC_SQL_OK ||
+	    ac_sql_prepare_v2(w->db, count_sql, -1, &w->count_item, NULL) != AC_SQL_OK) {
 		rc = ac_db_error(w->db, err, "preparing writer statements");
 		goto fail;
 	}
 	for (size_t i = 0; i < AC_ARRAY_SIZE(ctl_sql); i++)
-		if (sqlite3_prepare_v2(w->db, ctl_sql[i], -1, &w->ctl[i], NULL) != SQLITE_OK) {
+		if (ac_sql_prepare_v2(w->db, ctl_sql[i], -1, &w->ctl[i], NULL) != AC_SQL_OK) {
 			rc = ac_db_error(w->db, err, "preparing writer statements");
 			goto fail;
 		}

@@ -1,12 +1,21 @@
 /*
  * db.c — opening connections, pragmas and the migration table. See db.h for the schema.
+ *
+ * A database locator names the backend: "postgres://..." / "postgresql://..." opens
+ * PostgreSQL (core/db_pg.c creates and migrates its schema), anything else is an SQLite
+ * file ("sqlite:PATH" or PATH), handled here. The SQLite-only operations (pragmas, the
+ * ac_sha256 SQL function, online backup, integrity check) use SQLite's own API on the raw
+ * handle behind the connection.
  */
 #include "core/common.h"
 #include "core/db.h"
+#include "core/db_int.h"
+#include "core/sql_int.h"
 #include "core/sha256.h"
 #include "core/log.h"
 
 #include <pthread.h>
+#include <sqlite3.h>
 
 #include <stdio.h>
 
@@ -299,58 +308,77 @@ int ac_db_schema_version(void)
 	return (int)AC_ARRAY_SIZE(migrations);
 }
 
-int ac_db_error(sqlite3 *db, struct ac_error *err, const char *context)
+const char *ac_db_migration_sql(int v)
 {
-	return ac_error_set(err, AC_EDB, "database", "%s: %s", context,
-			    db ? sqlite3_errmsg(db) : "cannot allocate connection");
+	return v >= 0 && v < ac_db_schema_version() ? migrations[v] : NULL;
 }
 
-int ac_db_exec(sqlite3 *db, const char *sql, struct ac_error *err)
+bool ac_db_is_postgres(const char *locator)
+{
+	return locator && (!strncmp(locator, "postgres://", 11) ||
+			   !strncmp(locator, "postgresql://", 13));
+}
+
+const char *ac_db_sqlite_path(const char *locator)
+{
+	if (ac_db_is_postgres(locator))
+		return NULL;
+	return !strncmp(locator, "sqlite:", 7) ? locator + 7 : locator;
+}
+
+int ac_db_error(ac_sql *db, struct ac_error *err, const char *context)
+{
+	return ac_error_set(err, AC_EDB, "database", "%s: %s", context,
+			    db ? ac_sql_errmsg(db) : "cannot allocate connection");
+}
+
+int ac_db_exec(ac_sql *db, const char *sql, struct ac_error *err)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+	int rc = ac_sql_exec(db, sql, NULL, NULL, &msg);
 
-	if (rc != SQLITE_OK) {
-		ac_error_set(err, AC_EDB, "database", "%s", msg ? msg : sqlite3_errstr(rc));
-		sqlite3_free(msg);
+	if (rc != AC_SQL_OK) {
+		ac_error_set(err, AC_EDB, "database", "%s", msg ? msg : ac_sql_errstr(rc));
+		ac_sql_free(msg);
 		return AC_EDB;
 	}
+	ac_sql_free(msg);
 	return 0;
 }
 
-static int db_user_version(sqlite3 *db, int *version, struct ac_error *err)
+static int db_user_version(ac_sql *db, int *version, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, "reading schema version");
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*version = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : ac_db_error(db, err, "reading schema version");
+	rc = ac_sql_step(st);
+	if (rc == AC_SQL_ROW)
+		*version = ac_sql_column_int(st, 0);
+	ac_sql_finalize(st);
+	return rc == AC_SQL_ROW ? 0 : ac_db_error(db, err, "reading schema version");
 }
 
-static int db_pragma_int(sqlite3 *db, const char *sql, int *out, struct ac_error *err)
+static int db_pragma_int(ac_sql *db, const char *sql, int *out, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	int rc;
 
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+	if (ac_sql_prepare_v2(db, sql, -1, &st, NULL) != AC_SQL_OK)
 		return ac_db_error(db, err, sql);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		*out = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	return rc == SQLITE_ROW ? 0 : ac_db_error(db, err, sql);
+	rc = ac_sql_step(st);
+	if (rc == AC_SQL_ROW)
+		*out = ac_sql_column_int(st, 0);
+	ac_sql_finalize(st);
+	return rc == AC_SQL_ROW ? 0 : ac_db_error(db, err, sql);
 }
 
 /* New files get auto_vacuum=INCREMENTAL from ac_db_open's pragmas (before the first table);
  * a file created before that (auto_vacuum NONE) is converted once here, which needs a full
  * VACUUM: it rewrites the file, so it is logged. Afterwards the retention task returns freed
  * pages to the file system with PRAGMA incremental_vacuum. */
-static int db_enable_auto_vacuum(sqlite3 *db, struct ac_error *err)
+static int db_enable_auto_vacuum(ac_sql *db, struct ac_error *err)
 {
 	int mode = 0;
 	double t0;
@@ -361,7 +389,7 @@ static int db_enable_auto_vacuum(sqlite3 *db, struct ac_error *err)
 	if (mode == 2)
 		return 0;
 	ac_log(AC_LOG_INFO, "converting the database to incremental auto_vacuum (one VACUUM)",
-	       "db", sqlite3_db_filename(db, "main"), NULL);
+	       "db", ac_sql_db_filename(db, "main"), NULL);
 	t0 = ac_monotonic();
 	if (ac_db_exec(db, "PRAGMA auto_vacuum=INCREMENTAL", err) || ac_db_exec(db, "VACUUM", err))
 		return ac_error_set(err, AC_EDB, "schema", "enabling auto_vacuum: %s", err ? err->msg : "");
@@ -370,7 +398,7 @@ static int db_enable_auto_vacuum(sqlite3 *db, struct ac_error *err)
 	return 0;
 }
 
-static int db_migrate(sqlite3 *db, struct ac_error *err)
+static int db_migrate(ac_sql *db, struct ac_error *err)
 {
 	int version = 0, rc;
 	char sql[64];
@@ -389,7 +417,7 @@ static int db_migrate(sqlite3 *db, struct ac_error *err)
 		snprintf(from, sizeof from, "%d", version);
 		snprintf(to, sizeof to, "%d", ac_db_schema_version());
 		ac_log(version ? AC_LOG_INFO : AC_LOG_DEBUG, version ? "migrating database schema"
-				   : "creating database schema", "db", sqlite3_db_filename(db, "main"),
+				   : "creating database schema", "db", ac_sql_db_filename(db, "main"),
 		       "from", from, "to", to, NULL);
 	}
 	for (int v = version; v < ac_db_schema_version(); v++) {
@@ -452,20 +480,22 @@ static void sql_sha256(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_text(ctx, hex, -1, SQLITE_TRANSIENT);
 }
 
-sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err)
+static ac_sql *sqlite_open(const char *path, enum ac_db_mode mode, struct ac_error *err)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	sqlite3 *db = NULL;
+	ac_sql *db = NULL;
+	sqlite3 *raw;
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
 	int version = 0;
 
 	pthread_once(&once, configure_sqlite);
-	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK) {
+	if (ac_sql_sqlite_open(path, flags, &db) != SQLITE_OK) {
 		ac_db_error(db, err, path);
 		goto fail;
 	}
-	sqlite3_busy_handler(db, busy_wait, NULL);
-	sqlite3_create_function(db, "ac_sha256", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
+	raw = ac_sql_sqlite_handle(db);
+	sqlite3_busy_handler(raw, busy_wait, NULL);
+	sqlite3_create_function(raw, "ac_sha256", 1, SQLITE_UTF8 | SQLITE_DETERMINISTIC, NULL,
 				sql_sha256, NULL, NULL);
 	/* 8 KiB pages (set while the file is still empty; ignored afterwards): an event row is
 	 * 1-2 KiB, and against 4 KiB pages the writer spent 15 % less CPU per batched event */
@@ -494,42 +524,51 @@ sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err
 	}
 	return db;
 fail:
-	sqlite3_close(db);
+	ac_sql_close(db);
 	return NULL;
 }
 
-void ac_db_close(sqlite3 *db)
+ac_sql *ac_db_open(const char *locator, enum ac_db_mode mode, struct ac_error *err)
 {
-	sqlite3_close(db);
+	if (ac_db_is_postgres(locator))
+		return ac_db_pg_open(locator, mode, err);
+	return sqlite_open(ac_db_sqlite_path(locator), mode, err);
+}
+
+void ac_db_close(ac_sql *db)
+{
+	ac_sql_close(db);
 }
 
 /* Open path read-only, without pragmas that write (no WAL switch, no migration). */
-static sqlite3 *db_open_readonly(const char *path, struct ac_error *err)
+static ac_sql *db_open_readonly(const char *path, struct ac_error *err)
 {
-	sqlite3 *db = NULL;
+	ac_sql *db = NULL;
 
 	if (access(path, F_OK) != 0) {
 		ac_error_set(err, AC_ENOTFOUND, "database", "%s: %s", path, strerror(errno));
 		return NULL;
 	}
-	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+	if (ac_sql_sqlite_open(path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, &db) != SQLITE_OK) {
 		ac_db_error(db, err, path);
-		sqlite3_close(db);
+		ac_sql_close(db);
 		return NULL;
 	}
-	sqlite3_busy_handler(db, busy_wait, NULL);
+	sqlite3_busy_handler(ac_sql_sqlite_handle(db), busy_wait, NULL);
 	return db;
 }
 
-int ac_db_file_version(const char *path, int *version, struct ac_error *err)
+int ac_db_file_version(const char *locator, int *version, struct ac_error *err)
 {
-	sqlite3 *db = db_open_readonly(path, err);
+	ac_sql *db;
 	int rc;
 
-	if (!db)
+	if (ac_db_is_postgres(locator))
+		return ac_db_pg_version(locator, version, err);
+	if (!(db = db_open_readonly(ac_db_sqlite_path(locator), err)))
 		return err ? err->code : AC_EDB;
 	rc = db_user_version(db, version, err);
-	sqlite3_close(db);
+	ac_sql_close(db);
 	return rc;
 }
 
@@ -537,15 +576,24 @@ int ac_db_file_version(const char *path, int *version, struct ac_error *err)
  * mode does not block the writer, gives a consistent snapshot (stepping in chunks would
  * restart whenever the collector commits). The destination must not exist: writing over a
  * database that has a -wal file beside it would mix two databases. */
-int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup_info *info,
+int ac_db_backup(const char *src_locator, const char *dst_path, struct ac_db_backup_info *info,
 		 struct ac_error *err)
 {
-	sqlite3 *src = NULL, *dst = NULL;
+	const char *src_path = ac_db_sqlite_path(src_locator);
+	ac_sql *src = NULL;
+	sqlite3 *dst = NULL;
 	sqlite3_backup *b = NULL;
 	sqlite3_stmt *st = NULL;
 	int rc = AC_EDB;
 
 	memset(info, 0, sizeof *info);
+	if (!src_path)
+		return ac_error_set(err, AC_EINVAL, "backup",
+				    "db backup copies SQLite files; back up PostgreSQL with its own "
+				    "tools (pg_dump, pg_basebackup)");
+	dst_path = ac_db_sqlite_path(dst_path);
+	if (!dst_path)
+		return ac_error_set(err, AC_EINVAL, "backup", "the backup target must be a file");
 	if (access(dst_path, F_OK) == 0)
 		return ac_error_set(err, AC_EINVAL, "backup",
 				    "%s already exists: back up to a new file", dst_path);
@@ -554,11 +602,12 @@ int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup
 	if (db_user_version(src, &info->schema_version, err))
 		goto out;
 	if (sqlite3_open_v2(dst_path, &dst, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) != SQLITE_OK) {
-		ac_db_error(dst, err, dst_path);
+		ac_error_set(err, AC_EDB, "database", "%s: %s", dst_path,
+			     dst ? sqlite3_errmsg(dst) : "cannot allocate connection");
 		goto out;
 	}
-	if (!(b = sqlite3_backup_init(dst, "main", src, "main"))) {
-		ac_db_error(dst, err, "starting the backup");
+	if (!(b = sqlite3_backup_init(dst, "main", ac_sql_sqlite_handle(src), "main"))) {
+		ac_error_set(err, AC_EDB, "database", "starting the backup: %s", sqlite3_errmsg(dst));
 		goto out;
 	}
 	while ((rc = sqlite3_backup_step(b, -1)) == SQLITE_BUSY || rc == SQLITE_LOCKED)
@@ -572,7 +621,8 @@ int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup
 	rc = AC_EDB;
 	if (sqlite3_prepare_v2(dst, "PRAGMA integrity_check", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		ac_db_error(dst, err, "integrity_check on the copy");
+		ac_error_set(err, AC_EDB, "database", "integrity_check on the copy: %s",
+			     sqlite3_errmsg(dst));
 		goto out;
 	}
 	snprintf(info->integrity, sizeof info->integrity, "%s", (const char *)sqlite3_column_text(st, 0));
@@ -584,7 +634,7 @@ int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup
 	rc = 0;
 out:
 	sqlite3_finalize(st);
-	sqlite3_close(src);
+	ac_sql_close(src);
 	if (sqlite3_close(dst) != SQLITE_OK)
 		rc = ac_error_set(err, AC_EDB, "backup", "closing %s", dst_path);
 	if (rc && dst)

@@ -98,21 +98,36 @@
  * Connections: one writer connection (collector writer thread), any number of readers.
  * All connections use WAL, synchronous=FULL for the writer (a 2xx means durable), a busy
  * timeout, and foreign keys on.
+ *
+ * PostgreSQL (a locator "postgres://..." or "postgresql://..."; see core/db_pg.c): the same
+ * tables and version, created and migrated by ac_db_open(AC_DB_WRITE) under an advisory
+ * lock, the version in table ac_schema. events is partitioned by received_at (one partition
+ * per UTC day plus a default one); (project_id, event_id) idempotency is kept by the
+ * non-partitioned table event_ids, written in the same statement as the event. Statements
+ * that must differ between the backends are named in enum ac_db_stmt (ac_db_sql()).
  */
 #ifndef AC_DB_H
 #define AC_DB_H
 
-#include <sqlite3.h>
+#include "core/sql.h"
+
+#include <stdbool.h>
 
 struct ac_error;
 
 enum ac_db_mode { AC_DB_READ, AC_DB_WRITE };
 
+/* A database locator: "postgres://..." / "postgresql://..." (PostgreSQL, a libpq URI),
+ * "sqlite:PATH" or PATH (an SQLite file). */
+bool ac_db_is_postgres(const char *locator);
+/* The SQLite file of a locator, or NULL for PostgreSQL. */
+const char *ac_db_sqlite_path(const char *locator);
+
 /* Open (creating if needed, and migrating when mode is AC_DB_WRITE) the database at path.
  * Returns a connection the caller closes with ac_db_close(), or NULL with err set.
  * A read connection on a database whose schema is older than this binary fails. */
-sqlite3 *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err);
-void ac_db_close(sqlite3 *db);
+ac_sql *ac_db_open(const char *path, enum ac_db_mode mode, struct ac_error *err);
+void ac_db_close(ac_sql *db);
 /* Current schema version of this binary. */
 int ac_db_schema_version(void);
 /* The schema version (PRAGMA user_version) of the file at path, opened read-only and not
@@ -129,8 +144,39 @@ struct ac_db_backup_info {
 int ac_db_backup(const char *src_path, const char *dst_path, struct ac_db_backup_info *info,
 		 struct ac_error *err);
 /* Run SQL (no results). 0 or AC_EDB with err set to SQLite's message. */
-int ac_db_exec(sqlite3 *db, const char *sql, struct ac_error *err);
+int ac_db_exec(ac_sql *db, const char *sql, struct ac_error *err);
 /* Fill err from the connection's last error; returns AC_EDB. */
-int ac_db_error(sqlite3 *db, struct ac_error *err, const char *context);
+int ac_db_error(ac_sql *db, struct ac_error *err, const char *context);
+
+
+/* Begin a write transaction serialised with every other transaction begun with the same
+ * lock, in any process: SQLite "BEGIN IMMEDIATE" (its one write lock); PostgreSQL "BEGIN" and
+ * pg_advisory_xact_lock(lock), released at COMMIT/ROLLBACK or when the session dies. */
+enum { AC_DB_LOCK_ANALYZER = 7123010 };
+int ac_db_begin_serialized(ac_sql *db, long long lock, struct ac_error *err);
+
+/* Statements whose text differs between SQLite and PostgreSQL (core/db_sql.c holds both). */
+enum ac_db_stmt {
+	AC_DB_EVENT_INSERT,       /* the writer's event insert, idempotent on (project, event_id) */
+	AC_DB_STMT__COUNT
+};
+const char *ac_db_sql(ac_sql *db, enum ac_db_stmt which);
+
+/* PostgreSQL housekeeping (no-ops returning 0 on SQLite): make sure the daily partitions of
+ * events around now exist; drop the day partitions that hold only events received before
+ * cutoff (unix seconds) with ids <= max_id, adding the number of events they held to
+ * *dropped. */
+int ac_db_prepare_partitions(ac_sql *db, double now, struct ac_error *err);
+/* The same for every day from `from` to `to` (unix seconds; at most ten years). */
+int ac_db_partition_days(ac_sql *db, double from, double to, struct ac_error *err);
+int ac_db_drop_partitions_before(ac_sql *db, double cutoff, long long max_id,
+				 long long *dropped, struct ac_error *err);
+
+/* Copy every table of the database `from` into the empty database `to` (both are created or
+ * migrated to this binary's schema first), ids kept, in one transaction on `to`, and verify
+ * the row counts of every table before COMMIT. progress (may be NULL) is called per table. */
+typedef void (*ac_db_copy_progress)(void *arg, const char *table, long long rows);
+int ac_db_copy(const char *from, const char *to, ac_db_copy_progress progress, void *arg,
+	       struct ac_error *err);
 
 #endif

@@ -27,7 +27,7 @@
 #include <stdio.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 
 struct ac_error;
 
@@ -234,7 +234,7 @@ int perf_runs_gate(const char *db, const char *name, const json_t *current, doub
 /* The latest runs on an open connection, newest first, for the web UI's Benchmarks page:
  * [{id, system, started, host, load_average, baseline, passed, headline, result}] (new
  * reference) or NULL with err set. */
-json_t *perf_runs_list(sqlite3 *db, int limit, struct ac_error *err);
+json_t *perf_runs_list(ac_sql *db, int limit, struct ac_error *err);
 /* Write the resource profile (sizing point) as JSON. */
 int perf_profile_write(const char *path, const json_t *run, double headroom,
 		       struct ac_error *err);

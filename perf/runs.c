@@ -53,8 +53,8 @@ static void stats(const json_t *arr, double *median, double *spread, double *lo,
 int perf_runs_save(const char *path, json_t *run, const char *baseline, long long *id,
 		   struct ac_error *err)
 {
-	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	char *text = NULL, *heads = NULL;
 	int rc = 0;
 
@@ -66,27 +66,27 @@ int perf_runs_save(const char *path, json_t *run, const char *baseline, long lon
 		rc = ac_error_set(err, AC_ENOMEM, NULL, "out of memory");
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "INSERT INTO bench_runs(system, started, host, load_average, "
+	if (ac_sql_prepare_v2(db, "INSERT INTO bench_runs(system, started, host, load_average, "
 			       "baseline, passed, headline, result) VALUES (?,?,?,?,?,?,?,?)", -1, &st, NULL)) {
 		rc = ac_db_error(db, err, "bench_runs");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, json_string_value(json_object_get(run, "system")), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, json_string_value(json_object_get(run, "started")), -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, json_string_value(json_object_get(run, "host")), -1, SQLITE_STATIC);
-	sqlite3_bind_double(st, 4, json_number_value(json_object_get(run, "load_average")));
+	ac_sql_bind_text(st, 1, json_string_value(json_object_get(run, "system")), -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 2, json_string_value(json_object_get(run, "started")), -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 3, json_string_value(json_object_get(run, "host")), -1, AC_SQL_STATIC);
+	ac_sql_bind_double(st, 4, json_number_value(json_object_get(run, "load_average")));
 	if (baseline)
-		sqlite3_bind_text(st, 5, baseline, -1, SQLITE_STATIC);
-	sqlite3_bind_int(st, 6, json_is_true(json_object_get(run, "passed")));
-	sqlite3_bind_text(st, 7, heads, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 8, text, -1, SQLITE_STATIC);
-	if (sqlite3_step(st) != SQLITE_DONE) {
+		ac_sql_bind_text(st, 5, baseline, -1, AC_SQL_STATIC);
+	ac_sql_bind_int(st, 6, json_is_true(json_object_get(run, "passed")));
+	ac_sql_bind_text(st, 7, heads, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 8, text, -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) != AC_SQL_DONE) {
 		rc = ac_db_error(db, err, "bench_runs");
 		goto out;
 	}
-	*id = (long long)sqlite3_last_insert_rowid(db);
+	*id = (long long)ac_sql_last_insert_rowid(db);
 out:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	free(text);
 	free(heads);
 	ac_db_close(db);
@@ -151,8 +151,8 @@ int perf_runs_gate(const char *path, const char *name, const json_t *current, do
 		   json_t **verdict, struct ac_error *err)
 {
 	json_t *base_lat = NULL;
-	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, err);
-	sqlite3_stmt *st = NULL;
+	ac_sql *db = ac_db_open(path, AC_DB_WRITE, err);
+	ac_sql_stmt *st = NULL;
 	json_t *base = NULL;
 	long long base_id = 0;
 	int rc = 0;
@@ -160,17 +160,17 @@ int perf_runs_gate(const char *path, const char *name, const json_t *current, do
 	*verdict = NULL;
 	if (!db)
 		return err ? err->code : AC_EDB;
-	if (sqlite3_prepare_v2(db, "SELECT id, headline, result FROM bench_runs WHERE baseline = ? AND system = ? "
+	if (ac_sql_prepare_v2(db, "SELECT id, headline, result FROM bench_runs WHERE baseline = ? AND system = ? "
 			       "ORDER BY id DESC LIMIT 1", -1, &st, NULL)) {
 		rc = ac_db_error(db, err, "bench_runs");
 		goto out;
 	}
-	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, json_string_value(json_object_get(current, "system")), -1, SQLITE_STATIC);
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		base_id = sqlite3_column_int64(st, 0);
-		base = json_loads((const char *)sqlite3_column_text(st, 1), 0, NULL);
-		json_t *res = json_loads((const char *)sqlite3_column_text(st, 2), 0, NULL);
+	ac_sql_bind_text(st, 1, name, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 2, json_string_value(json_object_get(current, "system")), -1, AC_SQL_STATIC);
+	if (ac_sql_step(st) == AC_SQL_ROW) {
+		base_id = ac_sql_column_int64(st, 0);
+		base = json_loads((const char *)ac_sql_column_text(st, 1), 0, NULL);
+		json_t *res = json_loads((const char *)ac_sql_column_text(st, 2), 0, NULL);
 		base_lat = json_incref(json_object_get(res, "headline_latencies"));
 		json_decref(res);
 	}
@@ -206,38 +206,38 @@ int perf_runs_gate(const char *path, const char *name, const json_t *current, do
 out:
 	json_decref(base_lat);
 	json_decref(base);
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	ac_db_close(db);
 	return rc;
 }
 
-json_t *perf_runs_list(sqlite3 *db, int limit, struct ac_error *err)
+json_t *perf_runs_list(ac_sql *db, int limit, struct ac_error *err)
 {
-	sqlite3_stmt *st = NULL;
+	ac_sql_stmt *st = NULL;
 	json_t *out = json_array();
-	if (sqlite3_prepare_v2(db, "SELECT id, system, started, host, load_average, baseline, passed, "
+	if (ac_sql_prepare_v2(db, "SELECT id, system, started, host, load_average, baseline, passed, "
 			       "headline, result FROM bench_runs ORDER BY id DESC LIMIT ?", -1, &st, NULL)) {
 		ac_db_error(db, err, "bench_runs");
 		json_decref(out);
 		out = NULL;
 		goto done;
 	}
-	sqlite3_bind_int(st, 1, limit);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		json_t *res = json_loads((const char *)sqlite3_column_text(st, 8), 0, NULL);
+	ac_sql_bind_int(st, 1, limit);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
+		json_t *res = json_loads((const char *)ac_sql_column_text(st, 8), 0, NULL);
 		json_array_append_new(out, json_pack("{s:I, s:s, s:s, s:s, s:f, s:s?, s:b, s:o?, s:o?}",
-			"id", (json_int_t)sqlite3_column_int64(st, 0),
-			"system", (const char *)sqlite3_column_text(st, 1),
-			"started", (const char *)sqlite3_column_text(st, 2),
-			"host", (const char *)sqlite3_column_text(st, 3),
-			"load_average", sqlite3_column_double(st, 4),
-			"baseline", (const char *)sqlite3_column_text(st, 5),
-			"passed", sqlite3_column_int(st, 6),
-			"headline", json_loads((const char *)sqlite3_column_text(st, 7), 0, NULL),
+			"id", (json_int_t)ac_sql_column_int64(st, 0),
+			"system", (const char *)ac_sql_column_text(st, 1),
+			"started", (const char *)ac_sql_column_text(st, 2),
+			"host", (const char *)ac_sql_column_text(st, 3),
+			"load_average", ac_sql_column_double(st, 4),
+			"baseline", (const char *)ac_sql_column_text(st, 5),
+			"passed", ac_sql_column_int(st, 6),
+			"headline", json_loads((const char *)ac_sql_column_text(st, 7), 0, NULL),
 			"result", res));
 	}
 done:
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	return out;
 }
 

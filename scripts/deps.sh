@@ -10,8 +10,8 @@ set -eu
 
 RUN_PKGS="build-essential pkg-config libmicrohttpd-dev libjansson-dev libsqlite3-dev sqlite3
 libyaml-dev libpcre2-dev zlib1g-dev libprotobuf-c-dev protobuf-c-compiler
-libcurl4-openssl-dev"
-TEST_PKGS="clang libclang-rt-14-dev check curl wrk python3 nodejs npm docker.io docker-compose
+libcurl4-openssl-dev libpq-dev"
+TEST_PKGS="postgresql haproxy clang libclang-rt-14-dev check curl wrk python3 nodejs npm docker.io docker-compose
 debootstrap chromium strace python3-sentry-sdk golang-go golang-github-getsentry-sentry-go-dev"
 
 case "${1:-test}" in

@@ -8,11 +8,68 @@
 #   expect_status N "what"            fails unless $STATUS is N
 #   expect_body "needle" "what"       fails unless $BODY contains needle
 #   sql "SELECT ..."                  runs a query on $DB and prints the result
+#   db_dump                           the whole of $DB as SQL text
 #   fail "message"                    prints and exits 1
+#   start_pg                          starts a private PostgreSQL 15 (initdb in a temporary
+#                                     directory as user postgres, a free loopback port, its
+#                                     unix socket in that directory; stopped and removed when
+#                                     the test's shell exits); sets $PG_PORT, $PG_HOST, $PG_URL
+#                                     (database "postgres") — pg_createdb NAME prints a URL
+#
+# AC_TEST_DB=pg runs a test on PostgreSQL: lib.sh starts one (start_pg) and $DB becomes the URL
+# of a fresh database on it, so start_server, create_key, sql and every "--db $DB" use it.
+# Tests that read the SQLite file itself say so in their header ("# ac-test: sqlite-only
+# WHY"); the runner leaves them out of a PostgreSQL pass.
 set -u
 : "${AUTOCODER:?}" "${TMPDIR_TEST:?}"
 DB="$TMPDIR_TEST/test.db"
 SERVER_PID=""
+PG_BIN=${PG_BIN:-/usr/lib/postgresql/15/bin}
+
+# as_pg CMD...: run a PostgreSQL tool as the postgres user (initdb refuses root)
+as_pg() {
+	if [ "$(id -u)" = 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+start_pg() {
+	PG_HOST=$(mktemp -d /tmp/ac-pg.XXXXXX) || fail "start_pg: mktemp"
+	[ "$(id -u)" = 0 ] && chown postgres "$PG_HOST"
+	as_pg "$PG_BIN/initdb" -D "$PG_HOST/data" -U postgres --auth=trust -E UTF8 --no-sync \
+		>"$PG_HOST/initdb.log" 2>&1 || { cat "$PG_HOST/initdb.log" >&2; fail "start_pg: initdb"; }
+	# stop and remove the server when the test's shell exits, whatever its own EXIT trap does:
+	# a watchdog in its own session (a test's bare `wait` does not wait for it, and killing the
+	# test's process group does not kill it before it has stopped the server)
+	( setsid sh -c 'while kill -0 "$1" 2>/dev/null; do sleep 1; done
+		if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$2/pg_ctl" -D "$3/data" -m immediate stop
+		else "$2/pg_ctl" -D "$3/data" -m immediate stop; fi
+		rm -rf "$3"' sh $$ "$PG_BIN" "$PG_HOST" </dev/null >/dev/null 2>&1 & )
+	for _ in 1 2 3 4 5; do
+		PG_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+		if as_pg "$PG_BIN/pg_ctl" -D "$PG_HOST/data" -l "$PG_HOST/server.log" -w -t 60 \
+			-o "-p $PG_PORT -k $PG_HOST -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" \
+			start >/dev/null 2>&1; then
+			PG_URL="postgresql://postgres@127.0.0.1:$PG_PORT/postgres"
+			return 0
+		fi
+	done
+	cat "$PG_HOST/server.log" >&2
+	fail "start_pg: PostgreSQL did not start"
+}
+
+# pg_createdb NAME: a new empty database on the started server; prints its URL
+pg_createdb() {
+	as_pg "$PG_BIN/createdb" -h "$PG_HOST" -p "$PG_PORT" -U postgres "$1" || fail "createdb $1"
+	echo "postgresql://postgres@127.0.0.1:$PG_PORT/$1"
+}
+
+if [ "${AC_TEST_DB:-sqlite}" = pg ]; then
+	start_pg
+	DB=$(pg_createdb test)
+fi
 
 fail() { echo "FAIL: $*" >&2; exit 1; }
 pass() { echo "ok: $*"; }
@@ -81,6 +138,19 @@ expect_header() {
 	printf '%s' "$HEADERS" | grep -qi "^$1" || fail "$2: no header '$1' in: $HEADERS"
 }
 
+# db_dump: the whole database as SQL text on stdout (sqlite3 .dump or pg_dump)
+db_dump() {
+	case "$DB" in
+	postgres://*|postgresql://*) pg_dump --no-owner "$DB" ;;
+	*) sqlite3 "$DB" .dump ;;
+	esac
+}
+
 sql() {
-	sqlite3 -cmd ".timeout 5000" "$DB" "$1"
+	case "$DB" in
+	postgres://*|postgresql://*)
+		# the same result shape as sqlite3's default output: rows of |-separated values
+		psql -X -q -A -t -F '|' -v ON_ERROR_STOP=1 "$DB" -c "$1" ;;
+	*) sqlite3 -cmd ".timeout 5000" "$DB" "$1" ;;
+	esac
 }

@@ -10,6 +10,11 @@
 # A test whose header has the line "# ac-test: plain-only" is not repeated under the sanitizers
 # (AC_SANITIZE_RUN=1, the second pass of `make test`); the runner says so and counts it apart.
 #
+# AC_TEST_DB=pg runs the tests on PostgreSQL (tests/lib.sh starts a private server per test);
+# a test whose header has a line "# ac-test: sqlite-only WHY" is left out of that pass and
+# counted apart. AC_TESTS="t10 t13 ..." runs only the tests whose names start with one of
+# those words (both passes).
+#
 #   tests/run-integration.sh                  run the suite
 #   tests/run-integration.sh --self-check     run every test with AUTOCODER=/bin/false and
 #                                             fail unless each one fails (not passes, not skips)
@@ -59,6 +64,16 @@ passed=0 failed=0 skipped=0 notrep=0
 for t in "$here"/integration/t*.sh; do
 	[ -e "$t" ] || continue
 	name=$(basename "$t")
+	if [ -n "${AC_TESTS:-}" ]; then
+		want=0
+		for w in $AC_TESTS; do case "$name" in "$w"*) want=1 ;; esac; done
+		[ $want = 1 ] || continue
+	fi
+	if [ "${AC_TEST_DB:-sqlite}" = pg ] && grep -q '^# ac-test: sqlite-only' "$t"; then
+		echo "--   $name ($(grep -m1 '^# ac-test: sqlite-only' "$t" | sed 's/^# ac-test: //'))"
+		notrep=$((notrep + 1))
+		continue
+	fi
 	if [ "${AC_SANITIZE_RUN:-0}" = 1 ] && grep -qx '# ac-test: plain-only' "$t"; then
 		echo "--   $name (plain-only: proven in the plain pass, not repeated under the sanitizers)"
 		notrep=$((notrep + 1))
@@ -91,6 +106,10 @@ for t in "$here"/integration/t*.sh; do
 	fi
 done
 line="$passed passed, $failed failed, $skipped skipped"
-[ $notrep -gt 0 ] && line="$line ($notrep plain-only, not repeated under the sanitizers)"
+if [ "${AC_TEST_DB:-sqlite}" = pg ]; then
+	[ $notrep -gt 0 ] && line="$line ($notrep sqlite-only, not run on PostgreSQL)"
+else
+	[ $notrep -gt 0 ] && line="$line ($notrep plain-only, not repeated under the sanitizers)"
+fi
 echo "$line"
 [ $failed -eq 0 ]

@@ -2,6 +2,7 @@
 # Overload: a full write queue answers 429 with Retry-After (and X-Sentry-Rate-Limits on
 # Sentry routes) and the queued requests still commit; per-project rate limits; SIGTERM
 # drains what was accepted.
+# ac-test: sqlite-only (holds SQLite's write lock from Python to make the writer wait)
 . "$(dirname "$0")/../lib.sh"
 
 start_server --queue 4

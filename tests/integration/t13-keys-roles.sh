@@ -70,7 +70,7 @@ printf '%s\n' "$list" | grep -q "shop .* read" || fail "keys list lacks the read
 printf '%s\n' "$list" | grep -q "shop .* ingest .*$PUBKEY" || fail "keys list lacks the DSN key: $list"
 [ "$(printf '%s' "$listj" | json 'sorted({k["role"] for k in d if k["project"]=="shop"})')" = "['admin', 'ingest', 'read']" ] ||
 	fail "keys list --json roles: $listj"
-sqlite3 "$DB" .dump >"$TMPDIR_TEST/dump.sql"
+db_dump >"$TMPDIR_TEST/dump.sql" || fail "dumping the database"
 for secret in "$READ" "$ADMIN"; do
 	grep -q "$secret" "$TMPDIR_TEST/dump.sql" && fail "the database file contains a token in plaintext"
 	h=$(printf '%s' "$secret" | sha256sum | cut -d' ' -f1)

@@ -4,6 +4,7 @@
 # resumes once space is freed; `serve` on a read-only database refuses to start, saying so;
 # HEAD works where GET does and a wrong method is 405 with Allow. Needs root (mounts a small
 # tmpfs for the full and read-only disk).
+# ac-test: sqlite-only (fills and remounts the file system under the SQLite file)
 . "$(dirname "$0")/../lib.sh"
 
 [ "$(id -u)" = 0 ] || fail "this test mounts a tmpfs and needs root"

@@ -6,6 +6,7 @@
 # stored whole or not at all, and the database passes integrity_check. Acknowledged ids sent
 # again after the restart must be answered as duplicates and not stored twice. Then the SIGTERM
 # variant: SIGTERM mid-run must drain, exit 0, and keep every acknowledged event.
+# ac-test: sqlite-only (SIGKILL durability of the SQLite file, read back with python's sqlite3; t96 is its PostgreSQL counterpart)
 set -u
 . "$(dirname "$0")/coll-clients.inc.sh"
 trap cleanup EXIT

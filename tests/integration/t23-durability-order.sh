@@ -10,6 +10,7 @@
 #     every COMMIT), a request is answered no sooner than the delay, the hook is seen in the
 #     log, and the event is already readable from another connection the moment the 2xx
 #     arrives — a reply sent before COMMIT fails here.
+# ac-test: sqlite-only (checks SQLite's synchronous=FULL and WAL settings and uses a second SQLite file)
 . "$(dirname "$0")/../lib.sh"
 command -v strace >/dev/null || { echo "SKIP: strace missing (scripts/deps.sh installs it)"; exit 77; }
 T=$TMPDIR_TEST

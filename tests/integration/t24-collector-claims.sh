@@ -9,6 +9,7 @@
 #  - a COMMIT that fails answers 503 and stores nothing from that request (a deferred foreign
 #    key planted in the database makes COMMIT itself fail), while other requests still store;
 #  - GET /health answers 503 "unavailable" when the database cannot be read, 200 again after.
+# ac-test: sqlite-only (plants an SQLite trigger that fails one insert of a group)
 . "$(dirname "$0")/../lib.sh"
 
 # --- --open-read off loopback; bad --group / --threads ---

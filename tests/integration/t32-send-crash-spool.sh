@@ -4,6 +4,7 @@
 # report JSON, an NDJSON file of events and a JSON array, with --note/--contact attached.
 # Crashes are stored with the component's frames; sending the spool again stores nothing
 # twice (deterministic ids); a malformed event in an array is refused alone with its reason.
+# ac-test: sqlite-only (reads the stored crash with python's sqlite3)
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 

@@ -6,6 +6,7 @@
 # guide of another database marks the rule "validated by fault injection on DATE (n events)".
 # A catalogue whose recipe no longer causes the fault makes the next run fail, and the guide
 # flags the entry STALE. (The whole catalogue, >= 8 rules, runs in `make test-faults`.)
+# ac-test: sqlite-only (reads the database with python's sqlite3)
 . "$(dirname "$0")/../lib.sh"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 unset MAKEFLAGS MFLAGS MAKELEVEL CC CFLAGS LDFLAGS

@@ -81,7 +81,7 @@ CLUSTER=$(sql "SELECT id FROM clusters WHERE rule_id = 'posix.addr-in-use'")
 
 BASE="$BASE" TOKEN="$TOKEN" CLUSTER="$CLUSTER" EVID="$EVID" TMPDIR_TEST="$TMPDIR_TEST" CHROMIUM="$CHROMIUM" \
 	node --test --test-reporter=spec "$BROWSER_DIR/faults.test.mjs" || fail "browser test failed"
-row=$(sql "SELECT outcome, fix, text, contact, rule_id, project_id = $PROJECT_ID FROM cluster_feedback WHERE cluster_id = $CLUSTER AND text = 'freed the port, it starts now'")
+row=$(sql "SELECT outcome, fix, text, contact, rule_id, CAST(project_id = $PROJECT_ID AS INTEGER) FROM cluster_feedback WHERE cluster_id = $CLUSTER AND text = 'freed the port, it starts now'")
 [ "$row" = "worked|1|freed the port, it starts now|beta@example.org|posix.addr-in-use|1" ] ||
 	fail "feedback row: '$row' (all: $(sql "SELECT * FROM cluster_feedback"))"
 pass "faults page lists the run; the cluster page's feedback form stored its report"

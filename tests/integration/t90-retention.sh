@@ -3,6 +3,7 @@
 # new ones keep arriving (every ingest request succeeds), clusters keep their counts and
 # history (a cluster whose last event is gone stays), per-project max-events, the file gets
 # its pages back (incremental auto_vacuum) and `db stats` reports tables and projects.
+# ac-test: sqlite-only (measures the SQLite file shrinking (incremental vacuum))
 . "$(dirname "$0")/../lib.sh"
 
 # 1. a project with default retention (max age 4 s here) and one limited by count only

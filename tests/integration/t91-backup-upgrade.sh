@@ -3,6 +3,7 @@
 # reported as pending by serve --check-db, migrated by serve (logged with from/to) and keeps
 # its data; `backup` copies it while ingest runs, verified by integrity_check; the restore
 # recipe of docs/OPERATIONS.md brings the copy back; a newer schema is refused clearly.
+# ac-test: sqlite-only (SQLite backup, restore and file schema upgrades)
 . "$(dirname "$0")/../lib.sh"
 FIXTURE="$(dirname "$0")/../fixtures/main-71855f9.db"
 FX_TOKEN=act_11f48cf156a68d653bb8150547aec06d4dfce0e1

@@ -27,7 +27,7 @@ add --on fatal --webhook "$H/flaky" --match http.
 "$AUTOCODER" alerts add --db "$DB" --project shop --on sometimes --webhook "$H/x" 2>"$TMPDIR_TEST/err" && fail "bad kind accepted"
 grep -q "new_cluster, regression, spike or fatal" "$TMPDIR_TEST/err" || fail "bad kind message: $(cat "$TMPDIR_TEST/err")"
 "$AUTOCODER" alerts add --db "$DB" --project shop --on spike --webhook "ftp://x" 2>/dev/null && fail "ftp target accepted"
-[ "$(sqlite3 "$DB" 'SELECT count(*) FROM alert_rules')" = 5 ] || fail "rules stored"
+[ "$(sql 'SELECT count(*) FROM alert_rules')" = 5 ] || fail "rules stored"
 "$AUTOCODER" alerts list --db "$DB" | grep -q "spike .*factor 5" || fail "alerts list"
 pass "5 alert rules"
 

@@ -16,7 +16,7 @@
 
 struct fixture {
 	char path[64];
-	sqlite3 *db;           /* test's own connection, to insert events and inspect */
+	ac_sql *db;           /* test's own connection, to insert events and inspect */
 	struct analyzer *a;
 	int seq;
 };
@@ -60,17 +60,17 @@ static void add_event_at(struct fixture *f, const char *json, double ts, double 
 		" json_extract(?1,'$.environment'), json_extract(?1,'$.message'),"
 		" json_extract(?1,'$.exception.type'), json_extract(?1,'$.exception.value'),"
 		" json_extract(?1,'$.fingerprint'), 'native', ?1";
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	char id[32];
 
 	snprintf(id, sizeof id, "ev%d", ++f->seq);
-	ck_assert_int_eq(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
-	sqlite3_bind_text(st, 1, json, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, id, -1, SQLITE_TRANSIENT);
-	sqlite3_bind_double(st, 3, ts);
-	sqlite3_bind_double(st, 4, received);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-	sqlite3_finalize(st);
+	ck_assert_int_eq(ac_sql_prepare_v2(f->db, sql, -1, &st, NULL), AC_SQL_OK);
+	ac_sql_bind_text(st, 1, json, -1, AC_SQL_STATIC);
+	ac_sql_bind_text(st, 2, id, -1, AC_SQL_TRANSIENT);
+	ac_sql_bind_double(st, 3, ts);
+	ac_sql_bind_double(st, 4, received);
+	ck_assert_int_eq(ac_sql_step(st), AC_SQL_DONE);
+	ac_sql_finalize(st);
 }
 
 static void add_event(struct fixture *f, const char *json)
@@ -88,13 +88,13 @@ static long process(struct fixture *f)
 
 static long long q_int(struct fixture *f, const char *sql)
 {
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	long long v = -1;
-	ck_assert_msg(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
-		      sqlite3_errmsg(f->db));
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ck_assert_msg(ac_sql_prepare_v2(f->db, sql, -1, &st, NULL) == AC_SQL_OK, "%s: %s", sql,
+		      ac_sql_errmsg(f->db));
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		v = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	return v;
 }
 
@@ -339,22 +339,22 @@ static void add_mixed(struct fixture *f)
 /* Every cluster as one text line, for comparing two states. */
 static char *snapshot(struct fixture *f)
 {
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	struct ac_buf b;
 	char *s;
 
 	ac_buf_init(&b, 1 << 20);
-	ck_assert_int_eq(sqlite3_prepare_v2(f->db,
+	ck_assert_int_eq(ac_sql_prepare_v2(f->db,
 		"SELECT id, kind, fingerprint, title, COALESCE(rule_id,'-'), count, first_seen,"
 		" last_seen, status, (SELECT group_concat(dim||'='||value||':'||count) FROM"
 		" (SELECT * FROM cluster_dims d WHERE d.cluster_id=c.id ORDER BY dim, value))"
-		" FROM clusters c ORDER BY id", -1, &st, NULL), SQLITE_OK);
-	while (sqlite3_step(st) == SQLITE_ROW) {
-		for (int i = 0; i < sqlite3_column_count(st); i++)
-			ac_buf_printf(&b, "%s|", sqlite3_column_text(st, i));
+		" FROM clusters c ORDER BY id", -1, &st, NULL), AC_SQL_OK);
+	while (ac_sql_step(st) == AC_SQL_ROW) {
+		for (int i = 0; i < ac_sql_column_count(st); i++)
+			ac_buf_printf(&b, "%s|", ac_sql_column_text(st, i));
 		ac_buf_puts(&b, "\n");
 	}
-	sqlite3_finalize(st);
+	ac_sql_finalize(st);
 	s = ac_buf_detach(&b, NULL);
 	return s;
 }

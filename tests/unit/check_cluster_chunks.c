@@ -15,7 +15,7 @@
 
 struct fixture {
 	char path[64];
-	sqlite3 *db;
+	ac_sql *db;
 	struct analyzer *a;
 };
 
@@ -55,17 +55,17 @@ static void close_fixture(struct fixture *f)
 static void exec(struct fixture *f, const char *sql)
 {
 	char *msg = NULL;
-	ck_assert_msg(sqlite3_exec(f->db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg);
+	ck_assert_msg(ac_sql_exec(f->db, sql, NULL, NULL, &msg) == AC_SQL_OK, "%s: %s", sql, msg);
 }
 
 static long long q_int(struct fixture *f, const char *sql)
 {
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	long long v = -1;
-	ck_assert_msg(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL) == SQLITE_OK, "%s", sql);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ck_assert_msg(ac_sql_prepare_v2(f->db, sql, -1, &st, NULL) == AC_SQL_OK, "%s", sql);
+	if (ac_sql_step(st) == AC_SQL_ROW)
+		v = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	return v;
 }
 
@@ -84,13 +84,13 @@ static char *snapshot(struct fixture *f)
 		" || '#' || (SELECT group_concat(x, '|') FROM (SELECT e.id||','||e.cluster_id||','||"
 		"  g.cluster_id||','||g.explanation AS x FROM events e JOIN event_grouping g ON g.event=e.id"
 		"  ORDER BY e.id))";
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	char *s;
 
-	ck_assert_int_eq(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	s = strdup((const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	ck_assert_int_eq(ac_sql_prepare_v2(f->db, sql, -1, &st, NULL), AC_SQL_OK);
+	ck_assert_int_eq(ac_sql_step(st), AC_SQL_ROW);
+	s = strdup((const char *)ac_sql_column_text(st, 0));
+	ac_sql_finalize(st);
 	return s;
 }
 
@@ -107,7 +107,7 @@ static void add_events(struct fixture *f)
 
 	for (int i = 0; i < 60; i++) {
 		char json[256], id[16];
-		sqlite3_stmt *st;
+		ac_sql_stmt *st;
 
 		if (i % 3 == 0)
 			snprintf(json, sizeof json, "{\"message\":\"login failed for user %s\",\"level\":\"%s\",\"system\":\"s%d\"}",
@@ -119,12 +119,12 @@ static void add_events(struct fixture *f)
 			snprintf(json, sizeof json, "{\"message\":\"could not reach the database after %d attempts\",\"level\":\"%s\",\"system\":\"s%d\"}",
 				 i, i % 4 ? "warning" : "fatal", i % 3);
 		snprintf(id, sizeof id, "ev%d", i);
-		ck_assert_int_eq(sqlite3_prepare_v2(f->db, sql, -1, &st, NULL), SQLITE_OK);
-		sqlite3_bind_text(st, 1, id, -1, SQLITE_TRANSIENT);
-		sqlite3_bind_double(st, 2, 1764000000.0 + i * 1100.0);
-		sqlite3_bind_text(st, 3, json, -1, SQLITE_TRANSIENT);
-		ck_assert_int_eq(sqlite3_step(st), SQLITE_DONE);
-		sqlite3_finalize(st);
+		ck_assert_int_eq(ac_sql_prepare_v2(f->db, sql, -1, &st, NULL), AC_SQL_OK);
+		ac_sql_bind_text(st, 1, id, -1, AC_SQL_TRANSIENT);
+		ac_sql_bind_double(st, 2, 1764000000.0 + i * 1100.0);
+		ac_sql_bind_text(st, 3, json, -1, AC_SQL_TRANSIENT);
+		ck_assert_int_eq(ac_sql_step(st), AC_SQL_DONE);
+		ac_sql_finalize(st);
 	}
 	ck_assert_int_eq(analyzer_process_new(f->a, &err), 60);
 	ck_assert_int_eq(q_int(f, "SELECT COUNT(*) FROM clusters WHERE count=20 AND id<=3"), 3);

@@ -71,18 +71,18 @@ START_TEST(db_migrates_a_new_file_to_current_version)
 	char path[] = "/tmp/ac-check-db-XXXXXX";
 	int fd = mkstemp(path);
 	struct ac_error err;
-	sqlite3 *db, *ro;
-	sqlite3_stmt *st;
+	ac_sql *db, *ro;
+	ac_sql_stmt *st;
 
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 	unlink(path);
 	db = ac_db_open(path, AC_DB_WRITE, &err);
 	ck_assert_msg(db != NULL, "%s", err.msg);
-	ck_assert_int_eq(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	ck_assert_int_eq(sqlite3_column_int(st, 0), ac_db_schema_version());
-	sqlite3_finalize(st);
+	ck_assert_int_eq(ac_sql_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL), AC_SQL_OK);
+	ck_assert_int_eq(ac_sql_step(st), AC_SQL_ROW);
+	ck_assert_int_eq(ac_sql_column_int(st, 0), ac_db_schema_version());
+	ac_sql_finalize(st);
 	ro = ac_db_open(path, AC_DB_READ, &err);
 	ck_assert_msg(ro != NULL, "%s", err.msg);
 	ac_db_close(ro);

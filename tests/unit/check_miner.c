@@ -284,7 +284,7 @@ START_TEST(persistence_continues_the_same_clusters)
 	ck_assert_int_ge(fd, 0);
 	close(fd);
 
-	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(path, AC_DB_WRITE, &err);
 	ck_assert_msg(db != NULL, "%s", err.msg);
 	struct miner *m = miner_new(NULL, &err);
 	ck_assert_int_eq(miner_add_mask(m, "tenant=acme-[a-z]+", &err), 0);
@@ -378,7 +378,7 @@ START_TEST(templates_differing_only_in_variables_merge)
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
 	close(fd);
-	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(path, AC_DB_WRITE, &err);
 	ck_assert_msg(db != NULL, "%s", err.msg);
 	ck_assert_int_eq(miner_save(m, db, &err), 0);
 	struct miner *r = miner_load(db, NULL, &err);

@@ -198,7 +198,7 @@ START_TEST(restart_groups_like_one_run)
 		want[i] = add(once, lines[i]);
 	for (size_t i = 0; i < half; i++)
 		ck_assert_int_eq(add(first, lines[i]), want[i]);
-	sqlite3 *db = ac_db_open(path, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(path, AC_DB_WRITE, &err);
 	ck_assert_msg(db != NULL, "%s", err.msg);
 	ck_assert_int_eq(miner_save(first, db, &err), 0);
 	miner_free(first);
@@ -272,7 +272,7 @@ static void restart_file(const char *path, const char *dbpath)
 		want[i] = add(once, lines[i]);
 	for (size_t i = 0; i < n / 2; i++)
 		add(first, lines[i]);
-	sqlite3 *db = ac_db_open(dbpath, AC_DB_WRITE, &err);
+	ac_sql *db = ac_db_open(dbpath, AC_DB_WRITE, &err);
 	ck_assert_msg(db != NULL, "%s", err.msg);
 	ck_assert_int_eq(ac_db_exec(db, "PRAGMA synchronous=OFF", &err), 0); /* a scratch file */
 	ck_assert_int_eq(miner_save(first, db, &err), 0);

@@ -10,7 +10,7 @@
 #include "collector/retention.h"
 
 #include <check.h>
-#include <sqlite3.h>
+#include "core/sql.h"
 
 #include "tests/unit/check_run.h"
 
@@ -123,20 +123,20 @@ START_TEST(ages_and_access_log_modes_parse)
 }
 END_TEST
 
-static void exec_ok(sqlite3 *db, const char *sql)
+static void exec_ok(ac_sql *db, const char *sql)
 {
 	char *msg = NULL;
-	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &msg) == SQLITE_OK, "%s: %s", sql, msg ? msg : "");
+	ck_assert_msg(ac_sql_exec(db, sql, NULL, NULL, &msg) == AC_SQL_OK, "%s: %s", sql, msg ? msg : "");
 }
 
-static long long count(sqlite3 *db, const char *sql)
+static long long count(ac_sql *db, const char *sql)
 {
-	sqlite3_stmt *st;
+	ac_sql_stmt *st;
 	long long v;
-	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_step(st), SQLITE_ROW);
-	v = sqlite3_column_int64(st, 0);
-	sqlite3_finalize(st);
+	ck_assert_int_eq(ac_sql_prepare_v2(db, sql, -1, &st, NULL), AC_SQL_OK);
+	ck_assert_int_eq(ac_sql_step(st), AC_SQL_ROW);
+	v = ac_sql_column_int64(st, 0);
+	ac_sql_finalize(st);
 	return v;
 }
 
@@ -147,7 +147,7 @@ START_TEST(retention_pass_deletes_oldest_and_their_groupings)
 	struct ac_db_backup_info info;
 	struct ac_error err;
 	unsigned long n = 0;
-	sqlite3 *db;
+	ac_sql *db;
 	int fd = mkstemp(path), version = 0;
 
 	ck_assert_int_ge(fd, 0);
