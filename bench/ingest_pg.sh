@@ -9,8 +9,8 @@
 # PostgreSQL is a private cluster started like the test suite's (tests/lib.sh start_pg: initdb
 # in a temporary directory, loopback port) with synchronous_commit on and fsync on — a 2xx
 # from a collector means its COMMIT returned, as on SQLite. Server CPU per event counts every
-# collector process plus every process of the PostgreSQL cluster; haproxy's CPU is reported
-# on its own line. After each run the stored events are counted: every 2xx must be stored.
+# collector process and, in its own column, every process of the PostgreSQL cluster; haproxy's
+# CPU is added in brackets. After each run the stored events are counted: every 2xx must be stored.
 # Exit status 1 if an acknowledged event is missing, a request was not 2xx or wrk saw socket
 # errors.
 #
@@ -47,6 +47,11 @@ start_pg
 as_pg "$PG_BIN/pg_ctl" -D "$PG_HOST/data" -w -t 60 -m fast \
 	-o "-p $PG_PORT -k $PG_HOST -c listen_addresses=127.0.0.1 -c fsync=on -c synchronous_commit=on -c max_connections=200" \
 	restart >/dev/null || { echo "bench-ingest-pg: PostgreSQL restart failed" >&2; exit 1; }
+pg_ticks() { # CPU ticks of the PostgreSQL cluster so far (0 on the SQLite runs)
+	[ -n "${CPU_PIDS_MORE:-}" ] || { echo 0; return; }
+	for p in $(pg_pids); do cat "/proc/$p/stat" 2>/dev/null; done |
+		awk '{ sub(/^.*\) /, ""); t += $12 + $13 } END { print t + 0 }'
+}
 pg_pids() { # the postmaster and its children
 	pm=$(head -n 1 "$PG_HOST/data/postmaster.pid")
 	echo "$pm $(pgrep -P "$pm" | tr '\n' ' ')"
@@ -98,7 +103,10 @@ pair() {
 		per=1; [ "$mode" = batch ] && per=$BATCH
 		prefix="$id$mode"
 		[ -n "$lb" ] && lb_t0=$(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$lb/stat")
+		pg_t0=$(pg_ticks)
 		run "$prefix" "$3" "$token" "$prefix" "$per"
+		pg_t=$(( $(pg_ticks) - pg_t0 ))
+		coll_t=$(( ticks - pg_t ))
 		lb_note=
 		if [ -n "$lb" ]; then
 			lb_t=$(( $(awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$lb/stat") - lb_t0 ))
@@ -106,9 +114,9 @@ pair() {
 		fi
 		sleep 1
 		check_stored "$prefix" "$2" "$prefix" "$per" "$result"
-		unit="events/s"; [ "$per" = 1 ] && unit="req/s"
+		pg_col=-; [ -n "${CPU_PIDS_MORE:-}" ] && pg_col="$(us_per "$pg_t" "$result" "$per") µs"
 		rows="$rows
-| $name | $mode ($per × 1 KB per POST) | $(rate "$result" "$per") events/s | $(ms "$(field "$result" p50_us)") ms | $(ms "$(field "$result" p99_us)") ms | $(us_per "$ticks" "$result" "$per") µs$lb_note |"
+| $name | $mode ($per × 1 KB per POST) | $(rate "$result" "$per") events/s | $(ms "$(field "$result" p50_us)") ms | $(ms "$(field "$result" p99_us)") ms | $(us_per "$coll_t" "$result" "$per") µs$lb_note | $pg_col |"
 	done
 }
 
@@ -123,7 +131,7 @@ CPU_PIDS=$pid
 run minimal "$port" none ref 1
 ref=$result ref_ticks=$ticks
 kill -TERM "$pid"; wait "$pid" || true; pid=
-rows="| minimal libmicrohttpd handler | single | $(rate "$ref" 1) req/s | $(ms "$(field "$ref" p50_us)") ms | $(ms "$(field "$ref" p99_us)") ms | $(us_per "$ref_ticks" "$ref" 1) µs/req |"
+rows="| minimal libmicrohttpd handler | single | $(rate "$ref" 1) req/s | $(ms "$(field "$ref" p50_us)") ms | $(ms "$(field "$ref" p99_us)") ms | $(us_per "$ref_ticks" "$ref" 1) µs/req | - |"
 
 # (b) SQLite default
 start_collector sqlite "$tmp/bench.db"
@@ -154,7 +162,7 @@ stop_collectors
 echo "uptime: $(uptime)"
 
 echo
-echo "| configuration | run | rate | p50 | p99 | server CPU per event (collectors + PostgreSQL) |"
-echo "|---|---|---|---|---|---|"
+echo "| configuration | run | rate | p50 | p99 | collector CPU per event | PostgreSQL CPU per event |"
+echo "|---|---|---|---|---|---|---|"
 printf '%s\n' "$rows"
 exit $failed
