@@ -820,13 +820,17 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 {
 	static const char sql[] =
 		"SELECT id, COALESCE(project_id,0), timestamp, received_at, level, kind, system,"
-		" component, release, environment, raw FROM events WHERE id > ?1 ORDER BY id LIMIT ?2";
+		" component, release, environment, raw FROM events WHERE id > ?1 AND id <= ?3"
+		" ORDER BY id LIMIT ?2";
 	ac_sql_stmt *st = NULL;
-	long long last = a->last_id;
+	long long last = a->last_id, horizon;
 	long n = 0;
 	char val[32];
 	int rc, step;
 
+	/* several collectors on PostgreSQL commit ids out of order: read only committed ones */
+	if ((rc = ac_db_committed_horizon(a->db, &horizon, err)))
+		return rc;
 	if ((rc = cl_begin(a, err)))
 		return rc;
 	if ((rc = sync_generation(a, err)))
@@ -837,6 +841,7 @@ static long process_batch(struct analyzer *a, struct ac_error *err)
 	}
 	ac_sql_bind_int64(st, 1, a->last_id);
 	ac_sql_bind_int64(st, 2, (long long)a->batch);
+	ac_sql_bind_int64(st, 3, horizon);
 	while ((step = ac_sql_step(st)) == AC_SQL_ROW) {
 		if ((rc = process_row(a, st, err)))
 			goto fail;

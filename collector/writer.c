@@ -468,6 +468,11 @@ static int run_transaction(struct writer *w, struct write_job *jobs, struct writ
 		note_failure(w);
 		return AC_SQL_ERROR;
 	}
+	if (ac_db_ingest_guard(w->db, NULL)) { /* PostgreSQL: see ac_db_committed_horizon */
+		note_failure(w);
+		ctl(w, CTL_ROLLBACK);
+		return AC_SQL_ERROR;
+	}
 	for (struct write_job *j = jobs; j != end; j = j->next)
 		if (write_job(w, j) != AC_SQL_DONE) {
 			*failed = j;

@@ -155,6 +155,18 @@ int ac_db_error(ac_sql *db, struct ac_error *err, const char *context);
 enum { AC_DB_LOCK_ANALYZER = 7123010 };
 int ac_db_begin_serialized(ac_sql *db, long long lock, struct ac_error *err);
 
+/* Event ids are allocated in order but, with several collectors on PostgreSQL, committed out
+ * of order: an analyzer that read "id > last" could step over an id whose transaction had not
+ * committed yet and never see it. So every writer transaction takes a shared advisory lock at
+ * its start (ac_db_ingest_guard, held until COMMIT/ROLLBACK), and the analyzer asks for the
+ * committed horizon: it takes that lock exclusively for a moment (no writer transaction is in
+ * flight then) and reads the highest id; every id at or below it is committed or gone for
+ * good, and ids allocated later are higher. SQLite has one writer: the guard does nothing and
+ * the horizon is LLONG_MAX. */
+enum { AC_DB_LOCK_INGEST = 7123011 };
+int ac_db_ingest_guard(ac_sql *db, struct ac_error *err);
+int ac_db_committed_horizon(ac_sql *db, long long *horizon, struct ac_error *err);
+
 /* Statements whose text differs between SQLite and PostgreSQL (core/db_sql.c holds both). */
 enum ac_db_stmt {
 	AC_DB_EVENT_INSERT,       /* the writer's event insert, idempotent on (project, event_id) */

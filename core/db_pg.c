@@ -26,6 +26,7 @@
 #include "core/sql_int.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <strings.h>
 
 /* The SQLite schema version pg_baseline equals. */
@@ -572,6 +573,44 @@ int ac_db_drop_partitions_before(ac_sql *db, double cutoff, long long max_id,
 		*dropped += count;
 	}
 	return 0;
+}
+
+int ac_db_ingest_guard(ac_sql *db, struct ac_error *err)
+{
+	char sql[64];
+
+	if (ac_sql_backend(db) != AC_SQL_POSTGRES)
+		return 0;
+	snprintf(sql, sizeof sql, "SELECT pg_advisory_xact_lock_shared(%d)", AC_DB_LOCK_INGEST);
+	return pg_exec(db, sql, err, "ingest lock");
+}
+
+int ac_db_committed_horizon(ac_sql *db, long long *horizon, struct ac_error *err)
+{
+	char sql[64];
+	ac_sql_stmt *st = NULL;
+	int rc = 0;
+
+	*horizon = LLONG_MAX;
+	if (ac_sql_backend(db) != AC_SQL_POSTGRES)
+		return 0;
+	snprintf(sql, sizeof sql, "BEGIN; SELECT pg_advisory_xact_lock(%d)", AC_DB_LOCK_INGEST);
+	if ((rc = pg_exec(db, sql, err, "ingest horizon lock")))
+		goto out;
+	if (ac_sql_prepare_v2(db, "SELECT COALESCE(max(id), 0) FROM events", -1, &st, NULL) != AC_SQL_OK ||
+	    ac_sql_step(st) != AC_SQL_ROW) {
+		rc = ac_db_error(db, err, "reading the committed horizon");
+		goto out;
+	}
+	*horizon = ac_sql_column_int64(st, 0);
+out:
+	ac_sql_finalize(st);
+	/* the lock goes with the transaction: writers wait only for this one SELECT */
+	if (rc)
+		ac_sql_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	else if ((rc = pg_exec(db, "COMMIT", err, "ingest horizon")))
+		ac_sql_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	return rc;
 }
 
 int ac_db_begin_serialized(ac_sql *db, long long lock, struct ac_error *err)

@@ -52,8 +52,11 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 start_collector 1 0
 start_collector 2 0
 LB_PORT=$(free_port)
+# the deployment's haproxy.cfg as it is, plus a stats socket to read the servers' states
+printf 'global\n    stats socket %s level admin\n' "$TMPDIR_TEST/lb.sock" >"$TMPDIR_TEST/lb-stats.cfg"
 LB_LISTEN="127.0.0.1:$LB_PORT" COLLECTOR_1="127.0.0.1:$C1_PORT" COLLECTOR_2="127.0.0.1:$C2_PORT" \
-	haproxy -db -f "$root/deployments/postgres/haproxy.cfg" >"$TMPDIR_TEST/lb.log" 2>&1 &
+	haproxy -db -f "$root/deployments/postgres/haproxy.cfg" -f "$TMPDIR_TEST/lb-stats.cfg" \
+	>"$TMPDIR_TEST/lb.log" 2>&1 &
 LB_PID=$!
 for _ in $(seq 1 100); do
 	curl -s -o /dev/null "http://127.0.0.1:$LB_PORT/health" && break
@@ -138,11 +141,31 @@ pass "every acknowledged event stored exactly once after a collector's SIGKILL"
 
 # --- restart collector 1 on its old port; re-send everything through the balancer ---
 start_collector 1 "$C1_PORT"
-for _ in $(seq 1 100); do # haproxy's health check brings it back (inter 1s, rise 2)
-	grep -q 'collector-1 is UP' "$TMPDIR_TEST/lb.log" && break
+# haproxy's health check brings it back (inter 1s, rise 2) if it had marked it down
+lb_state() { # SERVER -> UP, DOWN, ... from `show stat`
+	python3 - "$TMPDIR_TEST/lb.sock" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b"show stat\n")
+data = b""
+while True:
+    b = s.recv(65536)
+    if not b:
+        break
+    data += b
+for line in data.decode().splitlines():
+    f = line.split(",")
+    if len(f) > 17 and f[0] == "collectors" and f[1] == sys.argv[2]:
+        print(f[17])
+PY
+}
+i=0
+until [ "$(lb_state collector-1)" = UP ]; do
+	i=$((i + 1))
+	[ $i -lt 300 ] || { cat "$TMPDIR_TEST/lb.log" >&2; fail "haproxy does not see collector 1 back: $(lb_state collector-1)"; }
 	sleep 0.1
 done
-grep -q 'collector-1 is UP' "$TMPDIR_TEST/lb.log" || { cat "$TMPDIR_TEST/lb.log" >&2; fail "haproxy did not see collector 1 back"; }
 stored_before=$(psql_q "SELECT count(*) FROM events")
 python3 - "$LB_PORT" "$TOKEN" "$d.acked" "$d.unknown" <<'PY' || fail "re-sending through the balancer"
 import http.client, json, sys
