@@ -107,7 +107,7 @@ want sync-off && plant sync-off "t23" \
 	core/db.c '"PRAGMA synchronous=FULL"' '"PRAGMA synchronous=OFF"'
 # the 2xx after the INSERTs but before COMMIT: the group's COMMIT moves after the replies
 want reply-before-commit && plant reply-before-commit "t23" \
-	collector/writer.c 'if (exec_retry(w, CTL_COMMIT) != SQLITE_OK) {' 'if (0) {' \
+	collector/writer.c 'if (exec_retry(w, CTL_COMMIT) != AC_SQL_OK) {' 'if (0) {' \
 	collector/writer.c '\t\ttop_up_checkpoint(w);\n' '\t\texec_retry(w, CTL_COMMIT);\n\t\ttop_up_checkpoint(w);\n'
 want labels-short && plant labels-short "t40" \
 	cmd/cluster.c 'for (size_t i = 0; i < l->n; i++)\n\t\tprintf("%ld\\n", l->id[i]);' \
